@@ -1,0 +1,33 @@
+"""The reference views ``bin/bench`` compares the Flow API against.
+
+``select_update`` is the floor a flow step cannot go below: one locked SELECT of a flow row and
+one UPDATE of it in a transaction, behind the same middleware, with no engine, DRF or rendering.
+``hello`` is the same request path with no database at all.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import transaction
+from django.db.models import F
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from hankoflow.models import Flow
+
+
+@csrf_exempt
+def select_update(request: HttpRequest, flow_id: uuid.UUID) -> JsonResponse:
+    with transaction.atomic():
+        try:
+            flow = Flow.objects.select_for_update().get(id=flow_id)
+        except Flow.DoesNotExist:
+            return JsonResponse({"error": "not_found"}, status=404)
+        Flow.objects.filter(id=flow_id).update(version=F("version") + 1)
+    return JsonResponse({"id": str(flow.id), "version": flow.version + 1})
+
+
+@csrf_exempt
+def hello(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({})

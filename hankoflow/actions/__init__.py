@@ -1,0 +1,1 @@
+"""Action classes, one module per sub-flow; each reads inputs, calls a service, moves on."""

@@ -1,0 +1,1 @@
+"""HTTP transports: the public API (Hanko's Flow API and friends); the admin API comes later."""

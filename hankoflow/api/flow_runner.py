@@ -1,0 +1,95 @@
+"""Runs one Flow API request against the engine; shared by the JSON API and the HTML page.
+
+It owns the Django side of a step: which flow, the checks Hanko makes before the engine runs
+(session for ``profile``, SAML for ``token_exchange``), the request facts handed to actions, the
+store, and turning a ``FlowResult`` into an HTTP response with its cookies and headers.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from hankoflow import errors
+from hankoflow.conf import settings
+from hankoflow.engine import FlowEngine, FlowResult
+from hankoflow.flows import names
+from hankoflow.flows.registry import FLOWS
+from hankoflow.renderers import hanko
+from hankoflow.services.client_ip import client_ip
+from hankoflow.services.flow_store import DjangoFlowStore
+
+LANGUAGE_PATTERN = re.compile(r"^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$")
+
+
+@dataclass(frozen=True)
+class RequestEnv:
+    """What actions and hooks may know about the HTTP request behind a step."""
+
+    request: HttpRequest
+    language: str
+    ip: str
+    user_agent: str
+
+
+def request_env(request: HttpRequest) -> RequestEnv:
+    language = request.headers.get("X-Language", "")
+    return RequestEnv(
+        request=request,
+        language=language if LANGUAGE_PATTERN.match(language) else "",
+        ip=client_ip(request),
+        user_agent=request.headers.get("User-Agent", "")[:512],
+    )
+
+
+def engine_for(flow_name: str) -> FlowEngine:
+    definition = FLOWS[flow_name]
+    # token_exchange keeps Hanko's fixed 60 minutes; FLOW.TTL sets the other flows.
+    ttl = None if flow_name == names.FLOW_TOKEN_EXCHANGE else settings.FLOW.TTL
+    return FlowEngine(definition, DjangoFlowStore(), ttl_seconds=ttl)
+
+
+def gatekeeper_error(flow_name: str, request: HttpRequest) -> errors.FlowError | None:
+    """Refusals Hanko makes before a flow is created or advanced (flow-api.md §1.8 step 0)."""
+    if flow_name == names.FLOW_TOKEN_EXCHANGE and not settings.SAML.ENABLED:
+        return errors.FORBIDDEN
+    if flow_name == names.FLOW_PROFILE:
+        # Sessions are not built yet, so no request can carry a valid one.
+        return errors.UNAUTHORIZED
+    return None
+
+
+def run(
+    request: HttpRequest,
+    flow_name: str,
+    action: str | None,
+    input_data: dict[str, Any] | None = None,
+    csrf_token: str = "",
+) -> FlowResult:
+    """Start ``flow_name`` (no ``action``) or execute ``action`` on one of its flows."""
+    engine = engine_for(flow_name)
+    refusal = gatekeeper_error(flow_name, request)
+    if refusal is not None:
+        return engine.early_error(refusal)
+    env = request_env(request)
+    facts = {"language": env.language} if env.language else {}
+    if not action:
+        return engine.start(env, facts)
+    return engine.execute(action, input_data or {}, csrf_token, env, facts)
+
+
+def respond(result: FlowResult) -> HttpResponse:
+    """The JSON response for a result: status mirrors the body, effects set cookies/headers."""
+    response = json_response(hanko.render(result, debug=settings.DEBUG), result.status)
+    for effect in result.effects:
+        effect.apply_to(response)
+    return response
+
+
+def json_response(body: dict[str, Any], status: int) -> HttpResponse:
+    response = JsonResponse(body, status=status, json_dumps_params={"separators": (",", ":")})
+    response["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,1 @@
+"""Hanko's public API: flows, well-known documents, health."""

@@ -1,0 +1,19 @@
+"""JSON answers for Django's 404 and 500 handlers, in Hanko's non-flow error shape.
+
+A project points ``handler404``/``handler500`` here so an unknown path (``POST /signin``) or a
+crash never answers an API client with an HTML page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, JsonResponse
+
+
+def not_found(request: HttpRequest, exception: Any = None) -> JsonResponse:
+    return JsonResponse({"code": 404, "message": "Not Found"}, status=404)
+
+
+def server_error(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"code": 500, "message": "Internal Server Error"}, status=500)

@@ -1,0 +1,73 @@
+"""``GET /health/alive`` and ``GET /health/ready`` (platform.md §10.1).
+
+Hanko's ready check checks nothing; ours asks the database, the cache and the Celery broker, and
+answers 503 naming what failed, so an orchestrator does not route traffic to a broken instance.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings as django_settings
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpResponse, JsonResponse
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from hankoflow.api.public.negotiation import JSONOnly, hanko_exception_handler
+
+logger = logging.getLogger("hankoflow.health")
+BROKER_TIMEOUT = 2  # seconds
+
+
+def check_database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def check_cache() -> None:
+    cache.set("hankoflow:health", "1", 10)
+    if cache.get("hankoflow:health") != "1":
+        raise RuntimeError("the cache did not keep a value")
+
+
+def check_broker() -> None:
+    if getattr(django_settings, "CELERY_TASK_ALWAYS_EAGER", False):
+        return  # tasks run in-process: there is no broker to reach
+    from celery import current_app
+
+    with current_app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=BROKER_TIMEOUT)
+
+
+CHECKS = {"database": check_database, "cache": check_cache, "broker": check_broker}
+
+
+class _HealthView(APIView):
+    authentication_classes: list[Any] = []
+    permission_classes: list[Any] = []
+    content_negotiation_class = JSONOnly
+
+    def get_exception_handler(self) -> Any:
+        return hanko_exception_handler
+
+
+class AliveView(_HealthView):
+    def get(self, request: Request) -> HttpResponse:
+        return JsonResponse({"alive": True})
+
+
+class ReadyView(_HealthView):
+    def get(self, request: Request) -> HttpResponse:
+        failed = []
+        for name, check in CHECKS.items():
+            try:
+                check()
+            except Exception:
+                logger.warning("readiness check %s failed", name, exc_info=True)
+                failed.append(name)
+        if failed:
+            return JsonResponse({"ready": False, "failed": failed}, status=503)
+        return JsonResponse({"ready": True})

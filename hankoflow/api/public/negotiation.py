@@ -1,0 +1,35 @@
+"""DRF plumbing shared by the public API views: JSON only, Hanko's error body."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from django.http import HttpResponse, JsonResponse
+from rest_framework.exceptions import APIException
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.views import exception_handler
+
+
+class JSONOnly(BaseContentNegotiation):
+    """Always answer JSON: Hanko's SDK parses every body, whatever ``Accept`` says."""
+
+    def select_parser(self, request: Any, parsers: list[Any]) -> Any:
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request: Any, renderers: list[Any], format_suffix: Any = None) -> Any:
+        return renderers[0], renderers[0].media_type
+
+
+def hanko_exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse | None:
+    """Non-flow errors as Hanko writes them: ``{"code": <status>, "message": <reason>}``."""
+    response = exception_handler(exc, context)
+    if response is None or not isinstance(exc, APIException):
+        return response
+    status = response.status_code
+    body = {"code": status, "message": HTTPStatus(status).phrase}
+    answer = JsonResponse(body, status=status)
+    for header in ("Allow", "Retry-After"):
+        if header in response:
+            answer[header] = response[header]
+    return answer

@@ -1,0 +1,60 @@
+"""``GET /.well-known/config`` (platform.md §3.3.6): the public configuration summary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpResponse, JsonResponse
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from hankoflow.api.public.negotiation import JSONOnly, hanko_exception_handler
+from hankoflow.conf import settings
+
+# Built-in providers in Hanko's order, with the field names Hanko lists them by.
+BUILTIN_PROVIDERS = {
+    "apple": "Apple",
+    "discord": "Discord",
+    "github": "GitHub",
+    "google": "Google",
+    "linkedin": "LinkedIn",
+    "microsoft": "Microsoft",
+    "facebook": "Facebook",
+}
+
+
+def public_config() -> dict[str, Any]:
+    providers = settings.THIRD_PARTY.PROVIDERS
+    return {
+        "password": {
+            "enabled": settings.PASSWORD.ENABLED,
+            "min_password_length": settings.PASSWORD.MIN_LENGTH,
+        },
+        "emails": {
+            "require_verification": settings.EMAIL.REQUIRE_VERIFICATION,
+            "max_num_of_addresses": settings.EMAIL.LIMIT,
+        },
+        "providers": [
+            label
+            for key, label in BUILTIN_PROVIDERS.items()
+            if providers.get(key, {}).get("ENABLED")
+        ],
+        "account": {
+            "allow_deletion": settings.ACCOUNT.ALLOW_DELETION,
+            "allow_signup": settings.ACCOUNT.ALLOW_SIGNUP,
+        },
+        "use_enterprise": settings.SAML.ENABLED
+        and any(idp.get("ENABLED") for idp in settings.SAML.IDENTITY_PROVIDERS),
+    }
+
+
+class ConfigView(APIView):
+    authentication_classes: list[Any] = []
+    permission_classes: list[Any] = []
+    content_negotiation_class = JSONOnly
+
+    def get_exception_handler(self) -> Any:
+        return hanko_exception_handler
+
+    def get(self, request: Request) -> HttpResponse:
+        return JsonResponse(public_config())

@@ -1,0 +1,247 @@
+"""hankoflow's settings: one ``HANKOFLOW`` dict in Django settings, read through ``settings``.
+
+Keys mirror Hanko's configuration (platform.md §11, flow-api.md §5) in upper case, so a Hanko
+YAML maps across key by key: ``session.cookie.same_site`` is ``HANKOFLOW["SESSION"]["COOKIE"]
+["SAME_SITE"]``, read as ``settings.SESSION.COOKIE.SAME_SITE``. Defaults are Hanko's code
+defaults. Durations are whole seconds (Hanko writes ``12h``; we write ``43200``).
+
+Only the keys a project changes need to be given; the rest come from ``DEFAULTS``. The object
+reloads itself when Django's ``setting_changed`` fires, so ``override_settings`` works in tests.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from django.conf import settings as django_settings
+from django.core.signals import setting_changed
+
+DEFAULTS: dict[str, Any] = {
+    # Adds a ``cause`` to flow errors (never enable in production).
+    "DEBUG": False,
+    "SERVICE": {"NAME": "Hanko Authentication Service"},
+    "CORS": {
+        # Origins allowed to call the API with credentials; ``*`` and ``?`` wildcards allowed.
+        "ALLOW_ORIGINS": ["http://localhost:8888"],
+        # A bare ``*`` is refused unless this is on (browsers reject it with credentials).
+        "UNSAFE_WILDCARD_ORIGIN_ALLOWED": False,
+    },
+    "FLOW": {
+        # Lifetime of login, registration and profile flows; token_exchange lives 3600 s.
+        "TTL": 24 * 3600,
+        # Larger request bodies on the flow endpoints are refused with 413.
+        "MAX_BODY_SIZE": 64 * 1024,
+    },
+    "ACCOUNT": {"ALLOW_SIGNUP": True, "ALLOW_DELETION": False},
+    "EMAIL_DELIVERY": {
+        "ENABLED": True,
+        "FROM_ADDRESS": "noreply@hanko.io",
+        "FROM_NAME": "Hanko",
+    },
+    "EMAIL": {
+        "ENABLED": True,
+        "OPTIONAL": False,
+        "ACQUIRE_ON_REGISTRATION": True,
+        "ACQUIRE_ON_LOGIN": True,
+        "REQUIRE_VERIFICATION": True,
+        "USE_AS_LOGIN_IDENTIFIER": True,
+        "USE_FOR_AUTHENTICATION": True,
+        "LIMIT": 5,
+        "MAX_LENGTH": 120,
+        "PASSCODE_TTL": 300,
+        "PASSCODE_CHARSET": "numeric",
+    },
+    "USERNAME": {
+        "ENABLED": False,
+        "OPTIONAL": True,
+        "ACQUIRE_ON_REGISTRATION": True,
+        "ACQUIRE_ON_LOGIN": True,
+        "USE_AS_LOGIN_IDENTIFIER": True,
+        "MIN_LENGTH": 3,
+        "MAX_LENGTH": 32,
+    },
+    "PASSWORD": {
+        "ENABLED": True,
+        "OPTIONAL": False,
+        "ACQUIRE_ON_REGISTRATION": "always",
+        "ACQUIRE_ON_LOGIN": "never",
+        "RECOVERY": True,
+        "MIN_LENGTH": 8,
+    },
+    "PASSKEY": {
+        "ENABLED": True,
+        "OPTIONAL": True,
+        "ACQUIRE_ON_REGISTRATION": "always",
+        "ACQUIRE_ON_LOGIN": "always",
+        "USER_VERIFICATION": "preferred",
+        "ATTESTATION_PREFERENCE": "direct",
+        "LIMIT": 10,
+    },
+    "MFA": {
+        "ENABLED": True,
+        "OPTIONAL": True,
+        "ACQUIRE_ON_REGISTRATION": True,
+        "ACQUIRE_ON_LOGIN": False,
+        "DEVICE_TRUST_POLICY": "prompt",
+        "DEVICE_TRUST_DURATION": 720 * 3600,
+        "DEVICE_TRUST_COOKIE_NAME": "hanko-device-token",
+        "DEVICE_TRUST_MAX_USERS_PER_DEVICE": 20,
+        "TOTP": {"ENABLED": True},
+        "SECURITY_KEYS": {
+            "ENABLED": True,
+            "LIMIT": 10,
+            "USER_VERIFICATION": "discouraged",
+            "ATTESTATION_PREFERENCE": "direct",
+            "AUTHENTICATOR_ATTACHMENT": "cross-platform",
+        },
+    },
+    "WEBAUTHN": {
+        "RELYING_PARTY": {
+            "ID": "localhost",
+            "DISPLAY_NAME": "Hanko Authentication Service",
+            "ORIGINS": ["http://localhost:8888"],
+        },
+        "TIMEOUTS": {"REGISTRATION": 600_000, "LOGIN": 600_000},
+    },
+    "SESSION": {
+        "LIFESPAN": 12 * 3600,
+        "LIMIT": 5,
+        "IDLE_TIMEOUT": 0,
+        "AUDIENCE": [],  # empty: [WEBAUTHN.RELYING_PARTY.ID]
+        "ISSUER": "",
+        "ENABLE_AUTH_TOKEN_HEADER": False,
+        "ALLOW_REVOCATION": True,
+        "SHOW_ON_PROFILE": True,
+        "ACQUIRE_IP_ADDRESS": True,
+        "ACQUIRE_USER_AGENT": True,
+        "COOKIE": {
+            "NAME": "hanko",
+            "DOMAIN": "",
+            "HTTP_ONLY": True,
+            "SECURE": True,
+            "SAME_SITE": "strict",
+            "RETENTION": "persistent",
+        },
+    },
+    "PRIVACY": {"SHOW_ACCOUNT_EXISTENCE_HINTS": False, "ONLY_SHOW_ACTUAL_LOGIN_METHODS": False},
+    "RATE_LIMITER": {
+        "ENABLED": True,
+        # Django cache alias holding the buckets (Redis in production).
+        "CACHE": "default",
+        "PASSCODE_LIMITS": {"TOKENS": 3, "INTERVAL": 60},
+        "PASSWORD_LIMITS": {"TOKENS": 5, "INTERVAL": 60},
+        "OTP_LIMITS": {"TOKENS": 3, "INTERVAL": 60},
+        "TOKEN_LIMITS": {"TOKENS": 3, "INTERVAL": 60},
+    },
+    "SERVER": {
+        # How the client IP is found: "direct" (REMOTE_ADDR), "x_forwarded_for" or
+        # "x_real_ip" (honoured only from TRUSTED_PROXIES, a list of CIDRs).
+        "IP": {"EXTRACTOR": "direct", "TRUSTED_PROXIES": []},
+    },
+    "THIRD_PARTY": {"PROVIDERS": {}, "CUSTOM_PROVIDERS": {}},
+    "SAML": {"ENABLED": False, "IDENTITY_PROVIDERS": []},
+}
+
+CHOICES: dict[str, tuple[str, ...]] = {
+    "EMAIL.PASSCODE_CHARSET": ("numeric", "alphanumeric"),
+    "PASSWORD.ACQUIRE_ON_REGISTRATION": ("always", "conditional", "never"),
+    "PASSWORD.ACQUIRE_ON_LOGIN": ("always", "conditional", "never"),
+    "PASSKEY.ACQUIRE_ON_REGISTRATION": ("always", "conditional", "never"),
+    "PASSKEY.ACQUIRE_ON_LOGIN": ("always", "conditional", "never"),
+    "PASSKEY.USER_VERIFICATION": ("required", "preferred", "discouraged"),
+    "PASSKEY.ATTESTATION_PREFERENCE": ("direct", "indirect", "none"),
+    "MFA.DEVICE_TRUST_POLICY": ("always", "prompt", "never"),
+    "MFA.SECURITY_KEYS.USER_VERIFICATION": ("required", "preferred", "discouraged"),
+    "MFA.SECURITY_KEYS.ATTESTATION_PREFERENCE": ("direct", "indirect", "none"),
+    "MFA.SECURITY_KEYS.AUTHENTICATOR_ATTACHMENT": ("platform", "cross-platform", "no_preference"),
+    "SESSION.COOKIE.SAME_SITE": ("strict", "lax", "none"),
+    "SESSION.COOKIE.RETENTION": ("persistent", "session", "prompt"),
+    "SERVER.IP.EXTRACTOR": ("direct", "x_forwarded_for", "x_real_ip"),
+}
+
+
+class Section:
+    """A read-only view of one nested settings dict: ``section.KEY`` or ``section["KEY"]``."""
+
+    def __init__(self, values: dict[str, Any], path: str = "") -> None:
+        self._values = values
+        self._path = path
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            value = self._values[key]
+        except KeyError:
+            raise AttributeError(f"unknown hankoflow setting {self._path}{key}") from None
+        if isinstance(value, dict) and key not in _FREE_FORM:
+            return Section(value, f"{self._path}{key}.")
+        return value
+
+    __getitem__ = __getattr__
+
+    def get(self, dotted: str) -> Any:
+        """Read a nested value by its dotted path, e.g. ``settings.get("SESSION.COOKIE.NAME")``."""
+        value: Any = self
+        for part in dotted.split("."):
+            value = getattr(value, part)
+        return value
+
+    def as_dict(self) -> dict[str, Any]:
+        return copy.deepcopy(self._values)
+
+
+# Dicts whose keys are names chosen by the project, not settings: returned as plain dicts.
+_FREE_FORM = {"PROVIDERS", "CUSTOM_PROVIDERS"}
+
+
+def merge(defaults: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Deep-merge ``overrides`` onto ``defaults``; unknown keys are kept for the checks to flag."""
+    merged = copy.deepcopy(defaults)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict) and key not in _FREE_FORM:
+            merged[key] = merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+class Settings(Section):
+    """The merged ``HANKOFLOW`` settings, rebuilt lazily after ``setting_changed``."""
+
+    def __init__(self) -> None:
+        super().__init__({})
+        self._loaded = False
+
+    def __getattr__(self, key: str) -> Any:
+        if key.startswith("_"):
+            raise AttributeError(key)
+        self._load()
+        return super().__getattr__(key)
+
+    __getitem__ = __getattr__
+
+    def as_dict(self) -> dict[str, Any]:
+        self._load()
+        return super().as_dict()
+
+    def user_settings(self) -> dict[str, Any]:
+        return getattr(django_settings, "HANKOFLOW", {}) or {}
+
+    def _load(self) -> None:
+        if not self._loaded:
+            self._values = merge(DEFAULTS, self.user_settings())
+            self._loaded = True
+
+    def reload(self) -> None:
+        self._loaded = False
+
+
+settings = Settings()
+
+
+def _reload(*, setting: str, **kwargs: Any) -> None:
+    if setting == "HANKOFLOW":
+        settings.reload()
+
+
+setting_changed.connect(_reload)

@@ -1,0 +1,48 @@
+"""A generic, framework-free flow engine (Hanko's "flowpilot", flow-api.md §2).
+
+It knows nothing of HTTP, Django or Hanko's particular flows: flows are declared with
+``Flow``/``SubFlow``, made of ``Action`` and ``Hook`` classes, run by ``FlowEngine`` against a
+``FlowStore``, and produce neutral ``FlowResult`` objects that a renderer turns into a wire format.
+"""
+
+from hankoflow.engine.action import Action, Back, Hook, Skip
+from hankoflow.engine.context import ActionSetup, Continue, Fail, FlowContext, Outcome, Revert
+from hankoflow.engine.executor import ActionRef, FlowEngine, hash_token, new_csrf_token
+from hankoflow.engine.flow import Flow, FlowDefinition, StateDefinition, SubFlow, UnknownStateError
+from hankoflow.engine.inputs import MISSING, AllowedValue, Input
+from hankoflow.engine.result import ActionView, FlowResult
+from hankoflow.engine.stash import HistoryItem, Stash
+from hankoflow.engine.store import FlowRecord, FlowStore, MemoryFlowStore, StaleFlowError
+
+__all__ = [
+    "MISSING",
+    "Action",
+    "ActionRef",
+    "ActionSetup",
+    "ActionView",
+    "AllowedValue",
+    "Back",
+    "Continue",
+    "Fail",
+    "Flow",
+    "FlowContext",
+    "FlowDefinition",
+    "FlowEngine",
+    "FlowRecord",
+    "FlowResult",
+    "FlowStore",
+    "HistoryItem",
+    "Hook",
+    "Input",
+    "MemoryFlowStore",
+    "Outcome",
+    "Revert",
+    "Skip",
+    "StaleFlowError",
+    "Stash",
+    "StateDefinition",
+    "SubFlow",
+    "UnknownStateError",
+    "hash_token",
+    "new_csrf_token",
+]

@@ -1,0 +1,77 @@
+"""Server-side flow state: current state, schedule, history and free-form data (flow-api.md §2.2).
+
+The stash never leaves the server. ``scheduled`` is kept in natural order (first = next state),
+``history`` holds a snapshot of every state left behind so ``back`` can restore it, and keys that
+start with ``sticky.`` survive ``back``.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+STICKY_PREFIX = "sticky."
+
+
+@dataclass
+class HistoryItem:
+    state: str
+    prev_state: str | None
+    scheduled: list[str]
+    data: dict[str, Any]
+    revertible: bool
+
+
+@dataclass
+class Stash:
+    state: str
+    prev_state: str | None = None
+    scheduled: list[str] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+    history: list[HistoryItem] = field(default_factory=list)
+
+    # --- data access ---------------------------------------------------------------------------
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.data.get(key, default)
+
+    def set(self, key: str, value: Any) -> None:
+        self.data[key] = value
+
+    def delete(self, key: str) -> None:
+        self.data.pop(key, None)
+
+    def has(self, key: str) -> bool:
+        return key in self.data
+
+    # --- history -------------------------------------------------------------------------------
+
+    @property
+    def can_revert(self) -> bool:
+        return bool(self.history) and self.history[-1].revertible
+
+    def visited(self, state: str) -> bool:
+        return any(item.state == state for item in self.history)
+
+    def sticky_data(self) -> dict[str, Any]:
+        return {k: v for k, v in self.data.items() if k.startswith(STICKY_PREFIX)}
+
+    # --- (de)serialisation ---------------------------------------------------------------------
+
+    def snapshot(self) -> Stash:
+        return copy.deepcopy(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Stash:
+        history = [HistoryItem(**item) for item in raw.get("history", [])]
+        return cls(
+            state=raw["state"],
+            prev_state=raw.get("prev_state"),
+            scheduled=list(raw.get("scheduled", [])),
+            data=dict(raw.get("data", {})),
+            history=history,
+        )

@@ -1,0 +1,69 @@
+"""How the engine persists flows, without knowing where: the ``FlowStore`` protocol.
+
+A store loads a flow with a lock held for the rest of the step and saves it with an optimistic
+version check, all in one transaction (flow-api.md §1.8-1.9). ``MemoryFlowStore`` serves the
+engine's own unit tests; the Django store lives in ``hankoflow.services.flow_store``.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from hankoflow.engine.stash import Stash
+
+
+@dataclass
+class FlowRecord:
+    id: str
+    flow_name: str
+    stash: Stash
+    csrf_token_hash: str  # the token itself is handed to the client, never stored
+    expires_at: datetime
+    version: int = 0
+    facts: dict[str, Any] = field(default_factory=dict)  # caller's extras, e.g. the language
+    history: list[dict[str, Any]] = field(default_factory=list)  # steps taken, oldest first
+
+
+class StaleFlowError(Exception):
+    """The flow changed since it was loaded: another request completed a step first."""
+
+
+class FlowStore(Protocol):
+    def create(self, record: FlowRecord) -> None: ...
+
+    def locked(self, flow_id: str) -> Any:
+        """Context manager: open a transaction, lock and yield the record (None if unknown)."""
+        ...
+
+    def save(self, record: FlowRecord) -> None:
+        """Write the record if its stored version is ``record.version - 1``."""
+        ...
+
+
+class MemoryFlowStore:
+    """A process-local store for tests: one lock per store, copies in and out."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, FlowRecord] = {}
+        self._lock = threading.Lock()
+
+    def create(self, record: FlowRecord) -> None:
+        self.records[record.id] = copy.deepcopy(record)
+
+    @contextmanager
+    def locked(self, flow_id: str) -> Iterator[FlowRecord | None]:
+        with self._lock:
+            stored = self.records.get(flow_id)
+            yield copy.deepcopy(stored) if stored else None
+
+    def save(self, record: FlowRecord) -> None:
+        stored = self.records.get(record.id)
+        if stored is None or stored.version != record.version - 1:
+            raise StaleFlowError(record.id)
+        self.records[record.id] = copy.deepcopy(record)

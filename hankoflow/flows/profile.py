@@ -1,0 +1,20 @@
+"""The ``profile`` flow (flow-api.md §4.3): ``POST /profile``, for a signed-in user only.
+
+Every request needs a valid session; until sessions exist every request is refused with
+``unauthorized`` by the transport, before this flow runs.
+"""
+
+from hankoflow.engine import Flow
+from hankoflow.flows import names
+from hankoflow.flows.subflows.capabilities import capabilities
+
+profile = (
+    Flow(names.FLOW_PROFILE)
+    .state(names.STATE_PROFILE_INIT)
+    .state(names.STATE_ERROR)
+    .subflows(capabilities)
+    .initial_states(names.STATE_PREFLIGHT, names.STATE_PROFILE_INIT)
+    .error_state(names.STATE_ERROR)
+    .ttl(24 * 3600)
+    .build()
+)

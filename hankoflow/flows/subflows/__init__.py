@@ -1,0 +1,1 @@
+"""Reusable groups of states shared by login, registration and profile (flow-api.md §4.0)."""

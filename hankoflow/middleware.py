@@ -1,0 +1,79 @@
+"""The one middleware a project adds: Hanko's CORS rules for the configured frontends.
+
+It extends django-cors-headers' ``CorsMiddleware``: requests from an origin listed in
+``HANKOFLOW["CORS"]["ALLOW_ORIGINS"]`` get Hanko's answers (credentials allowed, the
+``X-Session-*`` headers exposed, preflights echoing the requested headers, flow-api.md §1.5.3);
+any other origin falls through to django-cors-headers' own ``CORS_*`` settings, so a project that
+already uses it keeps its configuration for everything else.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from functools import lru_cache
+
+from corsheaders.middleware import CorsMiddleware
+from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.utils.cache import patch_vary_headers
+
+from hankoflow.conf import settings
+
+EXPOSED = [
+    "Retry-After",
+    "X-RateLimit-Limit",
+    "X-RateLimit-Remaining",
+    "X-RateLimit-Reset",
+    "X-Session-Lifetime",
+    "X-Session-Retention",
+]
+ALLOWED_METHODS = "GET,POST,PUT,PATCH,DELETE,OPTIONS"
+PREFLIGHT_MAX_AGE = "7200"
+# What a preflight may ask for when the browser sends no Access-Control-Request-Headers.
+DEFAULT_ALLOWED_HEADERS = "content-type,x-language,authorization,accept"
+
+
+@lru_cache(maxsize=16)
+def _origin_patterns(origins: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    # Hanko's wildcards: ``*`` any run of characters, ``?`` one; nothing else is special.
+    return tuple(
+        re.compile(fnmatch.translate(origin.replace("[", "[[]")), re.IGNORECASE)
+        for origin in origins
+    )
+
+
+def origin_allowed(origin: str) -> bool:
+    if not origin or origin == "null":
+        return False
+    patterns = _origin_patterns(tuple(settings.CORS.ALLOW_ORIGINS))
+    return any(pattern.match(origin) for pattern in patterns)
+
+
+class HankoflowMiddleware(CorsMiddleware):
+    def check_preflight(self, request: HttpRequest) -> HttpResponseBase | None:
+        if not origin_allowed(request.headers.get("Origin", "")):
+            return super().check_preflight(request)
+        if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+            return HttpResponse(status=204)
+        return None
+
+    def add_response_headers(
+        self, request: HttpRequest, response: HttpResponseBase
+    ) -> HttpResponseBase:
+        origin = request.headers.get("Origin", "")
+        if not origin_allowed(origin):
+            return super().add_response_headers(request, response)
+        patch_vary_headers(response, ("Origin",))
+        response["Access-Control-Allow-Origin"] = origin
+        response["Access-Control-Allow-Credentials"] = "true"
+        exposed = list(EXPOSED)
+        if settings.SESSION.ENABLE_AUTH_TOKEN_HEADER:
+            exposed.append("X-Auth-Token")
+        response["Access-Control-Expose-Headers"] = ", ".join(exposed)
+        if request.method == "OPTIONS":
+            requested = request.headers.get("Access-Control-Request-Headers", "")
+            response["Access-Control-Allow-Methods"] = ALLOWED_METHODS
+            response["Access-Control-Allow-Headers"] = requested or DEFAULT_ALLOWED_HEADERS
+            response["Access-Control-Max-Age"] = PREFLIGHT_MAX_AGE
+        return response

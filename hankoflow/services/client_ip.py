@@ -1,0 +1,54 @@
+"""The client's IP address, trusting forwarding headers only from configured proxies.
+
+``SERVER.IP.EXTRACTOR`` is ``direct`` by default: ``REMOTE_ADDR`` and nothing else, because a
+client can write any ``X-Forwarded-For`` it likes (security-checks finding 2). Behind a proxy,
+list its networks in ``SERVER.IP.TRUSTED_PROXIES``; the header is then read right to left,
+skipping trusted hops.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import lru_cache
+
+from django.http import HttpRequest
+
+from hankoflow.conf import settings
+
+
+def client_ip(request: HttpRequest) -> str:
+    peer = request.META.get("REMOTE_ADDR", "")
+    extractor = settings.SERVER.IP.EXTRACTOR
+    proxies = _networks(tuple(settings.SERVER.IP.TRUSTED_PROXIES))
+    if extractor == "direct" or not _trusted(peer, proxies):
+        return peer
+    if extractor == "x_real_ip":
+        candidate = request.META.get("HTTP_X_REAL_IP", "").strip()
+        return candidate if _valid(candidate) else peer
+    hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    for hop in reversed(hops):
+        if not _valid(hop):
+            return peer  # a malformed chain is ignored as a whole
+        if not _trusted(hop, proxies):
+            return hop
+    return peer
+
+
+@lru_cache(maxsize=8)
+def _networks(cidrs: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(cidr, strict=False) for cidr in cidrs)
+
+
+def _valid(address: str) -> bool:
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return True
+
+
+def _trusted(address: str, networks: tuple) -> bool:
+    if not _valid(address):
+        return False
+    ip = ipaddress.ip_address(address)
+    return any(ip in network for network in networks if ip.version == network.version)

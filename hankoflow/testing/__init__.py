@@ -1,0 +1,1 @@
+"""Public test helpers for hankoflow and the projects that embed it."""

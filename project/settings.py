@@ -1,0 +1,134 @@
+"""Settings of the demo/reference project, read from the environment with django-environ.
+
+With no environment at all this runs the zero-setup demo: SQLite, in-memory cache, Celery tasks
+run eagerly, emails to the console. Every external service is switched on by one variable:
+``DATABASE_URL``, ``CACHE_URL``/``REDIS_URL``, ``EMAIL_URL``, ``CELERY_BROKER_URL``.
+"""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DEBUG", default=False)
+
+# Known-bad keys: the empty one and the demo's own. With DEBUG off they are refused.
+DEMO_SECRET_KEY = "demo-insecure-secret-key-never-use-in-production"  # noqa: S105
+WELL_KNOWN_SECRET_KEYS = {"", DEMO_SECRET_KEY, "abcedfghijklmnopqrstuvwxyz", "changeme", "secret"}
+SECRET_KEY = env.str("SECRET_KEY", default=DEMO_SECRET_KEY if DEBUG else "")
+if not DEBUG and (SECRET_KEY in WELL_KNOWN_SECRET_KEYS or len(SECRET_KEY) < 32):
+    raise ImproperlyConfigured(
+        "SECRET_KEY is empty, well known or shorter than 32 characters. Set a random one "
+        "(python -c 'import secrets; print(secrets.token_urlsafe(50))') or run with DEBUG=1."
+    )
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "hankoflow",
+    "project",
+]
+
+MIDDLEWARE = [
+    "hankoflow.middleware.HankoflowMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "project.urls"
+WSGI_APPLICATION = "project.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+
+_cache_url = env.str("CACHE_URL", default="") or env.str("REDIS_URL", default="")
+CACHES = {
+    "default": env.cache_url_config(_cache_url)
+    if _cache_url
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update(EMAIL_CONFIG)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Hanko <noreply@hanko.io>")
+
+# Celery: no broker configured means tasks run in-process, right away.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / ".run" / "static"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# The frontends allowed to call this server (CORS now, WebAuthn origins later).
+ALLOWED_ORIGINS = env.list(
+    "HANKOFLOW_ALLOWED_ORIGINS", default=["http://localhost:8000", "http://127.0.0.1:8000"]
+)
+
+HANKOFLOW = {
+    "DEBUG": DEBUG,
+    "CORS": {"ALLOW_ORIGINS": ALLOWED_ORIGINS},
+    "FLOW": {"TTL": env.int("HANKOFLOW_FLOW_TTL", default=24 * 3600)},
+    "WEBAUTHN": {
+        "RELYING_PARTY": {
+            "ID": env.str("HANKOFLOW_RP_ID", default="localhost"),
+            "ORIGINS": ALLOWED_ORIGINS,
+        }
+    },
+    # The demo runs on plain http://localhost, where a Secure cookie would not be sent.
+    "SESSION": {"COOKIE": {"SECURE": env.bool("HANKOFLOW_SECURE_COOKIES", default=not DEBUG)}},
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"hankoflow": {"handlers": ["console"], "level": env.str("LOG_LEVEL", "INFO")}},
+}

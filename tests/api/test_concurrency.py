@@ -1,0 +1,67 @@
+"""Two requests on one flow at once (flow-api.md §1.9, security-checks FL-05).
+
+The row lock serialises them: the first completes the step, the second waits, then finds the
+token rotated and gets the documented 403, and the flow has advanced exactly once. Runs on
+PostgreSQL, where ``SELECT ... FOR UPDATE`` really locks.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from hankoflow.actions.capabilities import RegisterClientCapabilities
+from hankoflow.models import Flow
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+WORKERS = 6
+
+
+@pytest.fixture(autouse=True)
+def _postgres_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks need PostgreSQL (bin/test starts it)")
+
+
+def test_concurrent_actions_on_one_flow_execute_exactly_once(monkeypatch):
+    start = Client().post("/login").json()
+    href = start["actions"]["register_client_capabilities"]["href"]
+    body = json.dumps(
+        {"input_data": {"webauthn_available": True}, "csrf_token": start["csrf_token"]}
+    )
+
+    original = RegisterClientCapabilities.execute
+
+    def slow_execute(self, ctx):
+        time.sleep(0.3)  # hold the row lock long enough for every rival to queue on it
+        return original(self, ctx)
+
+    monkeypatch.setattr(RegisterClientCapabilities, "execute", slow_execute)
+    barrier = threading.Barrier(WORKERS)
+
+    def post() -> tuple[int, dict]:
+        try:
+            barrier.wait()
+            response = Client().post(href, body, content_type="application/json")
+            return response.status_code, response.json()
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(WORKERS) as pool:
+        results = list(pool.map(lambda _: post(), range(WORKERS)))
+
+    statuses = sorted(status for status, _ in results)
+    assert statuses == [200] + [403] * (WORKERS - 1), results
+    losers = [body for status, body in results if status == 403]
+    assert all(b["error"]["code"] == "operation_not_permitted_error" for b in losers)
+    flow_id = href.split("%40")[1]
+    row = Flow.objects.get(id=flow_id)
+    assert row.version == 1 and row.state == "login_init"
+    assert [step["action"] for step in row.history] == [None, "register_client_capabilities"]

@@ -1,0 +1,13 @@
+"""Settings for the test suite: the demo project's, with a throwaway secret.
+
+Services come from the same environment variables as the demo (``bin/test`` points them at
+PostgreSQL, Redis and a Celery worker); with none set the suite runs on SQLite, in-memory.
+"""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-0123456789abcdefghijklmnop")
+
+from project.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast; never in production
