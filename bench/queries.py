@@ -2,9 +2,10 @@
 
 One ``POST /login`` (flow initialization), one ``register_client_capabilities`` step and one
 request to the bench's SELECT+UPDATE baseline view go through Django's test ``Client`` under
-``CaptureQueriesContext``. Transaction control (``SAVEPOINT``/``RELEASE``, which only appear
-when the caller already holds a transaction, e.g. inside a test) is listed but not counted;
-``BEGIN``/``COMMIT`` are issued by the database driver and never appear in Django's query log.
+``CaptureQueriesContext``. Transaction control is listed but not counted, since whether it shows
+up depends on the backend, not on the app: Django logs ``BEGIN``/``COMMIT`` on SQLite but not on
+PostgreSQL (psycopg opens the transaction implicitly), and ``SAVEPOINT``/``RELEASE`` only when the
+caller already holds a transaction (e.g. a test wrapped in one).
 
 ``bin/bench`` runs this module with the same settings and database as the server; the smoke test
 ``tests/bench/test_bench_smoke.py`` calls ``count_queries`` inside pytest-django.
@@ -60,9 +61,11 @@ def count_queries() -> list[StepQueries]:
     if response.status_code == 200 and response.json().get("name") != "login_init":
         step.status = -1  # answered, but not with the next state: not the step we wanted
 
-    with override_settings(ROOT_URLCONF="bench.urls"):
-        with CaptureQueriesContext(connection) as captured:
-            response = client.post(f"/bench/baseline/{flow_id}")
+    with (
+        override_settings(ROOT_URLCONF="bench.urls"),
+        CaptureQueriesContext(connection) as captured,
+    ):
+        response = client.post(f"/bench/baseline/{flow_id}")
     baseline = StepQueries("baseline SELECT+UPDATE", response.status_code, _sql(captured))
 
     return [init, step, baseline]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 import secrets
 import string
 import uuid
@@ -33,6 +34,7 @@ logger = logging.getLogger("hankoflow.engine")
 
 CSRF_ALPHABET = string.digits + string.ascii_letters
 CSRF_LENGTH = 32
+UUID_PATTERN = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 
 
 def new_csrf_token() -> str:
@@ -54,13 +56,9 @@ class ActionRef:
     @classmethod
     def parse(cls, raw: str) -> ActionRef | None:
         parts = raw.split("@")
-        if len(parts) != 2 or not parts[0]:
+        if len(parts) != 2 or not parts[0] or not UUID_PATTERN.match(parts[1]):
             return None
-        try:
-            flow_id = uuid.UUID(parts[1])
-        except ValueError:
-            return None
-        return cls(parts[0], str(flow_id))
+        return cls(parts[0], str(uuid.UUID(parts[1])))
 
 
 class FlowEngine:
@@ -219,6 +217,7 @@ class FlowEngine:
         if upcoming is None or self.definition.state(upcoming).owner != owner:
             self._run_hooks(ctx, self.definition.after_flow.get(owner, ()))
         self._run_hooks(ctx, self.definition.after_state.get(leaving, ()))
+        self._run_hooks(ctx, self.definition.after_each_action)
 
         schedule = ctx.scheduled_now + ctx.stash.scheduled
         if not schedule:
@@ -254,6 +253,8 @@ class FlowEngine:
         self._run_before_state(ctx, target)
 
     def _revert(self, ctx: FlowContext) -> None:
+        if not ctx.stash.can_revert:
+            raise RuntimeError(f"state {ctx.stash.state!r} cannot be reverted")
         item = ctx.stash.history.pop()
         sticky = ctx.stash.sticky_data()
         ctx.stash.state = item.state

@@ -38,6 +38,7 @@ class FlowDefinition:
     after_state: Mapping[str, tuple[HookType, ...]] = field(default_factory=dict)
     after_flow: Mapping[str, tuple[HookType, ...]] = field(default_factory=dict)
     before_each_action: tuple[HookType, ...] = ()
+    after_each_action: tuple[HookType, ...] = ()
 
     def state(self, name: str) -> StateDefinition:
         try:
@@ -104,6 +105,7 @@ class Flow(SubFlow):
         self._error_state = "error"
         self._ttl_seconds = 3600
         self._before_each_action: tuple[HookType, ...] = ()
+        self._after_each_action: tuple[HookType, ...] = ()
 
     def initial_states(self, *states: str) -> Self:
         self._initial = states
@@ -118,15 +120,22 @@ class Flow(SubFlow):
         return self
 
     def before_each_action(self, *hooks: HookType) -> Self:
+        """Run before every action executes (a failing hook refuses the action with 403)."""
         self._before_each_action = hooks
+        return self
+
+    def after_each_action(self, *hooks: HookType) -> Self:
+        """Run after every action that continues the flow, before the next state is entered."""
+        self._after_each_action = hooks
         return self
 
     def build(self) -> FlowDefinition:
         states: dict[str, StateDefinition] = {}
         hooks: dict[str, dict[str, list[HookType]]] = {"before": {}, "after": {}, "flow": {}}
-        # Sub-flow hooks first, then the flow's own: the order hooks are written in is the
-        # order they run in (Hanko's reverse-registration rule is replaced by this plain one).
-        for sub in reversed(list(self._walk())):
+        # Sub-flow hooks first (in the order the sub-flows are listed), then the flow's own;
+        # within each, hooks run in the order they are written. Hanko: reverse registration order.
+        own, *subflows = self._walk()
+        for sub in [*subflows, own]:
             for kind, registrations in (
                 ("before", sub._before_state),
                 ("after", sub._after_state),
@@ -149,6 +158,7 @@ class Flow(SubFlow):
             after_state=_freeze(hooks["after"]),
             after_flow=_freeze(hooks["flow"]),
             before_each_action=self._before_each_action,
+            after_each_action=self._after_each_action,
         )
         _check(definition)
         return definition

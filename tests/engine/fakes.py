@@ -13,7 +13,8 @@ Nothing here knows Hanko's flows. The test flow ``TEST_FLOW`` is::
 initial states ``start, second, third``. Every hook appends its class name to ``env.log`` and
 then runs ``env.on_hook[<class name>]`` if a test set one; every scripted action appends
 ``execute:<name>`` and runs ``env.on_execute[<name>]`` if set (default: ``Continue()``, or
-validate-then-continue for the form actions).
+validate-then-continue for the form actions). ``AfterEachAction`` runs after every
+continuing action, ``BeforeEachAction`` before every action.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from hankoflow.engine import (
     Skip,
     Stash,
     SubFlow,
+    hash_token,
     new_csrf_token,
 )
 from hankoflow.engine import inputs as fields
@@ -199,6 +201,10 @@ class BeforeEachAction(RecordingHook):
     pass
 
 
+class AfterEachAction(RecordingHook):
+    pass
+
+
 # --- the flow -----------------------------------------------------------------------------------
 
 
@@ -225,6 +231,7 @@ def build_test_flow(name: str = "test") -> FlowDefinition:
         .after_state("second", AfterSecond)
         .after_flow("onboarding", AfterOnboarding)
         .before_each_action(BeforeEachAction)
+        .after_each_action(AfterEachAction)
         .ttl(TTL)
         .build()
     )
@@ -287,11 +294,13 @@ class Harness:
             stash=Stash(
                 state=state, prev_state=prev_state, scheduled=scheduled or [], data=data or {}
             ),
-            csrf_token=new_csrf_token(),
+            csrf_token_hash="",
             expires_at=self.clock() + timedelta(seconds=TTL),
         )
+        self.token = new_csrf_token()
+        record.csrf_token_hash = hash_token(self.token)
         self.store.create(record)
-        self.flow_id, self.token = record.id, record.csrf_token
+        self.flow_id = record.id
         return self.record
 
     @property

@@ -206,11 +206,7 @@ def test_ttl_defaults_to_an_hour_and_can_be_set_or_overridden_by_the_engine():
 def test_subflow_hooks_come_before_the_flows_own_and_keep_their_written_order():
     sub = SubFlow("sub").state("s", Beta).before_state("s", H2, H1).after_state("s", H3)
     definition = (
-        flow(sub)
-        .before_state("s", H3)
-        .before_state("home", H1)
-        .after_state("s", H1, H2)
-        .build()
+        flow(sub).before_state("s", H3).before_state("home", H1).after_state("s", H1, H2).build()
     )
     assert definition.before_state == {"s": (H2, H1, H3), "home": (H1,)}
     assert definition.after_state == {"s": (H3, H1, H2)}

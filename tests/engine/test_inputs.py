@@ -117,8 +117,16 @@ def test_input_error_codes_and_messages_are_hankos(error, code, message):
         (fields.email("f", required=True, min_length=3), "", errors.VALUE_MISSING),
         (fields.email("f", min_length=5), "a@b", errors.VALUE_TOO_SHORT),
         (fields.email("f", max_length=10), "x" * 30, errors.VALUE_TOO_LONG),
-        (fields.string("f", min_length=2, allowed_values=allowed("ab")), "c", errors.VALUE_TOO_SHORT),
-        (fields.string("f", max_length=1, allowed_values=allowed("a")), "abc", errors.VALUE_TOO_LONG),
+        (
+            fields.string("f", min_length=2, allowed_values=allowed("ab")),
+            "c",
+            errors.VALUE_TOO_SHORT,
+        ),
+        (
+            fields.string("f", max_length=1, allowed_values=allowed("a")),
+            "abc",
+            errors.VALUE_TOO_LONG,
+        ),
         (fields.password("f", required=True, min_length=8), "short", errors.VALUE_TOO_SHORT),
     ],
 )
@@ -294,7 +302,9 @@ def _context(inputs: list[Input], input_data: dict[str, Any]) -> FlowContext:
     declared = {item.name: item for item in inputs}
     for item in declared.values():
         item.bind(input_data)
-    return FlowContext(definition, "id", Stash(state="s"), None, inputs=declared, input_data=input_data)
+    return FlowContext(
+        definition, "id", Stash(state="s"), None, inputs=declared, input_data=input_data
+    )
 
 
 def test_every_input_is_validated_without_short_circuit():

@@ -1,0 +1,409 @@
+"""The server-rendered flow page (``/``) and the Hanko elements page (``/elements/``)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from html import unescape
+from typing import Any
+
+import pytest
+from django.http import QueryDict
+from django.test import Client, override_settings
+
+from hankoflow.engine import AllowedValue, FlowResult, Input
+from hankoflow.engine.result import ActionView
+from hankoflow.errors import FORM_DATA_INVALID, VALUE_TOO_SHORT
+from hankoflow.web import views
+
+REMEMBER_ME = override_settings(HANKOFLOW={"SESSION": {"COOKIE": {"RETENTION": "prompt"}}})
+
+
+def html(response) -> str:
+    return response.content.decode()
+
+
+def hidden_value(page: str, name: str) -> str:
+    match = re.search(rf'<input type="hidden" name="{name}" value="([^"]*)"', page)
+    assert match, f"no hidden field {name!r}"
+    return unescape(match.group(1))
+
+
+def form_fields(page: str) -> dict[str, str]:
+    """The hidden fields of the first form on the page, as a browser would post them."""
+    return {
+        name: hidden_value(page, name)
+        for name in ("csrfmiddlewaretoken", "flow", "action", "csrf_token")
+    }
+
+
+def heading(page: str) -> str:
+    match = re.search(r'<h1 id="state-heading"[^>]*>([^<]*)', page)
+    assert match, "no state heading"
+    return match.group(1).strip()
+
+
+# --- home page and starting flows ------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_home_page_links_to_both_flows(client: Client) -> None:
+    response = client.get("/")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    page = html(response)
+    assert 'href="/?flow=login"' in page and "Sign in" in page
+    assert 'href="/?flow=registration"' in page and "Sign up" in page
+
+
+@pytest.mark.django_db
+def test_starting_login_skips_preflight(client: Client) -> None:
+    response = client.get("/?flow=login")
+    assert response.status_code == 200
+    page = html(response)
+    assert heading(page) == "login_init"
+    assert "preflight" not in page
+    assert "register_client_capabilities" not in page
+    assert "<details" in page and "&quot;name&quot;: &quot;login_init&quot;" in page
+    assert "no-store" in response["Cache-Control"]
+
+
+@pytest.mark.django_db
+def test_starting_registration_skips_preflight(client: Client) -> None:
+    response = client.get("/?flow=registration")
+    assert response.status_code == 200
+    assert heading(html(response)) == "registration_init"
+
+
+@pytest.mark.django_db
+def test_auto_step_reports_no_webauthn(client: Client, monkeypatch) -> None:
+    calls = spy_on_run(monkeypatch)
+    client.get("/?flow=login")
+    assert calls[1]["action"].startswith("register_client_capabilities@")
+    assert calls[1]["input_data"]["webauthn_available"] is False
+
+
+@pytest.mark.django_db
+def test_unknown_flow_is_a_friendly_404(client: Client) -> None:
+    response = client.get("/?flow=nope")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+    assert "No such flow" in html(response)
+    assert 'href="/?flow=login"' in html(response)
+
+
+@pytest.mark.django_db
+def test_posting_to_an_unknown_flow_is_a_404(client: Client) -> None:
+    response = client.post("/", {"flow": "nope", "action": "x@y", "csrf_token": "z"})
+    assert response.status_code == 404
+    assert "No such flow" in html(response)
+
+
+@pytest.mark.django_db
+def test_posting_without_an_action_is_a_400(client: Client) -> None:
+    response = client.post("/", {"flow": "login"})
+    assert response.status_code == 400
+    assert "Start again" in html(response)
+
+
+# --- posting actions -------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@REMEMBER_ME
+def test_login_init_renders_remember_me_as_a_checkbox(client: Client) -> None:
+    page = html(client.get("/?flow=login"))
+    assert '<form method="post" action="/"' in page
+    assert re.search(r'<input type="checkbox" id="[^"]+" name="remember_me">', page)
+    assert '<label for="remember_me--remember_me">Remember me</label>' in page
+    assert '<input type="hidden" name="boolean_inputs" value="remember_me">' in page
+    assert hidden_value(page, "action").startswith("remember_me@")
+    assert "Enables the user to stay signed in</button>" in page
+
+
+@pytest.mark.django_db
+@REMEMBER_ME
+def test_posting_remember_me_sends_a_boolean(client: Client, monkeypatch) -> None:
+    page = html(client.get("/?flow=login"))
+    calls = spy_on_run(monkeypatch)
+    form = {**form_fields(page), "boolean_inputs": "remember_me", "remember_me": "on"}
+    response = client.post("/", form)
+    assert response.status_code == 200
+    assert heading(html(response)) == "login_init"
+    assert calls[0]["input_data"] == {"remember_me": True}
+    # The new page carries a fresh flow token.
+    assert hidden_value(html(response), "csrf_token") != form["csrf_token"]
+
+
+@pytest.mark.django_db
+@REMEMBER_ME
+def test_unticked_checkbox_sends_false(client: Client, monkeypatch) -> None:
+    page = html(client.get("/?flow=login"))
+    calls = spy_on_run(monkeypatch)
+    response = client.post("/", {**form_fields(page), "boolean_inputs": "remember_me"})
+    assert response.status_code == 200
+    assert calls[0]["input_data"] == {"remember_me": False}
+
+
+@pytest.mark.django_db
+@REMEMBER_ME
+def test_wrong_flow_csrf_token_shows_the_error_state(client: Client) -> None:
+    page = html(client.get("/?flow=login"))
+    form = {**form_fields(page), "csrf_token": "wrong", "boolean_inputs": "remember_me"}
+    response = client.post("/", form)
+    assert response.status_code == 403
+    page = html(response)
+    assert heading(page).startswith("error")
+    assert "operation_not_permitted_error" in page
+    assert "Start again" in page
+
+
+@pytest.mark.django_db
+@REMEMBER_ME
+def test_garbled_action_is_an_error_page_not_a_crash(client: Client) -> None:
+    page = html(client.get("/?flow=login"))
+    form = {**form_fields(page), "action": "garbage"}
+    response = client.post("/", form)
+    assert response.status_code in (400, 403, 500)
+    assert heading(html(response)).startswith("error")
+
+
+@pytest.mark.django_db
+def test_django_csrf_is_enforced() -> None:
+    strict = Client(enforce_csrf_checks=True)
+    response = strict.post("/", {"flow": "login", "action": "remember_me@x", "csrf_token": "x"})
+    assert response.status_code == 403
+
+
+@pytest.mark.django_db
+@REMEMBER_ME
+def test_django_csrf_token_from_the_page_is_accepted() -> None:
+    strict = Client(enforce_csrf_checks=True)
+    page = html(strict.get("/?flow=login"))
+    form = {**form_fields(page), "boolean_inputs": "remember_me", "remember_me": "on"}
+    response = strict.post("/", form)
+    assert response.status_code == 200
+    assert heading(html(response)) == "login_init"
+
+
+# --- form values to JSON types ---------------------------------------------------------------
+
+
+def test_form_input_data_converts_by_declared_type() -> None:
+    form = QueryDict(mutable=True)
+    form.update(
+        {
+            "csrfmiddlewaretoken": "django",
+            "flow": "login",
+            "action": "a@b",
+            "csrf_token": "t",
+            "email": "a@example.com",
+            "remember_me": "on",
+            "hidden_flag": "true",
+            "data": '{"x": [1, 2]}',
+            "broken": "{not json",
+        }
+    )
+    for name in ("remember_me", "hidden_flag", "absent_flag"):
+        form.appendlist("boolean_inputs", name)
+    for name in ("data", "broken"):
+        form.appendlist("json_inputs", name)
+    assert views.form_input_data(form) == {
+        "email": "a@example.com",
+        "remember_me": True,
+        "hidden_flag": True,
+        "absent_flag": False,
+        "data": {"x": [1, 2]},
+        "broken": "{not json",
+    }
+
+
+def test_action_param_is_read_from_the_href() -> None:
+    href = "/login?action=remember_me%40c0ffee00-0000-4000-8000-000000000000"
+    assert views.action_param(href) == "remember_me@c0ffee00-0000-4000-8000-000000000000"
+    assert views.action_param("/login") == ""
+
+
+# --- generic rendering of any state ----------------------------------------------------------
+
+
+@dataclass
+class HeaderEffect:
+    name: str
+    value: str
+
+    def apply_to(self, response: Any) -> None:
+        response[self.name] = self.value
+
+
+class CookieEffect:
+    def apply_to(self, response: Any) -> None:
+        response.set_cookie("hanko", "jwt", httponly=True)
+
+
+def fake_result(state: str = "some_state", **overrides: Any) -> FlowResult:
+    values: dict[str, Any] = {
+        "flow_name": "login",
+        "state": state,
+        "status": 200,
+        "csrf_token": "token",
+        "flow_id": "c0ffee00-0000-4000-8000-000000000000",
+        "payload": {},
+    }
+    values.update(overrides)
+    return FlowResult(**values)
+
+
+def serve(monkeypatch, result: FlowResult) -> None:
+    monkeypatch.setattr(views.flow_runner, "run", lambda *args, **kwargs: result)
+
+
+def every_input_type() -> ActionView:
+    too_short = Input("password", "password", required=True, min_length=8, max_length=72)
+    too_short.error = VALUE_TOO_SHORT
+    preserved = Input("email", "email", required=True, max_length=120, preserve=True)
+    preserved.value = "kept@example.com"
+    return ActionView(
+        "everything",
+        "Do everything.",
+        (
+            preserved,
+            Input("nickname", "string", min_length=3),
+            too_short,
+            Input("age", "number"),
+            Input("flag", "boolean", required=True),
+            Input("blob", "json"),
+            Input("secret", "string", hidden=True, preserve=True, value="s3"),
+            Input(
+                "color",
+                "string",
+                required=True,
+                allowed_values=(AllowedValue("r", "Red"), AllowedValue("g", "Green")),
+            ),
+        ),
+    )
+
+
+@pytest.mark.django_db
+def test_any_state_renders_generically(client: Client, monkeypatch) -> None:
+    result = fake_result(
+        "made_up_state",
+        status=400,
+        error=FORM_DATA_INVALID,
+        actions=(every_input_type(), ActionView("back", "Navigate one step back.", ())),
+    )
+    serve(monkeypatch, result)
+    response = client.get("/?flow=login")
+    assert response.status_code == 400
+    page = html(response)
+    assert heading(page) == "made_up_state"
+    assert "form_data_invalid_error" in page and "Form data invalid." in page
+
+    def tag(name: str) -> str:
+        match = re.search(rf'<(?:input|select|textarea)[^>]*name="{name}"[^>]*>', page)
+        assert match, f"no field {name}"
+        return match.group(0)
+
+    assert 'type="email"' in tag("email") and "required" in tag("email")
+    assert 'value="kept@example.com"' in tag("email") and 'maxlength="120"' in tag("email")
+    assert 'type="text"' in tag("nickname") and 'minlength="3"' in tag("nickname")
+    assert "required" not in tag("nickname")
+    assert 'type="password"' in tag("password") and 'minlength="8"' in tag("password")
+    assert 'aria-invalid="true"' in tag("password")
+    assert 'type="number"' in tag("age")
+    assert 'type="checkbox"' in tag("flag") and "required" not in tag("flag")
+    assert tag("blob").startswith("<textarea")
+    assert tag("secret") == '<input type="hidden" name="secret" value="s3">'
+    assert tag("color").startswith("<select") and "required" in tag("color")
+    assert '<option value="g">Green</option>' in page
+    assert "The value is too short." in page and "value_too_short_error" in page
+    for name in ("email", "nickname", "password", "age", "flag", "blob", "color"):
+        assert f'<label for="everything--{name}">' in page
+    assert '<input type="hidden" name="json_inputs" value="blob">' in page
+    assert '<input type="hidden" name="boolean_inputs" value="flag">' in page
+    assert "Do everything</button>" in page
+    assert 'class="button-link">← Navigate one step back</button>' in page
+    assert page.index("Do everything</button>") < page.index("Navigate one step back</button>")
+
+
+@pytest.mark.django_db
+def test_success_is_terminal_with_a_start_again_link(client: Client, monkeypatch) -> None:
+    serve(monkeypatch, fake_result("success"))
+    page = html(client.get("/?flow=login"))
+    assert heading(page) == "success"
+    assert "finished successfully" in page
+    assert 'href="/?flow=login">Start again</a>' in page
+    assert "<form" not in page
+
+
+@pytest.mark.django_db
+def test_effects_are_applied_to_the_html_response(client: Client, monkeypatch) -> None:
+    effects = (HeaderEffect("X-Session-Lifetime", "43200"), CookieEffect())
+    serve(monkeypatch, fake_result("success", effects=effects))
+    response = client.get("/?flow=login")
+    assert response["X-Session-Lifetime"] == "43200"
+    assert response.cookies["hanko"].value == "jwt"
+
+
+# --- Hanko's web components ------------------------------------------------------------------
+
+
+def test_elements_page_loads_the_bundle(client: Client) -> None:
+    response = client.get("/elements/")
+    assert response.status_code == 200
+    page = html(response)
+    assert "<hanko-auth" in page
+    assert '"bundle": "/elements/hanko-elements.js"' in page
+    assert '"api": "http://testserver"' in page
+    assert "onSessionCreated" in page
+    assert '<script type="module">' in page
+
+
+@pytest.mark.skipif(
+    not views.elements_bundle_path().is_file(),
+    reason="node_modules/@teamhanko/hanko-elements is not installed (run bin/setup)",
+)
+def test_bundle_view_serves_javascript(client: Client) -> None:
+    response = client.get("/elements/hanko-elements.js")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/javascript; charset=utf-8"
+    body = b"".join(response.streaming_content)
+    assert b"register" in body and len(body) > 10_000
+    modified = response["Last-Modified"]
+    again = client.get("/elements/hanko-elements.js", HTTP_IF_MODIFIED_SINCE=modified)
+    assert again.status_code == 304
+
+
+def test_bundle_path_is_configurable(client: Client, tmp_path) -> None:
+    bundle = tmp_path / "elements.js"
+    bundle.write_text("export function register() {}\n")
+    with override_settings(HANKOFLOW_ELEMENTS_BUNDLE=str(bundle)):
+        response = client.get("/elements/hanko-elements.js")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == b"export function register() {}\n"
+
+
+def test_missing_bundle_is_a_friendly_404(client: Client, tmp_path) -> None:
+    with override_settings(HANKOFLOW_ELEMENTS_BUNDLE=str(tmp_path / "missing.js")):
+        response = client.get("/elements/hanko-elements.js")
+        page = html(client.get("/elements/"))
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/plain")
+    assert b"bin/setup" in response.content
+    assert "not installed" in page
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def spy_on_run(monkeypatch) -> list[dict[str, Any]]:
+    """Record the calls the page makes to ``flow_runner.run`` while still running them."""
+    calls: list[dict[str, Any]] = []
+    real_run = views.flow_runner.run
+
+    def run(request, flow_name, action, input_data=None, csrf_token=""):
+        calls.append({"flow": flow_name, "action": action, "input_data": input_data})
+        return real_run(request, flow_name, action, input_data, csrf_token)
+
+    monkeypatch.setattr(views.flow_runner, "run", run)
+    return calls
