@@ -99,9 +99,14 @@ def main() -> int:
     import django
 
     django.setup()
-    from django.db import connection
+    from django.db import DatabaseError, connection
 
-    print(report(count_queries(), connection.vendor), flush=True)
+    try:
+        steps = count_queries()
+    except DatabaseError as exc:
+        print(f"SQL count failed: {exc.__class__.__name__}: {exc}", flush=True)
+        return 1
+    print(report(steps, connection.vendor), flush=True)
     return 0
 
 

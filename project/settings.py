@@ -71,6 +71,12 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # Take SQLite's write lock when a transaction starts, and wait for it: a flow step reads,
+    # then writes, and two deferred transactions doing that would fail with "database is locked".
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"transaction_mode": "IMMEDIATE", "timeout": 20}
+    )
 
 _cache_url = env.str("CACHE_URL", default="") or env.str("REDIS_URL", default="")
 CACHES = {
