@@ -24,15 +24,7 @@ class DjangoFlowStore:
 
     def create(self, record: FlowRecord) -> None:
         Flow.objects.create(
-            id=record.id,
-            name=record.flow_name,
-            state=record.stash.state,
-            stash=record.stash.to_dict(),
-            csrf_token_hash=record.csrf_token_hash,
-            version=record.version,
-            language=record.facts.get("language", ""),
-            history=record.history[-MAX_HISTORY:],
-            expires_at=record.expires_at,
+            id=record.id, name=record.flow_name, expires_at=record.expires_at, **_columns(record)
         )
 
     @contextmanager
@@ -42,16 +34,21 @@ class DjangoFlowStore:
             yield _to_record(row) if row else None
 
     def save(self, record: FlowRecord) -> None:
-        updated = Flow.objects.filter(id=record.id, version=record.version - 1).update(
-            state=record.stash.state,
-            stash=record.stash.to_dict(),
-            csrf_token_hash=record.csrf_token_hash,
-            version=record.version,
-            language=record.facts.get("language", ""),
-            history=record.history[-MAX_HISTORY:],
-        )
-        if updated != 1:
+        rows = Flow.objects.filter(id=record.id, version=record.version - 1)
+        if rows.update(**_columns(record)) != 1:
             raise StaleFlowError(record.id)
+
+
+def _columns(record: FlowRecord) -> dict:
+    """The columns a step changes."""
+    return {
+        "state": record.stash.state,
+        "stash": record.stash.to_dict(),
+        "csrf_token_hash": record.csrf_token_hash,
+        "version": record.version,
+        "language": record.facts.get("language", ""),
+        "history": record.history[-MAX_HISTORY:],
+    }
 
 
 def _to_record(row: Flow) -> FlowRecord:

@@ -11,25 +11,18 @@ from typing import Any
 
 from django.http import HttpResponse
 from rest_framework.request import Request
-from rest_framework.views import APIView
 
 from hankoflow.api import flow_runner
-from hankoflow.api.public.negotiation import JSONOnly, hanko_exception_handler
+from hankoflow.api.public.base import PublicView
 from hankoflow.api.request_body import BodyError, read_action_body
 from hankoflow.conf import settings
 
 
-class FlowView(APIView):
+class FlowView(PublicView):
     """One flow endpoint; ``flow_name`` is set per route."""
 
     flow_name: str = ""
-    authentication_classes: list[Any] = []  # the flow's own CSRF token protects it
-    permission_classes: list[Any] = []
     parser_classes: list[Any] = []  # the body is read strictly by read_action_body
-    content_negotiation_class = JSONOnly
-
-    def get_exception_handler(self) -> Any:
-        return hanko_exception_handler
 
     def post(self, request: Request) -> HttpResponse:
         django_request = request._request

@@ -7,16 +7,14 @@ answers 503 naming what failed, so an orchestrator does not route traffic to a b
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from rest_framework.request import Request
-from rest_framework.views import APIView
 
-from hankoflow.api.public.negotiation import JSONOnly, hanko_exception_handler
+from hankoflow.api.public.base import PublicView
 
 logger = logging.getLogger("hankoflow.health")
 BROKER_TIMEOUT = 2  # seconds
@@ -45,21 +43,12 @@ def check_broker() -> None:
 CHECKS = {"database": check_database, "cache": check_cache, "broker": check_broker}
 
 
-class _HealthView(APIView):
-    authentication_classes: list[Any] = []
-    permission_classes: list[Any] = []
-    content_negotiation_class = JSONOnly
-
-    def get_exception_handler(self) -> Any:
-        return hanko_exception_handler
-
-
-class AliveView(_HealthView):
+class AliveView(PublicView):
     def get(self, request: Request) -> HttpResponse:
         return JsonResponse({"alive": True})
 
 
-class ReadyView(_HealthView):
+class ReadyView(PublicView):
     def get(self, request: Request) -> HttpResponse:
         failed = []
         for name, check in CHECKS.items():

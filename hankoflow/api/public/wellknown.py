@@ -6,9 +6,8 @@ from typing import Any
 
 from django.http import HttpResponse, JsonResponse
 from rest_framework.request import Request
-from rest_framework.views import APIView
 
-from hankoflow.api.public.negotiation import JSONOnly, hanko_exception_handler
+from hankoflow.api.public.base import PublicView
 from hankoflow.conf import settings
 
 # Built-in providers in Hanko's order, with the field names Hanko lists them by.
@@ -48,13 +47,6 @@ def public_config() -> dict[str, Any]:
     }
 
 
-class ConfigView(APIView):
-    authentication_classes: list[Any] = []
-    permission_classes: list[Any] = []
-    content_negotiation_class = JSONOnly
-
-    def get_exception_handler(self) -> Any:
-        return hanko_exception_handler
-
+class ConfigView(PublicView):
     def get(self, request: Request) -> HttpResponse:
         return JsonResponse(public_config())

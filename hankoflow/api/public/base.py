@@ -1,4 +1,4 @@
-"""DRF plumbing shared by the public API views: JSON only, Hanko's error body."""
+"""The base of every public API view: no Django auth or CSRF, JSON only, Hanko's error body."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from django.http import HttpResponse, JsonResponse
 from rest_framework.exceptions import APIException
 from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.views import exception_handler
+from rest_framework.views import APIView, exception_handler
 
 
 class JSONOnly(BaseContentNegotiation):
@@ -33,3 +33,14 @@ def hanko_exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResp
         if header in response:
             answer[header] = response[header]
     return answer
+
+
+class PublicView(APIView):
+    """Public endpoints authenticate in their own way (the flow's CSRF token, later sessions)."""
+
+    authentication_classes: list[Any] = []
+    permission_classes: list[Any] = []
+    content_negotiation_class = JSONOnly
+
+    def get_exception_handler(self) -> Any:
+        return hanko_exception_handler
