@@ -20,6 +20,9 @@ from django.core.signals import setting_changed
 DEFAULTS: dict[str, Any] = {
     # Adds a ``cause`` to flow errors (never enable in production).
     "DEBUG": False,
+    # Dotted path of the adapter class: the project's plug-in point for creating Django users
+    # (subclass hankoflow.adapter.DefaultHankoflowAdapter).
+    "ADAPTER": "hankoflow.adapter.DefaultHankoflowAdapter",
     "SERVICE": {"NAME": "Hanko Authentication Service"},
     "CORS": {
         # Origins allowed to call the API with credentials; ``*`` and ``?`` wildcards allowed.

@@ -1,10 +1,18 @@
-"""The one middleware a project adds: Hanko's CORS rules for the configured frontends.
+"""The one middleware a project adds: Hanko's CORS rules and session authentication.
 
-It extends django-cors-headers' ``CorsMiddleware``: requests from an origin listed in
+CORS: it extends django-cors-headers' ``CorsMiddleware``: requests from an origin listed in
 ``HANKOFLOW["CORS"]["ALLOW_ORIGINS"]`` get Hanko's answers (credentials allowed, the
 ``X-Session-*`` headers exposed, preflights echoing the requested headers, flow-api.md §1.5.3);
 any other origin falls through to django-cors-headers' own ``CORS_*`` settings, so a project that
 already uses it keeps its configuration for everything else.
+
+Sessions (platform.md §2.4): a valid Hanko session token (``Authorization: Bearer`` or the
+session cookie) makes its user ``request.user`` and its claims ``request.auth``, lazily
+(``hankoflow.auth.install``). This happens in ``process_view``, which Django runs after every
+middleware's request phase, so the middleware works at any position: first in ``MIDDLEWARE``
+(best for CORS, so that preflights and early responses get their headers) or after
+``AuthenticationMiddleware``, where it also installs the user before the middlewares below it
+run.
 """
 
 from __future__ import annotations
@@ -12,12 +20,14 @@ from __future__ import annotations
 import fnmatch
 import re
 from functools import lru_cache
+from typing import Any
 
 from corsheaders.middleware import CorsMiddleware
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.utils.cache import patch_vary_headers
 
+from hankoflow import auth
 from hankoflow.conf import settings
 
 EXPOSED = [
@@ -51,6 +61,17 @@ def origin_allowed(origin: str) -> bool:
 
 
 class HankoflowMiddleware(CorsMiddleware):
+    def __call__(self, request: HttpRequest) -> Any:
+        if hasattr(request, "user"):  # placed after AuthenticationMiddleware
+            auth.install(request)
+        return super().__call__(request)
+
+    def process_view(
+        self, request: HttpRequest, view_func: Any, view_args: Any, view_kwargs: Any
+    ) -> None:
+        auth.install(request)
+        return None
+
     def check_preflight(self, request: HttpRequest) -> HttpResponseBase | None:
         if not origin_allowed(request.headers.get("Origin", "")):
             return super().check_preflight(request)

@@ -2,12 +2,48 @@
 
 ``ping`` is the liveness probe used by ``/health/ready`` and by the tests: a
 worker that answers it is consuming from the broker and can store results.
+
+``send_outbox_email`` and ``send_pending_outbox`` deliver the email outbox (platform.md §7,
+security-checks.md RE-03…RE-05); the logic lives in ``hankoflow.services.mail``. Run
+``send_pending_outbox`` every minute with Celery beat, e.g. in Django settings::
+
+    CELERY_BEAT_SCHEDULE = {
+        "hankoflow-send-pending-outbox": {
+            "task": "hankoflow.send_pending_outbox",
+            "schedule": 60.0,
+            "options": {"expires": 55},
+        },
+    }
+
+or ``manage.py hankoflow_send_outbox`` from cron. Both tasks are safe to run twice at once: each
+row is sent under a row lock. Use ``task_acks_late`` and ``task_reject_on_worker_lost`` (the demo
+does) so that a worker killed mid-send hands the task on.
 """
 
+from dataclasses import asdict
+
 from celery import shared_task
+
+from hankoflow.services import mail
 
 
 @shared_task(name="hankoflow.ping")
 def ping() -> str:
     """Return ``"pong"``; proves that a worker picked the task up."""
     return "pong"
+
+
+@shared_task(bind=True, name="hankoflow.send_outbox_email", ignore_result=True, max_retries=None)
+def send_outbox_email(self, outbox_id: str) -> str:
+    """Send one outbox row; a transient failure is retried with backoff (the row counts tries)."""
+    delivery = mail.deliver(outbox_id)
+    # Eager (in-process) runs do not wait in a request for a backoff: the sweeper retries.
+    if delivery.retry_in is not None and not self.request.is_eager:
+        raise self.retry(countdown=delivery.retry_in)
+    return delivery.outcome
+
+
+@shared_task(name="hankoflow.send_pending_outbox", ignore_result=True)
+def send_pending_outbox() -> dict[str, int]:
+    """The sweeper: send the pending rows older than 30 s whose retry is due."""
+    return asdict(mail.sweep())

@@ -1,13 +1,21 @@
 """hankoflow's public routes; include them at the root or under a prefix.
 
 ``path("", include("hankoflow.urls"))`` serves ``/login``, ``/registration``, ``/profile``,
-``/token_exchange``, ``/.well-known/config`` and ``/health/*``.
+``/token_exchange``, ``/.well-known/config``, ``/.well-known/jwks.json``, ``/sessions/validate``,
+``/me``, ``/users/<id>``, ``/logout`` and ``/health/*``.
 """
 
 from django.urls import path
 
 from hankoflow.api.public.flows import FlowView
 from hankoflow.api.public.health import AliveView, ReadyView
+from hankoflow.api.public.sessions import (
+    JWKSView,
+    LogoutView,
+    MeView,
+    UserView,
+    ValidateSessionView,
+)
 from hankoflow.api.public.wellknown import ConfigView
 from hankoflow.flows.registry import FLOWS
 
@@ -16,6 +24,11 @@ app_name = "hankoflow"
 urlpatterns = [
     *(path(name, FlowView.as_view(flow_name=name), name=f"flow-{name}") for name in FLOWS),
     path(".well-known/config", ConfigView.as_view(), name="well-known-config"),
+    path(".well-known/jwks.json", JWKSView.as_view(), name="jwks"),
+    path("sessions/validate", ValidateSessionView.as_view(), name="sessions-validate"),
+    path("me", MeView.as_view(), name="me"),
+    path("users/<str:user_id>", UserView.as_view(), name="user"),
+    path("logout", LogoutView.as_view(), name="logout"),
     path("health/alive", AliveView.as_view(), name="health-alive"),
     path("health/ready", ReadyView.as_view(), name="health-ready"),
 ]

@@ -42,6 +42,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so CORS headers reach every response; it makes a Hanko session ``request.user`` in
+    # process_view, i.e. after AuthenticationMiddleware below has run.
     "hankoflow.middleware.HankoflowMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -98,6 +100,18 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# kombu's Redis transport ignores CELERY_BROKER_CONNECTION_TIMEOUT: without socket timeouts a
+# hung Redis blocks a publish, and with it the flow step's response, for ever (RE-03).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 2}
+# Celery beat (`celery -A project beat`): send what the outbox still holds, e.g. after the broker
+# was down when a step committed (hankoflow/tasks.py). Expired runs are dropped, not stacked.
+CELERY_BEAT_SCHEDULE = {
+    "hankoflow-send-pending-outbox": {
+        "task": "hankoflow.send_pending_outbox",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -130,6 +144,15 @@ HANKOFLOW = {
     },
     # The demo runs on plain http://localhost, where a Secure cookie would not be sent.
     "SESSION": {"COOKIE": {"SECURE": env.bool("HANKOFLOW_SECURE_COOKIES", default=not DEBUG)}},
+}
+
+# DRF: a Hanko session (Bearer token or cookie) authenticates API views; Django's own session
+# (the admin's login) still works next to it.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "hankoflow.api.authentication.HankoSessionAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
 }
 
 LOGGING = {

@@ -7,6 +7,17 @@ import pytest
 from hankoflow.testing.client import FlowClient
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate-limit buckets live in the cache; no test inherits another's counters."""
+    from django.core.cache import caches
+
+    from hankoflow.conf import settings
+
+    caches[settings.RATE_LIMITER.CACHE].clear()
+    yield
+
+
 @pytest.fixture
 def flow_api(db) -> FlowClient:
     """A Flow API client whose every response is checked against Hanko's OpenAPI document."""
@@ -23,3 +34,38 @@ def preflight_done(flow_api: FlowClient):
         return flow_api.act(state, "register_client_capabilities", inputs)
 
     return run
+
+
+def last_passcode(mailoutbox, to: str) -> str | None:
+    """The code in the newest email to ``to`` (None for notices that carry no code)."""
+    import re
+
+    for message in reversed(mailoutbox):
+        if to in message.to:
+            found = re.search(r"\b(\d{6})\b", message.body)
+            return found.group(1) if found else None
+    raise AssertionError(f"no email to {to}; sent: {[m.to for m in mailoutbox]}")
+
+
+@pytest.fixture
+def passcode_for(mailoutbox):
+    return lambda to: last_passcode(mailoutbox, to)
+
+
+@pytest.fixture
+def make_account(db):
+    """An existing user with an email (verified) and optionally a password."""
+    import uuid
+
+    from hankoflow.services import accounts, passwords
+
+    def make(email: str = "jane@example.com", password: str | None = None, **extra):
+        return accounts.create(
+            uuid.uuid4(),
+            email=email,
+            email_verified=True,
+            username=extra.get("username"),
+            password_hash=passwords.hash_password(password) if password else None,
+        )
+
+    return make

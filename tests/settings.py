@@ -11,3 +11,7 @@ os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-0123456789abcdefghijk
 from project.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast; never in production
+
+# Flow tests read the mail a step sends from Django's outbox, so tasks run in-process even when
+# bin/test provides a broker; tests of the real worker switch this off for themselves.
+CELERY_TASK_ALWAYS_EAGER = True

@@ -6,7 +6,15 @@ It knows nothing of HTTP, Django or Hanko's particular flows: flows are declared
 """
 
 from hankoflow.engine.action import Action, Back, Hook, Skip
-from hankoflow.engine.context import ActionSetup, Continue, Fail, FlowContext, Outcome, Revert
+from hankoflow.engine.context import (
+    ActionSetup,
+    Continue,
+    Fail,
+    FlowContext,
+    Outcome,
+    Revert,
+    StepRefused,
+)
 from hankoflow.engine.executor import ActionRef, FlowEngine, hash_token, new_csrf_token
 from hankoflow.engine.flow import Flow, FlowDefinition, StateDefinition, SubFlow, UnknownStateError
 from hankoflow.engine.inputs import MISSING, AllowedValue, Input
@@ -39,6 +47,7 @@ __all__ = [
     "Revert",
     "Skip",
     "StaleFlowError",
+    "StepRefused",
     "Stash",
     "StateDefinition",
     "SubFlow",

@@ -39,6 +39,18 @@ class Revert:
 Outcome = Continue | Fail | Revert
 
 
+class StepRefused(Exception):  # noqa: N818 - reads as what happened, like Django's PermissionDenied
+    """Raised by a hook that finds the step cannot complete (e.g. the email was taken meanwhile).
+
+    The step then ends as ``ctx.error(error)`` from the state the action ran in: stash changes are
+    discarded, database work done before the refusal is kept (as for any failed step).
+    """
+
+    def __init__(self, error: FlowError) -> None:
+        super().__init__(error.code)
+        self.error = error
+
+
 class _Base:
     def __init__(
         self, flow: FlowDefinition, flow_id: str, stash: Stash, env: Any, payload: dict

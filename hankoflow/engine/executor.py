@@ -22,7 +22,15 @@ from typing import Any
 
 from hankoflow import errors
 from hankoflow.engine.action import Action
-from hankoflow.engine.context import ActionSetup, Continue, Fail, FlowContext, Outcome, Revert
+from hankoflow.engine.context import (
+    ActionSetup,
+    Continue,
+    Fail,
+    FlowContext,
+    Outcome,
+    Revert,
+    StepRefused,
+)
 from hankoflow.engine.flow import FlowDefinition
 from hankoflow.engine.inputs import Input
 from hankoflow.engine.result import ActionView, FlowResult
@@ -180,8 +188,11 @@ class FlowEngine:
             item.bind(input_data)
         ctx.inputs = setup.inputs
 
-        outcome = action.execute(ctx)
-        self._apply(ctx, outcome, original)
+        try:
+            self._apply(ctx, action.execute(ctx), original)
+        except StepRefused as refusal:
+            ctx = self._restart(ctx, original)
+            self._fail(ctx, refusal.error, original)
 
         csrf_token = new_csrf_token()
         record.stash = ctx.stash
@@ -238,6 +249,17 @@ class FlowEngine:
         ctx.stash.state = head
         ctx.stash.scheduled = rest
         self._run_before_state(ctx, head)
+
+    def _restart(self, ctx: FlowContext, original: Stash) -> FlowContext:
+        """A fresh context at the step's start, keeping the executed inputs (and their errors)."""
+        return FlowContext(
+            self.definition,
+            ctx.flow_id,
+            original.snapshot(),
+            ctx.env,
+            inputs=ctx.inputs,
+            input_data=ctx.input_data,
+        )
 
     def _fail(self, ctx: FlowContext, error: FlowError, original: Stash) -> None:
         leaving = ctx.stash.state

@@ -1,17 +1,27 @@
 """The ``login`` flow (flow-api.md §4.1): ``POST /login``."""
 
 from hankoflow.engine import Flow
-from hankoflow.flows import names
+from hankoflow.flows import names as n
 from hankoflow.flows.subflows.capabilities import capabilities
+from hankoflow.flows.subflows.credential_onboarding import credential_onboarding
 from hankoflow.flows.subflows.credential_usage import credential_usage
+from hankoflow.flows.subflows.user_details import user_details
+from hankoflow.hooks.credentials import CreateEmail, EmailPersistVerifiedStatus, PasswordSave
+from hankoflow.hooks.onboarding import ScheduleOnboardingStates
+from hankoflow.hooks.success import DetermineLoginAMR, GetUserData, IssueSession
 
 login = (
-    Flow(names.FLOW_LOGIN)
-    .state(names.STATE_SUCCESS)
-    .state(names.STATE_ERROR)
-    .subflows(capabilities, credential_usage)
-    .initial_states(names.STATE_PREFLIGHT, names.STATE_LOGIN_INIT)
-    .error_state(names.STATE_ERROR)
+    Flow(n.FLOW_LOGIN)
+    .state(n.STATE_SUCCESS)
+    .state(n.STATE_ERROR)
+    .subflows(capabilities, credential_usage, credential_onboarding, user_details)
+    .before_state(n.STATE_SUCCESS, GetUserData, DetermineLoginAMR, IssueSession)
+    .after_state(n.STATE_PASSCODE_CONFIRMATION, CreateEmail, EmailPersistVerifiedStatus)
+    .after_state(n.STATE_PASSWORD_CREATION, PasswordSave)
+    .after_state(n.STATE_ONBOARDING_EMAIL, CreateEmail)
+    .after_flow(n.SUBFLOW_CREDENTIAL_USAGE, ScheduleOnboardingStates)
+    .initial_states(n.STATE_PREFLIGHT, n.STATE_LOGIN_INIT)
+    .error_state(n.STATE_ERROR)
     .ttl(24 * 3600)
     .build()
 )

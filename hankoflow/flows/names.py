@@ -7,7 +7,7 @@ Never type these strings anywhere else.
 FLOW_LOGIN = "login"
 FLOW_REGISTRATION = "registration"
 FLOW_PROFILE = "profile"
-FLOW_TOKEN_EXCHANGE = "token_exchange"  # noqa: S105 - a flow name
+FLOW_TOKEN_EXCHANGE = "token_exchange"
 
 # Sub-flows
 SUBFLOW_CAPABILITIES = "capabilities"
@@ -32,3 +32,63 @@ STASH_WEBAUTHN_CONDITIONAL_MEDIATION_AVAILABLE = "webauthn_conditional_mediation
 STASH_WEBAUTHN_PLATFORM_AUTHENTICATOR_AVAILABLE = "webauthn_platform_authenticator_available"
 STASH_SECURITY_KEY_ATTACHMENT_SUPPORTED = "security_key_attachment_supported"
 STASH_REMEMBER_ME_SELECTED = "remember_me_selected"
+
+# --- credentials, identifiers and onboarding (flow-api.md §4.0.2-§4.0.4, §4.1, §4.2) ----------
+
+SUBFLOW_CREDENTIAL_ONBOARDING = "credential_onboarding"
+SUBFLOW_USER_DETAILS = "user_details"
+
+STATE_LOGIN_METHOD_CHOOSER = "login_method_chooser"
+STATE_LOGIN_PASSWORD = "login_password"
+STATE_LOGIN_PASSWORD_RECOVERY = "login_password_recovery"
+STATE_PASSCODE_CONFIRMATION = "passcode_confirmation"
+STATE_PASSWORD_CREATION = "password_creation"
+STATE_ONBOARDING_USERNAME = "onboarding_username"
+STATE_ONBOARDING_EMAIL = "onboarding_email"
+
+ACTION_CONTINUE_WITH_LOGIN_IDENTIFIER = "continue_with_login_identifier"
+ACTION_CONTINUE_TO_PASSWORD_LOGIN = "continue_to_password_login"
+ACTION_CONTINUE_TO_PASSCODE_CONFIRMATION = "continue_to_passcode_confirmation"
+ACTION_CONTINUE_TO_PASSCODE_CONFIRMATION_RECOVERY = "continue_to_passcode_confirmation_recovery"
+ACTION_PASSWORD_LOGIN = "password_login"
+ACTION_PASSWORD_RECOVERY = "password_recovery"
+ACTION_VERIFY_PASSCODE = "verify_passcode"
+ACTION_RESEND_PASSCODE = "resend_passcode"
+ACTION_REGISTER_LOGIN_IDENTIFIER = "register_login_identifier"
+ACTION_REGISTER_PASSWORD = "register_password"
+ACTION_USERNAME_CREATE = "username_create"
+ACTION_EMAIL_ADDRESS_SET = "email_address_set"
+
+STASH_USER_ID = "user_id"
+STASH_EMAIL = "email"
+STASH_USERNAME = "username"
+STASH_USER_IDENTIFICATION = "user_identification"
+STASH_EMAIL_VERIFIED = "email_verified"
+STASH_LOGIN_METHOD = "login_method"
+STASH_PASSCODE_TEMPLATE = "passcode_template"
+STASH_PASSCODE_ID = "sticky.passcode_id"
+STASH_PASSCODE_EMAIL = "sticky.passcode_email"
+STASH_PW_RECOVERY_PENDING = "pw_recovery_pending"
+STASH_NEW_PASSWORD = "new_password"  # a hash, never the password itself
+STASH_USER_HAS_PASSWORD = "user_has_password"
+STASH_USER_HAS_PASSKEY = "user_has_passkey"
+STASH_USER_HAS_WEBAUTHN_CREDENTIAL = "user_has_webauthn_credential"
+STASH_USER_HAS_SECURITY_KEY = "user_has_security_key"
+STASH_USER_HAS_OTP_SECRET = "user_hat_otp_secret"  # sic: Hanko's spelling
+STASH_USER_HAS_USERNAME = "user_has_username"
+STASH_USER_HAS_EMAILS = "user_has_emails"
+STASH_LOGIN_ONBOARDING_SCHEDULED = "login_onboarding_scheduled"
+STASH_LOGIN_ONBOARDING_CREATE_EMAIL = "login_onboarding_create_email"
+STASH_SKIP_USER_CREATION = "skip_user_creation"
+STASH_REGISTRATION_AMR_PASSCODE = "registration.amr.passcode"
+
+LOGIN_METHOD_PASSWORD = "password"
+LOGIN_METHOD_PASSCODE = "passcode"
+
+# Passcode email templates (flow-api.md §4.0.2.11)
+TEMPLATE_LOGIN = "login"
+TEMPLATE_EMAIL_LOGIN_ATTEMPTED = "email_login_attempted"
+TEMPLATE_RECOVERY = "recovery"
+TEMPLATE_EMAIL_VERIFICATION = "email_verification"
+TEMPLATE_EMAIL_REGISTRATION_ATTEMPTED = "email_registration_attempted"
+TEMPLATES_WITHOUT_CODE = (TEMPLATE_EMAIL_LOGIN_ATTEMPTED, TEMPLATE_EMAIL_REGISTRATION_ATTEMPTED)

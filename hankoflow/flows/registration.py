@@ -1,18 +1,33 @@
-"""The ``registration`` flow (flow-api.md §4.2): ``POST /registration``."""
+"""The ``registration`` flow (flow-api.md §4.2): ``POST /registration``.
 
+Nothing is written until ``success``: the identifiers, the verified flag and the password hash
+wait in the stash, and ``CreateUser`` creates the account from them in the final step.
+"""
+
+from hankoflow.actions.registration import RegisterLoginIdentifier
 from hankoflow.actions.shared import RememberMe
 from hankoflow.engine import Flow
-from hankoflow.flows import names
+from hankoflow.flows import names as n
 from hankoflow.flows.subflows.capabilities import capabilities
+from hankoflow.flows.subflows.credential_onboarding import credential_onboarding
+from hankoflow.flows.subflows.credential_usage import credential_usage
+from hankoflow.flows.subflows.user_details import user_details
+from hankoflow.hooks.success import (
+    CreateUser,
+    DetermineRegistrationAMR,
+    GetUserData,
+    IssueSession,
+)
 
 registration = (
-    Flow(names.FLOW_REGISTRATION)
-    .state(names.STATE_REGISTRATION_INIT, RememberMe)
-    .state(names.STATE_SUCCESS)
-    .state(names.STATE_ERROR)
-    .subflows(capabilities)
-    .initial_states(names.STATE_PREFLIGHT, names.STATE_REGISTRATION_INIT)
-    .error_state(names.STATE_ERROR)
+    Flow(n.FLOW_REGISTRATION)
+    .state(n.STATE_REGISTRATION_INIT, RegisterLoginIdentifier, RememberMe)
+    .state(n.STATE_SUCCESS)
+    .state(n.STATE_ERROR)
+    .subflows(capabilities, credential_usage, credential_onboarding, user_details)
+    .before_state(n.STATE_SUCCESS, CreateUser, GetUserData, DetermineRegistrationAMR, IssueSession)
+    .initial_states(n.STATE_PREFLIGHT, n.STATE_REGISTRATION_INIT)
+    .error_state(n.STATE_ERROR)
     .ttl(24 * 3600)
     .build()
 )

@@ -1,5 +1,21 @@
 """hankoflow's models, one module per aggregate."""
 
+from hankoflow.models.accounts import Account, Email, Username
+from hankoflow.models.audit import AuditLogEntry
 from hankoflow.models.flows import Flow
+from hankoflow.models.outbox import OutboxEmail
+from hankoflow.models.passcodes import Passcode, PasscodeFailures
+from hankoflow.models.sessions import Session, SigningKey
 
-__all__ = ["Flow"]
+__all__ = [
+    "Account",
+    "Email",
+    "Username",
+    "Flow",
+    "Passcode",
+    "PasscodeFailures",
+    "AuditLogEntry",
+    "OutboxEmail",
+    "Session",
+    "SigningKey",
+]

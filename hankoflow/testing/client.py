@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from django.test import Client
+from django.test import Client, TestCase
 
 from hankoflow.testing.openapi import assert_valid_flow_response
 
@@ -21,6 +21,7 @@ class FlowResponse:
     status: int
     body: dict[str, Any]
     headers: dict[str, str]
+    cookies: dict[str, Any]  # name -> http.cookies.Morsel of the Set-Cookie headers
 
     @property
     def state(self) -> str:
@@ -79,12 +80,17 @@ class FlowClient:
     def _post(
         self, path: str, body: bytes, content_type: str = "application/json", **headers: Any
     ) -> FlowResponse:
-        response = self.client.generic(
-            "POST", path, body, content_type=content_type, headers=headers or None
-        )
+        # Run what the step left for after its commit (e.g. sending the passcode email), as a
+        # real request would, also inside a test's wrapping transaction.
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            response = self.client.generic(
+                "POST", path, body, content_type=content_type, headers=headers or None
+            )
         assert response["Content-Type"].startswith("application/json"), response.content[:200]
         parsed = response.json()
         assert parsed["status"] == response.status_code, "body status must equal HTTP status"
         if self.validate:
             assert_valid_flow_response(urlsplit(path).path, response.status_code, parsed)
-        return FlowResponse(response.status_code, parsed, dict(response.headers))
+        return FlowResponse(
+            response.status_code, parsed, dict(response.headers), dict(response.cookies)
+        )

@@ -19,10 +19,10 @@ from hankoflow.flows.registry import FLOWS
 REPO = Path(__file__).resolve().parents[2]
 SPEC = Path(os.environ.get("HANKOFLOW_SHARED_DIR", REPO.parent / "shared")) / "spec"
 CATALOGUE = json.loads((SPEC / "flow-states.json").read_text())
-UNREACHABLE = {  # registered but unreachable states (flow-api.md §4.2.1, §4.4)
-    "registration": {"login_init"},
-    "token_exchange": {"login_init"},
-}
+# Registered but unreachable states (flow-api.md §4.2.1, §4.4): credential_usage states with no
+# entry path in these flows.
+_LOGIN_ONLY = {"login_init", "login_method_chooser", "login_password", "login_password_recovery"}
+UNREACHABLE = {"registration": _LOGIN_ONLY, "token_exchange": _LOGIN_ONLY}
 
 
 def declared():

@@ -29,10 +29,22 @@ def hidden_value(page: str, name: str) -> str:
     return unescape(match.group(1))
 
 
-def form_fields(page: str) -> dict[str, str]:
-    """The hidden fields of the first form on the page, as a browser would post them."""
+def form_of(page: str, action: str | None = None) -> str:
+    """The first form on the page, or the one that executes ``action``."""
+    forms = re.findall(r"<form .*?</form>", page, flags=re.DOTALL)
+    assert forms, "no form on the page"
+    if action is None:
+        return forms[0]
+    chosen = [form for form in forms if f'name="action" value="{action}@' in form]
+    assert chosen, f"no form for action {action!r}"
+    return chosen[0]
+
+
+def form_fields(page: str, action: str | None = None) -> dict[str, str]:
+    """The hidden fields of a form on the page, as a browser would post them."""
+    form = form_of(page, action)
     return {
-        name: hidden_value(page, name)
+        name: hidden_value(form, name)
         for name in ("csrfmiddlewaretoken", "flow", "action", "csrf_token")
     }
 
@@ -117,7 +129,7 @@ def test_login_init_renders_remember_me_as_a_checkbox(client: Client) -> None:
     assert re.search(r'<input type="checkbox" id="[^"]+" name="remember_me">', page)
     assert '<label for="remember_me--remember_me">Remember me</label>' in page
     assert '<input type="hidden" name="boolean_inputs" value="remember_me">' in page
-    assert hidden_value(page, "action").startswith("remember_me@")
+    assert form_fields(page, "remember_me")["action"].startswith("remember_me@")
     assert "Enables the user to stay signed in</button>" in page
 
 
@@ -126,7 +138,11 @@ def test_login_init_renders_remember_me_as_a_checkbox(client: Client) -> None:
 def test_posting_remember_me_sends_a_boolean(client: Client, monkeypatch) -> None:
     page = html(client.get("/?flow=login"))
     calls = spy_on_run(monkeypatch)
-    form = {**form_fields(page), "boolean_inputs": "remember_me", "remember_me": "on"}
+    form = {
+        **form_fields(page, "remember_me"),
+        "boolean_inputs": "remember_me",
+        "remember_me": "on",
+    }
     response = client.post("/", form)
     assert response.status_code == 200
     assert heading(html(response)) == "login_init"
@@ -140,7 +156,9 @@ def test_posting_remember_me_sends_a_boolean(client: Client, monkeypatch) -> Non
 def test_unticked_checkbox_sends_false(client: Client, monkeypatch) -> None:
     page = html(client.get("/?flow=login"))
     calls = spy_on_run(monkeypatch)
-    response = client.post("/", {**form_fields(page), "boolean_inputs": "remember_me"})
+    response = client.post(
+        "/", {**form_fields(page, "remember_me"), "boolean_inputs": "remember_me"}
+    )
     assert response.status_code == 200
     assert calls[0]["input_data"] == {"remember_me": False}
 
@@ -180,7 +198,11 @@ def test_django_csrf_is_enforced() -> None:
 def test_django_csrf_token_from_the_page_is_accepted() -> None:
     strict = Client(enforce_csrf_checks=True)
     page = html(strict.get("/?flow=login"))
-    form = {**form_fields(page), "boolean_inputs": "remember_me", "remember_me": "on"}
+    form = {
+        **form_fields(page, "remember_me"),
+        "boolean_inputs": "remember_me",
+        "remember_me": "on",
+    }
     response = strict.post("/", form)
     assert response.status_code == 200
     assert heading(html(response)) == "login_init"

@@ -1,10 +1,31 @@
 """``credential_usage``: how an existing user proves who they are (flow-api.md §4.0.2).
 
-Only the actions built so far are declared; README "Not built yet" lists the rest.
+Passkey actions join ``login_init``, ``login_method_chooser`` and ``login_passkey`` with issue #5.
 """
 
+from hankoflow.actions.credential_usage import (
+    ContinueToPasscodeConfirmation,
+    ContinueToPasscodeConfirmationRecovery,
+    ContinueToPasswordLogin,
+    ContinueWithLoginIdentifier,
+    PasswordLogin,
+    PasswordRecovery,
+    ResendPasscode,
+    VerifyPasscode,
+)
 from hankoflow.actions.shared import RememberMe
-from hankoflow.engine import SubFlow
-from hankoflow.flows import names
+from hankoflow.engine import Back, SubFlow
+from hankoflow.flows import names as n
+from hankoflow.hooks.passcodes import SendPasscode
 
-credential_usage = SubFlow(names.SUBFLOW_CREDENTIAL_USAGE).state(names.STATE_LOGIN_INIT, RememberMe)
+credential_usage = (
+    SubFlow(n.SUBFLOW_CREDENTIAL_USAGE)
+    .state(n.STATE_LOGIN_INIT, ContinueWithLoginIdentifier, RememberMe)
+    .state(
+        n.STATE_LOGIN_METHOD_CHOOSER, ContinueToPasswordLogin, ContinueToPasscodeConfirmation, Back
+    )
+    .state(n.STATE_LOGIN_PASSWORD, PasswordLogin, ContinueToPasscodeConfirmationRecovery, Back)
+    .state(n.STATE_LOGIN_PASSWORD_RECOVERY, PasswordRecovery)
+    .state(n.STATE_PASSCODE_CONFIRMATION, VerifyPasscode, ResendPasscode, Back)
+    .before_state(n.STATE_PASSCODE_CONFIRMATION, SendPasscode)
+)

@@ -1,0 +1,285 @@
+"""Actions of the ``credential_usage`` sub-flow: how a user proves who they are (§4.0.2).
+
+Identifiers, the login method chooser, password login and recovery, and email passcodes.
+Passkey actions come with issue #5.
+"""
+
+from __future__ import annotations
+
+from hankoflow import errors, features
+from hankoflow.actions.support import (
+    account_of,
+    deliver_passcode,
+    start_passcode_login,
+    stash_account_facts,
+)
+from hankoflow.conf import settings
+from hankoflow.engine import Action, ActionSetup, FlowContext, Outcome
+from hankoflow.engine import inputs as i
+from hankoflow.engine.inputs import EMAIL_PATTERN
+from hankoflow.flows import names as n
+from hankoflow.services import accounts, audit, passcodes, passwords, ratelimit
+
+
+class ContinueWithLoginIdentifier(Action):
+    """Enter an email address or username (§4.0.2.2)."""
+
+    name = n.ACTION_CONTINUE_WITH_LOGIN_IDENTIFIER
+    description = "Enter an identifier to login."
+
+    def initialize(self, setup: ActionSetup) -> None:
+        by_email = features.email_login_identifier()
+        by_username = features.username_login_identifier()
+        can_finish = features.passwords() or features.passcode_login()
+        if not (by_email or by_username) or not can_finish:
+            setup.suspend()
+            return
+        identifier = {"required": True, "trim_space": True, "lower_case": True}
+        if by_email and by_username:
+            setup.add_input(i.string("identifier", max_length=255, **identifier))
+        elif by_email:
+            setup.add_input(
+                i.email("email", min_length=3, max_length=settings.EMAIL.MAX_LENGTH, **identifier)
+            )
+        else:
+            setup.add_input(
+                i.string(
+                    "username",
+                    min_length=settings.USERNAME.MIN_LENGTH,
+                    max_length=settings.USERNAME.MAX_LENGTH,
+                    **identifier,
+                )
+            )
+
+    def execute(self, ctx: FlowContext) -> Outcome:
+        if not ctx.validate_inputs():
+            return ctx.error(errors.FORM_DATA_INVALID)
+        field = next(iter(ctx.inputs))
+        value = ctx.input(field, "")
+        as_email = field == "email" or (field == "identifier" and EMAIL_PATTERN.fullmatch(value))
+        ctx.stash.set(n.STASH_USER_IDENTIFICATION, value)
+        if not value:
+            return ctx.input_error(field, errors.VALUE_MISSING)
+
+        if as_email:
+            account = accounts.find_by_email(value)
+            if account is None and settings.PRIVACY.SHOW_ACCOUNT_EXISTENCE_HINTS:
+                return ctx.input_error(field, errors.UNKNOWN_EMAIL)
+            ctx.stash.set(n.STASH_EMAIL, value)
+        else:
+            account = accounts.find_by_username(value)
+            if account is None:  # Hanko reveals unknown usernames whatever the privacy setting
+                audit.record(audit.LOGIN_FAILURE, env=ctx.env, error="unknown username")
+                return ctx.input_error(field, errors.UNKNOWN_USERNAME)
+            ctx.stash.set(n.STASH_USERNAME, value)
+
+        facts = stash_account_facts(ctx, account) if account else None
+        if facts and not as_email and facts.primary_email:
+            ctx.stash.set(n.STASH_EMAIL, facts.primary_email)
+        if facts and not as_email and not features.passwords() and not facts.primary_email:
+            return ctx.error(errors.FLOW_DISCONTINUITY)
+
+        if settings.PRIVACY.ONLY_SHOW_ACTUAL_LOGIN_METHODS:
+            return self._actual_methods(ctx, facts)
+        if features.passcode_login() and features.passwords():
+            if as_email or (facts and facts.primary_email):
+                return ctx.continue_to(n.STATE_LOGIN_METHOD_CHOOSER)
+            return ctx.continue_to(n.STATE_LOGIN_PASSWORD)
+        if features.passcode_login():
+            return start_passcode_login(ctx)
+        if features.passwords():
+            return ctx.continue_to(n.STATE_LOGIN_PASSWORD)
+        return ctx.error(errors.FLOW_DISCONTINUITY)
+
+    @staticmethod
+    def _actual_methods(ctx: FlowContext, facts: accounts.AccountFacts | None) -> Outcome:
+        """Offer only the methods this user can really use (§4.0.2.2 step 7)."""
+        by_passcode = bool(facts and features.passcode_login() and facts.primary_email)
+        by_password = bool(facts and features.passwords() and facts.has_password)
+        if by_passcode and by_password:
+            return ctx.continue_to(n.STATE_LOGIN_METHOD_CHOOSER)
+        if by_passcode:
+            return start_passcode_login(ctx)
+        if by_password:
+            return ctx.continue_to(n.STATE_LOGIN_PASSWORD)
+        return ctx.error(errors.FLOW_DISCONTINUITY)
+
+
+class ContinueToPasswordLogin(Action):
+    name = n.ACTION_CONTINUE_TO_PASSWORD_LOGIN
+    description = "Continue to the password login."
+
+    def initialize(self, setup: ActionSetup) -> None:
+        if settings.PRIVACY.ONLY_SHOW_ACTUAL_LOGIN_METHODS and not (
+            setup.stash.get(n.STASH_USER_HAS_PASSWORD) and features.passwords()
+        ):
+            setup.suspend()
+
+    def execute(self, ctx: FlowContext) -> Outcome:
+        return ctx.continue_to(n.STATE_LOGIN_PASSWORD)
+
+
+class ContinueToPasscodeConfirmation(Action):
+    name = n.ACTION_CONTINUE_TO_PASSCODE_CONFIRMATION
+    description = "Send a login passcode code via email."
+
+    def initialize(self, setup: ActionSetup) -> None:
+        if settings.PRIVACY.ONLY_SHOW_ACTUAL_LOGIN_METHODS and not (
+            setup.stash.get(n.STASH_USER_HAS_EMAILS) and features.passcode_login()
+        ):
+            setup.suspend()
+
+    def execute(self, ctx: FlowContext) -> Outcome:
+        return start_passcode_login(ctx)
+
+
+class PasswordLogin(Action):
+    """Check the password; every failure looks and costs the same (security-checks PW-04/05)."""
+
+    name = n.ACTION_PASSWORD_LOGIN
+    description = "Login with a password."
+
+    def initialize(self, setup: ActionSetup) -> None:
+        if not features.passwords():
+            setup.suspend()
+            return
+        setup.add_input(i.password("password", required=True))
+
+    def execute(self, ctx: FlowContext) -> Outcome:
+        if not ctx.validate_inputs():
+            return ctx.error(errors.FORM_DATA_INVALID)
+        identification = ctx.stash.get(n.STASH_USER_IDENTIFICATION, "")
+        decision = ratelimit.take("password", ratelimit.password_key(ctx.env.ip, identification))
+        if not decision.allowed:
+            ctx.payload["retry_after"] = decision.retry_after
+            return ctx.error(errors.RATE_LIMIT_EXCEEDED)
+        account = _account_by_identifier(ctx)
+        if not passwords.check_login(account, ctx.input("password", "")):
+            audit.record(
+                audit.LOGIN_FAILURE,
+                env=ctx.env,
+                account=account,
+                error="wrong password",
+                details={"login_method": n.LOGIN_METHOD_PASSWORD, "flow_id": ctx.flow_id},
+            )
+            return ctx.input_error("password", errors.VALUE_INVALID)
+        stash_account_facts(ctx, account)
+        ctx.stash.set(n.STASH_LOGIN_METHOD, n.LOGIN_METHOD_PASSWORD)
+        ctx.prevent_revert()
+        return ctx.continue_to()
+
+
+def _account_by_identifier(ctx: FlowContext) -> accounts.Account | None:
+    email = ctx.stash.get(n.STASH_EMAIL)
+    if email:
+        return accounts.find_by_email(email)
+    username = ctx.stash.get(n.STASH_USERNAME)
+    return accounts.find_by_username(username) if username else None
+
+
+class ContinueToPasscodeConfirmationRecovery(Action):
+    name = n.ACTION_CONTINUE_TO_PASSCODE_CONFIRMATION_RECOVERY
+    description = "Send a recovery passcode code via email."
+
+    def initialize(self, setup: ActionSetup) -> None:
+        if not (settings.PASSWORD.RECOVERY and setup.stash.get(n.STASH_EMAIL)):
+            setup.suspend()
+
+    def execute(self, ctx: FlowContext) -> Outcome:
+        known = bool(ctx.stash.get(n.STASH_USER_ID))
+        ctx.stash.set(n.STASH_LOGIN_METHOD, n.LOGIN_METHOD_PASSWORD)
+        ctx.stash.set(
+            n.STASH_PASSCODE_TEMPLATE,
+            n.TEMPLATE_RECOVERY if known else n.TEMPLATE_EMAIL_LOGIN_ATTEMPTED,
+        )
+        ctx.stash.set(n.STASH_PW_RECOVERY_PENDING, True)
+        return ctx.continue_to(n.STATE_PASSCODE_CONFIRMATION)
+
+
+class PasswordRecovery(Action):
+    """Set a new password after a recovery passcode (§4.0.2.7)."""
+
+    name = n.ACTION_PASSWORD_RECOVERY
+    description = "Submit a new password."
+
+    def initialize(self, setup: ActionSetup) -> None:
+        if not features.passwords():
+            setup.suspend()
+            return
+        setup.add_input(
+            i.password(
+                "new_password",
+                required=True,
+                min_length=settings.PASSWORD.MIN_LENGTH,
+                max_length=72,
+            )
+        )
+
+    def execute(self, ctx: FlowContext) -> Outcome:
+        if not ctx.validate_inputs():
+            return ctx.error(errors.FORM_DATA_INVALID)
+        account = account_of(ctx)
+        if account is None:
+            return ctx.error(errors.OPERATION_NOT_PERMITTED)
+        raw = ctx.input("new_password", "")
+        problem = passwords.new_password_errors(raw, account=account)
+        if problem:
+            return ctx.input_error("new_password", problem)
+        passwords.set_password(account, raw)
+        audit.record(
+            audit.PASSWORD_CHANGED,
+            env=ctx.env,
+            account=account,
+            details={"context": "recovery", "flow_id": ctx.flow_id},
+        )
+        ctx.stash.set(n.STASH_USER_HAS_PASSWORD, True)
+        ctx.stash.set(n.STASH_PW_RECOVERY_PENDING, False)
+        ctx.prevent_revert()
+        return ctx.continue_to()
+
+
+class VerifyPasscode(Action):
+    name = n.ACTION_VERIFY_PASSCODE
+    description = "Enter a passcode."
+
+    def initialize(self, setup: ActionSetup) -> None:
+        setup.add_input(i.string("code", required=True))
+
+    def execute(self, ctx: FlowContext) -> Outcome:
+        if not ctx.validate_inputs():
+            return ctx.error(errors.FORM_DATA_INVALID)
+        passcode_id = ctx.stash.get(n.STASH_PASSCODE_ID)
+        if not passcode_id:
+            raise RuntimeError("passcode_confirmation entered without a passcode")
+        result = passcodes.verify(passcode_id, str(ctx.input("code", "")))
+        failure = {"login_method": n.LOGIN_METHOD_PASSCODE, "flow_id": ctx.flow_id}
+        if result.max_attempts_reached:
+            audit.record(audit.LOGIN_FAILURE, env=ctx.env, error="passcode tries", details=failure)
+            return ctx.error(errors.PASSCODE_MAX_ATTEMPTS_REACHED)
+        if not result.ok:
+            audit.record(audit.LOGIN_FAILURE, env=ctx.env, error="wrong passcode", details=failure)
+            return ctx.input_error("code", errors.PASSCODE_INVALID)
+        if not ctx.stash.get(n.STASH_USER_ID):
+            return ctx.error(errors.OPERATION_NOT_PERMITTED)  # a "…_attempted" notice: no account
+        ctx.stash.set(n.STASH_EMAIL_VERIFIED, True)
+        ctx.stash.set(n.STASH_USER_HAS_EMAILS, True)
+        if ctx.is_flow(n.FLOW_REGISTRATION):
+            ctx.stash.set(n.STASH_REGISTRATION_AMR_PASSCODE, True)
+        ctx.prevent_revert()
+        return ctx.continue_to()
+
+
+class ResendPasscode(Action):
+    name = n.ACTION_RESEND_PASSCODE
+    description = "Send the passcode email again."
+
+    def execute(self, ctx: FlowContext) -> Outcome:
+        email = ctx.stash.get(n.STASH_EMAIL)
+        if not email or not ctx.stash.get(n.STASH_PASSCODE_TEMPLATE):
+            raise RuntimeError("resend_passcode without an email or a template")
+        decision = ratelimit.take("passcode", ratelimit.passcode_key(ctx.env.ip, email))
+        if not decision.allowed:
+            ctx.payload["resend_after"] = decision.retry_after
+            return ctx.error(errors.RATE_LIMIT_EXCEEDED)
+        deliver_passcode(ctx)
+        return ctx.continue_to(n.STATE_PASSCODE_CONFIRMATION)

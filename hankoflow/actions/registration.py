@@ -1,0 +1,103 @@
+"""``registration_init``: choose the identifiers of a new account (flow-api.md §4.2.2)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from hankoflow import errors, features
+from hankoflow.conf import settings
+from hankoflow.engine import Action, ActionSetup, FlowContext, Outcome
+from hankoflow.engine import inputs as i
+from hankoflow.flows import names as n
+from hankoflow.services import accounts
+
+# Hanko's username rule (Go ``^\w+$`` on ASCII input).
+USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_]+$")
+
+
+def acquires_email() -> bool:
+    return settings.EMAIL.ENABLED and settings.EMAIL.ACQUIRE_ON_REGISTRATION
+
+
+def acquires_username() -> bool:
+    return settings.USERNAME.ENABLED and settings.USERNAME.ACQUIRE_ON_REGISTRATION
+
+
+def username_input(*, required: bool) -> i.Input:
+    return i.string(
+        "username",
+        required=required,
+        min_length=settings.USERNAME.MIN_LENGTH,
+        max_length=settings.USERNAME.MAX_LENGTH,
+        trim_space=True,
+        lower_case=True,
+    )
+
+
+class RegisterLoginIdentifier(Action):
+    name = n.ACTION_REGISTER_LOGIN_IDENTIFIER
+    description = "Enter an identifier to register."
+
+    def initialize(self, setup: ActionSetup) -> None:
+        if not settings.ACCOUNT.ALLOW_SIGNUP or not (acquires_email() or acquires_username()):
+            setup.suspend()
+            return
+        if acquires_email():
+            setup.add_input(
+                i.email(
+                    "email",
+                    required=not settings.EMAIL.OPTIONAL,
+                    max_length=settings.EMAIL.MAX_LENGTH,
+                    trim_space=True,
+                    lower_case=True,
+                )
+            )
+        if acquires_username():
+            setup.add_input(username_input(required=not settings.USERNAME.OPTIONAL))
+
+    def execute(self, ctx: FlowContext) -> Outcome:
+        if not ctx.validate_inputs():
+            return ctx.error(errors.FORM_DATA_INVALID)
+        email = ctx.input("email", "") if acquires_email() else ""
+        username = ctx.input("username", "") if acquires_username() else ""
+        if settings.EMAIL.OPTIONAL and settings.USERNAME.OPTIONAL and not (email or username):
+            missing = errors.VALUE_INVALID.with_cause("either email or username must be provided")
+            ctx.input_error("email", missing)
+            return ctx.input_error("username", missing)
+
+        if username:
+            if not USERNAME_PATTERN.match(username):
+                return ctx.input_error("username", errors.INVALID_USERNAME)
+            if accounts.username_exists(username):
+                return ctx.input_error("username", errors.USERNAME_ALREADY_EXISTS)
+            ctx.stash.set(n.STASH_USERNAME, username)
+
+        verify = settings.EMAIL.REQUIRE_VERIFICATION
+        if email:
+            if accounts.email_exists(email):
+                if not verify or settings.PRIVACY.SHOW_ACCOUNT_EXISTENCE_HINTS:
+                    return ctx.input_error("email", errors.EMAIL_ALREADY_EXISTS)
+                # Privacy mode: walk on as for a new address; the owner gets a notice instead
+                # of a code, and the flow can never succeed (security-checks FL-12).
+                ctx.stash.set(n.STASH_EMAIL, email)
+                ctx.stash.set(n.STASH_PASSCODE_TEMPLATE, n.TEMPLATE_EMAIL_REGISTRATION_ATTEMPTED)
+                return ctx.continue_to(n.STATE_PASSCODE_CONFIRMATION)
+            ctx.stash.set(n.STASH_EMAIL, email)
+            if verify:
+                ctx.stash.set(n.STASH_PASSCODE_TEMPLATE, n.TEMPLATE_EMAIL_VERIFICATION)
+
+        ctx.stash.set(n.STASH_USER_ID, str(uuid.uuid4()))  # the account is created at success
+        states = []
+        if email and verify:
+            states.append(n.STATE_PASSCODE_CONFIRMATION)
+        states.extend(credential_states())
+        states.append(n.STATE_SUCCESS)
+        return ctx.continue_to(*states)
+
+
+def credential_states() -> list[str]:
+    """Credentials to ask for at sign-up (§4.2.2 step 6; passkeys join with issue #5)."""
+    if features.passwords() and settings.PASSWORD.ACQUIRE_ON_REGISTRATION != "never":
+        return [n.STATE_PASSWORD_CREATION]
+    return []

@@ -1,0 +1,141 @@
+"""The adapter: where a host project changes how hankoflow meets its Django users.
+
+Hanko owns its users table; hankoflow lives inside a project that owns ``AUTH_USER_MODEL``, so
+the moments where the two meet are methods of one class the project can subclass (allauth's
+adapter pattern, style.md §2.5). Point ``HANKOFLOW["ADAPTER"]`` at the subclass.
+
+The default works with any user model that can be saved with only its ``USERNAME_FIELD`` and,
+if it has one, its ``EMAIL_FIELD`` filled: integer or UUID primary key, a username or an email
+as the login field. Models with further required columns override ``populate_user``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from functools import lru_cache
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import FieldDoesNotExist
+from django.db import IntegrityError, models, transaction
+from django.utils.module_loading import import_string
+
+from hankoflow.conf import settings
+
+# Domain of the placeholder written to an email-typed USERNAME_FIELD when an account has no
+# email address (RFC 2606: ``.invalid`` never resolves, so nothing can ever be sent there).
+PLACEHOLDER_EMAIL_DOMAIN = "users.hankoflow.invalid"
+
+
+class DefaultHankoflowAdapter:
+    """Creates and updates the Django user behind a hankoflow account."""
+
+    def create_user(self, *, email: str | None, username: str | None) -> AbstractBaseUser:
+        """Create and save the Django user of a new account, with an unusable password.
+
+        ``email`` and ``username`` are already normalised (stripped, lower-case). If another
+        user took the login value between the check and the insert, a random one is used.
+        """
+        user = self.new_user(email=email, username=username)
+        user.set_unusable_password()
+        try:
+            with transaction.atomic():
+                user.save()
+        except IntegrityError:
+            field = type(user).USERNAME_FIELD
+            if not self._fills(type(user), field):
+                raise
+            setattr(user, field, self.random_login_value(type(user)))
+            user.save()
+        return user
+
+    def new_user(self, *, email: str | None, username: str | None) -> AbstractBaseUser:
+        """An unsaved user populated from the identifiers (also used by password validators)."""
+        user = get_user_model()()
+        self.populate_user(user, email=email, username=username)
+        return user
+
+    def populate_user(
+        self, user: AbstractBaseUser, *, email: str | None, username: str | None
+    ) -> None:
+        """Fill the user's ``USERNAME_FIELD`` and ``EMAIL_FIELD`` from the identifiers.
+
+        The login field gets the username, else the email address; an email-typed login field
+        gets the email address only. When that value is missing, too long or already used by
+        another user (compared case-insensitively), a random unique value is used instead.
+        """
+        model = type(user)
+        email_field = email_field_name(model)
+        if email and email_field:
+            setattr(user, email_field, email)
+        login_field = model.USERNAME_FIELD
+        if not self._fills(model, login_field):
+            return
+        field = model._meta.get_field(login_field)
+        candidate = email if _is_email_field(model, login_field) else username or email
+        if (
+            not candidate
+            or (field.max_length and len(candidate) > field.max_length)
+            or model._default_manager.filter(**{f"{login_field}__iexact": candidate}).exists()
+        ):
+            candidate = self.random_login_value(model)
+        setattr(user, login_field, candidate)
+
+    def random_login_value(self, model: type[AbstractBaseUser]) -> str:
+        """A unique value for the login field of a user who has no usable identifier."""
+        token = uuid.uuid4().hex
+        if _is_email_field(model, model.USERNAME_FIELD):
+            return f"{token}@{PLACEHOLDER_EMAIL_DOMAIN}"
+        max_length = model._meta.get_field(model.USERNAME_FIELD).max_length or 64
+        return f"user-{token}"[:max_length]
+
+    def set_user_email(self, user: AbstractBaseUser, address: str) -> None:
+        """Copy a newly primary email address to the user's ``EMAIL_FIELD``, if it has one.
+
+        Skipped when that field is also the login field and another user already uses it.
+        """
+        model = type(user)
+        field = email_field_name(model)
+        if not field or getattr(user, field) == address:
+            return
+        if (
+            field == model.USERNAME_FIELD
+            and model._default_manager.filter(**{f"{field}__iexact": address})
+            .exclude(pk=user.pk)
+            .exists()
+        ):
+            return
+        setattr(user, field, address)
+        user.save(update_fields=[field])
+
+    @staticmethod
+    def _fills(model: type[AbstractBaseUser], name: str) -> bool:
+        """Whether the adapter writes this field: text fields only (a UUID login keeps its
+        default)."""
+        return isinstance(model._meta.get_field(name), models.CharField)
+
+
+def email_field_name(model: type[AbstractBaseUser]) -> str | None:
+    """The model's ``EMAIL_FIELD`` (``email`` by default) if it is a real field, else None."""
+    name = model.get_email_field_name()
+    try:
+        model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return None
+    return name
+
+
+def _is_email_field(model: type[AbstractBaseUser], name: str) -> bool:
+    return name == email_field_name(model) or isinstance(
+        model._meta.get_field(name), models.EmailField
+    )
+
+
+def get_adapter() -> DefaultHankoflowAdapter:
+    """An instance of the adapter class named in ``HANKOFLOW["ADAPTER"]``."""
+    return _adapter_class(settings.ADAPTER)()
+
+
+@lru_cache(maxsize=8)
+def _adapter_class(path: str) -> type[DefaultHankoflowAdapter]:
+    return import_string(path)

@@ -1,0 +1,11 @@
+"""``user_details``: identifiers a user still lacks (flow-api.md §4.0.4)."""
+
+from hankoflow.actions.user_details import EmailAddressSet, SkipEmail, SkipUsername, UsernameCreate
+from hankoflow.engine import SubFlow
+from hankoflow.flows import names as n
+
+user_details = (
+    SubFlow(n.SUBFLOW_USER_DETAILS)
+    .state(n.STATE_ONBOARDING_USERNAME, UsernameCreate, SkipUsername)
+    .state(n.STATE_ONBOARDING_EMAIL, EmailAddressSet, SkipEmail)
+)

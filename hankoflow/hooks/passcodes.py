@@ -1,0 +1,30 @@
+"""``SendPasscode``: before ``passcode_confirmation``, send a passcode unless a usable one exists
+(flow-api.md §4.0.2.11)."""
+
+from __future__ import annotations
+
+from hankoflow import errors
+from hankoflow.actions.support import deliver_passcode
+from hankoflow.engine import FlowContext, Hook
+from hankoflow.flows import names as n
+from hankoflow.services import passcodes, ratelimit
+
+
+class SendPasscode(Hook):
+    def run(self, ctx: FlowContext) -> None:
+        if ctx.flow_error is not None:
+            return  # a re-render after an error: the passcode already went out
+        email = ctx.stash.get(n.STASH_EMAIL)
+        if not email or not ctx.stash.get(n.STASH_PASSCODE_TEMPLATE):
+            raise RuntimeError("passcode_confirmation needs an email and a template")
+        same_email = ctx.stash.get(n.STASH_PASSCODE_EMAIL) == email
+        if same_email and passcodes.is_usable(ctx.stash.get(n.STASH_PASSCODE_ID), email):
+            return  # e.g. back and forth within the passcode's lifetime: nothing new to send
+        # Hanko takes a rate-limit token every time this hook runs, even when it sends nothing
+        # (so a resend costs two); we count sends only.
+        decision = ratelimit.take("passcode", ratelimit.passcode_key(ctx.env.ip, email))
+        if not decision.allowed:
+            ctx.payload["resend_after"] = decision.retry_after
+            ctx.set_flow_error(errors.RATE_LIMIT_EXCEEDED)
+            return
+        deliver_passcode(ctx)

@@ -1,0 +1,290 @@
+"""Accounts: finding, creating and describing the users that sign in through hankoflow.
+
+Flows, the public API (``GET /me``, platform.md §2.7) and later the admin API call these
+functions; they are the only code that writes ``Account``, ``Email`` and ``Username`` rows.
+Every address and username is normalised (stripped, lower-cased) before storage and lookup,
+as Hanko does (platform.md §1 "Email addresses"; flow-api.md §4.0.2.2 trims and lower-cases
+identifiers). ``profile_data`` builds the ``user`` payload of flow-api.md §4.6.1.
+
+Writes run in a savepoint of the caller's transaction, so a flow step stays atomic. A value
+that belongs to another account raises ``EmailAlreadyExists`` / ``UsernameAlreadyExists``
+(also when a concurrent request wins the race), which actions turn into the catalogue's
+``email_already_exists`` / ``username_already_exists``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.hashers import identify_hasher
+from django.core.exceptions import ObjectDoesNotExist
+from django.db import IntegrityError, transaction
+
+from hankoflow.adapter import get_adapter
+from hankoflow.conf import settings
+from hankoflow.models import Account, Email, Username
+
+
+class EmailAlreadyExists(Exception):
+    """The address belongs to another account."""
+
+
+class UsernameAlreadyExists(Exception):
+    """The username belongs to another account."""
+
+
+@dataclass(frozen=True)
+class AccountFacts:
+    """What flows need to know about an account to choose the next state."""
+
+    has_password: bool
+    has_username: bool
+    has_emails: bool
+    primary_email: str | None
+    username: str | None
+    has_passkey: bool = False
+    has_webauthn_credential: bool = False
+    has_security_key: bool = False
+    has_otp_secret: bool = False
+
+
+def normalise_email(address: str) -> str:
+    return address.strip().lower()
+
+
+def normalise_username(name: str) -> str:
+    return name.strip().lower()
+
+
+# --- Lookups ------------------------------------------------------------------------------------
+
+
+def get(account_id: str | uuid.UUID) -> Account | None:
+    """The account with this Hanko user id, or None (also for a malformed id)."""
+    try:
+        key = account_id if isinstance(account_id, uuid.UUID) else uuid.UUID(str(account_id))
+    except ValueError:
+        return None
+    try:
+        return Account.objects.select_related("user").get(pk=key)
+    except Account.DoesNotExist:
+        return None
+
+
+def find_by_email(address: str) -> Account | None:
+    row = (
+        Email.objects.select_related("account__user")
+        .filter(address=normalise_email(address))
+        .first()
+    )
+    return row.account if row else None
+
+
+def find_by_username(name: str) -> Account | None:
+    row = (
+        Username.objects.select_related("account__user")
+        .filter(username=normalise_username(name))
+        .first()
+    )
+    return row.account if row else None
+
+
+def email_exists(address: str) -> bool:
+    return Email.objects.filter(address=normalise_email(address)).exists()
+
+
+def username_exists(name: str) -> bool:
+    return Username.objects.filter(username=normalise_username(name)).exists()
+
+
+def facts(account: Account) -> AccountFacts:
+    return _facts(account, list(account.emails.all()), _username_row(account))
+
+
+def _facts(account: Account, emails: list[Email], username: Username | None) -> AccountFacts:
+    return AccountFacts(
+        has_password=has_password(account.user),
+        has_username=username is not None,
+        has_emails=bool(emails),
+        primary_email=next((e.address for e in emails if e.is_primary), None),
+        username=username.username if username else None,
+    )
+
+
+def has_password(user: AbstractBaseUser) -> bool:
+    """Whether the user can log in with a password (a blank hash counts as none: PW-04)."""
+    return bool(user.password) and user.has_usable_password()
+
+
+# --- Writes -------------------------------------------------------------------------------------
+
+
+def create(
+    account_id: uuid.UUID | str,
+    *,
+    email: str | None,
+    email_verified: bool,
+    username: str | None,
+    password_hash: str | None,
+) -> Account:
+    """Create the Django user (through the adapter), its account and identifier rows.
+
+    ``password_hash`` is an already encoded hash (``passwords.hash_password``); without one the
+    user gets an unusable password. The email, if any, becomes the primary one.
+    """
+    email = normalise_email(email) if email else None
+    username = normalise_username(username) if username else None
+    if password_hash:
+        identify_hasher(password_hash)  # ValueError for a raw password passed by mistake
+    if email and email_exists(email):
+        raise EmailAlreadyExists(email)
+    if username and username_exists(username):
+        raise UsernameAlreadyExists(username)
+    try:
+        with transaction.atomic():
+            user = get_adapter().create_user(email=email, username=username)
+            if password_hash:
+                user.password = password_hash
+                user.save(update_fields=["password"])
+            account = Account.objects.create(id=_as_uuid(account_id), user=user)
+            if email:
+                Email.objects.create(
+                    account=account, address=email, is_verified=email_verified, is_primary=True
+                )
+            if username:
+                Username.objects.create(account=account, username=username)
+    except IntegrityError:
+        _raise_taken(email=email, username=username)
+        raise
+    return account
+
+
+def add_email(account: Account, address: str, *, verified: bool) -> Email:
+    """Add an address to the account; it becomes primary when the account has none.
+
+    Adding an address the account already has returns it (marked verified if ``verified``).
+    """
+    address = normalise_email(address)
+    existing = account.emails.filter(address=address).first()
+    if existing:
+        if verified and not existing.is_verified:
+            existing.is_verified = True
+            existing.save(update_fields=["is_verified", "updated_at"])
+        return existing
+    if email_exists(address):
+        raise EmailAlreadyExists(address)
+    is_primary = not account.emails.filter(is_primary=True).exists()
+    try:
+        with transaction.atomic():
+            row = Email.objects.create(
+                account=account, address=address, is_verified=verified, is_primary=is_primary
+            )
+            if is_primary:
+                get_adapter().set_user_email(account.user, address)
+    except IntegrityError:
+        _raise_taken(email=address)
+        raise
+    return row
+
+
+def mark_email_verified(account: Account, address: str) -> Email:
+    """Mark the account's address verified, adding it (verified) if the account lacks it."""
+    return add_email(account, address, verified=True)
+
+
+def set_username(account: Account, name: str) -> Username:
+    """Give the account this username, replacing its current one."""
+    name = normalise_username(name)
+    row = _username_row(account)
+    if row and row.username == name:
+        return row
+    if username_exists(name):
+        raise UsernameAlreadyExists(name)
+    try:
+        with transaction.atomic():
+            if row:
+                row.username = name
+                row.save(update_fields=["username", "updated_at"])
+            else:
+                row = Username.objects.create(account=account, username=name)
+    except IntegrityError:
+        _raise_taken(username=name)
+        raise
+    return row
+
+
+# --- Wire representation ------------------------------------------------------------------------
+
+
+def profile_data(account: Account) -> dict[str, Any]:
+    """The ``user`` object of flow-api.md §4.6.1, also the body of ``GET /me``.
+
+    Passkeys, security keys, metadata, identities and names are added by the issues that
+    build them; absent keys are omitted, as Hanko omits empty ones.
+    """
+    emails = list(account.emails.all())
+    username = _username_row(account)
+    account_facts = _facts(account, emails, username)
+    data: dict[str, Any] = {"id": str(account.id), "user_id": str(account.id)}
+    data["mfa_config"] = {
+        "auth_app_set_up": account_facts.has_otp_secret,
+        "totp_enabled": settings.MFA.ENABLED and settings.MFA.TOTP.ENABLED,
+        "security_keys_enabled": settings.MFA.ENABLED and settings.MFA.SECURITY_KEYS.ENABLED,
+    }
+    if emails:
+        data["emails"] = [
+            {
+                "id": str(e.id),
+                "address": e.address,
+                "is_verified": e.is_verified,
+                "is_primary": e.is_primary,
+            }
+            for e in emails
+        ]
+    if username:
+        data["username"] = {
+            "id": str(username.id),
+            "username": username.username,
+            "created_at": rfc3339(username.created_at),
+            "updated_at": rfc3339(username.updated_at),
+        }
+    data["created_at"] = rfc3339(account.created_at)
+    data["updated_at"] = rfc3339(account.updated_at)
+    return data
+
+
+def rfc3339(value: datetime) -> str:
+    """A timestamp the way Hanko's JSON has it (platform.md §1 "Timestamps"): UTC, ``Z``,
+    fractional seconds with trailing zeros trimmed (Go's RFC3339Nano), e.g.
+    ``2025-01-15T12:57:56.72405Z``."""
+    value = value.astimezone(UTC)
+    text = value.strftime("%Y-%m-%dT%H:%M:%S")
+    if value.microsecond:
+        text += "." + f"{value.microsecond:06d}".rstrip("0")
+    return text + "Z"
+
+
+# --- Helpers ------------------------------------------------------------------------------------
+
+
+def _as_uuid(value: uuid.UUID | str) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+def _username_row(account: Account) -> Username | None:
+    try:
+        return account.username
+    except ObjectDoesNotExist:
+        return None
+
+
+def _raise_taken(*, email: str | None = None, username: str | None = None) -> None:
+    """After an IntegrityError: raise the domain error if a rival took one of the values."""
+    if email and email_exists(email):
+        raise EmailAlreadyExists(email)
+    if username and username_exists(username):
+        raise UsernameAlreadyExists(username)

@@ -1,0 +1,110 @@
+"""Passwords: hashing, login checks and the policy for new passwords.
+
+Used by the ``password_login``, ``register_password`` and ``password_recovery`` actions
+(flow-api.md §4.0.2, action tables) and later by the profile's ``password_create`` /
+``password_update``. The password lives in the Django user's own ``password`` field through
+Django's hashers, so the admin and ``changepassword`` keep working.
+
+Hanko: hashes with bcrypt; we use ``PASSWORD_HASHERS`` (Argon2 recommended in the README).
+
+Hanko: ``action_password_login.go`` returns before hashing when the user is unknown or has no
+password, which tells an attacker which accounts exist. ``check_login`` runs the hasher exactly
+once on every failing path (security-checks PW-04, PW-05; Django CVE-2024-39329).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.hashers import check_password, make_password
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+
+from hankoflow import errors
+from hankoflow.adapter import get_adapter
+from hankoflow.conf import settings
+from hankoflow.models import Account
+from hankoflow.services import accounts
+
+# Hanko's cap (bcrypt reads 72 bytes), kept so clients see the same limits.
+MAX_BYTES = 72
+
+
+def hash_password(raw: str) -> str:
+    """Encode a password with the project's default hasher (for ``accounts.create``)."""
+    return make_password(raw)
+
+
+def check_login(account: Account | None, raw: str) -> bool:
+    """Whether ``raw`` is the password of this active account.
+
+    The password hasher runs exactly once whatever the outcome: for an unknown account, a
+    user without a usable password, an inactive user, a wrong and a right password (plus one
+    re-encoding, saved, when a right password's hash is outdated).
+    """
+    if account is None:
+        make_password(raw if raw is not None else "")  # same work as a real check
+        return False
+    user = account.user
+    if not getattr(user, "is_active", True):
+        # No setter: an inactive user's hash is not upgraded. An unusable or blank hash makes
+        # Django run the hasher on a random string instead.
+        check_password(raw, user.password)
+        return False
+    return user.check_password(raw)
+
+
+def new_password_errors(
+    raw: str,
+    *,
+    account: Account | None = None,
+    email: str | None = None,
+    username: str | None = None,
+) -> errors.InputError | None:
+    """The input error for a new password, or None when it may be used.
+
+    Checked in Hanko's order: fewer characters than ``PASSWORD.MIN_LENGTH`` (value_invalid),
+    more than 72 bytes (value_too_long), then Django's ``AUTH_PASSWORD_VALIDATORS``
+    (value_invalid with the validators' messages as ``cause``). The validators see the
+    account's user, or for a sign-up an unsaved user built from ``email``/``username``, with
+    the account's identifiers attached, so the similarity check compares against them.
+    """
+    if len(raw) < settings.PASSWORD.MIN_LENGTH:
+        return errors.VALUE_INVALID
+    if len(raw.encode("utf-8")) > MAX_BYTES:
+        return errors.VALUE_TOO_LONG
+    try:
+        validate_password(raw, user=_validation_user(account, email, username))
+    except ValidationError as exc:
+        return errors.VALUE_INVALID.with_cause("; ".join(str(m) for m in exc.messages))
+    return None
+
+
+def _validation_user(
+    account: Account | None, email: str | None, username: str | None
+) -> AbstractBaseUser | None:
+    """The user the validators compare with: a copy of the account's user (or an unsaved one
+    for a sign-up) whose ``email`` and ``username`` attributes are hankoflow's identifiers, so
+    the similarity check sees them whatever the user model's fields are (PW-02)."""
+    if account is not None:
+        user = copy.copy(account.user)
+        facts = accounts.facts(account)
+        email, username = facts.primary_email, facts.username
+    elif email or username:
+        user = get_adapter().new_user(email=email, username=username)
+    else:
+        return None
+    for name, value in (("email", email), ("username", username)):
+        if value:
+            with contextlib.suppress(AttributeError):  # a read-only property on the model
+                setattr(user, name, value)
+    return user
+
+
+def set_password(account: Account, raw: str) -> None:
+    """Create or replace the account's password (validate it with ``new_password_errors``)."""
+    user = account.user
+    user.set_password(raw)
+    user.save(update_fields=["password"])

@@ -1,0 +1,112 @@
+"""Rate limits of the flows, kept in Django's cache (platform.md §8, security-checks PC-06, RE-02).
+
+Four buckets, each ``TOKENS`` per ``INTERVAL`` seconds from ``RATE_LIMITER.<BUCKET>_LIMITS``:
+``passcode`` (sending a code; key: client IP + email), ``password`` (``password_login``; key: IP +
+login identifier), ``otp`` (TOTP at login; key: IP + user id) and ``token`` (``exchange_token``;
+key: IP). As in Hanko the window of a key starts with its first use and the whole budget comes
+back when it ends (a fixed window per key).
+
+The counters live in the cache alias ``RATE_LIMITER.CACHE``: Redis in production, so every worker
+process shares them (security-checks finding 3). Keys are SHA-256 hashes, so any identifier is a
+safe cache key. Both steps are atomic: ``cache.add`` elects the first request of a window, which
+fixes the window's start for everyone, and ``cache.incr`` counts.
+
+When the cache fails (Redis down) the limiter lets requests through and logs a warning: these
+are coarse, IP-based limits, and the per-address security counters that really bound guessing
+(passcode tries and failure budget) live in the database (decision D3).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass
+
+from django.core.cache import caches
+
+from hankoflow.conf import settings
+
+logger = logging.getLogger(__name__)
+
+BUCKETS = {
+    "passcode": "PASSCODE_LIMITS",
+    "password": "PASSWORD_LIMITS",
+    "otp": "OTP_LIMITS",
+    "token": "TOKEN_LIMITS",
+}
+
+_PREFIX = "hankoflow:ratelimit"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """``allowed``, or denied with ``retry_after`` whole seconds until the window resets."""
+
+    allowed: bool
+    retry_after: int
+
+
+ALLOWED = Decision(allowed=True, retry_after=0)
+
+
+def take(bucket: str, key: str) -> Decision:
+    """Spend one token of ``bucket`` for ``key`` (see the ``*_key`` helpers)."""
+    limits_setting = BUCKETS[bucket]  # KeyError for an unknown bucket: a programming error
+    if not settings.RATE_LIMITER.ENABLED:
+        return ALLOWED
+    limits = settings.RATE_LIMITER[limits_setting]
+    tokens, interval = int(limits.TOKENS), int(limits.INTERVAL)
+    try:
+        return _take(caches[settings.RATE_LIMITER.CACHE], bucket, key, tokens, interval)
+    except Exception:
+        # Hanko: a store error fails the request. We fail open (decision D3, RE-02).
+        logger.warning("rate limiter cache unavailable; allowing %s request", bucket, exc_info=True)
+        return ALLOWED
+
+
+def passcode_key(ip: str, email: str) -> str:
+    """Sending passcodes: per client IP and address; case variants share one bucket (PC-06)."""
+    return f"{ip}/{email.strip().lower()}"
+
+
+def password_key(ip: str, user_identification: str) -> str:
+    """Password logins: per client IP and login identifier."""
+    # Hanko: keys on the identifier as typed; case variants would each get a fresh budget.
+    return f"{ip}/{user_identification.strip().lower()}"
+
+
+def otp_key(ip: str, user_id: str) -> str:
+    """TOTP validation at login: per client IP and user."""
+    return f"{ip}/{user_id}"
+
+
+def token_key(ip: str) -> str:
+    """One-time token exchange: per client IP."""
+    return ip
+
+
+def _take(cache, bucket: str, key: str, tokens: int, interval: int) -> Decision:
+    digest = hashlib.sha256(f"{bucket}\0{key}".encode("utf-8", "surrogatepass")).hexdigest()
+    now = time.time()
+    window_key = f"{_PREFIX}:{bucket}:{digest}:start"
+    start = now
+    for _ in range(2):  # a second round when the window ended between ``add`` and ``get``
+        if cache.add(window_key, now, timeout=interval):
+            break
+        stored = cache.get(window_key)
+        if stored is not None:
+            start = float(stored)
+            break
+    # One counter per window, named after its start: a late request of an old window can never
+    # count into the next one.
+    count_key = f"{_PREFIX}:{bucket}:{digest}:{int(start * 1000)}"
+    cache.add(count_key, 0, timeout=interval + 1)
+    try:
+        used = cache.incr(count_key)
+    except ValueError:  # expired between add and incr
+        cache.add(count_key, 1, timeout=interval + 1)
+        used = 1
+    if used <= tokens:
+        return ALLOWED
+    return Decision(allowed=False, retry_after=max(1, int(start + interval - now)))

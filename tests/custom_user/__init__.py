@@ -1,0 +1,1 @@
+"""A test app with custom user models; see test_custom_user_model.py for how it is used."""

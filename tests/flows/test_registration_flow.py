@@ -1,0 +1,184 @@
+"""Sign-up with an email address, passcode verification and a password (flow-api.md §4.2)."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import override_settings
+
+from hankoflow.models import Account, Email
+from hankoflow.testing.client import FlowClient
+
+EMAIL = "new.user@example.com"
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def registration_init(flow_api: FlowClient):
+    start = flow_api.start("registration")
+    return flow_api.act(start, "register_client_capabilities", {"webauthn_available": True})
+
+
+def test_registration_init_offers_the_email_identifier(registration_init):
+    action = registration_init.body["actions"]["register_login_identifier"]
+    assert action["inputs"] == {
+        "email": {"name": "email", "type": "email", "max_length": 120, "required": True}
+    }
+
+
+def test_sign_up_with_passcode_and_password(flow_api, registration_init, passcode_for, mailoutbox):
+    state = flow_api.act(
+        registration_init, "register_login_identifier", {"email": f" {EMAIL.upper()} "}
+    )
+    assert state.state == "passcode_confirmation" and state.status == 200
+    assert set(state.body["actions"]) == {"verify_passcode", "resend_passcode", "back"}
+    assert len(mailoutbox) == 1 and mailoutbox[0].to == [EMAIL]
+    code = passcode_for(EMAIL)
+    assert code and code not in str(Email.objects.all().values())  # nothing stored yet
+    assert not Account.objects.exists()
+
+    state = flow_api.act(state, "verify_passcode", {"code": code})
+    assert state.state == "password_creation"
+    assert "back" not in state.body["actions"]  # verified: no way back to change the address
+    assert state.body["actions"]["register_password"]["inputs"]["new_password"] == {
+        "name": "new_password",
+        "type": "password",
+        "min_length": 8,
+        "required": True,
+    }
+
+    done = flow_api.act(state, "register_password", {"new_password": PASSWORD})
+    assert done.state == "success" and done.status == 200
+    user = done.body["payload"]["user"]
+    claims = done.body["payload"]["claims"]
+    assert user["emails"][0]["address"] == EMAIL
+    assert user["emails"][0]["is_verified"] and user["emails"][0]["is_primary"]
+    assert claims["subject"] == user["id"] == user["user_id"]
+    assert claims["amr"] == ["otp", "pwd"]
+    assert "last_login" not in done.body["payload"]
+    cookie = done.cookies["hanko"]
+    assert cookie.value.count(".") == 2  # a JWT
+    assert (
+        cookie["httponly"] and cookie["samesite"].lower() == "strict" and cookie["max-age"] == 43200
+    )
+    assert done.headers["X-Session-Lifetime"] == "43200"
+    account = Account.objects.get(id=user["id"])
+    assert account.user.check_password(PASSWORD)
+
+
+def test_wrong_passcode_then_max_attempts(flow_api, registration_init, passcode_for):
+    state = flow_api.act(registration_init, "register_login_identifier", {"email": EMAIL})
+    right = passcode_for(EMAIL)
+    wrong = "000000" if right != "000000" else "111111"
+    first = flow_api.act(state, "verify_passcode", {"code": wrong})
+    assert (
+        first.status == 400 and first.input_error("verify_passcode", "code") == "passcode_invalid"
+    )
+    second = flow_api.act(first, "verify_passcode", {"code": wrong})
+    assert second.status == 400
+    third = flow_api.act(second, "verify_passcode", {"code": wrong})
+    assert third.status == 401 and third.error_code == "passcode_max_attempts_reached"
+    late = flow_api.act(third, "verify_passcode", {"code": right})
+    assert late.status == 401 and late.error_code == "passcode_max_attempts_reached"
+
+
+def test_resend_sends_a_new_code_and_the_old_one_dies(flow_api, registration_init, passcode_for):
+    state = flow_api.act(registration_init, "register_login_identifier", {"email": EMAIL})
+    old = passcode_for(EMAIL)
+    state = flow_api.act(state, "resend_passcode")
+    assert state.state == "passcode_confirmation" and state.status == 200
+    new = passcode_for(EMAIL)
+    if old != new:
+        stale = flow_api.act(state, "verify_passcode", {"code": old})
+        assert stale.input_error("verify_passcode", "code") == "passcode_invalid"
+        state = stale
+    assert flow_api.act(state, "verify_passcode", {"code": new}).state == "password_creation"
+
+
+def test_resend_is_rate_limited(flow_api, registration_init):
+    state = flow_api.act(registration_init, "register_login_identifier", {"email": EMAIL})
+    for _ in range(2):  # 3 sends a minute: the first email and two resends
+        state = flow_api.act(state, "resend_passcode")
+        assert state.status == 200
+    limited = flow_api.act(state, "resend_passcode")
+    assert limited.status == 429 and limited.error_code == "rate_limit_exceeded"
+    assert limited.state == "passcode_confirmation"
+    assert 0 < limited.body["payload"]["resend_after"] <= 60
+
+
+def test_back_from_passcode_returns_to_registration_init(flow_api, registration_init):
+    state = flow_api.act(registration_init, "register_login_identifier", {"email": EMAIL})
+    back = flow_api.act(state, "back")
+    assert back.state == "registration_init" and back.status == 200
+
+
+@pytest.mark.parametrize(
+    ("password", "code"),
+    [("short", "value_too_short_error"), ("", "value_missing_error")],
+)
+def test_password_policy(flow_api, registration_init, passcode_for, password, code):
+    state = flow_api.act(registration_init, "register_login_identifier", {"email": EMAIL})
+    state = flow_api.act(state, "verify_passcode", {"code": passcode_for(EMAIL)})
+    refused = flow_api.act(state, "register_password", {"new_password": password})
+    assert refused.status == 400 and refused.state == "password_creation"
+    assert refused.input_error("register_password", "new_password") == code
+
+
+def test_password_longer_than_72_bytes_is_refused(flow_api, registration_init, passcode_for):
+    state = flow_api.act(registration_init, "register_login_identifier", {"email": EMAIL})
+    state = flow_api.act(state, "verify_passcode", {"code": passcode_for(EMAIL)})
+    refused = flow_api.act(state, "register_password", {"new_password": "ü" * 37})
+    assert refused.input_error("register_password", "new_password") == "value_too_long_error"
+
+
+def test_existing_email_in_privacy_mode_looks_like_a_new_one(
+    flow_api, registration_init, make_account, mailoutbox
+):
+    make_account(EMAIL)
+    state = flow_api.act(registration_init, "register_login_identifier", {"email": EMAIL})
+    assert state.state == "passcode_confirmation" and state.status == 200
+    assert mailoutbox[-1].to == [EMAIL]
+    assert not any(ch.isdigit() for ch in mailoutbox[-1].subject)
+    guess = flow_api.act(state, "verify_passcode", {"code": "123456"})
+    assert guess.input_error("verify_passcode", "code") == "passcode_invalid"
+    assert Account.objects.count() == 1
+
+
+@override_settings(HANKOFLOW={"PRIVACY": {"SHOW_ACCOUNT_EXISTENCE_HINTS": True}})
+def test_existing_email_with_existence_hints(flow_api, registration_init, make_account):
+    make_account(EMAIL)
+    refused = flow_api.act(registration_init, "register_login_identifier", {"email": EMAIL})
+    assert refused.status == 400
+    assert refused.input_error("register_login_identifier", "email") == "email_already_exists"
+
+
+def test_signup_can_be_switched_off(flow_api):
+    with override_settings(HANKOFLOW={"ACCOUNT": {"ALLOW_SIGNUP": False}}):
+        start = flow_api.start("registration")
+        state = flow_api.act(start, "register_client_capabilities", {"webauthn_available": True})
+    assert "register_login_identifier" not in state.body["actions"]
+
+
+@override_settings(
+    HANKOFLOW={
+        "EMAIL": {"REQUIRE_VERIFICATION": False},
+        "PASSWORD": {"ACQUIRE_ON_REGISTRATION": "never"},
+    }
+)
+def test_without_verification_or_password_the_account_is_created_at_once(
+    flow_api, registration_init, mailoutbox
+):
+    done = flow_api.act(registration_init, "register_login_identifier", {"email": EMAIL})
+    assert done.state == "success"
+    assert mailoutbox == []
+    assert done.body["payload"]["user"]["emails"][0]["is_verified"] is False
+
+
+@override_settings(HANKOFLOW={"USERNAME": {"ENABLED": True}})
+@pytest.mark.parametrize(
+    ("username", "code"), [("no spaces", "invalid_username_error"), ("ab", "value_too_short_error")]
+)
+def test_username_rules(flow_api, registration_init, username, code):
+    refused = flow_api.act(
+        registration_init, "register_login_identifier", {"email": EMAIL, "username": username}
+    )
+    assert refused.input_error("register_login_identifier", "username") == code

@@ -1,0 +1,164 @@
+"""Email templates, translations and language choice (platform.md §7.1, §7.3; PC-09)."""
+
+from __future__ import annotations
+
+import gettext
+import re
+from pathlib import Path
+
+import pytest
+from django.test import override_settings
+
+from hankoflow.services import mail
+
+LOCALE_DIR = Path(mail.__file__).resolve().parent.parent / "locale"
+DJANGO_LANGUAGES = sorted(mail.LANGUAGES.values())
+NOTICE_KINDS = sorted(mail.KINDS - mail.CODE_KINDS)
+CODE = "048213"
+
+
+def render(kind: str, language: str, **context):
+    values = {"ttl_minutes": 5, "service_name": "Example Shop"} | context
+    if kind in mail.CODE_KINDS:
+        values.setdefault("code", CODE)
+    return mail.render(kind, language=language, context=values)
+
+
+@pytest.mark.parametrize(
+    ("x_language", "expected"),
+    [
+        ("de", "de"),
+        ("de-AT", "de"),
+        ("DE_de", "de"),
+        ("en-US", "en"),
+        ("pt-BR", "pt-br"),
+        ("pt", "pt-br"),
+        ("pt-PT", "pt-br"),
+        ("pt-br", "pt-br"),
+        ("zh-CN", "zh-hans"),
+        ("zh", "zh-hans"),
+        ("zh-Hans-SG", "zh-hans"),
+        ("zh-hans", "zh-hans"),
+        ("zh-TW", "en"),
+        ("zh-Hant", "en"),
+        ("bn-IN", "bn"),
+        ("pl", "pl"),
+        ("nl-BE", "nl"),
+        ("fr-CA", "fr"),
+        ("it", "it"),
+        ("es", "en"),
+        ("", "en"),
+        ("undefined", "en"),
+        ("../../etc/passwd", "en"),
+        ("es-ES, fr;q=0.8, de;q=0.9", "de"),
+        ("*, it;q=0.1", "it"),
+        ("fr;q=0, nl", "nl"),
+    ],
+)
+def test_language_for_picks_the_best_available_template_language(x_language, expected):
+    assert mail.language_for(x_language) == expected
+
+
+@pytest.mark.parametrize("language", DJANGO_LANGUAGES)
+@pytest.mark.parametrize("kind", sorted(mail.KINDS))
+def test_every_kind_renders_in_every_language(kind, language):
+    rendered = render(kind, language)
+
+    assert rendered.subject and "\n" not in rendered.subject
+    assert rendered.text.strip() and rendered.html.strip()
+    assert f'<html lang="{language}">' in rendered.html
+    assert "Example Shop" in rendered.html
+    if kind in mail.CODE_KINDS:
+        assert CODE in rendered.text.splitlines()  # on a line of its own
+        assert CODE in rendered.html
+        assert re.search(r"\b5\b", rendered.text), "the lifetime in minutes"
+    else:
+        assert not re.search(r"\b\d{6}\b", rendered.text + rendered.subject)
+    if language != "en":
+        english = render(kind, "en")
+        assert rendered.subject != english.subject, "translation missing"
+        assert rendered.text != english.text
+
+
+@pytest.mark.parametrize("kind", sorted(mail.CODE_KINDS))
+def test_the_code_is_in_the_subject_of_code_emails(kind):
+    assert CODE in render(kind, "de").subject
+
+
+@pytest.mark.parametrize(
+    ("language", "minutes", "expected"),
+    [
+        ("en", 1, "1 minute."),
+        ("en", 5, "5 minutes."),
+        ("pl", 1, "1 minutę."),
+        ("pl", 3, "3 minuty."),
+        ("pl", 5, "5 minut."),
+        ("pl", 22, "22 minuty."),
+        ("fr", 1, "1 minute."),
+        ("fr", 10, "10 minutes."),
+        ("de", 1, "1 Minute ab."),
+        ("de", 5, "5 Minuten ab."),
+    ],
+)
+def test_lifetime_uses_the_plural_rules_of_the_language(language, minutes, expected):
+    assert expected in render("login", language, ttl_minutes=minutes).text
+
+
+def test_text_is_not_html_escaped_but_html_is():
+    rendered = render("email_login_attempted", "en", service_name="Bob & Alice <Co>")
+
+    assert "Bob & Alice <Co>" in rendered.text
+    assert "Bob &amp; Alice &lt;Co&gt;" in rendered.html
+    assert "<Co>" not in rendered.html
+
+
+def test_subject_is_one_line_whatever_the_context_holds():
+    rendered = render("password_update", "en", service_name="Evil\r\nBcc: x@example.com")
+
+    assert "\n" not in rendered.subject and "\r" not in rendered.subject
+
+
+@override_settings(LANGUAGE_CODE="de")
+def test_english_stays_english_when_the_project_default_language_differs():
+    assert render("login", "en").subject == f"{CODE} is your sign-in code for Example Shop"
+
+
+def test_unknown_kind_is_refused():
+    with pytest.raises(ValueError, match="unknown email kind"):
+        mail.render("newsletter", language="en", context={})
+
+
+def test_host_project_templates_override_ours(tmp_path, settings):
+    override = tmp_path / "hankoflow" / "email"
+    override.mkdir(parents=True)
+    (override / "login_subject.txt").write_text("Your code: {{ code }}")
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path]}]
+
+    rendered = render("login", "en")
+
+    assert rendered.subject == f"Your code: {CODE}"
+    assert "Use this one-time code" in rendered.text  # the rest still comes from hankoflow
+
+
+@pytest.mark.parametrize("locale", ["bn", "de", "fr", "it", "nl", "pl", "pt_BR", "zh_Hans"])
+def test_compiled_catalogues_translate_every_message(locale):
+    """The shipped .mo files are compiled from the current .po files: nothing left out."""
+    msgids = _msgids(LOCALE_DIR / "en" / "LC_MESSAGES" / "django.po")
+    with open(LOCALE_DIR / locale / "LC_MESSAGES" / "django.mo", "rb") as compiled:
+        catalogue = gettext.GNUTranslations(compiled)
+
+    assert msgids
+    for msgid in msgids:
+        assert catalogue.gettext(msgid) != msgid or catalogue.ngettext(msgid, msgid, 5) != msgid, (
+            f"{locale}: {msgid!r} is not translated in django.mo"
+        )
+
+
+def test_every_template_language_has_a_catalogue():
+    for locale in ["bn", "de", "en", "fr", "it", "nl", "pl", "pt_BR", "zh_Hans"]:
+        assert (LOCALE_DIR / locale / "LC_MESSAGES" / "django.po").is_file()
+        assert (LOCALE_DIR / locale / "LC_MESSAGES" / "django.mo").is_file()
+
+
+def _msgids(po: Path) -> list[str]:
+    return [m for m in re.findall(r'^msgid "(.*)"$', po.read_text(), re.MULTILINE) if m]
