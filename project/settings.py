@@ -113,6 +113,12 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# Argon2id first (argon2-cffi); PBKDF2 stays so older hashes verify and get upgraded on login.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
