@@ -156,3 +156,36 @@ def test_login_by_username_and_unknown_username(flow_api, make_account, settings
     )
     chooser = flow_api.act(unknown, "continue_with_login_identifier", {"identifier": "Jane_Doe"})
     assert chooser.state == "login_method_chooser"
+
+
+def test_user_without_email_is_asked_for_one_after_login(
+    flow_api, make_account, settings, passcode_for
+):
+    """A username-only account gets ``onboarding_email``, verified by a passcode."""
+    settings.HANKOFLOW = {"USERNAME": {"ENABLED": True}}
+    import uuid
+
+    from hankoflow.services import accounts, passwords
+
+    accounts.create(
+        uuid.uuid4(),
+        email=None,
+        email_verified=False,
+        username="solo",
+        password_hash=passwords.hash_password(PASSWORD),
+    )
+    start = flow_api.start("login")
+    init = flow_api.act(start, "register_client_capabilities", {"webauthn_available": True})
+    state = flow_api.act(init, "continue_with_login_identifier", {"identifier": "solo"})
+    assert state.state == "login_password"  # no email: the password is the only way
+    state = flow_api.act(state, "password_login", {"password": PASSWORD})
+    assert state.state == "onboarding_email"
+    assert state.body["actions"]["email_address_set"]["inputs"]["email"]["value"] is None
+    state = flow_api.act(state, "email_address_set", {"email": "solo@example.com"})
+    assert state.state == "passcode_confirmation"
+    done = flow_api.act(state, "verify_passcode", {"code": passcode_for("solo@example.com")})
+    assert done.state == "success"
+    emails = done.body["payload"]["user"]["emails"]
+    assert [(e["address"], e["is_verified"], e["is_primary"]) for e in emails] == [
+        ("solo@example.com", True, True)
+    ]

@@ -182,3 +182,38 @@ def test_username_rules(flow_api, registration_init, username, code):
         registration_init, "register_login_identifier", {"email": EMAIL, "username": username}
     )
     assert refused.input_error("register_login_identifier", "username") == code
+
+
+def test_the_new_session_is_request_user_in_django_and_drf(
+    flow_api, registration_init, passcode_for
+):
+    state = flow_api.act(registration_init, "register_login_identifier", {"email": EMAIL})
+    state = flow_api.act(state, "verify_passcode", {"code": passcode_for(EMAIL)})
+    done = flow_api.act(state, "register_password", {"new_password": PASSWORD})
+    user_id = done.body["payload"]["user"]["id"]
+    page = flow_api.client.get("/protected/")  # the same browser, now holding the cookie
+    assert page.status_code == 200 and EMAIL in page.content.decode()
+    whoami = flow_api.client.get("/api/whoami").json()
+    assert whoami["user_id"] == user_id
+    token = done.cookies["hanko"].value
+    bearer = flow_api.client.__class__().get(
+        "/api/whoami", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert bearer.status_code == 200 and bearer.json()["user_id"] == user_id
+
+
+def test_expired_passcode_is_refused(flow_api, registration_init, passcode_for):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from hankoflow.models import Passcode
+
+    state = flow_api.act(registration_init, "register_login_identifier", {"email": EMAIL})
+    Passcode.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    late = flow_api.act(state, "verify_passcode", {"code": passcode_for(EMAIL)})
+    assert late.status == 400 and late.input_error("verify_passcode", "code") == "passcode_invalid"
+    again = flow_api.act(late, "resend_passcode")
+    assert flow_api.act(again, "verify_passcode", {"code": passcode_for(EMAIL)}).state == (
+        "password_creation"
+    )
