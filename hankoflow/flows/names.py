@@ -92,3 +92,48 @@ TEMPLATE_RECOVERY = "recovery"
 TEMPLATE_EMAIL_VERIFICATION = "email_verification"
 TEMPLATE_EMAIL_REGISTRATION_ATTEMPTED = "email_registration_attempted"
 TEMPLATES_WITHOUT_CODE = (TEMPLATE_EMAIL_LOGIN_ATTEMPTED, TEMPLATE_EMAIL_REGISTRATION_ATTEMPTED)
+
+# --- passkeys, security keys, TOTP, device trust (flow-api.md §4.0.2-§4.0.7) -------------------
+
+SUBFLOW_MFA_CREATION = "mfa_creation"
+SUBFLOW_MFA_USAGE = "mfa_usage"
+SUBFLOW_DEVICE_TRUST = "device_trust"
+
+STATE_LOGIN_PASSKEY = "login_passkey"
+STATE_CREDENTIAL_ONBOARDING_CHOOSER = "credential_onboarding_chooser"
+STATE_ONBOARDING_CREATE_PASSKEY = "onboarding_create_passkey"
+STATE_ONBOARDING_VERIFY_PASSKEY_ATTESTATION = "onboarding_verify_passkey_attestation"
+STATE_MFA_METHOD_CHOOSER = "mfa_method_chooser"
+STATE_MFA_OTP_SECRET_CREATION = "mfa_otp_secret_creation"
+STATE_MFA_SECURITY_KEY_CREATION = "mfa_security_key_creation"
+STATE_LOGIN_SECURITY_KEY = "login_security_key"
+STATE_LOGIN_OTP = "login_otp"
+STATE_DEVICE_TRUST = "device_trust"
+
+ACTION_WEBAUTHN_GENERATE_REQUEST_OPTIONS = "webauthn_generate_request_options"
+ACTION_WEBAUTHN_VERIFY_ASSERTION_RESPONSE = "webauthn_verify_assertion_response"
+ACTION_WEBAUTHN_GENERATE_CREATION_OPTIONS = "webauthn_generate_creation_options"
+ACTION_WEBAUTHN_VERIFY_ATTESTATION_RESPONSE = "webauthn_verify_attestation_response"
+ACTION_CONTINUE_TO_PASSKEY_REGISTRATION = "continue_to_passkey_registration"
+ACTION_CONTINUE_TO_PASSWORD_REGISTRATION = "continue_to_password_registration"
+ACTION_CONTINUE_TO_OTP_SECRET_CREATION = "continue_to_otp_secret_creation"
+ACTION_CONTINUE_TO_SECURITY_KEY_CREATION = "continue_to_security_key_creation"
+ACTION_OTP_CODE_VERIFY = "otp_code_verify"
+ACTION_OTP_CODE_VALIDATE = "otp_code_validate"
+ACTION_CONTINUE_TO_LOGIN_OTP = "continue_to_login_otp"
+ACTION_CONTINUE_TO_LOGIN_SECURITY_KEY = "continue_to_login_security_key"
+ACTION_TRUST_DEVICE = "trust_device"
+
+STASH_WEBAUTHN_SESSION_DATA_ID = "webauthn_session_data_id"
+STASH_WEBAUTHN_CREDENTIALS = "webauthn_credentials"
+STASH_CREATE_MFA_ONLY_CREDENTIAL = "create_mfa_only_credential"
+STASH_MFA_METHOD = "mfa_method"
+STASH_OTP_SECRET = "otp_secret"  # encrypted: services.crypto, purpose "totp-enrolment"
+STASH_OTP_IMAGE_SRC = "otp_image_src"
+STASH_OTP_LAST_VALIDATED_STEP = "otp_last_validated_step"
+STASH_DEVICE_TRUST_GRANTED = "device_trust_granted"
+
+LOGIN_METHOD_PASSKEY = "passkey"
+MFA_METHOD_TOTP = "totp"
+MFA_METHOD_SECURITY_KEY = "security_key"
+NIL_USER_ID = "00000000-0000-0000-0000-000000000000"  # Hanko's "any user" for discoverable logins

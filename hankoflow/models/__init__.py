@@ -3,9 +3,11 @@
 from hankoflow.models.accounts import Account, Email, Username
 from hankoflow.models.audit import AuditLogEntry
 from hankoflow.models.flows import Flow
+from hankoflow.models.mfa import OTPSecret, TrustedDevice
 from hankoflow.models.outbox import OutboxEmail
 from hankoflow.models.passcodes import Passcode, PasscodeFailures
 from hankoflow.models.sessions import Session, SigningKey
+from hankoflow.models.webauthn import WebauthnChallenge, WebauthnCredential
 
 __all__ = [
     "Account",
@@ -18,4 +20,8 @@ __all__ = [
     "OutboxEmail",
     "Session",
     "SigningKey",
+    "WebauthnChallenge",
+    "WebauthnCredential",
+    "OTPSecret",
+    "TrustedDevice",
 ]

@@ -106,12 +106,19 @@ def facts(account: Account) -> AccountFacts:
 
 
 def _facts(account: Account, emails: list[Email], username: Username | None) -> AccountFacts:
+    # The mfa_only values of the account's WebAuthn credentials: {False} passkeys only, ...
+    credential_kinds = set(
+        account.webauthn_credentials.order_by().values_list("mfa_only", flat=True).distinct()
+    )
     return AccountFacts(
         has_password=has_password(account.user),
         has_username=username is not None,
         has_emails=bool(emails),
         primary_email=next((e.address for e in emails if e.is_primary), None),
         username=username.username if username else None,
+        has_passkey=False in credential_kinds,
+        has_webauthn_credential=bool(credential_kinds),
+        has_security_key=True in credential_kinds,
     )
 
 
@@ -223,13 +230,14 @@ def set_username(account: Account, name: str) -> Username:
 def profile_data(account: Account) -> dict[str, Any]:
     """The ``user`` object of flow-api.md §4.6.1, also the body of ``GET /me``.
 
-    Passkeys, security keys, metadata, identities and names are added by the issues that
-    build them; absent keys are omitted, as Hanko omits empty ones.
+    Metadata, identities and names are added by the issues that build them; absent keys are
+    omitted, as Hanko omits empty ones.
     """
     emails = list(account.emails.all())
     username = _username_row(account)
     account_facts = _facts(account, emails, username)
     data: dict[str, Any] = {"id": str(account.id), "user_id": str(account.id)}
+    data.update(_webauthn_credentials_data(account))
     data["mfa_config"] = {
         "auth_app_set_up": account_facts.has_otp_secret,
         "totp_enabled": settings.MFA.ENABLED and settings.MFA.TOTP.ENABLED,
@@ -269,6 +277,23 @@ def rfc3339(value: datetime) -> str:
 
 
 # --- Helpers ------------------------------------------------------------------------------------
+
+
+def _webauthn_credentials_data(account: Account) -> dict[str, Any]:
+    """``passkeys`` / ``security_keys`` of the profile data, each omitted when empty or off."""
+    from hankoflow.services import webauthn  # it imports this module
+
+    data: dict[str, Any] = {}
+    if not (settings.PASSKEY.ENABLED or settings.MFA.SECURITY_KEYS.ENABLED):
+        return data
+    credentials = webauthn.credentials_of(account)
+    passkeys = [webauthn.credential_dto(c) for c in credentials if not c.mfa_only]
+    security_keys = [webauthn.credential_dto(c) for c in credentials if c.mfa_only]
+    if passkeys and settings.PASSKEY.ENABLED:
+        data["passkeys"] = passkeys
+    if security_keys and settings.MFA.SECURITY_KEYS.ENABLED:
+        data["security_keys"] = security_keys
+    return data
 
 
 def _as_uuid(value: uuid.UUID | str) -> uuid.UUID:

@@ -1,10 +1,11 @@
 """RS256 signing keys for session JWTs, and the JWK set that publishes them (platform.md §2.2).
 
 Keys live in ``SigningKey`` rows. The private key is stored as a Fernet token (AES-128-CBC +
-HMAC-SHA256) whose key is derived from Django's ``SECRET_KEY`` with HKDF-SHA256, never in the
-clear; ``SECRET_KEY_FALLBACKS`` still decrypt, so a ``SECRET_KEY`` rotation done the Django way
-keeps old keys usable (security-checks SE-04, CF-01). Public keys are stored as JWKs and are
-what ``public_jwks()`` serves and ``verification_key()`` verifies with.
+HMAC-SHA256) whose key is derived from Django's ``SECRET_KEY`` with HKDF-SHA256 (see
+services/crypto.py), never in the clear; ``SECRET_KEY_FALLBACKS`` still decrypt, so a
+``SECRET_KEY`` rotation done the Django way keeps old keys usable (security-checks SE-04, CF-01).
+Public keys are stored as JWKs and are what ``public_jwks()`` serves and ``verification_key()``
+verifies with.
 
 The newest unretired key signs; every unretired key verifies, so after ``rotate()`` tokens
 signed with the previous key stay valid until they expire. ``rotate()`` also retires keys that
@@ -25,16 +26,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.fernet import InvalidToken
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from django.conf import settings as django_settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from hankoflow.conf import settings
 from hankoflow.models.sessions import SigningKey
+from hankoflow.services import crypto
 
 logger = logging.getLogger("hankoflow.jwks")
 
@@ -44,7 +44,8 @@ PUBLIC_EXPONENT = 65537
 # Verification keys are cached per process; a key retired by another process stops verifying
 # here after at most this many seconds.
 VERIFICATION_CACHE_SECONDS = 60
-_HKDF_INFO = b"hankoflow signing keys v1"
+# services/crypto.py purpose (HKDF info "hankoflow signing keys v1").
+_CRYPTO_PURPOSE = "signing keys"
 
 
 class SigningKeyUnavailable(RuntimeError):
@@ -60,29 +61,18 @@ class PrivateKey:
 # --- encryption at rest ------------------------------------------------------------------------
 
 
-def _fernet_for(secret: str | bytes) -> Fernet:
-    raw = secret.encode() if isinstance(secret, str) else secret
-    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO).derive(raw)
-    return Fernet(base64.urlsafe_b64encode(derived))
-
-
-def _fernet() -> MultiFernet:
-    secrets = [django_settings.SECRET_KEY, *getattr(django_settings, "SECRET_KEY_FALLBACKS", [])]
-    return MultiFernet([_fernet_for(secret) for secret in secrets])
-
-
 def encrypt_private_key(key: rsa.RSAPrivateKey) -> str:
     pem = key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    return _fernet().encrypt(pem).decode("ascii")
+    return crypto.encrypt(pem, _CRYPTO_PURPOSE)
 
 
 def decrypt_private_key(token: str) -> rsa.RSAPrivateKey:
     """The private key of a row; InvalidToken when no configured secret decrypts it."""
-    pem = _fernet().decrypt(token.encode("ascii"))
+    pem = crypto.decrypt(token, _CRYPTO_PURPOSE)
     key = serialization.load_pem_private_key(pem, password=None)
     if not isinstance(key, rsa.RSAPrivateKey):
         raise InvalidToken

@@ -19,7 +19,6 @@ changes a translation by putting its own catalogue in ``LOCALE_PATHS``. The send
 
 from __future__ import annotations
 
-import base64
 import functools
 import json
 import logging
@@ -30,10 +29,7 @@ from datetime import datetime, timedelta
 from email.utils import formataddr
 from typing import Any, Literal
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from django.conf import settings as django_settings
+from cryptography.fernet import InvalidToken
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, router, transaction
 from django.db.models import Q
@@ -42,6 +38,7 @@ from django.utils import timezone, translation
 
 from hankoflow.conf import settings
 from hankoflow.models.outbox import OutboxEmail
+from hankoflow.services import crypto
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +82,8 @@ PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 
 # Django's SMTP backend waits forever without EMAIL_TIMEOUT; a hung server must not hold the
 # worker (and the row lock) for ever.
 SMTP_TIMEOUT = 30
-_SECRET_INFO = b"hankoflow outbox secret v1"
+# services/crypto.py purpose (HKDF info "hankoflow outbox secret v1").
+_CRYPTO_PURPOSE = "outbox secret"
 
 Outcome = Literal["sent", "disabled", "retry", "failed", "skipped"]
 
@@ -358,23 +356,11 @@ def render(kind: str, *, language: str, context: dict[str, Any]) -> RenderedEmai
 
 
 def _encrypt(secret: dict[str, Any]) -> str:
-    return _fernet().encrypt(json.dumps(secret).encode()).decode()
+    return crypto.encrypt(json.dumps(secret), _CRYPTO_PURPOSE)
 
 
 def _decrypt(token: str) -> dict[str, Any]:
     try:
-        return json.loads(_fernet().decrypt(token.encode()))
+        return json.loads(crypto.decrypt(token, _CRYPTO_PURPOSE))
     except InvalidToken:
         raise ValueError("the outbox secret does not decrypt (SECRET_KEY changed?)") from None
-
-
-def _fernet() -> MultiFernet:
-    """Current ``SECRET_KEY`` encrypts; it and ``SECRET_KEY_FALLBACKS`` decrypt."""
-    keys = [django_settings.SECRET_KEY, *getattr(django_settings, "SECRET_KEY_FALLBACKS", [])]
-    return MultiFernet([Fernet(_derive_key(key)) for key in keys])
-
-
-@functools.lru_cache(maxsize=8)
-def _derive_key(secret_key: str) -> bytes:
-    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_SECRET_INFO)
-    return base64.urlsafe_b64encode(hkdf.derive(secret_key.encode()))

@@ -31,7 +31,7 @@ from django.utils import timezone
 from hankoflow.conf import settings
 from hankoflow.models import Account, Email, Username
 from hankoflow.models.sessions import Session
-from hankoflow.services import audit, jwks
+from hankoflow.services import audit, device_trust, jwks
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
@@ -472,8 +472,11 @@ def revoke(session_id: str | uuid.UUID) -> bool:
 
 
 def revoke_all(account: Account) -> int:
-    """Delete every session of the account (password reset, deactivation...); the count."""
+    """Delete every session of the account (password reset, deactivation...); the count.
+
+    The devices the account trusts for MFA are forgotten with them (flow-api.md §4.5.3)."""
     deleted, _ = Session.objects.filter(account=account).delete()
+    device_trust.revoke_all(account)
     return deleted
 
 

@@ -1,0 +1,52 @@
+"""Fixtures for the TOTP and device-trust tests."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from hankoflow.services import totp
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Moves ``timezone.now`` forward: ``clock.advance(minutes=15)``."""
+
+    class Clock:
+        offset = timedelta()
+        real_now = staticmethod(timezone.now)
+
+        def advance(self, **delta) -> None:
+            self.offset += timedelta(**delta)
+
+    clock = Clock()
+    monkeypatch.setattr(timezone, "now", lambda: Clock.real_now() + clock.offset)
+    return clock
+
+
+@pytest.fixture
+def totp_clock(monkeypatch):
+    """Pins the TOTP server clock: ``totp_clock.at = <Unix seconds>``."""
+
+    class TotpClock:
+        at = 1_700_000_010.0  # 10 s into step 56_666_667
+
+        @property
+        def step(self) -> int:
+            return int(self.at // totp.PERIOD)
+
+    pinned = TotpClock()
+    monkeypatch.setattr(totp, "_clock", lambda: pinned.at)
+    return pinned
+
+
+@pytest.fixture
+def alice(make_account):
+    return make_account("alice@example.com")
+
+
+@pytest.fixture
+def bob(make_account):
+    return make_account("bob@example.com")

@@ -1,0 +1,65 @@
+"""TOTP replay under concurrency on PostgreSQL (security-checks TO-04, TO-05).
+
+Eight threads, each with its own connection and transaction (as concurrent flow steps have),
+submit one valid code at the same instant behind a barrier: exactly one is accepted. SQLite
+serialises writers and would hide the race, so these run on PostgreSQL only (``bin/test``, or
+``bin/services start`` + ``eval "$(bin/services env)"``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import pyotp
+import pytest
+from django.db import connection, transaction
+
+from hankoflow.models import OTPSecret
+from hankoflow.services import totp
+from hankoflow.services.totp import TotpResult
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+@pytest.fixture(autouse=True)
+def _postgres_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("races need PostgreSQL (bin/test starts it)")
+
+
+def run_concurrently(calls: list[Callable[[], TotpResult]]) -> list[TotpResult]:
+    barrier = threading.Barrier(len(calls))
+
+    def run(call):
+        try:
+            barrier.wait()
+            with transaction.atomic():  # one flow step
+                return call()
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(run, calls))
+
+
+def test_one_code_submitted_8_times_at_once_is_accepted_once(alice, totp_clock):
+    totp.save_secret(alice, SECRET, last_step=None)
+    code = pyotp.TOTP(SECRET).generate_otp(totp_clock.step)
+    results = run_concurrently([lambda: totp.verify_login(alice, code)] * 8)
+    assert results.count(TotpResult(ok=True)) == 1, results
+    assert results.count(TotpResult(ok=False, replayed=True)) == 7, results
+    assert OTPSecret.objects.get(account=alice).last_step == totp_clock.step
+
+
+def test_parallel_wrong_codes_stay_within_the_budget(alice, totp_clock):
+    totp.save_secret(alice, SECRET, last_step=None)
+    right = {pyotp.TOTP(SECRET).generate_otp(totp_clock.step + o) for o in (-1, 0, 1)}
+    wrong = [f"{n:06d}" for n in range(40) if f"{n:06d}" not in right][:30]
+    results = run_concurrently([lambda c=c: totp.verify_login(alice, c) for c in wrong])
+    assert not any(result.ok for result in results)
+    row = OTPSecret.objects.get(account=alice)
+    assert row.failures == row.consecutive_failures == totp.ACCOUNT_BUDGET
