@@ -2,7 +2,10 @@
 
 ``select_update`` is the floor a flow step cannot go below: one locked SELECT of a flow row and
 one UPDATE of it in a transaction, behind the same middleware, with no engine, DRF or rendering.
-``hello`` is the same request path with no database at all.
+``hello`` is the same request path with no database at all. ``user`` reads ``request.user``,
+which ``HankoflowMiddleware`` makes from the request's session JWT (``Authorization: Bearer``):
+the token's signature and claims are checked and its session row is read with the account and
+Django user (one SELECT; an UPDATE of ``last_used`` at most every 5 s per session).
 """
 
 from __future__ import annotations
@@ -31,3 +34,8 @@ def select_update(request: HttpRequest, flow_id: uuid.UUID) -> JsonResponse:
 @csrf_exempt
 def hello(request: HttpRequest) -> JsonResponse:
     return JsonResponse({})
+
+
+@csrf_exempt
+def user(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"user_id": request.user.pk})

@@ -1,11 +1,18 @@
 """SQL statements per Flow API step, counted in-process (``python -m bench.queries``).
 
-One ``POST /login`` (flow initialization), one ``register_client_capabilities`` step and one
-request to the bench's SELECT+UPDATE baseline view go through Django's test ``Client`` under
-``CaptureQueriesContext``. Transaction control is listed but not counted, since whether it shows
-up depends on the backend, not on the app: Django logs ``BEGIN``/``COMMIT`` on SQLite but not on
-PostgreSQL (psycopg opens the transaction implicitly), and ``SAVEPOINT``/``RELEASE`` only when the
-caller already holds a transaction (e.g. a test wrapped in one).
+Hanko's password login chain, step by step (``POST /login``, ``register_client_capabilities``,
+``continue_with_login_identifier``, ``continue_to_password_login``, ``password_login``, for a user
+made here with ``accounts.create``), one request to the bench's SELECT+UPDATE baseline view and
+one to its ``request.user`` view with a session JWT go through Django's test ``Client`` under
+``CaptureQueriesContext``. The session signing key and the process's cache of its public key
+exist before counting (the steady state: the first login ever creates the key, and each process
+reads a public key at most once a minute).
+
+Transaction control is listed but not counted: it is one ``BEGIN``/``COMMIT`` pair per step
+whatever the step does (``BEGIN IMMEDIATE`` on SQLite with this project's ``transaction_mode``;
+``POST /login``'s single INSERT runs without one),
+plus ``SAVEPOINT``/``RELEASE`` for a nested ``atomic`` block, or for every block when the caller
+already holds a transaction (e.g. a test wrapped in one).
 
 ``bin/bench`` runs this module with the same settings and database as the server; the smoke test
 ``tests/bench/test_bench_smoke.py`` calls ``count_queries`` inside pytest-django.
@@ -39,36 +46,79 @@ class StepQueries:
         return [s for s in self.sql if not TRANSACTION_CONTROL.match(s)]
 
 
+# The password login chain after POST /login: (action, input_data, the state it must reach).
+PASSWORD_CHAIN = (
+    ("register_client_capabilities", {"webauthn_available": True}, "login_init"),
+    ("continue_with_login_identifier", "email", "login_method_chooser"),
+    ("continue_to_password_login", {}, "login_password"),
+    ("password_login", "password", "success"),
+)
+PASSWORD = "bench password 0123"  # noqa: S105 (a bench fixture)
+
+
 def count_queries() -> list[StepQueries]:
-    """Run the three requests once each and return the SQL each one sent."""
+    """Run the requests once each and return the SQL each one sent."""
+    import uuid
+
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext, override_settings
 
+    from hankoflow.services import accounts, jwks, passwords, sessions
+
+    domain = os.environ.get("BENCH_EMAIL_DOMAIN") or "bench.example.com"
+    email = f"queries-{uuid.uuid4().hex[:12]}@{domain}"
+    account = accounts.create(
+        uuid.uuid4(),
+        email=email,
+        email_verified=True,
+        username=None,
+        password_hash=passwords.hash_password(PASSWORD),
+    )
+    jwks.signing_key()  # created on first use; a running server has one
+    inputs = {"email": {"email": email}, "password": {"password": PASSWORD}}
     client = Client()
+    steps: list[StepQueries] = []
 
     with CaptureQueriesContext(connection) as captured:
         response = client.post("/login", data="", content_type="application/json")
-    init = StepQueries("POST /login (init)", response.status_code, _sql(captured))
+    steps.append(StepQueries("POST /login (init)", response.status_code, _sql(captured)))
     body = response.json()
-    href = body["actions"]["register_client_capabilities"]["href"]
-    flow_id = href.rsplit("%40", 1)[1]
+    flow_id = body["actions"]["register_client_capabilities"]["href"].rsplit("%40", 1)[1]
 
-    payload = {"input_data": {"webauthn_available": True}, "csrf_token": body["csrf_token"]}
-    with CaptureQueriesContext(connection) as captured:
-        response = client.post(href, data=json.dumps(payload), content_type="application/json")
-    step = StepQueries("register_client_capabilities", response.status_code, _sql(captured))
-    if response.status_code == 200 and response.json().get("name") != "login_init":
-        step.status = -1  # answered, but not with the next state: not the step we wanted
+    for action, input_data, reaches in PASSWORD_CHAIN:
+        payload = {
+            "input_data": inputs[input_data] if isinstance(input_data, str) else input_data,
+            "csrf_token": body.get("csrf_token"),
+        }
+        href = body.get("actions", {}).get(action, {}).get("href")
+        if href is None:  # the previous step did not reach its state: nothing to count
+            steps.append(StepQueries(action, -1))
+            continue
+        with CaptureQueriesContext(connection) as captured:
+            response = client.post(href, data=json.dumps(payload), content_type="application/json")
+        step = StepQueries(action, response.status_code, _sql(captured))
+        body = response.json()
+        if response.status_code == 200 and body.get("name") != reaches:
+            step.status = -1  # answered, but not with the next state: not the step we wanted
+        steps.append(step)
 
-    with (
-        override_settings(ROOT_URLCONF="bench.urls"),
-        CaptureQueriesContext(connection) as captured,
-    ):
-        response = client.post(f"/bench/baseline/{flow_id}")
-    baseline = StepQueries("baseline SELECT+UPDATE", response.status_code, _sql(captured))
+    issued = sessions.issue(account, amr=["pwd"], env=None, remember_me=None)
+    bearer = {"Authorization": f"Bearer {issued.token}"}
+    with override_settings(ROOT_URLCONF="bench.urls"):
+        with CaptureQueriesContext(connection) as captured:
+            response = client.post(f"/bench/baseline/{flow_id}")
+        steps.append(StepQueries("baseline SELECT+UPDATE", response.status_code, _sql(captured)))
 
-    return [init, step, baseline]
+        client.post("/bench/user", headers=bearer)  # caches the public key, as a server has
+        with CaptureQueriesContext(connection) as captured:
+            response = client.post("/bench/user", headers=bearer)
+        user = StepQueries("request.user from session JWT", response.status_code, _sql(captured))
+        if response.status_code == 200 and response.json() != {"user_id": account.user.pk}:
+            user.status = -1  # answered, but not as the session's user
+        steps.append(user)
+
+    return steps
 
 
 def _sql(captured) -> list[str]:
@@ -84,7 +134,20 @@ def report(steps: list[StepQueries], vendor: str) -> str:
         for n, sql in enumerate(step.sql, 1):
             shown = sql if len(sql) <= SQL_WIDTH else sql[: SQL_WIDTH - 3] + "..."
             lines.append(f"    {n}. {shown}")
-    capability = next(s for s in steps if s.name == "register_client_capabilities")
+    by_name = {step.name: step for step in steps}
+    chain = [by_name["POST /login (init)"]] + [by_name[action] for action, _, _ in PASSWORD_CHAIN]
+    lines.append(
+        "Password login chain: "
+        + " + ".join(str(len(step.statements)) for step in chain)
+        + f" = {sum(len(step.statements) for step in chain)} statements"
+        + " (init, capabilities, identifier, method chooser, password)"
+        + ("" if all(step.status == 200 for step in chain) else ": INCOMPLETE, see the statuses")
+    )
+    lines.append(
+        "request.user from session JWT: plus an UPDATE of the session's last_used at most every"
+        " 5 s per session, and a SELECT of the public key at most once a minute per process"
+    )
+    capability = by_name["register_client_capabilities"]
     count = len(capability.statements)
     verdict = "PASS" if count <= CAPABILITY_STEP_TARGET and capability.status == 200 else "FAIL"
     lines.append(

@@ -1,4 +1,4 @@
-"""Bench URLconf: the project's routes plus the two reference views of ``bench.baseline``."""
+"""Bench URLconf: the project's routes plus the reference views of ``bench.baseline``."""
 
 from django.urls import include, path
 
@@ -8,5 +8,6 @@ from project.urls import handler404, handler500  # noqa: F401  (Django reads the
 urlpatterns = [
     path("bench/baseline/<uuid:flow_id>", baseline.select_update, name="bench-baseline"),
     path("bench/hello", baseline.hello, name="bench-hello"),
+    path("bench/user", baseline.user, name="bench-user"),
     path("", include("project.urls")),
 ]

@@ -5,224 +5,27 @@ element starts a login flow (``POST /login`` -> ``preflight``), runs the ``prefl
 (``register_client_capabilities`` -> ``login_init``) and renders its login page in its shadow
 DOM. What the elements send and expect is in ``shared/spec/client-contract.md`` §1, §5 and §9.
 
-The browser is Debian's Chromium (``/usr/bin/chromium``, installed by
-``bin/setup --with-services``), driven by Playwright for Python; Playwright's own browser
-downloads are never used. Without Chromium, the bundle or Playwright the tests skip, except
-under ``CI=true``, where they fail: CI installs all three.
-
-Screenshots go to ``$TMPDIR/hankoflow-e2e/`` (never into the repository) for a human to look at.
+The browser, its flags, the traffic record and skip-or-fail are in ``support.py`` and
+``conftest.py`` of this package: Debian's Chromium, no browser downloads; without Chromium, the
+bundle or Playwright the tests skip, except under ``CI=true``, where they fail. Screenshots go to
+``$TMPDIR/hankoflow-e2e/``.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import json
-import os
 import re
-import socket
-import tempfile
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
-from hankoflow.web.views import elements_bundle_path
+from tests.e2e.support import TIMEOUT_MS, UUID, FlowCall, screenshot
 
 try:
-    from playwright.sync_api import Page, Request, Response, expect, sync_playwright
-except ImportError:  # reported by the ``elements`` fixture: skip locally, fail in CI
-    sync_playwright = None
+    from playwright.sync_api import Page, Response, expect
+except ImportError:  # reported by the ``browser_page`` fixture (tests/e2e/conftest.py)
+    expect = None
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM = Path("/usr/bin/chromium")
-# Flags for a machine with a closed network (python.md, "Known to work"): without the
-# background-networking ones Chromium keeps trying to reach Google's hosts.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-TIMEOUT_MS = 30_000
-SCREENSHOTS = Path(tempfile.gettempdir()) / "hankoflow-e2e"
-
-# The Flow API endpoints the elements may call (client-contract.md §1).
-FLOW_PATHS = {"/login", "/registration", "/profile", "/token_exchange"}
-UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
-
-# Counts the state changes the elements announce on ``document`` (client-contract.md §8).
-RECORD_STATE_EVENTS = """
-window.__hankoStateEvents = [];
-document.addEventListener("hanko-after-state-change", (event) => {
-  const state = event.detail && event.detail.state;
-  window.__hankoStateEvents.push(state ? state.name : null);
-});
-"""
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
-
-
-def _unavailable(reason: str) -> None:
-    """Skip on a developer machine; fail in CI, which installs everything these tests need."""
-    if _in_ci():
-        pytest.fail(f"{reason} (CI=true: e2e tests must run in CI, not skip)", pytrace=False)
-    pytest.skip(reason)
-
-
-@dataclass
-class Traffic:
-    """Everything the page did that a test may assert on, recorded from before navigation."""
-
-    origin: str
-    requests: list[Request] = field(default_factory=list)  # to our origin, in order
-    foreign: list[str] = field(default_factory=list)  # http(s) requests elsewhere
-    failed: list[str] = field(default_factory=list)  # network failures (no response)
-    console_errors: list[str] = field(default_factory=list)
-    page_errors: list[str] = field(default_factory=list)
-
-    def on_request(self, request: Request) -> None:
-        if _origin(request.url) == self.origin:
-            self.requests.append(request)
-        elif request.url.startswith(("http:", "https:")):
-            self.foreign.append(f"{request.method} {request.url}")
-
-    def on_console(self, message: Any) -> None:
-        if message.type != "error":
-            return
-        url = (message.location or {}).get("url", "")
-        # Chromium asks for /favicon.ico by itself (no page code does); the page declares no
-        # icon, so the server's 404 shows as "Failed to load resource". Not the elements' doing.
-        if urlsplit(url).path == "/favicon.ico":
-            return
-        self.console_errors.append(f"{message.text} ({url})")
-
-    def flow_calls(self) -> list[FlowCall]:
-        """The Flow API requests, in the order the page sent them."""
-        return [
-            FlowCall.of(request)
-            for request in self.requests
-            if urlsplit(request.url).path in FLOW_PATHS
-        ]
-
-    def assert_clean(self) -> None:
-        """No 4xx/5xx from our server, no failed request, no console or page error."""
-        errors = [
-            f"{r.method} {_path(r.url)} -> {_status(r)}"
-            for r in self.requests
-            if _status(r) is None or _status(r) >= 400
-        ]
-        assert errors == []
-        assert self.failed == []
-        assert self.console_errors == []
-        assert self.page_errors == []
-        # The bundle is self-contained: the element talks to nobody but this server.
-        assert self.foreign == []
-
-
-@dataclass
-class FlowCall:
-    method: str
-    path: str  # path and query exactly as sent, e.g. /login?action=remember_me%40<uuid>
-    headers: dict[str, str]
-    body: str | None
-    status: int
-    state: dict[str, Any]
-
-    @classmethod
-    def of(cls, request: Request) -> FlowCall:
-        response = request.response()
-        assert response is not None, f"no response to {request.method} {request.url}"
-        return cls(
-            method=request.method,
-            path=_path(request.url),
-            headers=request.headers,
-            body=request.post_data,
-            status=response.status,
-            state=response.json(),
-        )
-
-    @property
-    def summary(self) -> tuple[str, str, int, str]:
-        return (self.method, self.path, self.status, self.state.get("name"))
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
-
-
-def _path(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.path}?{parts.query}" if parts.query else parts.path
-
-
-def _status(request: Request) -> int | None:
-    response = request.response()
-    return response.status if response is not None else None
-
-
-# --- fixtures -----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def loopback_server(live_server):
-    """pytest-django's live server, checked to listen on the loopback interface only."""
-    host = urlsplit(live_server.url).hostname
-    assert host in {"localhost", "127.0.0.1"}, live_server.url
-    bound = live_server.thread.httpd.socket.getsockname()[0]
-    assert ipaddress.ip_address(bound).is_loopback, bound
-    assert live_server.thread.httpd.socket.family in (socket.AF_INET, socket.AF_INET6)
-    return live_server
-
-
-@pytest.fixture
-def elements(loopback_server) -> Iterator[tuple[Page, Traffic]]:
-    """A fresh headless Chromium page whose traffic to the live server is being recorded.
-
-    Function-scoped on purpose: Playwright's sync API runs an event loop in this thread while
-    it is open, and pytest-django's database teardown must run after it has closed.
-    """
-    if not CHROMIUM.is_file() or not os.access(CHROMIUM, os.X_OK):
-        _unavailable(f"{CHROMIUM} is missing: `bin/setup --with-services` installs Chromium")
-    if sync_playwright is None:
-        _unavailable("playwright is not installed: `bin/setup` installs requirements.txt")
-    if not elements_bundle_path().is_file():
-        _unavailable(f"{elements_bundle_path()} is missing: `bin/setup` runs npm install")
-
-    traffic = Traffic(origin=_origin(loopback_server.url))
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            context = browser.new_context(viewport={"width": 1280, "height": 720})
-            context.set_default_timeout(TIMEOUT_MS)
-            context.set_default_navigation_timeout(TIMEOUT_MS)
-            page = context.new_page()
-            page.add_init_script(RECORD_STATE_EVENTS)
-            page.on("request", traffic.on_request)
-            page.on("requestfailed", lambda r: traffic.failed.append(f"{r.url}: {r.failure}"))
-            page.on("console", traffic.on_console)
-            page.on("pageerror", lambda error: traffic.page_errors.append(str(error)))
-            yield page, traffic
-        finally:
-            browser.close()
-
-
-def _screenshot(page: Page, name: str) -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path
 
 
 def _open_elements_page(page: Page, live_server) -> Response:
@@ -277,14 +80,14 @@ def _assert_start_sequence(calls: list[FlowCall]) -> tuple[FlowCall, FlowCall]:
 # --- tests --------------------------------------------------------------------------------------
 
 
-def test_hanko_auth_starts_a_login_flow_and_renders_login_init(elements, live_server, settings):
-    """Default config: ``login_init`` offers no sign-in method yet, and the element copes."""
-    page, traffic = elements
+def test_hanko_auth_starts_a_login_flow_and_renders_login_init(browser_page, live_server, settings):
+    """Default config: ``login_init`` offers the email identifier, and the element shows it."""
+    page, traffic = browser_page
     # Only what http:// needs; everything else is the demo project's configuration.
     settings.HANKOFLOW = {**settings.HANKOFLOW, "SESSION": {"COOKIE": {"SECURE": False}}}
 
     _open_elements_page(page, live_server)
-    _screenshot(page, "login_init-default")
+    screenshot(page, "login_init-default")
 
     calls = traffic.flow_calls()
     _, login_init = _assert_start_sequence(calls)
@@ -292,12 +95,15 @@ def test_hanko_auth_starts_a_login_flow_and_renders_login_init(elements, live_se
     # Retention is "persistent" by default, so there is nothing to choose (§4.0.2.1).
     assert "remember_me" not in login_init.state["actions"]
 
-    # What <hanko-auth> 2.7.0 renders for a login_init without actions: the headline (plain
-    # "Sign in"; "Sign in or create account" once the identifier action exists) and the
-    # "Create account" link, which <hanko-auth> always shows (client-contract.md §5); no
-    # inputs, buttons or checkbox, and its error box stays hidden.
+    # What <hanko-auth> 2.7.0 renders for login_init: the headline "Sign in" (its login page
+    # always uses headlines.signIn), an "Email" field for continue_with_login_identifier (it
+    # has an ``email`` input) with "Continue", and the "Create account" link, which
+    # <hanko-auth> always shows (client-contract.md §5); no checkbox, and its error box
+    # stays hidden.
     auth = page.locator("hanko-auth")
-    expect(auth.locator("h1")).to_be_visible()
+    expect(auth.locator("h1")).to_have_text("Sign in")
+    expect(auth.get_by_role("textbox", name="Email")).to_be_visible()
+    expect(auth.get_by_role("button", name="Continue")).to_be_visible()
     expect(auth.get_by_role("button", name="Create account")).to_be_visible()
     expect(auth.locator("[part~=error]")).to_be_hidden()
     expect(auth.get_by_role("checkbox")).to_have_count(0)
@@ -305,18 +111,20 @@ def test_hanko_auth_starts_a_login_flow_and_renders_login_init(elements, live_se
     traffic.assert_clean()
 
 
-def test_hanko_auth_offers_stay_signed_in_when_retention_is_prompt(elements, live_server, settings):
+def test_hanko_auth_offers_stay_signed_in_when_retention_is_prompt(
+    browser_page, live_server, settings
+):
     """``SESSION.COOKIE.RETENTION = "prompt"`` puts ``remember_me`` on ``login_init``.
 
     hanko-elements 2.7.0 renders that action as a "Stay signed in" checkbox; ticking it runs
     the action (``POST /login?action=remember_me%40<flow>``), and the flow stays in
     ``login_init``.
     """
-    page, traffic = elements
+    page, traffic = browser_page
     settings.HANKOFLOW = {"SESSION": {"COOKIE": {"RETENTION": "prompt", "SECURE": False}}}
 
     _open_elements_page(page, live_server)
-    _screenshot(page, "login_init-remember-me")
+    screenshot(page, "login_init-remember-me")
 
     calls = traffic.flow_calls()
     _, login_init = _assert_start_sequence(calls)
@@ -335,7 +143,7 @@ def test_hanko_auth_offers_stay_signed_in_when_retention_is_prompt(elements, liv
         checkbox.click()
     assert answer.value.status == 200
     expect(checkbox).to_be_checked(timeout=TIMEOUT_MS)
-    _screenshot(page, "login_init-remember-me-ticked")
+    screenshot(page, "login_init-remember-me-ticked")
 
     calls = traffic.flow_calls()
     assert [c.summary for c in calls[2:]] == [("POST", remember_me["href"], 200, "login_init")]

@@ -20,7 +20,7 @@ from hankoflow.models import OutboxEmail
 from hankoflow.services import mail
 from hankoflow.tasks import send_outbox_email, send_pending_outbox
 from project.celery import app as celery_app
-from tests.mail.conftest import celery_publishing_to
+from tests.celery_worker import celery_publishing_to
 
 TO = "jane@example.com"
 

@@ -1,7 +1,7 @@
 """A real Celery worker sends the outbox through a real SMTP server (security-checks.md RE-03,
 RE-04, §5.7).
 
-The test starts its own short-lived worker (``celery_worker`` in conftest.py): the one
+The test starts its own short-lived worker (``celery_worker`` in tests/celery_worker.py): the one
 ``bin/services`` runs reads the ``hankoflow`` database and the environment's ``EMAIL_URL``, while
 this test's rows live in the test database and its mail must reach the test's SMTP sink.
 """
@@ -22,7 +22,7 @@ from hankoflow.models import OutboxEmail
 from hankoflow.services import mail
 from hankoflow.tasks import send_pending_outbox
 from hankoflow.testing.smtp import SmtpSink
-from tests.mail.conftest import celery_publishing_to, celery_worker, private_broker_url
+from tests.celery_worker import celery_publishing_to, celery_worker, private_broker_url, tail
 
 pytestmark = [
     pytest.mark.slow,
@@ -50,10 +50,6 @@ def wait_for_row(pk, status: str, log: Path, timeout: float = 15.0) -> OutboxEma
         if time.monotonic() > deadline:
             pytest.fail(f"row {pk} is {row.status}, not {status}; worker log:\n{tail(log)}")
         time.sleep(0.2)
-
-
-def tail(log: Path, lines: int = 60) -> str:
-    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
 
 
 def receive(sink: SmtpSink, to: str, log: Path, timeout: float = 60.0):

@@ -379,6 +379,7 @@ def test_elements_page_loads_the_bundle(client: Client) -> None:
     assert '"api": "http://testserver"' in page
     assert "onSessionCreated" in page
     assert '<script type="module">' in page
+    assert 'id="logout"' in page and "hanko.logout()" in page  # the "Log out" button
 
 
 @pytest.mark.skipif(

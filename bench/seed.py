@@ -1,0 +1,116 @@
+"""The bench's users, made before anything is timed (``python -m bench.seed``).
+
+``bin/bench`` runs this against the bench database after migrating it and before starting the
+server, with the same settings (``bench.settings``, so the password hashes are MD5). It creates
+``--users`` users through the real services, ``hankoflow.services.accounts.create`` with
+``passwords.hash_password``: a verified primary email ``u00000@<domain>``, ``u00001@...`` and one
+shared password. For the first ``--sessions`` of them it issues a session with
+``hankoflow.services.sessions.issue`` (as a password login would, ``amr=["pwd"]``), whose JWTs
+the ``request.user`` scenario sends as ``Authorization: Bearer``. Everything is written as JSON to
+``--out`` for the load generator.
+
+``--remove DOMAIN`` deletes what a run left behind for the users of ``DOMAIN`` (users, accounts,
+emails, sessions, passcodes, their flows, outbox emails and audit rows); ``bin/bench`` calls it
+only when it had to use the ``DATABASE_URL`` database itself instead of a throwaway one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import uuid
+from pathlib import Path
+
+PASSWORD = "bench password 0123"  # noqa: S105 (a bench fixture, hashed with MD5 in bench only)
+
+
+def email_for(index: int, domain: str) -> str:
+    return f"u{index:05d}@{domain}"
+
+
+def seed(domain: str, users: int, sessions: int) -> dict[str, object]:
+    from django.db import transaction
+    from django.http import JsonResponse
+
+    from hankoflow.services import accounts, passwords
+    from hankoflow.services import sessions as session_service
+
+    emails: list[str] = []
+    tokens: list[dict[str, object]] = []
+    with transaction.atomic():  # one commit, not one per user
+        for index in range(users):
+            email = email_for(index, domain)
+            account = accounts.create(
+                uuid.uuid4(),
+                email=email,
+                email_verified=True,
+                username=None,
+                password_hash=passwords.hash_password(PASSWORD),
+            )
+            emails.append(email)
+            if index < sessions:
+                issued = session_service.issue(account, amr=["pwd"], env=None, remember_me=None)
+                # What bench.baseline.user answers for this token, byte for byte.
+                expected = JsonResponse({"user_id": account.user.pk}).content.decode()
+                tokens.append({"token": issued.token, "expected": expected})
+    return {"domain": domain, "password": PASSWORD, "emails": emails, "sessions": tokens}
+
+
+def remove(domain: str) -> int:
+    """Delete the bench users of ``domain`` and what their logins wrote; returns the users."""
+    from django.contrib.auth import get_user_model
+    from django.db import transaction
+
+    from hankoflow.models import Account, AuditLogEntry, Flow, OutboxEmail, PasscodeFailures
+
+    suffix = f"@{domain}"
+    with transaction.atomic():
+        found = Account.objects.filter(emails__address__endswith=suffix)
+        account_ids = list(found.values_list("pk", flat=True))
+        user_ids = list(found.values_list("user_id", flat=True))
+        Flow.objects.filter(user_id__in=user_ids).delete()
+        AuditLogEntry.objects.filter(actor_user_id__in=account_ids).delete()
+        OutboxEmail.objects.filter(to__endswith=suffix).delete()
+        PasscodeFailures.objects.filter(email__endswith=suffix).delete()
+        # Cascades to the accounts, their emails, usernames, sessions and passcodes.
+        get_user_model()._default_manager.filter(pk__in=user_ids).delete()
+    return len(user_ids)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.seed", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--domain", required=True, help="email domain of this run's users")
+    parser.add_argument("--users", type=int, default=1500)
+    parser.add_argument("--sessions", type=int, default=100)
+    parser.add_argument("--out", type=Path, help="the JSON file to write (unless --remove)")
+    parser.add_argument("--remove", action="store_true", help="delete the users of --domain")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+    import django
+
+    django.setup()
+    began = time.perf_counter()
+    if args.remove:
+        count = remove(args.domain)
+        print(f"[bench] removed {count} bench users of {args.domain}", flush=True)
+        return 0
+    if args.out is None:
+        parser.error("--out is required")
+    data = seed(args.domain, args.users, min(args.sessions, args.users))
+    args.out.write_text(json.dumps(data))
+    print(
+        f"[bench]   created {args.users} users with passwords and "
+        f"{len(data['sessions'])} sessions in {time.perf_counter() - began:.1f}s (not timed)",
+        flush=True,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
