@@ -9,15 +9,24 @@ from hankoflow.conf import settings
 
 
 def passkeys() -> bool:
-    return False  # WebAuthn passkeys: issue #5
+    return settings.PASSKEY.ENABLED
 
 
 def mfa() -> bool:
-    return False  # TOTP and security keys: issue #5
+    """MFA as a whole: on, and at least one second factor on."""
+    return settings.MFA.ENABLED and (totp() or security_keys())
+
+
+def totp() -> bool:
+    return settings.MFA.ENABLED and settings.MFA.TOTP.ENABLED
+
+
+def security_keys() -> bool:
+    return settings.MFA.ENABLED and settings.MFA.SECURITY_KEYS.ENABLED
 
 
 def third_party() -> bool:
-    return False  # OAuth and SAML: later issue
+    return False  # OAuth and SAML: a later issue
 
 
 def passwords() -> bool:

@@ -1,7 +1,7 @@
 """Actions of the ``credential_usage`` sub-flow: how a user proves who they are (§4.0.2).
 
-Identifiers, the login method chooser, password login and recovery, and email passcodes.
-Passkey actions come with issue #5.
+Identifiers, the login method chooser, password login and recovery, email passcodes and
+passkeys.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from hankoflow import errors, features
 from hankoflow.actions.support import (
     account_of,
     deliver_passcode,
+    schedule_mfa_creation,
     start_passcode_login,
     stash_account_facts,
 )
@@ -18,7 +19,7 @@ from hankoflow.engine import Action, ActionSetup, FlowContext, Outcome
 from hankoflow.engine import inputs as i
 from hankoflow.engine.inputs import EMAIL_PATTERN
 from hankoflow.flows import names as n
-from hankoflow.services import accounts, audit, passcodes, passwords, ratelimit
+from hankoflow.services import accounts, audit, passcodes, passwords, ratelimit, webauthn
 
 
 class ContinueWithLoginIdentifier(Action):
@@ -80,7 +81,7 @@ class ContinueWithLoginIdentifier(Action):
             return ctx.error(errors.FLOW_DISCONTINUITY)
 
         if settings.PRIVACY.ONLY_SHOW_ACTUAL_LOGIN_METHODS:
-            return self._actual_methods(ctx, facts)
+            return self._actual_methods(ctx, account, facts)
         if features.passcode_login() and features.passwords():
             if as_email or (facts and facts.primary_email):
                 return ctx.continue_to(n.STATE_LOGIN_METHOD_CHOOSER)
@@ -92,16 +93,21 @@ class ContinueWithLoginIdentifier(Action):
         return ctx.error(errors.FLOW_DISCONTINUITY)
 
     @staticmethod
-    def _actual_methods(ctx: FlowContext, facts: accounts.AccountFacts | None) -> Outcome:
+    def _actual_methods(
+        ctx: FlowContext, account: accounts.Account | None, facts: accounts.AccountFacts | None
+    ) -> Outcome:
         """Offer only the methods this user can really use (§4.0.2.2 step 7)."""
         by_passcode = bool(facts and features.passcode_login() and facts.primary_email)
         by_password = bool(facts and features.passwords() and facts.has_password)
-        if by_passcode and by_password:
+        by_passkey = bool(facts and features.passkeys() and facts.has_passkey)
+        if by_passcode + by_password + by_passkey > 1:
             return ctx.continue_to(n.STATE_LOGIN_METHOD_CHOOSER)
         if by_passcode:
             return start_passcode_login(ctx)
         if by_password:
             return ctx.continue_to(n.STATE_LOGIN_PASSWORD)
+        if by_passkey:
+            return request_passkey(ctx, account)
         return ctx.error(errors.FLOW_DISCONTINUITY)
 
 
@@ -166,6 +172,7 @@ class PasswordLogin(Action):
         stash_account_facts(ctx, account)
         ctx.stash.set(n.STASH_LOGIN_METHOD, n.LOGIN_METHOD_PASSWORD)
         ctx.prevent_revert()
+        schedule_mfa_creation(ctx)
         return ctx.continue_to()
 
 
@@ -234,6 +241,7 @@ class PasswordRecovery(Action):
         )
         ctx.stash.set(n.STASH_USER_HAS_PASSWORD, True)
         ctx.stash.set(n.STASH_PW_RECOVERY_PENDING, False)
+        schedule_mfa_creation(ctx)
         ctx.prevent_revert()
         return ctx.continue_to()
 
@@ -266,6 +274,7 @@ class VerifyPasscode(Action):
         if ctx.is_flow(n.FLOW_REGISTRATION):
             ctx.stash.set(n.STASH_REGISTRATION_AMR_PASSCODE, True)
         ctx.prevent_revert()
+        schedule_mfa_creation(ctx)
         return ctx.continue_to()
 
 
@@ -283,3 +292,90 @@ class ResendPasscode(Action):
             return ctx.error(errors.RATE_LIMIT_EXCEEDED)
         deliver_passcode(ctx)
         return ctx.continue_to(n.STATE_PASSCODE_CONFIRMATION)
+
+
+# --- passkeys (§4.0.2.1, §4.0.2.3, §4.0.2.8) ----------------------------------------------------
+
+
+class WebauthnGenerateRequestOptions(Action):
+    """Ask the browser for a passkey: any discoverable one, or this user's in privacy mode."""
+
+    name = n.ACTION_WEBAUTHN_GENERATE_REQUEST_OPTIONS
+    description = "Get webauthn request options in order to sign in with a webauthn credential."
+
+    def initialize(self, setup: ActionSetup) -> None:
+        stash = setup.stash
+        if not (stash.get(n.STASH_WEBAUTHN_AVAILABLE) and features.passkeys()) or (
+            settings.PRIVACY.ONLY_SHOW_ACTUAL_LOGIN_METHODS
+            and setup.current_state == n.STATE_LOGIN_METHOD_CHOOSER
+            and stash.get(n.STASH_USER_ID)
+            and not stash.get(n.STASH_USER_HAS_PASSKEY)
+        ):
+            setup.suspend()
+
+    def execute(self, ctx: FlowContext) -> Outcome:
+        account = account_of(ctx) if settings.PRIVACY.ONLY_SHOW_ACTUAL_LOGIN_METHODS else None
+        return request_passkey(ctx, account)
+
+
+def request_passkey(ctx: FlowContext, account: accounts.Account | None) -> Outcome:
+    """Put passkey request options in the payload and go to ``login_passkey``."""
+    allowed = None
+    if account is not None:
+        allowed = [c.id for c in webauthn.credentials_of(account, mfa_only=False)]
+    options = webauthn.authentication_options(
+        user_id=str(account.id) if account else None,
+        allow_credential_ids=allowed,
+        user_verification=settings.PASSKEY.USER_VERIFICATION,
+        mfa=False,
+        flow_id=ctx.flow_id,
+    )
+    ctx.stash.set(n.STASH_WEBAUTHN_SESSION_DATA_ID, options.challenge_id)
+    ctx.stash.set(n.STASH_USER_ID, str(account.id) if account else n.NIL_USER_ID)
+    ctx.payload["request_options"] = options.options
+    return ctx.continue_to(n.STATE_LOGIN_PASSKEY)
+
+
+class WebauthnVerifyAssertionResponse(Action):
+    """Check a passkey (or, after a password, a security key) assertion (§4.0.2.3)."""
+
+    name = n.ACTION_WEBAUTHN_VERIFY_ASSERTION_RESPONSE
+    description = "Send the result which was generated by using a webauthn credential."
+
+    def initialize(self, setup: ActionSetup) -> None:
+        if not setup.stash.get(n.STASH_WEBAUTHN_AVAILABLE):
+            setup.suspend()
+            return
+        setup.add_input(i.json("assertion_response", required=True))
+
+    def execute(self, ctx: FlowContext) -> Outcome:
+        challenge_id = ctx.stash.get(n.STASH_WEBAUTHN_SESSION_DATA_ID)
+        if not challenge_id:
+            raise RuntimeError("no WebAuthn challenge was issued in this flow")
+        second_factor = ctx.stash.get(n.STASH_MFA_METHOD) == n.MFA_METHOD_SECURITY_KEY
+        failure = {"login_method": n.LOGIN_METHOD_PASSKEY, "flow_id": ctx.flow_id}
+        try:
+            assertion = webauthn.verify_authentication(
+                challenge_id, ctx.input("assertion_response"), flow_id=ctx.flow_id
+            )
+        except webauthn.MfaOnlyCredential:
+            ctx.set_flow_error(errors.WEBAUTHN_CREDENTIAL_INVALID_MFA_ONLY)
+            return ctx.continue_to(ctx.current_state)
+        except webauthn.WebauthnInvalid as problem:
+            audit.record(audit.LOGIN_FAILURE, env=ctx.env, error=str(problem), details=failure)
+            ctx.set_flow_error(errors.PASSKEY_INVALID)
+            return ctx.continue_to(ctx.current_state)
+        expected = ctx.stash.get(n.STASH_USER_ID)
+        if expected and expected != n.NIL_USER_ID and expected != str(assertion.account.id):
+            ctx.set_flow_error(errors.PASSKEY_INVALID)
+            return ctx.continue_to(n.STATE_ERROR)
+        if not second_factor:
+            ctx.stash.set(n.STASH_LOGIN_METHOD, n.LOGIN_METHOD_PASSKEY)
+        facts = stash_account_facts(ctx, assertion.account)
+        if facts.username:
+            ctx.stash.set(n.STASH_USERNAME, facts.username)
+        if facts.primary_email:
+            ctx.stash.set(n.STASH_EMAIL, facts.primary_email)
+        schedule_mfa_creation(ctx)
+        ctx.prevent_revert()
+        return ctx.continue_to()

@@ -6,6 +6,11 @@ import re
 import uuid
 
 from hankoflow import errors, features
+from hankoflow.actions.support import (
+    can_use_passkeys,
+    credential_onboarding_states,
+    mfa_creation_state,
+)
 from hankoflow.conf import settings
 from hankoflow.engine import Action, ActionSetup, FlowContext, Outcome
 from hankoflow.engine import inputs as i
@@ -91,13 +96,15 @@ class RegisterLoginIdentifier(Action):
         states = []
         if email and verify:
             states.append(n.STATE_PASSCODE_CONFIRMATION)
-        states.extend(credential_states())
-        states.append(n.STATE_SUCCESS)
-        return ctx.continue_to(*states)
-
-
-def credential_states() -> list[str]:
-    """Credentials to ask for at sign-up (§4.2.2 step 6; passkeys join with issue #5)."""
-    if features.passwords() and settings.PASSWORD.ACQUIRE_ON_REGISTRATION != "never":
-        return [n.STATE_PASSWORD_CREATION]
-    return []
+        states += credential_onboarding_states(
+            passkeys=can_use_passkeys(ctx),
+            passwords=features.passwords(),
+            passkey_mode=settings.PASSKEY.ACQUIRE_ON_REGISTRATION,
+            password_mode=settings.PASSWORD.ACQUIRE_ON_REGISTRATION,
+            has_passkey=False,
+            has_password=False,
+        )
+        if not states:
+            mfa = mfa_creation_state(ctx)  # nothing else will ask for it later
+            states += [mfa] if mfa else []
+        return ctx.continue_to(*states, n.STATE_SUCCESS)

@@ -3,6 +3,7 @@ about it, starting a passcode login and sending a passcode (flow-api.md §4.0.2)
 
 from __future__ import annotations
 
+from hankoflow import errors, features
 from hankoflow.conf import settings
 from hankoflow.engine import FlowContext, Outcome
 from hankoflow.flows import names as n
@@ -62,3 +63,91 @@ def deliver_passcode(ctx: FlowContext) -> None:
     )
     ctx.stash.set(n.STASH_PASSCODE_ID, issued.id)
     ctx.stash.set(n.STASH_PASSCODE_EMAIL, email)
+
+
+def can_use_passkeys(ctx: FlowContext) -> bool:
+    """The browser can do WebAuthn (preflight said so) and passkeys are on."""
+    return bool(ctx.stash.get(n.STASH_WEBAUTHN_AVAILABLE)) and features.passkeys()
+
+
+def credential_onboarding_states(
+    *,
+    passkeys: bool,
+    passwords: bool,
+    passkey_mode: str,
+    password_mode: str,
+    has_passkey: bool,
+    has_password: bool,
+) -> list[str]:
+    """Which credentials to ask for next (the tables of flow-api.md §4.1.3 and §4.2.2).
+
+    ``passkeys``/``passwords``: the method is usable; modes are ``always``, ``conditional`` or
+    ``never``. ``conditional`` means "one of the two" when both are usable, else ``always``.
+    """
+    want_pk = passkeys and not has_passkey
+    want_pw = passwords and not has_password
+    if passkeys and passwords:
+        modes = (passkey_mode, password_mode)
+        if modes == ("always", "always"):
+            if want_pk and want_pw:
+                password_first = not settings.PASSWORD.OPTIONAL and settings.PASSKEY.OPTIONAL
+                pair = [n.STATE_PASSWORD_CREATION, n.STATE_ONBOARDING_CREATE_PASSKEY]
+                return pair if password_first else pair[::-1]
+            return (
+                [n.STATE_PASSWORD_CREATION]
+                if want_pw
+                else ([n.STATE_ONBOARDING_CREATE_PASSKEY] if want_pk else [])
+            )
+        if modes == ("conditional", "conditional"):
+            both_missing = want_pk and want_pw
+            return [n.STATE_CREDENTIAL_ONBOARDING_CHOOSER] if both_missing else []
+        if modes in (("always", "conditional"), ("always", "never")):
+            return [n.STATE_ONBOARDING_CREATE_PASSKEY] if want_pk else []
+        if modes in (("conditional", "always"), ("never", "always")):
+            return [n.STATE_PASSWORD_CREATION] if want_pw else []
+        if modes == ("conditional", "never"):
+            return [n.STATE_ONBOARDING_CREATE_PASSKEY] if want_pk and want_pw else []
+        if modes == ("never", "conditional"):
+            return [n.STATE_PASSWORD_CREATION] if want_pk and want_pw else []
+        return []
+    if passkeys and passkey_mode != "never" and want_pk:
+        return [n.STATE_ONBOARDING_CREATE_PASSKEY]
+    if passwords and password_mode != "never" and want_pw:  # noqa: S105
+        return [n.STATE_PASSWORD_CREATION]
+    return []
+
+
+def mfa_creation_state(ctx: FlowContext) -> str | None:
+    """``mfa_method_chooser`` when the user should enrol a second factor now (§4.0.8).
+
+    Deferred while a password is still to be set, asked once per flow, and only for users who
+    sign in with something MFA can protect (a password or an email passcode).
+    """
+    stash = ctx.stash
+    if n.STATE_PASSWORD_CREATION in stash.scheduled or stash.get(n.STASH_PW_RECOVERY_PENDING):
+        return None
+    if stash.visited(n.STATE_MFA_METHOD_CHOOSER):
+        return None
+    by_password = features.passwords() and stash.get(n.STASH_USER_HAS_PASSWORD)
+    by_email = features.passcode_login() and (
+        stash.get(n.STASH_EMAIL) or stash.get(n.STASH_USER_HAS_EMAILS)
+    )
+    acquire = features.mfa() and (
+        (ctx.is_flow(n.FLOW_LOGIN) and settings.MFA.ACQUIRE_ON_LOGIN)
+        or (ctx.is_flow(n.FLOW_REGISTRATION) and settings.MFA.ACQUIRE_ON_REGISTRATION)
+    )
+    enrolled = stash.get(n.STASH_USER_HAS_SECURITY_KEY) or stash.get(n.STASH_USER_HAS_OTP_SECRET)
+    if enrolled or not (by_password or by_email) or not acquire:
+        return None
+    if features.totp() or stash.get(n.STASH_SECURITY_KEY_ATTACHMENT_SUPPORTED):
+        return n.STATE_MFA_METHOD_CHOOSER
+    if not settings.MFA.OPTIONAL:
+        ctx.set_flow_error(errors.PLATFORM_AUTHENTICATOR_REQUIRED)
+    return None
+
+
+def schedule_mfa_creation(ctx: FlowContext) -> None:
+    """Make MFA enrolment the very next state when it is due (ScheduleMFACreationStates)."""
+    state = mfa_creation_state(ctx)
+    if state:
+        ctx.schedule(state)

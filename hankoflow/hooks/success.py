@@ -3,41 +3,67 @@ the authentication methods and issue the session (flow-api.md §4.5, §4.2.3).""
 
 from __future__ import annotations
 
+from django.db import transaction
+
 from hankoflow import errors
+from hankoflow.actions.mfa_creation import enrolment_secret
 from hankoflow.actions.support import account_of
 from hankoflow.engine import FlowContext, Hook, StepRefused
 from hankoflow.flows import names as n
-from hankoflow.services import accounts, audit, sessions
+from hankoflow.services import accounts, audit, sessions, totp, webauthn
 
-# login_method -> amr value (flow-api.md §4.5.1)
+# login_method / mfa_method -> amr value (flow-api.md §4.5.1)
 AMR_BY_LOGIN_METHOD = {"password": "pwd", "passkey": "passkey", "passcode": "otp"}
+AMR_BY_MFA_METHOD = {"totp": "totp", "security_key": "security_key"}
 STASH_AMR = "amr"
 
 
 class CreateUser(Hook):
-    """Registration: the account exists only from here on, with everything the flow collected."""
+    """Registration: the account exists only from here on, with everything the flow collected.
+
+    All of it is written in one savepoint: if another sign-up took the address, the username or
+    a credential meanwhile, nothing of this account remains and the step is refused.
+    """
 
     def run(self, ctx: FlowContext) -> None:
         if ctx.stash.get(n.STASH_SKIP_USER_CREATION):
             return
+        taken = (accounts.EmailAlreadyExists, accounts.UsernameAlreadyExists)
         try:
-            account = accounts.create(
-                ctx.stash.get(n.STASH_USER_ID),
-                email=ctx.stash.get(n.STASH_EMAIL),
-                email_verified=bool(ctx.stash.get(n.STASH_EMAIL_VERIFIED)),
-                username=ctx.stash.get(n.STASH_USERNAME),
-                password_hash=ctx.stash.get(n.STASH_NEW_PASSWORD),
-            )
-        except (accounts.EmailAlreadyExists, accounts.UsernameAlreadyExists):
-            # Another sign-up took the address or name while this flow ran.
+            with transaction.atomic():
+                account = accounts.create(
+                    ctx.stash.get(n.STASH_USER_ID),
+                    email=ctx.stash.get(n.STASH_EMAIL),
+                    email_verified=bool(ctx.stash.get(n.STASH_EMAIL_VERIFIED)),
+                    username=ctx.stash.get(n.STASH_USERNAME),
+                    password_hash=ctx.stash.get(n.STASH_NEW_PASSWORD),
+                )
+                details = {"flow_id": ctx.flow_id, **self._second_factors(ctx, account)}
+        except (*taken, webauthn.CredentialExists):
             raise StepRefused(errors.OPERATION_NOT_PERMITTED) from None
         ctx.stash.delete(n.STASH_NEW_PASSWORD)
-        details = {"flow_id": ctx.flow_id}
         if ctx.stash.get(n.STASH_USERNAME):
             details["username"] = ctx.stash.get(n.STASH_USERNAME)
         if account.user.has_usable_password():
             details["password"] = True
         audit.record(audit.USER_CREATED, env=ctx.env, account=account, details=details)
+
+    @staticmethod
+    def _second_factors(ctx: FlowContext, account: accounts.Account) -> dict:
+        """Store the passkeys, security keys and TOTP secret set up during sign-up."""
+        details = {}
+        for raw in ctx.stash.get(n.STASH_WEBAUTHN_CREDENTIALS, []):
+            saved = webauthn.save_credential(account, webauthn.NewCredential.from_stash(raw))
+            details["security_key" if saved.mfa_only else "passkey"] = saved.id
+        ctx.stash.set(n.STASH_WEBAUTHN_CREDENTIALS, [])
+        if ctx.stash.get(n.STASH_OTP_SECRET) and ctx.stash.get(n.STASH_USER_HAS_OTP_SECRET):
+            secret = totp.save_secret(
+                account,
+                enrolment_secret(ctx),
+                last_step=ctx.stash.get(n.STASH_OTP_LAST_VALIDATED_STEP),
+            )
+            details["otp_secret"] = str(secret.id)
+        return details
 
 
 class GetUserData(Hook):
@@ -46,11 +72,12 @@ class GetUserData(Hook):
 
 
 class DetermineLoginAMR(Hook):
-    """Login: the method used, e.g. ``["pwd"]`` or ``["otp"]`` for an email passcode."""
+    """Login: the methods used, e.g. ``["pwd", "totp"]``; an email passcode is ``otp``."""
 
     def run(self, ctx: FlowContext) -> None:
-        method = AMR_BY_LOGIN_METHOD.get(ctx.stash.get(n.STASH_LOGIN_METHOD, ""))
-        ctx.stash.set(STASH_AMR, [method] if method else [])
+        first = AMR_BY_LOGIN_METHOD.get(ctx.stash.get(n.STASH_LOGIN_METHOD, ""))
+        second = AMR_BY_MFA_METHOD.get(ctx.stash.get(n.STASH_MFA_METHOD, ""))
+        ctx.stash.set(STASH_AMR, [m for m in (first, second) if m])
 
 
 class DetermineRegistrationAMR(Hook):
@@ -60,8 +87,14 @@ class DetermineRegistrationAMR(Hook):
         amr = []
         if ctx.stash.get(n.STASH_REGISTRATION_AMR_PASSCODE):
             amr.append("otp")
-        if _account(ctx).user.has_usable_password():
-            amr.append("pwd")
+        facts = accounts.facts(_account(ctx))
+        enrolled = {
+            "pwd": facts.has_password,
+            "passkey": facts.has_passkey,
+            "totp": facts.has_otp_secret,
+            "security_key": facts.has_security_key,
+        }
+        amr += [method for method, present in enrolled.items() if present]
         ctx.stash.set(STASH_AMR, amr)
 
 
@@ -80,13 +113,15 @@ class IssueSession(Hook):
         for effect in issued.effects:
             ctx.effects.add(effect)
         if ctx.is_flow(n.FLOW_LOGIN):
-            method = ctx.stash.get(n.STASH_LOGIN_METHOD)
-            ctx.payload["last_login"] = {"login_method": method}
+            last_login = {"login_method": ctx.stash.get(n.STASH_LOGIN_METHOD)}
+            if ctx.stash.get(n.STASH_MFA_METHOD):
+                last_login["mfa_method"] = ctx.stash.get(n.STASH_MFA_METHOD)
+            ctx.payload["last_login"] = last_login
             audit.record(
                 audit.LOGIN_SUCCESS,
                 env=ctx.env,
                 account=account,
-                details={"login_method": method, "flow_id": ctx.flow_id},
+                details={**last_login, "flow_id": ctx.flow_id},
             )
 
 

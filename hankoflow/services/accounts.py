@@ -26,7 +26,7 @@ from django.db import IntegrityError, transaction
 
 from hankoflow.adapter import get_adapter
 from hankoflow.conf import settings
-from hankoflow.models import Account, Email, Username
+from hankoflow.models import Account, Email, OTPSecret, Username
 
 
 class EmailAlreadyExists(Exception):
@@ -119,6 +119,7 @@ def _facts(account: Account, emails: list[Email], username: Username | None) -> 
         has_passkey=False in credential_kinds,
         has_webauthn_credential=bool(credential_kinds),
         has_security_key=True in credential_kinds,
+        has_otp_secret=OTPSecret.objects.filter(account=account).exists(),
     )
 
 

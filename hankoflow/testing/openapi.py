@@ -271,6 +271,26 @@ def _relax_login_init_payload(spec: dict[str, Any]) -> None:
     _replace(spec, pointer, _ref("PayloadRequestOptions"), payload)
 
 
+def _relax_login_passkey_payload(spec: dict[str, Any]) -> None:
+    # §7.13 with §4.0.2.8: login_passkey re-rendered after a failed verification (401) has payload
+    # `{}`; a 200 login_passkey still must carry request_options.
+    pointer = _S + "StateLoginPasskey/allOf/1/properties/payload"
+    _replace(spec, pointer, _ref("PayloadRequestOptions"), {"type": "object"})
+    _get(spec, _S + "StateLoginPasskey/allOf").append(
+        {
+            "anyOf": [
+                {
+                    "properties": {
+                        "status": {"enum": [200]},
+                        "payload": _ref("PayloadRequestOptions"),
+                    }
+                },
+                {"properties": {"status": {"not": {"enum": [200]}}}},
+            ]
+        }
+    )
+
+
 def _add_missing_claims(spec: dict[str, Any]) -> None:
     # §7.12: Claims lacks expiration, session_id (always sent; elements needs expiration) and
     # username (sent when set).
@@ -347,6 +367,9 @@ CORRECTIONS: tuple[Correction, ...] = (
     Correction("§7.7", "custom_<name> providers", _allow_custom_providers),
     Correction("§7.8", "error/onboarding states missing from unions", _add_missing_states),
     Correction("§7.12", "login_init request_options optional", _relax_login_init_payload),
+    Correction(
+        "§7.13", "login_passkey after a failure has payload {}", _relax_login_passkey_payload
+    ),
     Correction("§7.12", "claims expiration/session_id/username", _add_missing_claims),
     Correction("§7.12", "credential id is base64url", _fix_credential_id_format),
     Correction("§7.13", "state status not pinned to 200", _unpin_state_status),

@@ -21,7 +21,13 @@ SPEC = Path(os.environ.get("HANKOFLOW_SHARED_DIR", REPO.parent / "shared")) / "s
 CATALOGUE = json.loads((SPEC / "flow-states.json").read_text())
 # Registered but unreachable states (flow-api.md §4.2.1, §4.4): credential_usage states with no
 # entry path in these flows.
-_LOGIN_ONLY = {"login_init", "login_method_chooser", "login_password", "login_password_recovery"}
+_LOGIN_ONLY = {
+    "login_init",
+    "login_method_chooser",
+    "login_password",
+    "login_password_recovery",
+    "login_passkey",
+}
 UNREACHABLE = {"registration": _LOGIN_ONLY, "token_exchange": _LOGIN_ONLY}
 
 

@@ -11,10 +11,15 @@ EMAIL = "jane@example.com"
 PASSWORD = "a long enough password"
 
 
+# Passkeys are covered in test_passkeys_and_mfa.py; here the browser reports no WebAuthn, so no
+# passkey step is offered or scheduled.
+NO_WEBAUTHN = {"webauthn_available": False}
+
+
 @pytest.fixture
 def login_init(flow_api: FlowClient):
     start = flow_api.start("login")
-    return flow_api.act(start, "register_client_capabilities", {"webauthn_available": True})
+    return flow_api.act(start, "register_client_capabilities", NO_WEBAUTHN)
 
 
 def identify(flow_api, login_init, email=EMAIL):
@@ -41,7 +46,7 @@ def test_passcode_login(flow_api, login_init, make_account, passcode_for, client
         "continue_to_password_login",
         "continue_to_passcode_confirmation",
         "back",
-    }
+    }  # and webauthn_generate_request_options when the browser can use passkeys
     state = flow_api.act(chooser, "continue_to_passcode_confirmation")
     assert state.state == "passcode_confirmation"
     done = flow_api.act(state, "verify_passcode", {"code": passcode_for(EMAIL)})
@@ -127,7 +132,7 @@ def test_password_recovery(flow_api, login_init, make_account, passcode_for):
     assert done.state == "success"
     again = FlowClient()
     start = again.start("login")
-    init = again.act(start, "register_client_capabilities", {"webauthn_available": True})
+    init = again.act(start, "register_client_capabilities", NO_WEBAUTHN)
     chooser = again.act(init, "continue_with_login_identifier", {"email": EMAIL})
     state = again.act(chooser, "continue_to_password_login")
     assert again.act(state, "password_login", {"password": "the new password"}).state == "success"
@@ -144,7 +149,7 @@ def test_login_by_username_and_unknown_username(flow_api, make_account, settings
     settings.HANKOFLOW = {"USERNAME": {"ENABLED": True}}
     make_account(EMAIL, password=PASSWORD, username="jane_doe")
     start = flow_api.start("login")
-    login_init = flow_api.act(start, "register_client_capabilities", {"webauthn_available": True})
+    login_init = flow_api.act(start, "register_client_capabilities", NO_WEBAUTHN)
     inputs = login_init.body["actions"]["continue_with_login_identifier"]["inputs"]
     assert inputs == {
         "identifier": {"name": "identifier", "type": "string", "max_length": 255, "required": True}
@@ -175,7 +180,7 @@ def test_user_without_email_is_asked_for_one_after_login(
         password_hash=passwords.hash_password(PASSWORD),
     )
     start = flow_api.start("login")
-    init = flow_api.act(start, "register_client_capabilities", {"webauthn_available": True})
+    init = flow_api.act(start, "register_client_capabilities", NO_WEBAUTHN)
     state = flow_api.act(init, "continue_with_login_identifier", {"identifier": "solo"})
     assert state.state == "login_password"  # no email: the password is the only way
     state = flow_api.act(state, "password_login", {"password": PASSWORD})

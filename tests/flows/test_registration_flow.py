@@ -12,10 +12,15 @@ EMAIL = "new.user@example.com"
 PASSWORD = "correct horse battery"
 
 
+# Passkeys are covered in test_passkeys_and_mfa.py; here the browser reports no WebAuthn, so no
+# passkey step is offered or scheduled.
+NO_WEBAUTHN = {"webauthn_available": False}
+
+
 @pytest.fixture
 def registration_init(flow_api: FlowClient):
     start = flow_api.start("registration")
-    return flow_api.act(start, "register_client_capabilities", {"webauthn_available": True})
+    return flow_api.act(start, "register_client_capabilities", NO_WEBAUTHN)
 
 
 def test_registration_init_offers_the_email_identifier(registration_init):
@@ -46,7 +51,10 @@ def test_sign_up_with_passcode_and_password(flow_api, registration_init, passcod
         "required": True,
     }
 
-    done = flow_api.act(state, "register_password", {"new_password": PASSWORD})
+    mfa = flow_api.act(state, "register_password", {"new_password": PASSWORD})
+    assert mfa.state == "mfa_method_chooser"  # Hanko's defaults offer MFA at sign-up
+    assert set(mfa.body["actions"]) == {"continue_to_otp_secret_creation", "skip"}
+    done = flow_api.act(mfa, "skip")
     assert done.state == "success" and done.status == 200
     user = done.body["payload"]["user"]
     claims = done.body["payload"]["claims"]
@@ -154,7 +162,7 @@ def test_existing_email_with_existence_hints(flow_api, registration_init, make_a
 def test_signup_can_be_switched_off(flow_api):
     with override_settings(HANKOFLOW={"ACCOUNT": {"ALLOW_SIGNUP": False}}):
         start = flow_api.start("registration")
-        state = flow_api.act(start, "register_client_capabilities", {"webauthn_available": True})
+        state = flow_api.act(start, "register_client_capabilities", NO_WEBAUTHN)
     assert "register_login_identifier" not in state.body["actions"]
 
 
@@ -162,6 +170,7 @@ def test_signup_can_be_switched_off(flow_api):
     HANKOFLOW={
         "EMAIL": {"REQUIRE_VERIFICATION": False},
         "PASSWORD": {"ACQUIRE_ON_REGISTRATION": "never"},
+        "MFA": {"ENABLED": False},
     }
 )
 def test_without_verification_or_password_the_account_is_created_at_once(
@@ -189,7 +198,8 @@ def test_the_new_session_is_request_user_in_django_and_drf(
 ):
     state = flow_api.act(registration_init, "register_login_identifier", {"email": EMAIL})
     state = flow_api.act(state, "verify_passcode", {"code": passcode_for(EMAIL)})
-    done = flow_api.act(state, "register_password", {"new_password": PASSWORD})
+    mfa = flow_api.act(state, "register_password", {"new_password": PASSWORD})
+    done = flow_api.act(mfa, "skip")
     user_id = done.body["payload"]["user"]["id"]
     page = flow_api.client.get("/protected/")  # the same browser, now holding the cookie
     assert page.status_code == 200 and EMAIL in page.content.decode()

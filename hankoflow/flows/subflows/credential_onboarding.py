@@ -1,13 +1,33 @@
-"""``credential_onboarding``: add a credential after sign-up or sign-in (flow-api.md §4.0.3).
+"""``credential_onboarding``: add a passkey or a password after sign-up or sign-in (§4.0.3)."""
 
-Passkey onboarding (``credential_onboarding_chooser``, ``onboarding_create_passkey``, …) joins
-with issue #5.
-"""
-
-from hankoflow.actions.credential_onboarding import RegisterPassword, SkipPasswordCreation
+from hankoflow.actions.credential_onboarding import (
+    ContinueToPasskeyRegistration,
+    ContinueToPasswordRegistration,
+    RegisterPassword,
+    SkipCredentialOnboarding,
+    SkipPasskeyCreation,
+    SkipPasswordCreation,
+    WebauthnGenerateCreationOptions,
+    WebauthnVerifyAttestationResponse,
+)
 from hankoflow.engine import Back, SubFlow
 from hankoflow.flows import names as n
 
-credential_onboarding = SubFlow(n.SUBFLOW_CREDENTIAL_ONBOARDING).state(
-    n.STATE_PASSWORD_CREATION, RegisterPassword, SkipPasswordCreation, Back
+credential_onboarding = (
+    SubFlow(n.SUBFLOW_CREDENTIAL_ONBOARDING)
+    .state(
+        n.STATE_CREDENTIAL_ONBOARDING_CHOOSER,
+        ContinueToPasskeyRegistration,
+        ContinueToPasswordRegistration,
+        SkipCredentialOnboarding,
+        Back,
+    )
+    .state(
+        n.STATE_ONBOARDING_CREATE_PASSKEY,
+        WebauthnGenerateCreationOptions,
+        SkipPasskeyCreation,
+        Back,
+    )
+    .state(n.STATE_ONBOARDING_VERIFY_PASSKEY_ATTESTATION, WebauthnVerifyAttestationResponse, Back)
+    .state(n.STATE_PASSWORD_CREATION, RegisterPassword, SkipPasswordCreation, Back)
 )

@@ -1,7 +1,4 @@
-"""``credential_usage``: how an existing user proves who they are (flow-api.md §4.0.2).
-
-Passkey actions join ``login_init``, ``login_method_chooser`` and ``login_passkey`` with issue #5.
-"""
+"""``credential_usage``: how an existing user proves who they are (flow-api.md §4.0.2)."""
 
 from hankoflow.actions.credential_usage import (
     ContinueToPasscodeConfirmation,
@@ -12,6 +9,8 @@ from hankoflow.actions.credential_usage import (
     PasswordRecovery,
     ResendPasscode,
     VerifyPasscode,
+    WebauthnGenerateRequestOptions,
+    WebauthnVerifyAssertionResponse,
 )
 from hankoflow.actions.shared import RememberMe
 from hankoflow.engine import Back, SubFlow
@@ -20,9 +19,20 @@ from hankoflow.hooks.passcodes import SendPasscode
 
 credential_usage = (
     SubFlow(n.SUBFLOW_CREDENTIAL_USAGE)
-    .state(n.STATE_LOGIN_INIT, ContinueWithLoginIdentifier, RememberMe)
     .state(
-        n.STATE_LOGIN_METHOD_CHOOSER, ContinueToPasswordLogin, ContinueToPasscodeConfirmation, Back
+        n.STATE_LOGIN_INIT,
+        ContinueWithLoginIdentifier,
+        WebauthnGenerateRequestOptions,
+        WebauthnVerifyAssertionResponse,
+        RememberMe,
+    )
+    .state(n.STATE_LOGIN_PASSKEY, WebauthnVerifyAssertionResponse, Back)
+    .state(
+        n.STATE_LOGIN_METHOD_CHOOSER,
+        ContinueToPasswordLogin,
+        ContinueToPasscodeConfirmation,
+        WebauthnGenerateRequestOptions,
+        Back,
     )
     .state(n.STATE_LOGIN_PASSWORD, PasswordLogin, ContinueToPasscodeConfirmationRecovery, Back)
     .state(n.STATE_LOGIN_PASSWORD_RECOVERY, PasswordRecovery)

@@ -1,0 +1,53 @@
+"""WebAuthn hooks: passkey autofill options on ``login_init``, and storing credentials created
+during login onboarding (flow-api.md §4.1.2, §4.0.8)."""
+
+from __future__ import annotations
+
+from hankoflow import features
+from hankoflow.actions.support import account_of
+from hankoflow.conf import settings
+from hankoflow.engine import FlowContext, Hook
+from hankoflow.flows import names as n
+from hankoflow.services import audit, webauthn
+
+
+class ConditionalUiRequestOptions(Hook):
+    """Discoverable request options for the browser's passkey autofill (conditional mediation)."""
+
+    def run(self, ctx: FlowContext) -> None:
+        stash = ctx.stash
+        if not (
+            stash.get(n.STASH_WEBAUTHN_AVAILABLE)
+            and stash.get(n.STASH_WEBAUTHN_CONDITIONAL_MEDIATION_AVAILABLE)
+            and features.passkeys()
+        ):
+            return
+        options = webauthn.authentication_options(
+            user_id=None,
+            allow_credential_ids=None,
+            user_verification=settings.PASSKEY.USER_VERIFICATION,
+            mfa=False,
+            flow_id=ctx.flow_id,
+        )
+        stash.set(n.STASH_WEBAUTHN_SESSION_DATA_ID, options.challenge_id)
+        ctx.payload["request_options"] = options.options
+
+
+class WebauthnCredentialSave(Hook):
+    """Login: store the credential created in ``onboarding_verify_passkey_attestation`` at once."""
+
+    def run(self, ctx: FlowContext) -> None:
+        pending = ctx.stash.get(n.STASH_WEBAUTHN_CREDENTIALS, [])
+        if not pending:
+            return
+        account = account_of(ctx)
+        if account is None:
+            raise RuntimeError("no account to store the credential for")
+        for raw in pending:
+            saved = webauthn.save_credential(account, webauthn.NewCredential.from_stash(raw))
+            kind = audit.SECURITY_KEY_CREATED if saved.mfa_only else audit.PASSKEY_CREATED
+            key = "security_key" if saved.mfa_only else "passkey"
+            audit.record(
+                kind, env=ctx.env, account=account, details={key: saved.id, "flow_id": ctx.flow_id}
+            )
+        ctx.stash.set(n.STASH_WEBAUTHN_CREDENTIALS, [])
