@@ -48,7 +48,7 @@ class StepQueries:
 
 # The password login chain after POST /login: (action, input_data, the state it must reach).
 PASSWORD_CHAIN = (
-    ("register_client_capabilities", {"webauthn_available": True}, "login_init"),
+    ("register_client_capabilities", {"webauthn_available": False}, "login_init"),
     ("continue_with_login_identifier", "email", "login_method_chooser"),
     ("continue_to_password_login", {}, "login_password"),
     ("password_login", "password", "success"),

@@ -11,14 +11,23 @@ from hankoflow.services import accounts, mail, passcodes
 
 
 def account_of(ctx: FlowContext) -> accounts.Account | None:
-    """The account the flow is about, once one is known (stash ``user_id``)."""
+    """The account the flow is about, once one is known (stash ``user_id``).
+
+    Loaded once per request: several hooks of one step (user data, session, audit) need it.
+    """
     user_id = ctx.stash.get(n.STASH_USER_ID)
-    return accounts.get(user_id) if user_id else None
+    if not user_id or user_id == n.NIL_USER_ID:
+        return None
+    cached = ctx.memo.get("account")
+    if cached is None or str(cached.id) != user_id:
+        cached = ctx.memo["account"] = accounts.get(user_id)
+    return cached
 
 
 def stash_account_facts(ctx: FlowContext, account: accounts.Account) -> accounts.AccountFacts:
     """Remember who is signing in and which credentials they have (§4.0.2.2 step 5)."""
     facts = accounts.facts(account)
+    ctx.memo["account"] = account
     ctx.stash.set(n.STASH_USER_ID, str(account.id))
     ctx.stash.set(n.STASH_USER_HAS_PASSWORD, facts.has_password)
     ctx.stash.set(n.STASH_USER_HAS_PASSKEY, facts.has_passkey)

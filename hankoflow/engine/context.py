@@ -120,6 +120,7 @@ class FlowContext(_Base):
         self.effects = Effects()
         self.scheduled_now: list[str] = []  # states scheduled during this request
         self.revert_prevented = False
+        self.memo: dict[str, Any] = {}  # per-request cache for actions and hooks
 
     # --- inputs --------------------------------------------------------------------------------
 
