@@ -8,6 +8,40 @@ request would, and the answer's status code and effects (cookies, headers) are k
 
 Two kinds of token protect a POST: Django's CSRF token (the page is same-origin HTML, so
 ``CsrfViewMiddleware`` stays on) and the flow's own ``csrf_token``, checked by the engine.
+
+JavaScript, only for WebAuthn
+-----------------------------
+Everything works without JavaScript except what needs the browser's WebAuthn API. For that the
+page loads one small static script, ``hankoflow/static/hankoflow/webauthn.js`` (no build step,
+served by ``webauthn_script`` below), on the states that need it, and nowhere else:
+
+* ``preflight``: the page renders the state like any other, as the ``register_client_capabilities``
+  form whose three booleans are hidden fields preset to ``false``. The script asks the browser
+  (``window.PublicKeyCredential``, ``isUserVerifyingPlatformAuthenticatorAvailable()``,
+  ``isConditionalMediationAvailable()``), fills in the answers and submits the form, the
+  auto-step hanko-elements takes (flow-api.md §1.11). Without JavaScript a ``<noscript>`` meta
+  refresh loads ``?flow=<name>&nojs=1``, which starts a fresh flow and takes that step on the
+  server with all three ``false`` (``AUTO_STEPS``; the abandoned preflight flow just expires).
+  The form's visible Continue button, posting the ``false`` values, is the last resort for a
+  browser that neither runs scripts nor follows meta refreshes. Reporting ``false`` hides every
+  WebAuthn action, which is exactly right for a browser that cannot run them.
+* A state whose payload has ``creation_options`` and that offers
+  ``webauthn_verify_attestation_response`` (``onboarding_verify_passkey_attestation``): the script
+  calls ``navigator.credentials.create()``, puts the credential, serialised like
+  ``@github/webauthn-json`` (client-contract.md §7), into the hidden ``public_key`` field and
+  submits that form. On any WebAuthn error it submits ``back`` instead, as Hanko's SDK does,
+  with the error's name in the query string (``?webauthn_error=NotAllowedError``) so the page
+  it lands on can say what happened.
+* A state whose payload has ``request_options`` and that offers
+  ``webauthn_verify_assertion_response``: ``login_passkey`` gets ``navigator.credentials.get()``
+  and ``assertion_response`` the same way (``back`` on error); ``login_init`` starts a
+  conditional (autofill) request instead, marks the identifier field
+  ``autocomplete="username webauthn"`` and submits only when the person picks a passkey.
+
+The options travel in a ``<script type="application/json" id="webauthn-options">`` block
+(``webauthn_config``), so the script holds no flow knowledge beyond Hanko's input names. The
+response forms are ``hidden``: only the script can fill them. A state that comes back with an
+error does not start a ceremony by itself (no loops); it shows a button to try again.
 """
 
 from __future__ import annotations
@@ -18,7 +52,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from django.conf import settings as django_settings
 from django.http import FileResponse, HttpRequest, HttpResponse, QueryDict
@@ -37,9 +71,9 @@ from hankoflow.renderers import hanko
 # The flows a person can start from the home page: (flow name, link text).
 START_LINKS = ((names.FLOW_LOGIN, "Sign in"), (names.FLOW_REGISTRATION, "Sign up"))
 
-# States nobody should see: the page takes the step itself, as hanko-elements' auto-steps do.
-# There is no JavaScript on this page, so it reports that WebAuthn is unavailable; a page that
-# adds WebAuthn JS later can report the real capabilities instead.
+# Steps the page takes on the server for a browser without JavaScript (``?flow=<name>&nojs=1``):
+# it cannot run WebAuthn, so it reports exactly that. With JavaScript, webauthn.js takes this
+# step in the browser with the real capabilities.
 AUTO_STEPS: dict[str, tuple[str, dict[str, Any]]] = {
     names.STATE_PREFLIGHT: (
         names.ACTION_REGISTER_CLIENT_CAPABILITIES,
@@ -54,6 +88,50 @@ MAX_AUTO_STEPS = 5  # a guard against a flow that keeps coming back to an auto-s
 
 TERMINAL_STATES = {names.STATE_SUCCESS, names.STATE_ERROR}
 BACK_ACTION = "back"
+
+# Query parameters: ``nojs=1`` asks for the server-side auto-steps (the no-JavaScript fallback of
+# ``preflight``); ``webauthn_error`` is the DOMException name webauthn.js reports when it had to
+# give up on a ceremony and go ``back``.
+PARAM_NO_JS = "nojs"
+PARAM_WEBAUTHN_ERROR = "webauthn_error"
+
+# Actions whose inputs only webauthn.js can fill: action -> the input it fills (None: all of
+# them). Their fields are hidden; the response forms are hidden as a whole.
+SCRIPT_FILLED_INPUTS: dict[str, str | None] = {
+    names.ACTION_REGISTER_CLIENT_CAPABILITIES: None,
+    names.ACTION_WEBAUTHN_VERIFY_ATTESTATION_RESPONSE: "public_key",
+    names.ACTION_WEBAUTHN_VERIFY_ASSERTION_RESPONSE: "assertion_response",
+}
+WEBAUTHN_RESPONSE_ACTIONS = {
+    names.ACTION_WEBAUTHN_VERIFY_ATTESTATION_RESPONSE,
+    names.ACTION_WEBAUTHN_VERIFY_ASSERTION_RESPONSE,
+}
+# Button texts where Hanko's action description reads oddly on a button: (state, action) first,
+# then the action alone; everything else uses the description.
+BUTTON_LABELS: dict[str | tuple[str, str], str] = {
+    names.ACTION_REGISTER_CLIENT_CAPABILITIES: "Continue",
+    names.ACTION_WEBAUTHN_GENERATE_REQUEST_OPTIONS: "Sign in with a passkey",
+    names.ACTION_WEBAUTHN_GENERATE_CREATION_OPTIONS: "Create a passkey",
+    (names.STATE_LOGIN_SECURITY_KEY, names.ACTION_WEBAUTHN_GENERATE_REQUEST_OPTIONS): (
+        "Use a security key"
+    ),
+    (names.STATE_MFA_SECURITY_KEY_CREATION, names.ACTION_WEBAUTHN_GENERATE_CREATION_OPTIONS): (
+        "Register a security key"
+    ),
+}
+
+# What the page says after webauthn.js gave up (DOMException names, WebAuthn §6.3.2/§6.3.3).
+WEBAUTHN_ERRORS = {
+    "NotAllowedError": "The passkey prompt was cancelled or timed out.",
+    "InvalidStateError": "This device already holds a passkey for your account.",
+    "NotSupportedError": "This browser or authenticator does not support what was asked.",
+    "SecurityError": "The browser refused: this page's address does not match the server's "
+    "WebAuthn settings (relying party ID or origin).",
+    "AbortError": "The passkey prompt was interrupted.",
+}
+WEBAUTHN_ERROR_DEFAULT = "The browser could not complete the passkey step."
+
+WEBAUTHN_SCRIPT = Path(__file__).resolve().parent.parent / "static" / "hankoflow" / "webauthn.js"
 
 # Flow input type -> HTML widget. ``json`` is a <textarea>, ``boolean`` a checkbox.
 HTML_INPUT_TYPES = {
@@ -94,7 +172,11 @@ def flow_page(request: HttpRequest) -> HttpResponse:
         return render(request, "hankoflow/web/home.html", {"start_links": START_LINKS})
     if flow not in FLOWS:
         return _unknown_flow(request, flow)
-    result, effects = _with_auto_steps(request, flow, flow_runner.run(request, flow, None))
+    result = flow_runner.run(request, flow, None)
+    if request.GET.get(PARAM_NO_JS) == "1":
+        result, effects = _with_auto_steps(request, flow, result)
+    else:
+        effects = list(result.effects)
     return _state_response(request, flow, result, effects)
 
 
@@ -114,8 +196,7 @@ def _post_action(request: HttpRequest) -> HttpResponse:
     result = flow_runner.run(
         request, flow, action, form_input_data(request.POST), request.POST.get(FIELD_CSRF, "")
     )
-    result, effects = _with_auto_steps(request, flow, result)
-    return _state_response(request, flow, result, effects)
+    return _state_response(request, flow, result, result.effects)
 
 
 def form_input_data(form: QueryDict) -> dict[str, Any]:
@@ -184,13 +265,17 @@ def _state_response(
     request: HttpRequest, flow: str, result: FlowResult, effects: Iterable[Any]
 ) -> HttpResponse:
     state = hanko.render(result, debug=settings.DEBUG)
+    webauthn = webauthn_config(state)
     context = {
         "flow": flow,
         "state": state,
         "is_terminal": state["name"] in TERMINAL_STATES,
         "is_success": state["name"] == names.STATE_SUCCESS,
-        "actions": _action_views(flow, state),
+        "actions": _action_views(flow, state, webauthn),
         "state_json": json.dumps(state, indent=2, ensure_ascii=False),
+        "webauthn": webauthn,
+        "webauthn_error": _webauthn_error(request),
+        "no_js_url": f"?{urlencode({FIELD_FLOW: flow, PARAM_NO_JS: '1'})}",
     }
     # The HTTP status mirrors the state's, as on the JSON API (a 403 error state is a 403 page).
     response = render(request, "hankoflow/web/state.html", context, status=state["status"])
@@ -199,8 +284,58 @@ def _state_response(
     return response
 
 
-def _action_views(flow: str, state: dict[str, Any]) -> list[dict[str, Any]]:
+def webauthn_config(state: dict[str, Any]) -> dict[str, Any] | None:
+    """What webauthn.js should do on this state, or None when the page needs no script.
+
+    ``ceremony`` is ``capabilities`` (preflight), ``create``, ``get`` or ``conditional``;
+    ``action`` and ``field`` name the form and the input the result goes into; ``options`` is
+    the payload's ``{"publicKey": {...}}``; ``auto`` says whether to start right away.
+    """
+    actions = state.get("actions") or {}
+    payload = state.get("payload") or {}
+    if (
+        state["name"] == names.STATE_PREFLIGHT
+        and names.ACTION_REGISTER_CLIENT_CAPABILITIES in actions
+    ):
+        return {
+            "ceremony": "capabilities",
+            "action": names.ACTION_REGISTER_CLIENT_CAPABILITIES,
+            "auto": True,
+        }
+    if isinstance(payload.get("creation_options"), dict):
+        ceremony, options = "create", payload["creation_options"]
+        action = names.ACTION_WEBAUTHN_VERIFY_ATTESTATION_RESPONSE
+    elif isinstance(payload.get("request_options"), dict):
+        # On login_init the options are for passkey autofill (flow-api.md §1.11).
+        ceremony = "conditional" if state["name"] == names.STATE_LOGIN_INIT else "get"
+        options = payload["request_options"]
+        action = names.ACTION_WEBAUTHN_VERIFY_ASSERTION_RESPONSE
+    else:
+        return None
+    if action not in actions:
+        return None
+    return {
+        "ceremony": ceremony,
+        "action": action,
+        "field": SCRIPT_FILLED_INPUTS[action],
+        "options": options,
+        # After a failed attempt the person starts the next one (no prompt loops).
+        "auto": ceremony == "conditional" or not state.get("error"),
+    }
+
+
+def _webauthn_error(request: HttpRequest) -> str:
+    name = request.GET.get(PARAM_WEBAUTHN_ERROR, "")
+    if not name:
+        return ""
+    return WEBAUTHN_ERRORS.get(name, WEBAUTHN_ERROR_DEFAULT)
+
+
+def _action_views(
+    flow: str, state: dict[str, Any], webauthn: dict[str, Any] | None
+) -> list[dict[str, Any]]:
     """What the template needs per action: its form fields, ready to print."""
+    autofill = webauthn is not None and webauthn["ceremony"] == "conditional"
     views = []
     for name, action in state["actions"].items():
         inputs = list(action["inputs"].values())
@@ -208,9 +343,16 @@ def _action_views(flow: str, state: dict[str, Any]) -> list[dict[str, Any]]:
             {
                 "name": name,
                 "param": action_param(action["href"]),
-                "label": _button_label(name, action.get("description", "")),
+                "label": BUTTON_LABELS.get((state["name"], name))
+                or BUTTON_LABELS.get(name)
+                or _button_label(name, action.get("description", "")),
                 "is_back": name == BACK_ACTION,
-                "fields": [_field_view(flow, state["name"], name, item) for item in inputs],
+                # Only webauthn.js can fill these; without it they are of no use to anyone.
+                "script_only": name in WEBAUTHN_RESPONSE_ACTIONS,
+                "fields": [
+                    _field_view(flow, state["name"], name, item, autofill=autofill)
+                    for item in inputs
+                ],
                 "boolean_names": [i["name"] for i in inputs if i["type"] == "boolean"],
                 "json_names": [i["name"] for i in inputs if i["type"] == "json"],
             }
@@ -220,11 +362,15 @@ def _action_views(flow: str, state: dict[str, Any]) -> list[dict[str, Any]]:
     return views
 
 
-def _field_view(flow: str, state_name: str, action: str, item: dict[str, Any]) -> dict[str, Any]:
+def _field_view(
+    flow: str, state_name: str, action: str, item: dict[str, Any], *, autofill: bool = False
+) -> dict[str, Any]:
     input_type = item["type"]
     value = item.get("value")
-    if item.get("hidden"):
+    if item.get("hidden") or _script_filled(action, item["name"]):
         widget = "hidden"
+        if value is None and input_type == "boolean":
+            value = False  # what a browser without JavaScript reports (preflight)
     elif item.get("allowed_values"):
         widget = "select"
     elif input_type == "boolean":
@@ -260,7 +406,7 @@ def _field_view(flow: str, state_name: str, action: str, item: dict[str, Any]) -
             for allowed in item.get("allowed_values") or ()
         ],
         "has_value": value is not None,
-        "autocomplete": _autocomplete(flow, state_name, item["name"], input_type),
+        "autocomplete": _autocomplete(flow, state_name, item["name"], input_type, autofill),
         "error": error,
     }
 
@@ -275,11 +421,26 @@ def _as_form_text(value: Any) -> str:
     return str(value)
 
 
-def _autocomplete(flow: str, state_name: str, name: str, input_type: str) -> str:
-    """A hint for password managers; ``off`` when nothing fits."""
+def _script_filled(action: str, input_name: str) -> bool:
+    if action not in SCRIPT_FILLED_INPUTS:
+        return False
+    only = SCRIPT_FILLED_INPUTS[action]
+    return only is None or only == input_name
+
+
+def _autocomplete(
+    flow: str, state_name: str, name: str, input_type: str, autofill: bool = False
+) -> str:
+    """A hint for password managers; ``off`` when nothing fits.
+
+    With passkey autofill on offer (``login_init`` with ``request_options``) the identifier
+    field also says ``webauthn``: browsers list passkeys only under such a field.
+    """
     if input_type == "password":
         creating = flow == names.FLOW_REGISTRATION or "creation" in state_name
         return "new-password" if creating else "current-password"
+    if autofill and (input_type == "email" or name in ("email", "username", "identifier")):
+        return "username webauthn"
     if input_type == "email" or name == "email":
         return "email"
     if name in ("username", "identifier"):
@@ -375,4 +536,29 @@ def elements_bundle(request: HttpRequest) -> HttpResponse:
         )
     response = FileResponse(handle, content_type="text/javascript; charset=utf-8")
     response["Cache-Control"] = "no-cache"  # revalidate with If-Modified-Since after upgrades
+    return response
+
+
+# --- the flow page's WebAuthn script ------------------------------------------------------------
+
+
+def _script_last_modified(request: HttpRequest) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(os.stat(WEBAUTHN_SCRIPT).st_mtime, tz=UTC)
+    except OSError:
+        return None
+
+
+@require_http_methods(["GET", "HEAD"])
+@condition(last_modified_func=_script_last_modified)
+def webauthn_script(request: HttpRequest) -> HttpResponse:
+    """``webauthn.js`` of the flow page, from the package itself: no ``collectstatic`` needed.
+
+    (It also sits under ``static/hankoflow/`` for projects that prefer their static files.)
+    """
+    response = HttpResponse(
+        WEBAUTHN_SCRIPT.read_bytes(), content_type="text/javascript; charset=utf-8"
+    )
+    response["Cache-Control"] = "no-cache"  # revalidate with If-Modified-Since after upgrades
+    response["X-Content-Type-Options"] = "nosniff"
     return response

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from html import unescape
@@ -17,6 +18,16 @@ from hankoflow.errors import FORM_DATA_INVALID, VALUE_TOO_SHORT
 from hankoflow.web import views
 
 REMEMBER_ME = override_settings(HANKOFLOW={"SESSION": {"COOKIE": {"RETENTION": "prompt"}}})
+# Starting a flow the way a browser without JavaScript ends up doing it: preflight is stepped
+# on the server. (With JavaScript, webauthn.js answers the preflight page; see below.)
+LOGIN_NO_JS = "/?flow=login&nojs=1"
+
+
+CAPABILITIES = [
+    "webauthn_available",
+    "webauthn_conditional_mediation_available",
+    "webauthn_platform_authenticator_available",
+]
 
 
 def html(response) -> str:
@@ -69,8 +80,81 @@ def test_home_page_links_to_both_flows(client: Client) -> None:
 
 
 @pytest.mark.django_db
-def test_starting_login_skips_preflight(client: Client) -> None:
+def test_starting_a_flow_renders_preflight_for_the_script(client: Client) -> None:
     response = client.get("/?flow=login")
+    assert response.status_code == 200
+    page = html(response)
+    assert heading(page) == "preflight"
+    assert "no-store" in response["Cache-Control"]
+    assert webauthn_config(page) == {
+        "ceremony": "capabilities",
+        "action": "register_client_capabilities",
+        "auto": True,
+    }
+    assert '<script src="/webauthn.js" defer></script>' in page
+    # The capabilities form: three hidden booleans, "false" until the script knows better.
+    form = form_of(page, "register_client_capabilities")
+    assert 'data-action="register_client_capabilities"' in form
+    for name in CAPABILITIES:
+        assert f'<input type="hidden" name="{name}" value="false">' in form
+        assert f'<input type="hidden" name="boolean_inputs" value="{name}">' in form
+    assert "Continue</button>" in form  # the last resort: no script, no meta refresh
+
+
+@pytest.mark.django_db
+def test_preflight_page_works_without_javascript(client: Client) -> None:
+    page = html(client.get("/?flow=registration"))
+    assert heading(page) == "preflight"
+    refresh = re.search(r'<noscript><meta http-equiv="refresh" content="([^"]*)"></noscript>', page)
+    assert refresh, "no meta refresh for browsers without JavaScript"
+    assert unescape(refresh.group(1)) == "0; url=?flow=registration&nojs=1"
+    response = client.get("/?flow=registration&nojs=1")
+    assert heading(html(response)) == "registration_init"
+    assert "webauthn.js" not in html(response)
+
+
+@pytest.mark.django_db
+def test_posting_the_preflight_form_reports_the_capabilities(client: Client, monkeypatch) -> None:
+    page = html(client.get("/?flow=login"))
+    calls = spy_on_run(monkeypatch)
+    form = {**form_fields(page, "register_client_capabilities"), "boolean_inputs": CAPABILITIES}
+    # What webauthn.js posts in Chromium: WebAuthn and autofill yes, no platform authenticator.
+    form.update(
+        webauthn_available="true",
+        webauthn_conditional_mediation_available="true",
+        webauthn_platform_authenticator_available="false",
+    )
+    response = client.post("/", form)
+    assert response.status_code == 200
+    assert heading(html(response)) == "login_init"
+    assert calls[0]["input_data"] == {
+        "webauthn_available": True,
+        "webauthn_conditional_mediation_available": True,
+        "webauthn_platform_authenticator_available": False,
+    }
+
+
+@pytest.mark.django_db
+def test_login_init_after_real_capabilities_offers_passkeys(client: Client) -> None:
+    page = html(client.get("/?flow=login"))
+    form = {**form_fields(page, "register_client_capabilities"), "boolean_inputs": CAPABILITIES}
+    form.update(dict.fromkeys(CAPABILITIES, "true"))
+    page = html(client.post("/", form))
+    assert heading(page) == "login_init"
+    # Passkey autofill: the payload's request_options go to the script, for a conditional get.
+    config = webauthn_config(page)
+    assert config is not None and config["ceremony"] == "conditional"
+    assert config["action"] == "webauthn_verify_assertion_response"
+    assert set(config["options"]["publicKey"]) >= {"challenge", "rpId", "userVerification"}
+    identifier = re.search(r'<input type="email" [^>]*name="email"[^>]*>', page)
+    assert identifier and 'autocomplete="username webauthn"' in identifier.group(0)
+    assert 'data-action="webauthn_verify_assertion_response" hidden>' in page
+    assert "Sign in with a passkey</button>" in form_of(page, "webauthn_generate_request_options")
+
+
+@pytest.mark.django_db
+def test_starting_login_without_javascript_skips_preflight(client: Client) -> None:
+    response = client.get(LOGIN_NO_JS)
     assert response.status_code == 200
     page = html(response)
     assert heading(page) == "login_init"
@@ -81,8 +165,8 @@ def test_starting_login_skips_preflight(client: Client) -> None:
 
 
 @pytest.mark.django_db
-def test_starting_registration_skips_preflight(client: Client) -> None:
-    response = client.get("/?flow=registration")
+def test_starting_registration_without_javascript_skips_preflight(client: Client) -> None:
+    response = client.get("/?flow=registration&nojs=1")
     assert response.status_code == 200
     assert heading(html(response)) == "registration_init"
 
@@ -90,9 +174,9 @@ def test_starting_registration_skips_preflight(client: Client) -> None:
 @pytest.mark.django_db
 def test_auto_step_reports_no_webauthn(client: Client, monkeypatch) -> None:
     calls = spy_on_run(monkeypatch)
-    client.get("/?flow=login")
+    client.get(LOGIN_NO_JS)
     assert calls[1]["action"].startswith("register_client_capabilities@")
-    assert calls[1]["input_data"]["webauthn_available"] is False
+    assert calls[1]["input_data"] == dict.fromkeys(CAPABILITIES, False)
 
 
 @pytest.mark.django_db
@@ -124,7 +208,7 @@ def test_posting_without_an_action_is_a_400(client: Client) -> None:
 @pytest.mark.django_db
 @REMEMBER_ME
 def test_login_init_renders_remember_me_as_a_checkbox(client: Client) -> None:
-    page = html(client.get("/?flow=login"))
+    page = html(client.get(LOGIN_NO_JS))
     assert '<form method="post" action="/"' in page
     assert re.search(r'<input type="checkbox" id="[^"]+" name="remember_me">', page)
     assert '<label for="remember_me--remember_me">Remember me</label>' in page
@@ -136,7 +220,7 @@ def test_login_init_renders_remember_me_as_a_checkbox(client: Client) -> None:
 @pytest.mark.django_db
 @REMEMBER_ME
 def test_posting_remember_me_sends_a_boolean(client: Client, monkeypatch) -> None:
-    page = html(client.get("/?flow=login"))
+    page = html(client.get(LOGIN_NO_JS))
     calls = spy_on_run(monkeypatch)
     form = {
         **form_fields(page, "remember_me"),
@@ -154,7 +238,7 @@ def test_posting_remember_me_sends_a_boolean(client: Client, monkeypatch) -> Non
 @pytest.mark.django_db
 @REMEMBER_ME
 def test_unticked_checkbox_sends_false(client: Client, monkeypatch) -> None:
-    page = html(client.get("/?flow=login"))
+    page = html(client.get(LOGIN_NO_JS))
     calls = spy_on_run(monkeypatch)
     response = client.post(
         "/", {**form_fields(page, "remember_me"), "boolean_inputs": "remember_me"}
@@ -166,7 +250,7 @@ def test_unticked_checkbox_sends_false(client: Client, monkeypatch) -> None:
 @pytest.mark.django_db
 @REMEMBER_ME
 def test_wrong_flow_csrf_token_shows_the_error_state(client: Client) -> None:
-    page = html(client.get("/?flow=login"))
+    page = html(client.get(LOGIN_NO_JS))
     form = {**form_fields(page), "csrf_token": "wrong", "boolean_inputs": "remember_me"}
     response = client.post("/", form)
     assert response.status_code == 403
@@ -179,7 +263,7 @@ def test_wrong_flow_csrf_token_shows_the_error_state(client: Client) -> None:
 @pytest.mark.django_db
 @REMEMBER_ME
 def test_garbled_action_is_an_error_page_not_a_crash(client: Client) -> None:
-    page = html(client.get("/?flow=login"))
+    page = html(client.get(LOGIN_NO_JS))
     form = {**form_fields(page), "action": "garbage"}
     response = client.post("/", form)
     assert response.status_code in (400, 403, 500)
@@ -197,7 +281,7 @@ def test_django_csrf_is_enforced() -> None:
 @REMEMBER_ME
 def test_django_csrf_token_from_the_page_is_accepted() -> None:
     strict = Client(enforce_csrf_checks=True)
-    page = html(strict.get("/?flow=login"))
+    page = html(strict.get(LOGIN_NO_JS))
     form = {
         **form_fields(page, "remember_me"),
         "boolean_inputs": "remember_me",
@@ -367,6 +451,214 @@ def test_effects_are_applied_to_the_html_response(client: Client, monkeypatch) -
     assert response.cookies["hanko"].value == "jwt"
 
 
+# --- WebAuthn: what webauthn.js gets ----------------------------------------------------------
+
+CREATION_OPTIONS = {
+    "publicKey": {
+        "rp": {"name": "hankoflow", "id": "localhost"},
+        "user": {"name": "a@example.com", "displayName": "a@example.com", "id": "AAECAw"},
+        "challenge": "Y2hhbGxlbmdl",
+        "pubKeyCredParams": [{"type": "public-key", "alg": -7}],
+        "timeout": 600000,
+        "authenticatorSelection": {"residentKey": "required", "userVerification": "preferred"},
+        "attestation": "direct",
+    }
+}
+REQUEST_OPTIONS = {
+    "publicKey": {
+        "challenge": "Y2hhbGxlbmdl",
+        "timeout": 600000,
+        "rpId": "localhost",
+        "userVerification": "preferred",
+    }
+}
+BACK = ActionView("back", "Navigate one step back.", ())
+
+
+def attestation_state(**overrides: Any) -> FlowResult:
+    verify = ActionView(
+        "webauthn_verify_attestation_response",
+        "Send the result which was generated by creating a webauthn credential.",
+        (Input("public_key", "json", required=True),),
+    )
+    return fake_result(
+        "onboarding_verify_passkey_attestation",
+        flow_name="registration",
+        payload={"creation_options": CREATION_OPTIONS},
+        actions=(verify, BACK),
+        **overrides,
+    )
+
+
+def assertion_action() -> ActionView:
+    return ActionView(
+        "webauthn_verify_assertion_response",
+        "Send the result which was generated by using a webauthn credential.",
+        (Input("assertion_response", "json", required=True),),
+    )
+
+
+@pytest.mark.django_db
+def test_creation_options_are_handed_to_the_script(client: Client, monkeypatch) -> None:
+    serve(monkeypatch, attestation_state())
+    page = html(client.get("/?flow=registration"))
+    assert heading(page) == "onboarding_verify_passkey_attestation"
+    assert webauthn_config(page) == {
+        "ceremony": "create",
+        "action": "webauthn_verify_attestation_response",
+        "field": "public_key",
+        "options": CREATION_OPTIONS,
+        "auto": True,
+    }
+    assert '<script src="/webauthn.js" defer></script>' in page
+    # The attestation form is the script's: hidden, with a hidden json field to fill.
+    form = form_of(page, "webauthn_verify_attestation_response")
+    assert form.startswith('<form method="post" action="/" class="action"')
+    assert 'data-action="webauthn_verify_attestation_response" hidden>' in form
+    assert '<input type="hidden" name="public_key" value="">' in form
+    assert '<input type="hidden" name="json_inputs" value="public_key">' in form
+    assert "<textarea" not in page
+    # back, for the script to submit on failure, and for people without JavaScript.
+    assert 'class="back-form" data-action="back">' in form_of(page, "back")
+    assert '<p id="webauthn-status" class="lead" role="status" hidden></p>' in page
+    assert "Passkeys need JavaScript" in page  # inside <noscript>
+
+
+@pytest.mark.django_db
+def test_request_options_on_login_passkey_start_a_get(client: Client, monkeypatch) -> None:
+    result = fake_result(
+        "login_passkey",
+        payload={"request_options": REQUEST_OPTIONS},
+        actions=(assertion_action(), BACK),
+    )
+    serve(monkeypatch, result)
+    page = html(client.get("/?flow=login"))
+    assert webauthn_config(page) == {
+        "ceremony": "get",
+        "action": "webauthn_verify_assertion_response",
+        "field": "assertion_response",
+        "options": REQUEST_OPTIONS,
+        "auto": True,
+    }
+    form = form_of(page, "webauthn_verify_assertion_response")
+    assert 'data-action="webauthn_verify_assertion_response" hidden>' in form
+    assert '<input type="hidden" name="assertion_response" value="">' in form
+    assert '<input type="hidden" name="json_inputs" value="assertion_response">' in form
+    assert 'id="webauthn-start" class="button" hidden>Try again</button>' in page
+
+
+@pytest.mark.django_db
+def test_request_options_on_login_init_are_for_autofill(client: Client, monkeypatch) -> None:
+    identifier = ActionView(
+        "continue_with_login_identifier",
+        "Enter an identifier to login.",
+        (Input("email", "email", required=True),),
+    )
+    result = fake_result(
+        "login_init",
+        payload={"request_options": REQUEST_OPTIONS},
+        actions=(identifier, assertion_action()),
+    )
+    serve(monkeypatch, result)
+    page = html(client.get("/?flow=login"))
+    config = webauthn_config(page)
+    assert config is not None and config["ceremony"] == "conditional"
+    assert config["options"] == REQUEST_OPTIONS
+    email = re.search(r'<input type="email" [^>]*name="email"[^>]*>', page)
+    assert email and 'autocomplete="username webauthn"' in email.group(0)
+    assert 'data-action="webauthn_verify_assertion_response" hidden>' in page
+    assert 'data-action="continue_with_login_identifier">' in page  # visible
+    assert "Passkeys need JavaScript" not in page  # the form works without
+    assert 'id="webauthn-start"' not in page
+
+
+@pytest.mark.django_db
+def test_login_init_without_options_has_no_script(client: Client) -> None:
+    page = html(client.get(LOGIN_NO_JS))
+    assert webauthn_config(page) is None
+    assert "<script" not in page
+
+
+@pytest.mark.django_db
+def test_a_failed_attempt_waits_for_a_click(client: Client, monkeypatch) -> None:
+    serve(monkeypatch, attestation_state(status=400, error=FORM_DATA_INVALID))
+    page = html(client.get("/?flow=registration"))
+    assert webauthn_config(page)["auto"] is False
+    assert 'id="webauthn-start" class="button" hidden>Try again</button>' in page
+
+
+@pytest.mark.django_db
+def test_options_without_the_response_action_need_no_script(client: Client, monkeypatch) -> None:
+    payload = {"request_options": REQUEST_OPTIONS}
+    result = fake_result("login_passkey", payload=payload, actions=(BACK,))
+    serve(monkeypatch, result)
+    assert webauthn_config(html(client.get("/?flow=login"))) is None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("NotAllowedError", "cancelled or timed out"),
+        ("InvalidStateError", "already holds a passkey"),
+        ("SomethingElse", "could not complete the passkey step"),
+    ],
+)
+def test_the_script_s_error_is_shown_after_going_back(
+    client: Client, monkeypatch, name: str, text: str
+) -> None:
+    serve(monkeypatch, fake_result("onboarding_create_passkey", actions=(BACK,)))
+    response = client.post(
+        f"/?webauthn_error={name}", {"flow": "registration", "action": "back@x", "csrf_token": "t"}
+    )
+    page = html(response)
+    assert '<div class="alert alert-error" role="alert" id="webauthn-error">' in page
+    assert text in page
+
+
+@pytest.mark.django_db
+def test_posting_an_attestation_sends_json(client: Client, monkeypatch) -> None:
+    calls = spy_on_run(monkeypatch)
+    credential = {"id": "abc", "rawId": "abc", "type": "public-key", "response": {}}
+    client.post(
+        "/",
+        {
+            "flow": "registration",
+            "action": "webauthn_verify_attestation_response@c0ffee00-0000-4000-8000-000000000000",
+            "csrf_token": "t",
+            "json_inputs": "public_key",
+            "public_key": json.dumps(credential),
+        },
+    )
+    assert calls[0]["input_data"] == {"public_key": credential}
+
+
+def test_webauthn_script_is_served(client: Client) -> None:
+    response = client.get("/webauthn.js")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/javascript; charset=utf-8"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    body = response.content.decode()
+    assert body == views.WEBAUTHN_SCRIPT.read_text()
+    for needle in (
+        "isUserVerifyingPlatformAuthenticatorAvailable",
+        "isConditionalMediationAvailable",
+        "navigator.credentials.create",
+        "navigator.credentials.get",
+        'mediation: "conditional"',
+        "getTransports",
+        "attestationObject",
+        "authenticatorData",
+        "userHandle",
+        "clientExtensionResults",
+        "webauthn-options",
+    ):
+        assert needle in body, needle
+    again = client.get("/webauthn.js", HTTP_IF_MODIFIED_SINCE=response["Last-Modified"])
+    assert again.status_code == 304
+    assert client.post("/webauthn.js").status_code == 405
+
+
 # --- Hanko's web components ------------------------------------------------------------------
 
 
@@ -417,6 +709,14 @@ def test_missing_bundle_is_a_friendly_404(client: Client, tmp_path) -> None:
 
 
 # --- helpers ---------------------------------------------------------------------------------
+
+
+def webauthn_config(page: str) -> dict[str, Any] | None:
+    """The ``webauthn-options`` JSON block the page hands to webauthn.js."""
+    match = re.search(
+        r'<script id="webauthn-options" type="application/json">(.*?)</script>', page, re.DOTALL
+    )
+    return json.loads(match.group(1)) if match else None
 
 
 def spy_on_run(monkeypatch) -> list[dict[str, Any]]:
