@@ -29,12 +29,12 @@ from django.db import connections
 
 from hankoflow.models import WebauthnCredential
 from tests.conftest import last_passcode
-from tests.e2e.test_elements_smoke import (
+from tests.e2e.support import (
     CHROMIUM,
     CHROMIUM_ARGS,
     SCREENSHOTS,
     TIMEOUT_MS,
-    _unavailable,
+    unavailable,
 )
 
 try:
@@ -137,9 +137,9 @@ def browser(webauthn_server) -> Iterator[Browser]:
     """A headless Chromium tab with a virtual passkey authenticator; function-scoped (see
     ``test_elements_smoke.elements`` for why)."""
     if not CHROMIUM.is_file():
-        _unavailable(f"{CHROMIUM} is missing: `bin/setup --with-services` installs Chromium")
+        unavailable(f"{CHROMIUM} is missing: `bin/setup --with-services` installs Chromium")
     if sync_playwright is None:
-        _unavailable("playwright is not installed: `bin/setup` installs requirements.txt")
+        unavailable("playwright is not installed: `bin/setup` installs requirements.txt")
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
@@ -357,9 +357,9 @@ def test_without_javascript_the_page_still_signs_up(webauthn_server, mailoutbox)
     """No script: the ``<noscript>`` meta refresh takes preflight on the server (no WebAuthn),
     and the flow goes on as plain forms."""
     if not CHROMIUM.is_file():
-        _unavailable(f"{CHROMIUM} is missing: `bin/setup --with-services` installs Chromium")
+        unavailable(f"{CHROMIUM} is missing: `bin/setup --with-services` installs Chromium")
     if sync_playwright is None:
-        _unavailable("playwright is not installed: `bin/setup` installs requirements.txt")
+        unavailable("playwright is not installed: `bin/setup` installs requirements.txt")
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
