@@ -97,36 +97,53 @@ class WebauthnGenerateCreationOptions(Action):
         return ctx.continue_to(n.STATE_ONBOARDING_VERIFY_PASSKEY_ATTESTATION)
 
 
-class SkipPasskeyCreation(Skip):
-    """Skip the passkey unless it is required or the user would be left without a way in."""
+class SkipCredential(Skip):
+    """Skip one credential unless it is required or the user would be left without a way in.
+
+    Passkey and password onboarding mirror each other (flow-api.md §4.0.3): each names the
+    credential it skips and the other one, which may be asked for next.
+    """
+
+    own: str  # settings section of the skipped credential: "PASSKEY" or "PASSWORD"
+    other: str
+    other_state: str
+    other_done: str  # stash flag: the user already has the other credential
+
+    def other_usable(self, ctx: FlowContext) -> bool:
+        return True
 
     def initialize(self, setup: ActionSetup) -> None:
         stash = setup.stash
         prev = stash.prev_state
         email_login = can_login_with_email(stash)
-        no_password_later = acquisition_mode("PASSWORD", setup.flow_name) == "never"
+        other_never = acquisition_mode(self.other, setup.flow_name) == "never"
         if (
-            not settings.PASSKEY.OPTIONAL
+            not getattr(settings, self.own).OPTIONAL
             or prev == n.STATE_CREDENTIAL_ONBOARDING_CHOOSER
-            or (
-                prev == n.STATE_PASSWORD_CREATION
-                and not stash.get(n.STASH_USER_HAS_PASSWORD)
-                and not email_login
-            )
+            or (prev == self.other_state and not stash.get(self.other_done) and not email_login)
             or (
                 prev in (n.STATE_PASSCODE_CONFIRMATION, n.STATE_REGISTRATION_INIT)
-                and no_password_later
+                and other_never
                 and not email_login
             )
         ):
             setup.suspend()
 
     def execute(self, ctx: FlowContext) -> Outcome:
-        mode = acquisition_mode("PASSWORD", ctx.flow_name)
-        if mode == "conditional" and not ctx.stash.get(n.STASH_USER_HAS_PASSWORD):
-            return ctx.continue_to(n.STATE_PASSWORD_CREATION)
+        if (
+            acquisition_mode(self.other, ctx.flow_name) == "conditional"
+            and not ctx.stash.get(self.other_done)
+            and self.other_usable(ctx)
+        ):
+            return ctx.continue_to(self.other_state)
         schedule_mfa_creation(ctx)
         return ctx.continue_to()
+
+
+class SkipPasskeyCreation(SkipCredential):
+    own, other = "PASSKEY", "PASSWORD"
+    other_state = n.STATE_PASSWORD_CREATION
+    other_done = n.STASH_USER_HAS_PASSWORD
 
 
 class WebauthnVerifyAttestationResponse(Action):
@@ -198,37 +215,10 @@ class RegisterPassword(Action):
         return ctx.continue_to()
 
 
-class SkipPasswordCreation(Skip):
-    """Skip the password unless it is required or the user would be left without a way in."""
+class SkipPasswordCreation(SkipCredential):
+    own, other = "PASSWORD", "PASSKEY"
+    other_state = n.STATE_ONBOARDING_CREATE_PASSKEY
+    other_done = n.STASH_USER_HAS_WEBAUTHN_CREDENTIAL
 
-    def initialize(self, setup: ActionSetup) -> None:
-        stash = setup.stash
-        prev = stash.prev_state
-        email_login = can_login_with_email(stash)
-        no_passkey_later = acquisition_mode("PASSKEY", setup.flow_name) == "never"
-        if (
-            not settings.PASSWORD.OPTIONAL
-            or prev == n.STATE_CREDENTIAL_ONBOARDING_CHOOSER
-            or (
-                prev == n.STATE_ONBOARDING_CREATE_PASSKEY
-                and not stash.get(n.STASH_USER_HAS_WEBAUTHN_CREDENTIAL)
-                and not email_login
-            )
-            or (
-                prev in (n.STATE_PASSCODE_CONFIRMATION, n.STATE_REGISTRATION_INIT)
-                and no_passkey_later
-                and not email_login
-            )
-        ):
-            setup.suspend()
-
-    def execute(self, ctx: FlowContext) -> Outcome:
-        mode = acquisition_mode("PASSKEY", ctx.flow_name)
-        if (
-            mode == "conditional"
-            and not ctx.stash.get(n.STASH_USER_HAS_WEBAUTHN_CREDENTIAL)
-            and can_use_passkeys(ctx)
-        ):
-            return ctx.continue_to(n.STATE_ONBOARDING_CREATE_PASSKEY)
-        schedule_mfa_creation(ctx)
-        return ctx.continue_to()
+    def other_usable(self, ctx: FlowContext) -> bool:
+        return can_use_passkeys(ctx)

@@ -227,3 +227,23 @@ def test_expired_passcode_is_refused(flow_api, registration_init, passcode_for):
     assert flow_api.act(again, "verify_passcode", {"code": passcode_for(EMAIL)}).state == (
         "password_creation"
     )
+
+
+def test_optional_password_can_be_skipped_when_email_login_remains(
+    flow_api, registration_init, passcode_for, settings
+):
+    settings.HANKOFLOW = {"PASSWORD": {"OPTIONAL": True}, "MFA": {"ENABLED": False}}
+    state = flow_api.act(registration_init, "register_login_identifier", {"email": EMAIL})
+    state = flow_api.act(state, "verify_passcode", {"code": passcode_for(EMAIL)})
+    assert state.state == "password_creation" and "skip" in state.body["actions"]
+    done = flow_api.act(state, "skip")
+    assert done.state == "success"
+    assert done.body["payload"]["claims"]["amr"] == ["otp"]
+
+
+def test_required_password_offers_no_skip(flow_api, registration_init, passcode_for):
+    state = flow_api.act(registration_init, "register_login_identifier", {"email": EMAIL})
+    state = flow_api.act(state, "verify_passcode", {"code": passcode_for(EMAIL)})
+    assert "skip" not in state.body["actions"]
+    after = flow_api.act(state, "register_password", {"new_password": PASSWORD})
+    assert after.state == "mfa_method_chooser"
