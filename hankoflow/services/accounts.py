@@ -26,7 +26,7 @@ from django.db import IntegrityError, transaction
 
 from hankoflow.adapter import get_adapter
 from hankoflow.conf import settings
-from hankoflow.models import Account, Email, OTPSecret, Username
+from hankoflow.models import Account, Email, Username
 
 
 class EmailAlreadyExists(Exception):
@@ -63,6 +63,13 @@ def normalise_username(name: str) -> str:
 # --- Lookups ------------------------------------------------------------------------------------
 
 
+# What a step usually needs of an account, loaded with it in three queries: the user, username
+# and TOTP secret joined, the emails and WebAuthn credentials prefetched. Writes through this
+# module (and webauthn/totp) call ``forget_cached`` so a later read in the same step is fresh.
+_JOINED = ("user", "username", "otp_secret")
+_PREFETCHED = ("emails", "webauthn_credentials")
+
+
 def get(account_id: str | uuid.UUID) -> Account | None:
     """The account with this Hanko user id, or None (also for a malformed id)."""
     try:
@@ -70,27 +77,34 @@ def get(account_id: str | uuid.UUID) -> Account | None:
     except ValueError:
         return None
     try:
-        return Account.objects.select_related("user").get(pk=key)
+        return Account.objects.select_related(*_JOINED).prefetch_related(*_PREFETCHED).get(pk=key)
     except Account.DoesNotExist:
         return None
 
 
 def find_by_email(address: str) -> Account | None:
-    row = (
-        Email.objects.select_related("account__user")
-        .filter(address=normalise_email(address))
+    owner = (
+        Email.objects.filter(address=normalise_email(address))
+        .values_list("account_id", flat=True)
         .first()
     )
-    return row.account if row else None
+    return get(owner) if owner else None
 
 
 def find_by_username(name: str) -> Account | None:
-    row = (
-        Username.objects.select_related("account__user")
-        .filter(username=normalise_username(name))
+    owner = (
+        Username.objects.filter(username=normalise_username(name))
+        .values_list("account_id", flat=True)
         .first()
     )
-    return row.account if row else None
+    return get(owner) if owner else None
+
+
+def forget_cached(account: Account) -> None:
+    """Drop what ``get`` loaded with the account, after something about it changed."""
+    getattr(account, "_prefetched_objects_cache", {}).clear()
+    for accessor in ("username", "otp_secret"):
+        account._state.fields_cache.pop(accessor, None)
 
 
 def email_exists(address: str) -> bool:
@@ -107,9 +121,7 @@ def facts(account: Account) -> AccountFacts:
 
 def _facts(account: Account, emails: list[Email], username: Username | None) -> AccountFacts:
     # The mfa_only values of the account's WebAuthn credentials: {False} passkeys only, ...
-    credential_kinds = set(
-        account.webauthn_credentials.order_by().values_list("mfa_only", flat=True).distinct()
-    )
+    credential_kinds = {credential.mfa_only for credential in account.webauthn_credentials.all()}
     return AccountFacts(
         has_password=has_password(account.user),
         has_username=username is not None,
@@ -119,7 +131,7 @@ def _facts(account: Account, emails: list[Email], username: Username | None) -> 
         has_passkey=False in credential_kinds,
         has_webauthn_credential=bool(credential_kinds),
         has_security_key=True in credential_kinds,
-        has_otp_secret=OTPSecret.objects.filter(account=account).exists(),
+        has_otp_secret=_has_otp_secret(account),
     )
 
 
@@ -182,6 +194,7 @@ def add_email(account: Account, address: str, *, verified: bool) -> Email:
         if verified and not existing.is_verified:
             existing.is_verified = True
             existing.save(update_fields=["is_verified", "updated_at"])
+            forget_cached(account)
         return existing
     if email_exists(address):
         raise EmailAlreadyExists(address)
@@ -196,6 +209,7 @@ def add_email(account: Account, address: str, *, verified: bool) -> Email:
     except IntegrityError:
         _raise_taken(email=address)
         raise
+    forget_cached(account)
     return row
 
 
@@ -222,6 +236,7 @@ def set_username(account: Account, name: str) -> Username:
     except IntegrityError:
         _raise_taken(username=name)
         raise
+    forget_cached(account)
     return row
 
 
@@ -299,6 +314,13 @@ def _webauthn_credentials_data(account: Account) -> dict[str, Any]:
 
 def _as_uuid(value: uuid.UUID | str) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+def _has_otp_secret(account: Account) -> bool:
+    try:
+        return account.otp_secret is not None
+    except ObjectDoesNotExist:
+        return False
 
 
 def _username_row(account: Account) -> Username | None:

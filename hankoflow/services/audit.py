@@ -175,7 +175,8 @@ def mask_username(username: str) -> str:
 def _primary_email(account: Account | None) -> str | None:
     if account is None:
         return None
-    return account.emails.filter(is_primary=True).values_list("address", flat=True).first()
+    # all(): reuses the emails accounts.get prefetched, when it did.
+    return next((e.address for e in account.emails.all() if e.is_primary), None)
 
 
 def _masked_details(details: dict[str, Any]) -> dict[str, Any]:

@@ -29,9 +29,9 @@ from django.http.response import HttpResponseBase
 from django.utils import timezone
 
 from hankoflow.conf import settings
-from hankoflow.models import Account, Email, Username
+from hankoflow.models import Account
 from hankoflow.models.sessions import Session
-from hankoflow.services import audit, device_trust, jwks
+from hankoflow.services import accounts, audit, device_trust, jwks
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
@@ -273,14 +273,15 @@ def _token_claims(
         "aud": audience(),
         "session_id": str(session_id),
     }
-    primary = Email.objects.filter(account=account, is_primary=True).first()
+    # account.emails.all() and the username reuse what accounts.get loaded, when it did.
+    primary = next((e for e in account.emails.all() if e.is_primary), None)
     if primary is not None:
         claims["email"] = {
             "address": primary.address,
             "is_primary": True,
             "is_verified": primary.is_verified,
         }
-    username = Username.objects.filter(account=account).values_list("username", flat=True).first()
+    username = accounts.facts(account).username
     if username:
         claims["username"] = username
     if amr:

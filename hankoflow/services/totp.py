@@ -38,6 +38,7 @@ from hankoflow.conf import settings
 from hankoflow.models import Account
 from hankoflow.models.mfa import OTPSecret
 from hankoflow.services import crypto
+from hankoflow.services.accounts import forget_cached
 
 DIGITS = 6
 PERIOD = 30
@@ -122,13 +123,15 @@ def save_secret(account: Account, secret: str, *, last_step: int | None) -> OTPS
     now = timezone.now()
     with transaction.atomic():
         OTPSecret.objects.filter(account=account).delete()
-        return OTPSecret.objects.create(
+        row = OTPSecret.objects.create(
             account=account,
             secret_encrypted=crypto.encrypt(secret, _CRYPTO_PURPOSE),
             last_step=last_step,
             window_started_at=now,
             created_at=now,
         )
+    forget_cached(account)
+    return row
 
 
 def has_secret(account: Account) -> bool:
@@ -139,6 +142,7 @@ def has_secret(account: Account) -> bool:
 def remove_secret(account: Account) -> bool:
     """Delete the account's TOTP secret (profile ``otp_secret_delete``); False if it had none."""
     deleted, _ = OTPSecret.objects.filter(account=account).delete()
+    forget_cached(account)
     return bool(deleted)
 
 

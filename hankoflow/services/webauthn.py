@@ -71,7 +71,7 @@ from hankoflow.conf import settings
 from hankoflow.models import Account, WebauthnChallenge, WebauthnCredential
 from hankoflow.models.webauthn import MAX_CREDENTIAL_ID_BYTES
 from hankoflow.services import audit
-from hankoflow.services.accounts import rfc3339
+from hankoflow.services.accounts import forget_cached, rfc3339
 
 if TYPE_CHECKING:
     from hankoflow.api.flow_runner import RequestEnv
@@ -272,7 +272,7 @@ def save_credential(account: Account, new: NewCredential, *, name: str = "") -> 
     now = timezone.now()
     try:
         with transaction.atomic():
-            return WebauthnCredential.objects.create(
+            credential = WebauthnCredential.objects.create(
                 id=new.id,
                 account=account,
                 public_key=new.public_key,
@@ -291,6 +291,8 @@ def save_credential(account: Account, new: NewCredential, *, name: str = "") -> 
         if WebauthnCredential.objects.filter(pk=new.id).exists():
             raise CredentialExists(new.id) from None
         raise
+    forget_cached(account)
+    return credential
 
 
 # --- authentication -----------------------------------------------------------------------------
@@ -419,11 +421,12 @@ def verify_authentication(
 
 
 def credentials_of(account: Account, *, mfa_only: bool | None = None) -> list[WebauthnCredential]:
-    """The account's credentials, oldest first; only passkeys/security keys when filtered."""
-    rows = WebauthnCredential.objects.filter(account=account)
-    if mfa_only is not None:
-        rows = rows.filter(mfa_only=mfa_only)
-    return list(rows.order_by("created_at", "id"))
+    """The account's credentials, oldest first; only passkeys/security keys when filtered.
+
+    Uses what ``accounts.get`` prefetched when it is there (one query less per use).
+    """
+    rows = sorted(account.webauthn_credentials.all(), key=lambda c: (c.created_at, c.id))
+    return [c for c in rows if mfa_only is None or c.mfa_only == mfa_only]
 
 
 def credential_dto(credential: WebauthnCredential) -> dict[str, Any]:

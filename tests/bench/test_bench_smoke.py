@@ -15,20 +15,20 @@ from bench.queries import CAPABILITY_STEP_TARGET, PASSWORD_CHAIN, count_queries
 # email, per credential or per session would. Tighten them when the steps get leaner.
 #   POST /login: 1 (INSERT flow)
 #   register_client_capabilities: 2 (SELECT ... FOR UPDATE flow, UPDATE flow)
-#   continue_with_login_identifier: 6 (flow, account by email, the account's emails and
-#       username, its credentials' mfa_only; UPDATE flow)
+#   continue_with_login_identifier: 6 (flow; account id by email; the account with its user,
+#       username and TOTP secret; its emails; its credentials; UPDATE flow)
 #   continue_to_password_login: 2 (flow, UPDATE flow)
-#   password_login: 21 (flow; the account's emails/username/credentials again; the user;
-#       signing key; session limit and INSERT session; UPDATE last_login; audit INSERT;
-#       UPDATE flow)
+#   password_login: 12 (flow; account id by email; the account and what it prefetches (3);
+#       signing key; session limit (lock, count) and INSERT session; UPDATE last_login;
+#       audit INSERT; UPDATE flow)
 PASSWORD_CHAIN_BUDGET = {
     "POST /login (init)": 1 + 1,
     "register_client_capabilities": 2 + 1,
     "continue_with_login_identifier": 6 + 1,
     "continue_to_password_login": 2 + 1,
-    "password_login": 21 + 3,
+    "password_login": 12 + 2,
 }
-PASSWORD_CHAIN_TOTAL_BUDGET = 32 + 4  # measured 1 + 2 + 6 + 2 + 21 = 32
+PASSWORD_CHAIN_TOTAL_BUDGET = 23 + 3  # measured 1 + 2 + 6 + 2 + 12 = 23
 
 
 @pytest.mark.slow

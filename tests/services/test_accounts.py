@@ -212,15 +212,38 @@ def test_get_returns_none_for_unknown_or_malformed_ids(key):
     assert accounts.get(key) is None
 
 
-def test_lookups_load_the_user_in_the_same_query(django_assert_num_queries):
+@pytest.mark.parametrize(
+    ("lookup", "queries"),
+    [
+        (lambda account: accounts.get(account.id), 3),
+        (lambda account: accounts.find_by_email("ivy@example.com"), 4),
+        (lambda account: accounts.find_by_username("ivy"), 4),
+    ],
+)
+def test_lookups_load_what_a_step_needs_at_once(django_assert_num_queries, lookup, queries):
+    """User, username and TOTP secret joined, emails and credentials prefetched: the facts and
+    the profile data then cost no query at all."""
     account = new_account(email="ivy@example.com", username="ivy")
-    for lookup in (
-        lambda: accounts.get(account.id),
-        lambda: accounts.find_by_email("ivy@example.com"),
-        lambda: accounts.find_by_username("ivy"),
-    ):
-        with django_assert_num_queries(1):
-            assert lookup().user.pk == account.user.pk
+    with django_assert_num_queries(queries):
+        loaded = lookup(account)
+    with django_assert_num_queries(0):
+        assert loaded.user.pk == account.user.pk
+        assert accounts.facts(loaded).primary_email == "ivy@example.com"
+        assert accounts.profile_data(loaded)["username"]["username"] == "ivy"
+
+
+def test_writes_refresh_what_a_lookup_loaded():
+    account = new_account(email="ivy@example.com")
+    loaded = accounts.get(account.id)
+    assert accounts.facts(loaded).username is None
+    accounts.set_username(loaded, "ivy")
+    accounts.add_email(loaded, "second@example.com", verified=True)
+    facts = accounts.facts(loaded)
+    assert facts.username == "ivy"
+    assert {e["address"] for e in accounts.profile_data(loaded)["emails"]} == {
+        "ivy@example.com",
+        "second@example.com",
+    }
 
 
 # --- facts --------------------------------------------------------------------------------------
