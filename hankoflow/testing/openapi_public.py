@@ -112,6 +112,20 @@ def _fix_amr_values(spec: dict[str, Any]) -> None:
     )
 
 
+def _fix_credential_id_and_transports(spec: dict[str, Any]) -> None:
+    # flow-api.md §7.12: a credential id is base64url, not a UUID. The transports enum lacks the
+    # WebAuthn Level 3 values browsers report today (hybrid, smart-card).
+    props = _S + "WebauthnCredential/properties/"
+    _replace(spec, props + "id", {"type": "string", "format": "uuid"}, {"type": "string"})
+    transports = _get(spec, props + "transports/items/enum")
+    _replace(
+        spec,
+        props + "transports/items/enum",
+        transports,
+        [*transports, "hybrid", "smart-card"],
+    )
+
+
 def _add_user_by_id_401(spec: dict[str, Any]) -> None:
     # §3.3.10 / §2.4: GET /users/{id} is session-authenticated, so it answers 401 without one.
     pointer = "/paths/~1users~1{id}/get/responses/401"
@@ -129,6 +143,11 @@ CORRECTIONS: tuple[Correction, ...] = (
     Correction("platform §2.1.1", "amr ext:<provider_id> values", _fix_amr_values),
     Correction("platform §3.3.10", "GET /users/{id} answers 401", _add_user_by_id_401),
     Correction("platform §2.7", "GET /me answers 404", _add_me_404),
+    Correction(
+        "flow-api §7.12",
+        "credential id base64url; L3 transports",
+        _fix_credential_id_and_transports,
+    ),
 )
 
 
