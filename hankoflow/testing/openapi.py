@@ -59,20 +59,19 @@ class Correction:
 # --- document access -------------------------------------------------------------------------
 
 
-def default_spec_path() -> Path:
-    """Where the shared ``openapi-flow.yaml`` lives (env override for CI and other layouts)."""
+def shared_path(relpath: Path) -> Path:
+    """A file of the shared reference material (``$HANKOFLOW_SHARED_DIR`` or ``../shared``)."""
     shared = os.environ.get(SHARED_DIR_ENV)
     if shared:
-        return Path(shared) / _SPEC_RELPATH
-    return Path(__file__).resolve().parents[2].parent / "shared" / _SPEC_RELPATH
+        return Path(shared) / relpath
+    return Path(__file__).resolve().parents[2].parent / "shared" / relpath
 
 
-def read_flow_spec(path: Path | None = None) -> dict[str, Any]:
-    """The document exactly as published (fresh, uncorrected); response codes become strings."""
-    path = Path(path) if path is not None else default_spec_path()
+def read_document(path: Path) -> dict[str, Any]:
+    """An OpenAPI document exactly as published (fresh); response codes become strings."""
     if not path.is_file():
         raise FileNotFoundError(
-            f"openapi-flow.yaml not found at {path}; set {SHARED_DIR_ENV} to the shared/ directory"
+            f"{path.name} not found at {path}; set {SHARED_DIR_ENV} to the shared/ directory"
         )
     spec = yaml.safe_load(path.read_text(encoding="utf-8"))
     for item in spec.get("paths", {}).values():
@@ -80,6 +79,16 @@ def read_flow_spec(path: Path | None = None) -> dict[str, Any]:
             if isinstance(operation, dict) and "responses" in operation:
                 operation["responses"] = {str(k): v for k, v in operation["responses"].items()}
     return spec
+
+
+def default_spec_path() -> Path:
+    """Where the shared ``openapi-flow.yaml`` lives (env override for CI and other layouts)."""
+    return shared_path(_SPEC_RELPATH)
+
+
+def read_flow_spec(path: Path | None = None) -> dict[str, Any]:
+    """The flow document exactly as published (fresh, uncorrected)."""
+    return read_document(Path(path) if path is not None else default_spec_path())
 
 
 def apply_corrections(spec: dict[str, Any]) -> dict[str, Any]:

@@ -17,13 +17,11 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import yaml
 from openapi_schema_validator import OAS30Validator
 from referencing import Registry
 from referencing.jsonschema import DRAFT4
@@ -31,12 +29,13 @@ from referencing.jsonschema import DRAFT4
 from hankoflow.testing.openapi import (
     _ABSENT,
     _FORMATS,
-    SHARED_DIR_ENV,
     Correction,
     CorrectionError,
     _describe,
     _get,
     _replace,
+    read_document,
+    shared_path,
 )
 
 _SPEC_RELPATH = Path("hanko-openapi", "openapi-public.yaml")
@@ -54,25 +53,12 @@ EXTRA_RESPONSES = {
 
 
 def default_spec_path() -> Path:
-    shared = os.environ.get(SHARED_DIR_ENV)
-    if shared:
-        return Path(shared) / _SPEC_RELPATH
-    return Path(__file__).resolve().parents[2].parent / "shared" / _SPEC_RELPATH
+    return shared_path(_SPEC_RELPATH)
 
 
 def read_public_spec(path: Path | None = None) -> dict[str, Any]:
-    """The document as published; response codes become strings."""
-    path = Path(path) if path is not None else default_spec_path()
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"openapi-public.yaml not found at {path}; set {SHARED_DIR_ENV} to the shared/ dir"
-        )
-    spec = yaml.safe_load(path.read_text(encoding="utf-8"))
-    for item in spec.get("paths", {}).values():
-        for operation in item.values():
-            if isinstance(operation, dict) and "responses" in operation:
-                operation["responses"] = {str(k): v for k, v in operation["responses"].items()}
-    return spec
+    """The public document as published (fresh, uncorrected)."""
+    return read_document(Path(path) if path is not None else default_spec_path())
 
 
 # --- corrections (platform.md wins over the document) ------------------------------------------
