@@ -212,6 +212,9 @@ def assert_signed_out(auth: HankoAuth) -> None:
     assert redirect.response().status == 302
     assert auth.page.url == f"{auth.base_url}/?flow=login"
     expect(auth.page.get_by_role("heading", name="login_init")).to_be_visible()
+    # The page posts its preflight by script and loads /webauthn.js again for passkey autofill;
+    # let it finish loading so the next navigation aborts nothing.
+    auth.page.wait_for_load_state("load")
 
 
 def steps(calls: list[FlowCall]) -> list[tuple[str, str | None, int, str]]:
