@@ -19,6 +19,25 @@ def _fresh_cache():
 
 
 @pytest.fixture
+def clock(monkeypatch):
+    """Moves ``timezone.now`` forward: ``clock.advance(minutes=15)``."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    class Clock:
+        offset = timedelta()
+        real_now = staticmethod(timezone.now)
+
+        def advance(self, **delta) -> None:
+            self.offset += timedelta(**delta)
+
+    clock = Clock()
+    monkeypatch.setattr(timezone, "now", lambda: Clock.real_now() + clock.offset)
+    return clock
+
+
+@pytest.fixture
 def flow_api(db) -> FlowClient:
     """A Flow API client whose every response is checked against Hanko's OpenAPI document."""
     return FlowClient()

@@ -93,7 +93,12 @@ def read_flow_spec(path: Path | None = None) -> dict[str, Any]:
 
 def apply_corrections(spec: dict[str, Any]) -> dict[str, Any]:
     """Apply ``CORRECTIONS``, then ``STRICTNESS``, in place; CorrectionError if one is stale."""
-    for entry in (*CORRECTIONS, *STRICTNESS):
+    return apply_entries(spec, (*CORRECTIONS, *STRICTNESS))
+
+
+def apply_entries(spec: dict[str, Any], entries: tuple[Correction, ...]) -> dict[str, Any]:
+    """Apply correction entries in order, naming the entry that no longer fits the document."""
+    for entry in entries:
         try:
             entry.apply(spec)
         except CorrectionError as exc:

@@ -34,6 +34,7 @@ from hankoflow.testing.openapi import (
     _describe,
     _get,
     _replace,
+    apply_entries,
     read_document,
     shared_path,
 )
@@ -169,12 +170,7 @@ STRICTNESS: tuple[Correction, ...] = (
 
 
 def apply_corrections(spec: dict[str, Any]) -> dict[str, Any]:
-    for entry in (*CORRECTIONS, *STRICTNESS):
-        try:
-            entry.apply(spec)
-        except CorrectionError as exc:
-            raise CorrectionError(f"{entry.ref} ({entry.summary}): {exc}") from exc
-    return spec
+    return apply_entries(spec, (*CORRECTIONS, *STRICTNESS))
 
 
 @functools.lru_cache(maxsize=4)

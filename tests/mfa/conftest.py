@@ -2,28 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
-from django.utils import timezone
 
 from hankoflow.services import totp
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """Moves ``timezone.now`` forward: ``clock.advance(minutes=15)``."""
-
-    class Clock:
-        offset = timedelta()
-        real_now = staticmethod(timezone.now)
-
-        def advance(self, **delta) -> None:
-            self.offset += timedelta(**delta)
-
-    clock = Clock()
-    monkeypatch.setattr(timezone, "now", lambda: Clock.real_now() + clock.offset)
-    return clock
 
 
 @pytest.fixture

@@ -24,22 +24,6 @@ MAX_REACHED = VerifyResult(ok=False, max_attempts_reached=True)
 
 
 @pytest.fixture
-def clock(monkeypatch):
-    """Move ``timezone.now`` forward: ``clock.advance(seconds=301)``."""
-
-    class Clock:
-        offset = timedelta()
-        real_now = staticmethod(timezone.now)
-
-        def advance(self, **delta) -> None:
-            self.offset += timedelta(**delta)
-
-    clock = Clock()
-    monkeypatch.setattr(timezone, "now", lambda: Clock.real_now() + clock.offset)
-    return clock
-
-
-@pytest.fixture
 def account() -> Account:
     user = get_user_model().objects.create(username=f"user-{uuid.uuid4().hex[:8]}")
     account = Account.objects.create(user=user)
