@@ -1,8 +1,7 @@
-"""Which sign-in methods this release can offer, given the settings.
+"""Which sign-in methods the settings switch on, in one place for all actions and hooks.
 
-A method that is switched on in ``HANKOFLOW`` but not built yet is treated as switched off, the
-way Hanko's own configuration switches it off: its actions are suspended and no state that needs
-it is scheduled. README "Not built yet" lists these; each line here goes when its issue lands.
+Methods not built yet (third-party OAuth and SAML) have no actions declared at all, which is how
+Hanko looks with them switched off; README "Not built yet" lists them.
 """
 
 from hankoflow.conf import settings
@@ -23,10 +22,6 @@ def totp() -> bool:
 
 def security_keys() -> bool:
     return settings.MFA.ENABLED and settings.MFA.SECURITY_KEYS.ENABLED
-
-
-def third_party() -> bool:
-    return False  # OAuth and SAML: a later issue
 
 
 def passwords() -> bool:
