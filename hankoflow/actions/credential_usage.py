@@ -256,10 +256,14 @@ class VerifyPasscode(Action):
     def execute(self, ctx: FlowContext) -> Outcome:
         if not ctx.validate_inputs():
             return ctx.error(errors.FORM_DATA_INVALID)
+        # Only a code sent to the flow's current address counts: after ``back`` and a new address
+        # whose send was rate limited, the sticky id still names the code of the old address.
+        # Hanko: no passcode id answers 500 technical_error; we answer as for an unknown passcode
+        # (``passcode_invalid``), after the same work as a real check.
         passcode_id = ctx.stash.get(n.STASH_PASSCODE_ID)
-        if not passcode_id:
-            raise RuntimeError("passcode_confirmation entered without a passcode")
-        result = passcodes.verify(passcode_id, str(ctx.input("code", "")))
+        if ctx.stash.get(n.STASH_PASSCODE_EMAIL) != ctx.stash.get(n.STASH_EMAIL):
+            passcode_id = None
+        result = passcodes.verify(passcode_id or "", str(ctx.input("code", "")))
         failure = {"login_method": n.LOGIN_METHOD_PASSCODE, "flow_id": ctx.flow_id}
         if result.max_attempts_reached:
             audit.record(audit.LOGIN_FAILURE, env=ctx.env, error="passcode tries", details=failure)
