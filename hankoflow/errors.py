@@ -75,6 +75,8 @@ FORBIDDEN = FlowError("forbidden", "SAML is not enabled for this tenant", 403)
 REQUEST_MALFORMED = FORM_DATA_INVALID  # body is not JSON, or input_data/csrf_token mistyped
 UNSUPPORTED_MEDIA_TYPE = FORM_DATA_INVALID.with_status(415)
 REQUEST_TOO_LARGE = FORM_DATA_INVALID.with_status(413)
+# The database cannot be reached: 503 with Retry-After asks the client to try again.
+SERVICE_UNAVAILABLE = TECHNICAL.with_status(503)
 
 # --- Input-level errors (flow-api.md §3.2) ------------------------------------------------------
 

@@ -7,6 +7,7 @@ store, and turning a ``FlowResult`` into an HTTP response with its cookies and h
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from hankoflow import errors
+from hankoflow.api import availability
 from hankoflow.conf import settings
 from hankoflow.engine import FlowEngine, FlowResult
 from hankoflow.flows import names
@@ -74,11 +76,24 @@ def run(
     refusal = gatekeeper_error(flow_name, request)
     if refusal is not None:
         return engine.early_error(refusal)
+    if not availability.database_connects():
+        return unavailable(engine)
     env = request_env(request)
     facts = {"language": env.language} if env.language else {}
     if not action:
-        return engine.start(env, facts)
-    return engine.execute(action, input_data or {}, csrf_token, env, facts)
+        result = engine.start(env, facts)
+    else:
+        result = engine.execute(action, input_data or {}, csrf_token, env, facts)
+    if result.error == errors.TECHNICAL and not availability.database_reachable():
+        return unavailable(engine)  # the connection was lost during the step
+    return result
+
+
+def unavailable(engine: FlowEngine) -> FlowResult:
+    """The database cannot be reached: an early error with ``Retry-After``."""
+    # Hanko: 500 technical_error. A 503 tells clients and load balancers to retry.
+    result = engine.early_error(errors.SERVICE_UNAVAILABLE)
+    return dataclasses.replace(result, effects=(availability.RetryAfter(),))
 
 
 def respond(result: FlowResult) -> HttpResponse:

@@ -8,7 +8,9 @@ from typing import Any
 from django.http import HttpResponse, JsonResponse
 from rest_framework.exceptions import APIException
 from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.views import APIView, exception_handler
+from rest_framework.views import APIView, exception_handler, set_rollback
+
+from hankoflow.api import availability
 
 
 class JSONOnly(BaseContentNegotiation):
@@ -23,6 +25,10 @@ class JSONOnly(BaseContentNegotiation):
 
 def hanko_exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse | None:
     """Non-flow errors as Hanko writes them: ``{"code": <status>, "message": <reason>}``."""
+    if availability.is_outage(exc):
+        # Hanko: 500. A 503 with Retry-After tells clients and load balancers to retry.
+        set_rollback()
+        return availability.unavailable_response()
     response = exception_handler(exc, context)
     if response is None or not isinstance(exc, APIException):
         return response
