@@ -6,18 +6,12 @@ It knows nothing of HTTP, Django or Hanko's particular flows: flows are declared
 """
 
 from hankoflow.engine.action import Action, Back, Hook, Skip
-from hankoflow.engine.context import (
-    ActionSetup,
-    Continue,
-    Fail,
-    FlowContext,
-    Outcome,
-    Revert,
-    StepRefused,
-)
+from hankoflow.engine.context import ActionSetup, FlowContext
 from hankoflow.engine.executor import ActionRef, FlowEngine, hash_token, new_csrf_token
 from hankoflow.engine.flow import Flow, FlowDefinition, StateDefinition, SubFlow, UnknownStateError
 from hankoflow.engine.inputs import MISSING, AllowedValue, Input
+from hankoflow.engine.outcome import Continue, Fail, Outcome, Revert, StepRefused
+from hankoflow.engine.request import RequestFacts
 from hankoflow.engine.result import ActionView, FlowResult
 from hankoflow.engine.stash import HistoryItem, Stash
 from hankoflow.engine.store import FlowRecord, FlowStore, MemoryFlowStore, StaleFlowError
@@ -44,6 +38,7 @@ __all__ = [
     "Input",
     "MemoryFlowStore",
     "Outcome",
+    "RequestFacts",
     "Revert",
     "Skip",
     "StaleFlowError",

@@ -3,14 +3,17 @@
 An action has a two-phase life (flow-api.md §2.4): ``initialize`` declares its inputs or
 suspends it, ``execute`` does the work and returns exactly one outcome made by the context
 (``continue_to``, ``error``, ``revert``). Hooks run on state transitions (§2.7).
+
+Actions are written against the context they receive, so this module sits above ``context`` and
+below ``flow``, whose definitions list action and hook classes.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
-if TYPE_CHECKING:
-    from hankoflow.engine.context import ActionSetup, FlowContext, Outcome
+from hankoflow.engine.context import ActionSetup, FlowContext
+from hankoflow.engine.outcome import Outcome
 
 
 class Action:

@@ -1,59 +1,46 @@
-"""What actions and hooks see while a request runs, and the outcomes they return.
+"""What actions and hooks see while a request runs, and the primitives that make their outcomes.
 
-``FlowContext`` gives access to the stash, the per-request payload, the caller's environment
-(opaque to the engine: the Django layer puts request facts and services there) and the
+``FlowContext`` gives access to the stash, the per-request payload, the facts of the request
+behind the step (``RequestFacts``: put there by the transport, opaque to the engine) and the
 continuation primitives of flow-api.md §2.6. ``ActionSetup`` is the narrower view an action's
 ``initialize`` gets.
+
+A context knows its flow only through ``FlowOutline`` (a name and a state lookup), so this module
+sits below the actions and the flow definitions that list them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from hankoflow import errors
-from hankoflow.engine.action import Hook
-from hankoflow.engine.flow import FlowDefinition
 from hankoflow.engine.inputs import MISSING, Input
+from hankoflow.engine.outcome import Continue, Fail, Revert
+from hankoflow.engine.request import RequestFacts
 from hankoflow.engine.stash import Stash
 from hankoflow.errors import FlowError, InputError
 
-# --- outcomes: what ``Action.execute`` returns --------------------------------------------------
 
+class FlowOutline(Protocol):
+    """What a context needs of its flow (``FlowDefinition`` has it)."""
 
-@dataclass(frozen=True)
-class Continue:
-    states: tuple[str, ...] = ()
+    @property
+    def name(self) -> str: ...
 
-
-@dataclass(frozen=True)
-class Fail:
-    error: FlowError
-
-
-@dataclass(frozen=True)
-class Revert:
-    pass
-
-
-Outcome = Continue | Fail | Revert
-
-
-class StepRefused(Exception):  # noqa: N818 - reads as what happened, like Django's PermissionDenied
-    """Raised by a hook that finds the step cannot complete (e.g. the email was taken meanwhile).
-
-    The step then ends as ``ctx.error(error)`` from the state the action ran in: stash changes are
-    discarded, database work done before the refusal is kept (as for any failed step).
-    """
-
-    def __init__(self, error: FlowError) -> None:
-        super().__init__(error.code)
-        self.error = error
+    def state(self, name: str, /) -> object:
+        """Look a state up; raise ``UnknownStateError`` for a name the flow does not declare."""
+        ...
 
 
 class _Base:
     def __init__(
-        self, flow: FlowDefinition, flow_id: str, stash: Stash, env: Any, payload: dict
+        self,
+        flow: FlowOutline,
+        flow_id: str,
+        stash: Stash,
+        env: RequestFacts | None,
+        payload: dict[str, Any],
     ) -> None:
         self.flow = flow
         self.flow_id = flow_id
@@ -105,10 +92,10 @@ class FlowContext(_Base):
 
     def __init__(
         self,
-        flow: FlowDefinition,
+        flow: FlowOutline,
         flow_id: str,
         stash: Stash,
-        env: Any,
+        env: RequestFacts | None,
         *,
         inputs: dict[str, Input] | None = None,
         input_data: dict[str, Any] | None = None,
@@ -170,6 +157,3 @@ class FlowContext(_Base):
         for name in states:
             self.flow.state(name)
         self.scheduled_now.extend(states)
-
-    def run_hook(self, hook: type[Hook]) -> None:
-        hook().run(self)

@@ -22,17 +22,11 @@ from typing import Any
 
 from hankoflow import errors
 from hankoflow.engine.action import Action
-from hankoflow.engine.context import (
-    ActionSetup,
-    Continue,
-    Fail,
-    FlowContext,
-    Outcome,
-    Revert,
-    StepRefused,
-)
+from hankoflow.engine.context import ActionSetup, FlowContext
 from hankoflow.engine.flow import FlowDefinition
 from hankoflow.engine.inputs import Input
+from hankoflow.engine.outcome import Continue, Fail, Outcome, Revert, StepRefused
+from hankoflow.engine.request import RequestFacts
 from hankoflow.engine.result import ActionView, FlowResult
 from hankoflow.engine.stash import HistoryItem, Stash
 from hankoflow.engine.store import FlowRecord, FlowStore, StaleFlowError
@@ -87,7 +81,9 @@ class FlowEngine:
 
     # --- public API ----------------------------------------------------------------------------
 
-    def start(self, env: Any = None, facts: dict[str, Any] | None = None) -> FlowResult:
+    def start(
+        self, env: RequestFacts | None = None, facts: dict[str, Any] | None = None
+    ) -> FlowResult:
         """Create a flow in its first initial state (its before-state hooks run)."""
         first, *rest = self.definition.initial_states
         flow_id = str(uuid.uuid4())
@@ -115,7 +111,7 @@ class FlowEngine:
         action: str,
         input_data: dict[str, Any],
         csrf_token: str,
-        env: Any = None,
+        env: RequestFacts | None = None,
         facts: dict[str, Any] | None = None,
     ) -> FlowResult:
         """Execute ``action`` (the raw query value) with the request's inputs and token."""
@@ -152,7 +148,7 @@ class FlowEngine:
         record: FlowRecord | None,
         input_data: dict[str, Any],
         csrf_token: str,
-        env: Any,
+        env: RequestFacts | None,
         facts: dict[str, Any] | None,
     ) -> FlowResult:
         if record is None or record.flow_name != self.definition.name:
