@@ -162,6 +162,8 @@ REST_FRAMEWORK = {
         "hankoflow.api.authentication.HankoSessionAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    # OPTIONS answers with Allow only, not the view's name and docstring.
+    "DEFAULT_METADATA_CLASS": "hankoflow.api.metadata.NoMetadata",
 }
 
 LOGGING = {

@@ -8,6 +8,8 @@ from typing import Any
 from django.http import HttpResponse, JsonResponse
 from rest_framework.exceptions import APIException
 from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler, set_rollback
 
 from hankoflow.api import availability
@@ -50,3 +52,9 @@ class PublicView(APIView):
 
     def get_exception_handler(self) -> Any:
         return hanko_exception_handler
+
+    def options(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """An ``OPTIONS`` that is not a CORS preflight (the middleware answers those)."""
+        # Like Hanko, whose CORS middleware answers every OPTIONS with an empty 204. DRF would
+        # send the view's name and docstring; DRF adds ``Allow`` to this response.
+        return Response(status=204)
