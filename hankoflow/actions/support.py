@@ -53,11 +53,14 @@ def deliver_passcode(ctx: FlowContext) -> None:
     """Create a passcode for the stashed email and queue its email in the step's transaction.
 
     ``…_attempted`` notices still get a passcode nobody learns, so that an unknown address walks
-    through exactly the same states and checks as a known one (security-checks PC-08).
+    through exactly the same states and checks as a known one (security-checks PC-08). For the
+    same reason the owner is looked up with one query whether or not the flow knows an account
+    (login by an unknown address, or a sign-up whose account does not exist yet).
     """
     email = ctx.stash.get(n.STASH_EMAIL)
     template = ctx.stash.get(n.STASH_PASSCODE_TEMPLATE)
-    issued = passcodes.issue(email=email, account=account_of(ctx), flow_id=ctx.flow_id)
+    owner = accounts.get_bare(ctx.stash.get(n.STASH_USER_ID))
+    issued = passcodes.issue(email=email, account=owner, flow_id=ctx.flow_id)
     secret = None if template in n.TEMPLATES_WITHOUT_CODE else {"code": issued.code}
     mail.queue(
         template,

@@ -23,6 +23,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.hashers import identify_hasher
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import IntegrityError, transaction
+from django.db.models import Q, prefetch_related_objects
 
 from hankoflow.adapter import get_adapter
 from hankoflow.conf import settings
@@ -69,35 +70,43 @@ def normalise_username(name: str) -> str:
 _JOINED = ("user", "username", "otp_secret")
 _PREFETCHED = ("emails", "webauthn_credentials")
 
+# Matches no account: lookups that find nothing still run their prefetch queries for it.
+_NO_ACCOUNT = uuid.UUID(int=0)
+
 
 def get(account_id: str | uuid.UUID) -> Account | None:
     """The account with this Hanko user id, or None (also for a malformed id)."""
     try:
         key = account_id if isinstance(account_id, uuid.UUID) else uuid.UUID(str(account_id))
     except ValueError:
-        return None
-    try:
-        return Account.objects.select_related(*_JOINED).prefetch_related(*_PREFETCHED).get(pk=key)
-    except Account.DoesNotExist:
-        return None
+        key = _NO_ACCOUNT
+    return _load(Q(pk=key))
 
 
 def find_by_email(address: str) -> Account | None:
-    owner = (
-        Email.objects.filter(address=normalise_email(address))
-        .values_list("account_id", flat=True)
-        .first()
-    )
-    return get(owner) if owner else None
+    return _load(Q(emails__address=normalise_email(address)))
 
 
 def find_by_username(name: str) -> Account | None:
-    owner = (
-        Username.objects.filter(username=normalise_username(name))
-        .values_list("account_id", flat=True)
-        .first()
-    )
-    return get(owner) if owner else None
+    return _load(Q(username__username=normalise_username(name)))
+
+
+def get_bare(account_id: str | uuid.UUID | None) -> Account | None:
+    """The account row alone (nothing joined), or None; one query whatever the id, even none."""
+    try:
+        key = account_id if isinstance(account_id, uuid.UUID) else uuid.UUID(str(account_id))
+    except ValueError:
+        key = _NO_ACCOUNT
+    return Account.objects.filter(pk=key).first()
+
+
+def _load(condition: Q) -> Account | None:
+    """The account matching ``condition`` with what a step needs, in the same three queries
+    whether it exists or not: a missing account must not answer faster (security-checks PC-08,
+    ASVS 6.3.8), so the prefetch queries run for a stand-in that matches nothing."""
+    found = list(Account.objects.select_related(*_JOINED).filter(condition)[:1])
+    prefetch_related_objects(found or [Account(pk=_NO_ACCOUNT)], *_PREFETCHED)
+    return found[0] if found else None
 
 
 def forget_cached(account: Account) -> None:

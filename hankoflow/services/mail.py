@@ -50,7 +50,9 @@ EMAIL_LOGIN_ATTEMPTED = "email_login_attempted"
 EMAIL_REGISTRATION_ATTEMPTED = "email_registration_attempted"
 PASSWORD_UPDATE = "password_update"  # noqa: S105  (a template name)
 CODE_KINDS = frozenset({LOGIN, EMAIL_VERIFICATION, RECOVERY})
-KINDS = CODE_KINDS | {EMAIL_LOGIN_ATTEMPTED, EMAIL_REGISTRATION_ATTEMPTED, PASSWORD_UPDATE}
+# Sent instead of a code when the account does not exist (or already does, at sign-up).
+NOTICE_KINDS = frozenset({EMAIL_LOGIN_ATTEMPTED, EMAIL_REGISTRATION_ATTEMPTED})
+KINDS = CODE_KINDS | NOTICE_KINDS | {PASSWORD_UPDATE}
 
 # X-Language values Hanko has templates for (platform.md §7.3) -> Django language codes.
 LANGUAGES = {
@@ -159,9 +161,9 @@ def queue(
 
     ``language`` is an ``X-Language`` value or one of our language codes (see
     ``language_for``). ``context`` is stored in the clear: never put a code in it; code kinds
-    take ``secret={"code": ...}``, which is stored encrypted. ``service_name`` and, for code
-    kinds, ``ttl_minutes`` default to the configured values. With ``dedupe_key`` a second call
-    returns the first row and sends nothing new.
+    take ``secret={"code": ...}``, which is stored encrypted (notices store an encrypted empty
+    one). ``service_name`` and, for code kinds, ``ttl_minutes`` default to the configured values.
+    With ``dedupe_key`` a second call returns the first row and sends nothing new.
     """
     if kind not in KINDS:
         raise ValueError(f"unknown email kind {kind!r}")
@@ -179,7 +181,7 @@ def queue(
         "to": to,
         "language": language_for(language),
         "context": values,
-        "secret": _encrypt(secret) if secret else None,
+        "secret": _encrypt(secret) if secret else _padding(kind),
         "dedupe_key": dedupe_key,
     }
     alias = router.db_for_write(OutboxEmail)
@@ -353,6 +355,12 @@ def render(kind: str, *, language: str, context: dict[str, Any]) -> RenderedEmai
         text = render_to_string(f"hankoflow/email/{kind}.txt", values).strip() + "\n"
         html = render_to_string(f"hankoflow/email/{kind}.html", values)
     return RenderedEmail(subject=subject, text=text, html=html)
+
+
+def _padding(kind: str) -> str | None:
+    """A notice stands in for a code email: it costs the same encryption (and decryption when
+    sent), of nothing, so the two cannot be told apart by time (security-checks PC-08)."""
+    return _encrypt({}) if kind in NOTICE_KINDS else None
 
 
 def _encrypt(secret: dict[str, Any]) -> str:
