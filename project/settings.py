@@ -170,6 +170,23 @@ REST_FRAMEWORK = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"hankoflow": {"handlers": ["console"], "level": env.str("LOG_LEVEL", "INFO")}},
+    "filters": {"request_context": {"()": "hankoflow.api.request_log.RequestContextFilter"}},
+    "formatters": {
+        "request": {"format": "%(levelname)s %(method)s %(path)s flow=%(flow_id)s: %(message)s"}
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "request_console": {"class": "logging.StreamHandler", "formatter": "request"},
+    },
+    "loggers": {
+        "hankoflow": {"handlers": ["console"], "level": env.str("LOG_LEVEL", "INFO")},
+        # 5xx answers and unhandled exceptions (with the traceback), also with DEBUG off, where
+        # Django's default would only mail them to ADMINS. 4xx stay quiet: clients cause them.
+        "django.request": {
+            "handlers": ["request_console"],
+            "level": "ERROR",
+            "filters": ["request_context"],
+            "propagate": False,
+        },
+    },
 }
