@@ -1,11 +1,21 @@
-"""Django system checks: report invalid ``HANKOFLOW`` values at start-up, not at request time."""
+"""Django system checks: report invalid ``HANKOFLOW`` values at start-up, not at request time.
+
+``check --deploy`` adds the deploy checks at the end (hankoflow.W010-W017, E010-E011).
+"""
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
-from django.core.checks import Error, Warning, register
+from django.conf import settings as django_settings
+from django.core.cache import InvalidCacheBackendError, caches
+from django.core.cache.backends.dummy import DummyCache
+from django.core.cache.backends.locmem import LocMemCache
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.utils.module_loading import import_string
 
 from hankoflow.conf import _FREE_FORM, CHOICES, DEFAULTS, settings
 
@@ -65,3 +75,221 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warni
             Error("HANKOFLOW[WEBAUTHN.RELYING_PARTY.ID] must not be empty.", id="hankoflow.E006")
         )
     return problems
+
+
+# Deploy checks: run by ``manage.py check --deploy`` (and ``--tag hankoflow``). They look at
+# settings that are fine on a developer's machine and wrong behind a public origin. Each one
+# stays quiet while the settings above have errors: those come first.
+
+_MIDDLEWARE = "hankoflow.middleware.HankoflowMiddleware"
+
+
+@register(Tags.security, "hankoflow", deploy=True)
+def check_middleware(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    from hankoflow.middleware import HankoflowMiddleware
+
+    for path in django_settings.MIDDLEWARE:
+        try:
+            middleware = import_string(path)
+        except ImportError:
+            continue  # Django reports an unimportable middleware itself, at the first request
+        if isinstance(middleware, type) and issubclass(middleware, HankoflowMiddleware):
+            return []
+    return [
+        Warning(
+            f"{_MIDDLEWARE} is not in MIDDLEWARE: Hanko's CORS answers are missing and a Hanko "
+            "session does not make request.user in Django views.",
+            hint=f"Add {_MIDDLEWARE!r} as the first entry of MIDDLEWARE.",
+            id="hankoflow.W010",
+        )
+    ]
+
+
+@register(Tags.security, "hankoflow", deploy=True)
+def check_webauthn_origins(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    if not _settings_valid() or not (
+        settings.PASSKEY.ENABLED or settings.MFA.SECURITY_KEYS.ENABLED
+    ):
+        return []
+    rp = settings.WEBAUTHN.RELYING_PARTY
+    rp_id = rp.ID.lower()
+    problems: list[CheckMessage] = []
+    if _is_ip(rp_id):
+        problems.append(
+            Warning(
+                f"HANKOFLOW[WEBAUTHN.RELYING_PARTY.ID] is the IP address {rp.ID!r}: browsers "
+                "accept only a domain name as the relying party id, so passkeys and security "
+                "keys cannot be used.",
+                hint="Serve the app under a domain name and use it (or its parent) as the ID.",
+                id="hankoflow.W011",
+            )
+        )
+    for origin in rp.ORIGINS:
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https"):
+            continue  # app origins such as android:apk-key-hash:... are not web pages
+        host = (parts.hostname or "").lower()
+        if not _is_ip(rp_id) and host != rp_id and not host.endswith(f".{rp_id}"):
+            problems.append(
+                Warning(
+                    f"The WebAuthn origin {origin!r} is not on {rp.ID!r} or one of its "
+                    "subdomains: browsers refuse passkeys and security keys there.",
+                    hint="Set HANKOFLOW[WEBAUTHN.RELYING_PARTY.ID] to a domain every origin in "
+                    "WEBAUTHN.RELYING_PARTY.ORIGINS belongs to (e.g. example.com for "
+                    "https://app.example.com), or remove the origin.",
+                    id="hankoflow.W011",
+                )
+            )
+        elif parts.scheme == "http" and not _is_local(host):
+            problems.append(
+                Warning(
+                    f"The WebAuthn origin {origin!r} is plain http: browsers offer WebAuthn "
+                    "only to secure contexts (https, or http on localhost).",
+                    hint="Serve the frontend over https and list its https origin.",
+                    id="hankoflow.W012",
+                )
+            )
+    return problems
+
+
+@register(Tags.security, "hankoflow", deploy=True)
+def check_session_cookie(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    if not _settings_valid():
+        return []
+    cookie = settings.SESSION.COOKIE
+    problems: list[CheckMessage] = []
+    if not cookie.SECURE:
+        problems.append(
+            Warning(
+                "HANKOFLOW[SESSION.COOKIE.SECURE] is off: the session cookie is also sent over "
+                "plain http, where anyone on the network can read it and take over the session.",
+                hint="Leave SESSION.COOKIE.SECURE on (the default) and serve the app over https.",
+                id="hankoflow.W013",
+            )
+        )
+    if cookie.SAME_SITE == "none" and not cookie.SECURE:
+        problems.append(
+            Error(
+                "HANKOFLOW[SESSION.COOKIE.SAME_SITE] is 'none' without SESSION.COOKIE.SECURE: "
+                "browsers reject such a cookie, so nobody stays signed in.",
+                hint="Turn SESSION.COOKIE.SECURE on, or use SAME_SITE 'lax' or 'strict'.",
+                id="hankoflow.E010",
+            )
+        )
+    return problems
+
+
+@register(Tags.security, Tags.caches, "hankoflow", deploy=True)
+def check_rate_limit_cache(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    if not _settings_valid() or not settings.RATE_LIMITER.ENABLED:
+        return []
+    alias = settings.RATE_LIMITER.CACHE
+    try:
+        cache = caches[alias]
+    except InvalidCacheBackendError:
+        return [
+            Error(
+                f"HANKOFLOW[RATE_LIMITER.CACHE] names the cache {alias!r}, which is not in "
+                "CACHES: every rate limit lets its requests through.",
+                hint="Add the alias to CACHES or set RATE_LIMITER.CACHE to one that exists.",
+                id="hankoflow.E011",
+            )
+        ]
+    if isinstance(cache, DummyCache):
+        return [
+            Warning(
+                f"The rate limiter's cache {alias!r} is a DummyCache, which keeps nothing: no "
+                "rate limit is ever reached.",
+                hint="Point RATE_LIMITER.CACHE at a shared cache such as Redis.",
+                id="hankoflow.W015",
+            )
+        ]
+    if isinstance(cache, LocMemCache):
+        return [
+            Warning(
+                f"The rate limiter's cache {alias!r} is a LocMemCache, which each process keeps "
+                "for itself: with several workers every one of them has its own limits.",
+                hint="Point RATE_LIMITER.CACHE at a cache all processes share, such as Redis "
+                "(django.core.cache.backends.redis.RedisCache).",
+                id="hankoflow.W014",
+            )
+        ]
+    return []
+
+
+@register("hankoflow", deploy=True)
+def check_email_delivery(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    if not _settings_valid() or not settings.EMAIL_DELIVERY.ENABLED:
+        return []
+    app = _celery_app()
+    if app is not None and (
+        app.conf.task_always_eager or app.conf.broker_url or app.conf.broker_write_url
+    ):
+        return []
+    # Facts only: how an email leaves without a worker is the outbox's business
+    # (hankoflow/services/mail.py); the sweeper needs a worker and beat, or cron, either way.
+    if app is None:
+        fact = "Celery is not installed"
+    else:
+        fact = f"Celery's app {app.main!r} has no broker and does not run tasks eagerly"
+    return [
+        Warning(
+            f"{fact}: no Celery worker sends hankoflow's emails and no Celery beat runs the "
+            "outbox sweeper.",
+            hint="Give Celery a broker (broker_url) and run a worker and beat, or make it run "
+            "tasks eagerly (task_always_eager); either way run `manage.py "
+            "hankoflow_send_outbox` from cron if no beat runs. Django's CELERY_* settings only "
+            "apply to a Celery app that loads them (config_from_object('django.conf:settings', "
+            "namespace='CELERY')).",
+            id="hankoflow.W016",
+        )
+    ]
+
+
+@register(Tags.security, "hankoflow", deploy=True)
+def check_cors_origins(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    if not _settings_valid() or django_settings.DEBUG:
+        return []
+    return [
+        Warning(
+            f"HANKOFLOW[CORS.ALLOW_ORIGINS] allows {origin!r} with DEBUG off: any page served "
+            "on that machine can call the API with the user's session.",
+            hint="List only the production frontends' origins; keep local ones for "
+            "development settings.",
+            id="hankoflow.W017",
+        )
+        for origin in settings.CORS.ALLOW_ORIGINS
+        if _is_local(urlsplit(origin).hostname or "")
+    ]
+
+
+def _settings_valid() -> bool:
+    return not any(_walk(DEFAULTS, settings.user_settings()))
+
+
+def _celery_app() -> Any:
+    """Celery's current app (the host's, once its module is imported), or None without Celery."""
+    try:
+        from celery import current_app
+    except ImportError:
+        return None
+    return current_app
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_local(host: str) -> bool:
+    """localhost, *.localhost and loopback addresses: secure contexts, and only on one machine."""
+    host = host.lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
