@@ -3,7 +3,8 @@
 ``assert_valid_public_response("GET", "/me", 200, body)`` validates a response of one of the
 session endpoints (``/.well-known/jwks.json``, ``/sessions/validate``, ``/me``, ``/users/{id}``,
 ``/logout``) against the published document, the same way ``hankoflow.testing.openapi`` checks
-the Flow API: the document is loaded from ``../shared/hanko-openapi/`` (or
+the Flow API and with the same pieces (``openapi_documents``, ``openapi_corrections``,
+``openapi_validation``): the document is loaded from ``../shared/hanko-openapi/`` (or
 ``$HANKOFLOW_SHARED_DIR/hanko-openapi/``), patched by ``CORRECTIONS`` — one named entry per
 place where platform.md says the Go server differs from the document — and tightened by
 ``STRICTNESS`` (keys the server always sends). Each entry checks that the defect is still there,
@@ -26,18 +27,16 @@ from openapi_schema_validator import OAS30Validator
 from referencing import Registry
 from referencing.jsonschema import DRAFT4
 
-from hankoflow.testing.openapi import (
-    _ABSENT,
-    _FORMATS,
+from hankoflow.testing.openapi_corrections import (
+    ABSENT,
     Correction,
     CorrectionError,
-    _describe,
-    _get,
-    _replace,
     apply_entries,
-    read_document,
-    shared_path,
+    node_at,
+    replace,
 )
+from hankoflow.testing.openapi_documents import read_document, shared_path
+from hankoflow.testing.openapi_validation import FORMATS, describe
 
 _SPEC_RELPATH = Path("hanko-openapi", "openapi-public.yaml")
 _BASE_URI = "urn:hankoflow:openapi-public"
@@ -68,12 +67,12 @@ def read_public_spec(path: Path | None = None) -> dict[str, Any]:
 def _fix_is_valid_required(spec: dict[str, Any]) -> None:
     # §2.6: the response always carries `is_valid`; the document requires a key `isValid`.
     schema = _R + "ValidateSessionResponse/content/application~1json/schema"
-    _replace(spec, schema + "/required", ["isValid"], ["is_valid"])
+    replace(spec, schema + "/required", ["isValid"], ["is_valid"])
 
 
 def _fix_mfa_config_name(spec: dict[str, Any]) -> None:
     # §2.7: the server sends `security_keys_enabled`; the document spells it `security_key_...`.
-    props = _get(spec, _S + "UserBase/properties/mfa_config/properties")
+    props = node_at(spec, _S + "UserBase/properties/mfa_config/properties")
     if "security_key_enabled" not in props:
         raise CorrectionError("UserBase.mfa_config has no security_key_enabled any more")
     props["security_keys_enabled"] = props.pop("security_key_enabled")
@@ -82,11 +81,11 @@ def _fix_mfa_config_name(spec: dict[str, Any]) -> None:
 def _fix_amr_values(spec: dict[str, Any]) -> None:
     # §2.1.1: third-party values are `ext:<provider_id>` (or bare `ext`), not that literal text.
     pointer = _S + "JWTClaims/properties/amr/items"
-    items = _get(spec, pointer)
+    items = node_at(spec, pointer)
     if "ext:<provider>" not in items.get("enum", []):
         raise CorrectionError("JWTClaims.amr no longer lists the literal 'ext:<provider>'")
     fixed = [value for value in items["enum"] if value != "ext:<provider>"]
-    _replace(
+    replace(
         spec,
         pointer,
         items,
@@ -103,9 +102,9 @@ def _fix_credential_id_and_transports(spec: dict[str, Any]) -> None:
     # flow-api.md §7.12: a credential id is base64url, not a UUID. The transports enum lacks the
     # WebAuthn Level 3 values browsers report today (hybrid, smart-card).
     props = _S + "WebauthnCredential/properties/"
-    _replace(spec, props + "id", {"type": "string", "format": "uuid"}, {"type": "string"})
-    transports = _get(spec, props + "transports/items/enum")
-    _replace(
+    replace(spec, props + "id", {"type": "string", "format": "uuid"}, {"type": "string"})
+    transports = node_at(spec, props + "transports/items/enum")
+    replace(
         spec,
         props + "transports/items/enum",
         transports,
@@ -116,12 +115,12 @@ def _fix_credential_id_and_transports(spec: dict[str, Any]) -> None:
 def _add_user_by_id_401(spec: dict[str, Any]) -> None:
     # §3.3.10 / §2.4: GET /users/{id} is session-authenticated, so it answers 401 without one.
     pointer = "/paths/~1users~1{id}/get/responses/401"
-    _replace(spec, pointer, _ABSENT, {"$ref": "#/components/responses/Unauthorized"})
+    replace(spec, pointer, ABSENT, {"$ref": "#/components/responses/Unauthorized"})
 
 
 def _add_me_404(spec: dict[str, Any]) -> None:
     # §2.7: 404 when the user row is gone.
-    _replace(spec, "/paths/~1me/get/responses/404", _ABSENT, {"$ref": f"#{_R}NotFound"})
+    replace(spec, "/paths/~1me/get/responses/404", ABSENT, {"$ref": f"#{_R}NotFound"})
 
 
 CORRECTIONS: tuple[Correction, ...] = (
@@ -143,23 +142,23 @@ CORRECTIONS: tuple[Correction, ...] = (
 
 def _strict_jwk(spec: dict[str, Any]) -> None:
     # §2.2 + security-checks SE-04: RSA public members only, all of them, nothing private.
-    _replace(spec, _S + "JSONWebKey/required", _ABSENT, ["kty", "kid", "alg", "use", "n", "e"])
-    _replace(spec, _S + "JSONWebKey/additionalProperties", _ABSENT, False)
-    _replace(spec, _S + "JSONWebKeySet/required", _ABSENT, ["keys"])
+    replace(spec, _S + "JSONWebKey/required", ABSENT, ["kty", "kid", "alg", "use", "n", "e"])
+    replace(spec, _S + "JSONWebKey/additionalProperties", ABSENT, False)
+    replace(spec, _S + "JSONWebKeySet/required", ABSENT, ["keys"])
 
 
 def _strict_user(spec: dict[str, Any]) -> None:
     # §2.7: id, user_id, mfa_config, created_at, updated_at are always present.
     required = ["id", "user_id", "mfa_config", "created_at", "updated_at"]
-    _replace(spec, _S + "UserBase/required", _ABSENT, required)
+    replace(spec, _S + "UserBase/required", ABSENT, required)
     mfa = ["auth_app_set_up", "totp_enabled", "security_keys_enabled"]
-    _replace(spec, _S + "UserBase/properties/mfa_config/required", _ABSENT, mfa)
+    replace(spec, _S + "UserBase/properties/mfa_config/required", ABSENT, mfa)
 
 
 def _strict_claims(spec: dict[str, Any]) -> None:
     # §2.6: the email claim always has its three members.
     pointer = _S + "JWTClaims/properties/email/required"
-    _replace(spec, pointer, _ABSENT, ["address", "is_primary", "is_verified"])
+    replace(spec, pointer, ABSENT, ["address", "is_primary", "is_verified"])
 
 
 STRICTNESS: tuple[Correction, ...] = (
@@ -215,10 +214,10 @@ def public_response_errors(method: str, path: str, status: int, body: Any) -> li
         pointer = _R + "BadRequest"  # Hanko's error body, the shape every error response has
     else:
         return [f"{method.upper()} {template} documents no response {status} ({sorted(responses)})"]
-    response = _get(spec, pointer)
+    response = node_at(spec, pointer)
     while "$ref" in response:
         pointer = response["$ref"].lstrip("#")
-        response = _get(spec, pointer)
+        response = node_at(spec, pointer)
     content = response.get("content", {}).get("application/json")
     if content is None or "schema" not in content:
         return [] if body is None else [f"{status} documents no body, got {body!r:.200}"]
@@ -227,9 +226,9 @@ def public_response_errors(method: str, path: str, status: int, body: Any) -> li
     validator = OAS30Validator(
         {"$ref": f"{_BASE_URI}#{pointer}/content/application~1json/schema"},
         registry=registry,
-        format_checker=_FORMATS,
+        format_checker=FORMATS,
     )
-    problems = [line for error in validator.iter_errors(body) for line in _describe(error)]
+    problems = [line for error in validator.iter_errors(body) for line in describe(error)]
     problems.extend(_invariants(template, status, body))
     return sorted(dict.fromkeys(problems))
 

@@ -13,7 +13,6 @@ from hankoflow.testing.openapi import (
     CORRECTIONS,
     STRICTNESS,
     CorrectionError,
-    _name_tags,
     apply_corrections,
     assert_valid_flow_response,
     default_spec_path,
@@ -21,6 +20,7 @@ from hankoflow.testing.openapi import (
     load_flow_spec,
     read_flow_spec,
 )
+from hankoflow.testing.openapi_validation import name_tags
 
 FLOW_ID = "d7c1e9a0-5b0f-4c1e-9a55-2f0c3d1e8b77"
 USER_ID = "5a1f3c2e-8b4d-4e6f-9a0b-1c2d3e4f5a6b"
@@ -395,7 +395,7 @@ def test_discriminator_mappings_agree_with_branch_names():
     for union in ("StatesLogin", "StatesRegistration", "StatesProfile", "StatesTokenExchange"):
         mapping = spec["components"]["schemas"][union]["discriminator"]["mapping"]
         for name, target in mapping.items():
-            assert name in _name_tags(spec, {"$ref": target}), (union, name, target)
+            assert name in name_tags(spec, {"$ref": target}), (union, name, target)
 
 
 def test_every_go_reachable_state_is_accepted_by_its_flow():
