@@ -66,10 +66,14 @@ def metadata(wheel: Path) -> str:
 def bare_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A venv holding the wheel and only the hard dependencies it declares."""
     root = tmp_path_factory.mktemp("venv")
-    venv.create(root, with_pip=True)
+    venv.create(root, with_pip=False)  # the suite's pip installs into it (--python): no ensurepip
     python = root / "bin" / "python"
-    _run(python, "-m", "pip", "install", "-q", wheel, "-c", REPO / "requirements.txt")
+    _pip(python, "install", "-q", wheel, "-c", REPO / "requirements.txt")
     return python
+
+
+def _pip(python: Path, *args: str | Path) -> str:
+    return _run(sys.executable, "-m", "pip", "--python", python, *args)
 
 
 def test_wheel_ships_code_migrations_and_templates(wheel: Path, metadata: str):
@@ -146,7 +150,7 @@ def test_library_imports_and_migrates_without_the_demo_extras(bare_venv: Path, t
 
 def test_sdist_ships_licence(tmp_path: Path, source: Path, bare_venv: Path):
     # The venv's pip builds the sdist with the setuptools pyproject.toml asks for (PEP 639).
-    _run(bare_venv, "-m", "pip", "install", "-q", "setuptools>=77")
+    _pip(bare_venv, "install", "-q", "setuptools>=77")
     script = "import sys, setuptools.build_meta as b; print(b.build_sdist(sys.argv[1]))"
     name = _run(bare_venv, "-c", script, tmp_path, cwd=source).strip().splitlines()[-1]
     with tarfile.open(tmp_path / name) as archive:
