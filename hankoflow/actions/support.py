@@ -71,7 +71,7 @@ def deliver_passcode(ctx: FlowContext) -> None:
             "ttl_minutes": max(1, settings.EMAIL.PASSCODE_TTL // 60),
         },
         secret=secret,
-        dedupe_key=f"passcode:{issued.id}",
+        dedupe_key=mail.passcode_dedupe_key(issued.id),
     )
     ctx.stash.set(n.STASH_PASSCODE_ID, issued.id)
     ctx.stash.set(n.STASH_PASSCODE_EMAIL, email)

@@ -38,7 +38,8 @@ from django.utils import timezone, translation
 
 from hankoflow.conf import settings
 from hankoflow.models.outbox import OutboxEmail
-from hankoflow.services import crypto
+from hankoflow.models.passcodes import Passcode
+from hankoflow.services import crypto, passcodes
 
 logger = logging.getLogger(__name__)
 
@@ -87,12 +88,19 @@ SMTP_TIMEOUT = 30
 # services/crypto.py purpose (HKDF info "hankoflow outbox secret v1").
 _CRYPTO_PURPOSE = "outbox secret"
 
-Outcome = Literal["sent", "disabled", "retry", "failed", "skipped"]
+# A passcode email's dedupe key: ``passcode:<passcode id>``; it links the row to its passcode.
+PASSCODE_KEY_PREFIX = "passcode:"
+
+Outcome = Literal["sent", "disabled", "retry", "failed", "skipped", "stale"]
 
 
 @dataclass(frozen=True)
 class Delivery:
-    """What ``deliver()`` did with one row; ``retry_in`` (seconds) only for ``"retry"``."""
+    """What ``deliver()`` did with one row; ``retry_in`` (seconds) only for ``"retry"``.
+
+    ``skipped``: not ours to send now (another process holds it, or its retry is not due);
+    ``stale``: closed unsent because its passcode died first.
+    """
 
     outcome: Outcome
     retry_in: int | None = None
@@ -105,6 +113,7 @@ class SweepResult:
     retry: int = 0
     failed: int = 0
     skipped: int = 0
+    stale: int = 0
 
 
 @dataclass(frozen=True)
@@ -200,6 +209,11 @@ def queue(
     return row
 
 
+def passcode_dedupe_key(passcode_id: str) -> str:
+    """The dedupe key of a passcode's email: one email per passcode, and the link to it."""
+    return f"{PASSCODE_KEY_PREFIX}{passcode_id}"
+
+
 def ttl_minutes(seconds: int) -> int:
     """A passcode lifetime in whole minutes as the emails state it (rounded half up, at least 1)."""
     return max(1, int(seconds / 60 + 0.5))
@@ -225,7 +239,9 @@ def deliver(outbox_id: str) -> Delivery:
     sets ``next_attempt_at`` (``Delivery("retry", seconds)``); a permanent one (a 5xx answer,
     a secret that no longer decrypts, a template that does not render) or the last attempt marks
     it ``failed``. With ``EMAIL_DELIVERY.ENABLED`` off nothing is sent and the row is closed
-    as ``sent`` with a note (Hanko leaves delivery to the integrator then).
+    as ``sent`` with a note (Hanko leaves delivery to the integrator then). The email of a passcode
+    that died before it went out (replaced by a resend, expired, used up) is closed unsent as
+    ``failed``, with the reason in ``last_error`` (``Delivery("stale")``).
     """
     alias = router.db_for_write(OutboxEmail)
     with transaction.atomic(using=alias):
@@ -244,6 +260,11 @@ def deliver(outbox_id: str) -> Delivery:
             note = "not sent: EMAIL_DELIVERY.ENABLED is off"
             _close(row, OutboxEmail.Status.SENT, now, note=note, attempted=False)
             return Delivery("disabled")
+        dead = _dead_passcode(row)
+        if dead:
+            note = f"not sent: {dead}"
+            _close(row, OutboxEmail.Status.FAILED, now, note=note, attempted=False)
+            return Delivery("stale")
         try:
             message = build_message(row)
         except Exception as exc:
@@ -256,6 +277,32 @@ def deliver(outbox_id: str) -> Delivery:
             return _failed_attempt(row, exc, now)
         _close(row, OutboxEmail.Status.SENT, now)
         return Delivery("sent")
+
+
+def _dead_passcode(row: OutboxEmail) -> str | None:
+    """Why the passcode of this email must not go out any more; None while it still works (and
+    for emails of no passcode).
+
+    Hanko sends at once, so its emails cannot outlive their code; ours can wait for a broker or
+    a retry. A dead code in the inbox only misleads, and after a resend it would arrive next to
+    the one that works (security-checks PC-07: only the newest code counts).
+    """
+    key = row.dedupe_key or ""
+    if not key.startswith(PASSCODE_KEY_PREFIX):
+        return None
+    passcode_id = key.removeprefix(PASSCODE_KEY_PREFIX)
+    if passcodes.is_usable(passcode_id, row.to):
+        return None
+    passcode = Passcode.objects.filter(pk=passcode_id).only("flow_id", "created_at").first()
+    if (
+        passcode is not None
+        and passcode.flow_id is not None
+        and Passcode.objects.filter(
+            flow_id=passcode.flow_id, created_at__gt=passcode.created_at
+        ).exists()
+    ):
+        return "a newer passcode replaced this one"
+    return "the passcode expired or was used up before it went out"
 
 
 def _failed_attempt(row: OutboxEmail, exc: Exception, now: datetime) -> Delivery:

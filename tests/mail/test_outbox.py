@@ -116,8 +116,8 @@ def test_secret_that_no_longer_decrypts_fails_the_row(settings, mailoutbox, capl
 @pytest.mark.django_db
 def test_dedupe_key_makes_a_second_queue_a_no_op(django_capture_on_commit_callbacks, mailoutbox):
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        first = queue_login(dedupe_key="passcode:1")
-        second = queue_login(dedupe_key="passcode:1")
+        first = queue_login(dedupe_key="test:1")
+        second = queue_login(dedupe_key="test:1")
 
     assert first.pk == second.pk
     assert len(callbacks) == 1
@@ -243,6 +243,7 @@ def test_sweeper_task_and_management_command(mailoutbox):
         "retry": 0,
         "failed": 0,
         "skipped": 0,
+        "stale": 0,
     }
     make_pending(code="222222")
     out = StringIO()

@@ -37,5 +37,6 @@ class Command(BaseCommand):
         result = mail.sweep(older_than=older_than, limit=limit)
         self.stdout.write(
             f"sent {result.sent}, not sent (delivery disabled) {result.disabled}, "
-            f"to retry {result.retry}, failed {result.failed}, skipped {result.skipped}"
+            f"to retry {result.retry}, failed {result.failed}, skipped {result.skipped}, "
+            f"not sent (passcode dead) {result.stale}"
         )
