@@ -39,6 +39,5 @@ login = (
     .after_flow(n.SUBFLOW_CREDENTIAL_USAGE, ScheduleOnboardingStates)
     .initial_states(n.STATE_PREFLIGHT, n.STATE_LOGIN_INIT)
     .error_state(n.STATE_ERROR)
-    .ttl(24 * 3600)
     .build()
 )

@@ -15,6 +15,5 @@ profile = (
     .subflows(capabilities)
     .initial_states(names.STATE_PREFLIGHT, names.STATE_PROFILE_INIT)
     .error_state(names.STATE_ERROR)
-    .ttl(24 * 3600)
     .build()
 )

@@ -30,6 +30,5 @@ registration = (
     .before_state(n.STATE_SUCCESS, CreateUser, GetUserData, DetermineRegistrationAMR, IssueSession)
     .initial_states(n.STATE_PREFLIGHT, n.STATE_REGISTRATION_INIT)
     .error_state(n.STATE_ERROR)
-    .ttl(24 * 3600)
     .build()
 )

@@ -14,6 +14,6 @@ token_exchange = (
     .state(names.STATE_ERROR)
     .initial_states(names.STATE_THIRDPARTY)
     .error_state(names.STATE_ERROR)
-    .ttl(3600)
+    .ttl(3600)  # Hanko's fixed hour: the one flow that FLOW.TTL does not set
     .build()
 )
