@@ -64,7 +64,7 @@ def remove(domain: str) -> int:
     from django.contrib.auth import get_user_model
     from django.db import transaction
 
-    from hankoflow.models import Account, AuditLogEntry, Flow, OutboxEmail, PasscodeFailures
+    from hankoflow.models import Account, AttemptBudget, AuditLogEntry, Flow, OutboxEmail
 
     suffix = f"@{domain}"
     with transaction.atomic():
@@ -74,7 +74,8 @@ def remove(domain: str) -> int:
         Flow.objects.filter(user_id__in=user_ids).delete()
         AuditLogEntry.objects.filter(actor_user_id__in=account_ids).delete()
         OutboxEmail.objects.filter(to__endswith=suffix).delete()
-        PasscodeFailures.objects.filter(email__endswith=suffix).delete()
+        AttemptBudget.objects.filter(subject__endswith=suffix).delete()  # passcodes: addresses
+        AttemptBudget.objects.filter(subject__in=[str(pk) for pk in account_ids]).delete()
         # Cascades to the accounts, their emails, usernames, sessions and passcodes.
         get_user_model()._default_manager.filter(pk__in=user_ids).delete()
     return len(user_ids)

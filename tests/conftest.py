@@ -20,7 +20,8 @@ def _fresh_cache():
 
 @pytest.fixture
 def clock(monkeypatch):
-    """Moves ``timezone.now`` forward: ``clock.advance(minutes=15)``."""
+    """Moves ``timezone.now`` forward: ``clock.advance(minutes=15)``; ``clock.stop()`` holds it
+    still between advances (for rules measured in seconds)."""
     from datetime import timedelta
 
     from django.utils import timezone
@@ -28,12 +29,18 @@ def clock(monkeypatch):
     class Clock:
         offset = timedelta()
         real_now = staticmethod(timezone.now)
+        stopped_at = None
 
         def advance(self, **delta) -> None:
             self.offset += timedelta(**delta)
 
+        def stop(self) -> None:
+            self.stopped_at = Clock.real_now()
+
     clock = Clock()
-    monkeypatch.setattr(timezone, "now", lambda: Clock.real_now() + clock.offset)
+    monkeypatch.setattr(
+        timezone, "now", lambda: (clock.stopped_at or Clock.real_now()) + clock.offset
+    )
     return clock
 
 

@@ -140,7 +140,8 @@ class ContinueToPasscodeConfirmation(Action):
 
 
 class PasswordLogin(Action):
-    """Check the password; every failure looks and costs the same (security-checks PW-04/05)."""
+    """Check the password; every failure looks and costs the same (security-checks PW-04/05), and
+    the account's attempt budget bounds the guesses (PW-06)."""
 
     name = n.ACTION_PASSWORD_LOGIN
     description = "Login with a password."
@@ -160,14 +161,22 @@ class PasswordLogin(Action):
             ctx.payload["retry_after"] = decision.retry_after
             return ctx.error(errors.RATE_LIMIT_EXCEEDED)
         account = _account_by_identifier(ctx)
-        if not passwords.check_login(account, ctx.input("password", "")):
+        check = passwords.verify_login(
+            account, ctx.input("password", ""), identifier=identification, ip=ctx.env.ip
+        )
+        if not check.ok:
             audit.record(
                 audit.LOGIN_FAILURE,
                 env=ctx.env,
                 account=account,
-                error="wrong password",
+                error="password attempts refused" if check.retry_after else "wrong password",
                 details={"login_method": n.LOGIN_METHOD_PASSWORD, "flow_id": ctx.flow_id},
             )
+        if check.retry_after:
+            # Hanko: only its per-IP limit answers this; the account's attempt budget does too.
+            ctx.payload["retry_after"] = check.retry_after
+            return ctx.error(errors.RATE_LIMIT_EXCEEDED)
+        if not check.ok:
             return ctx.input_error("password", errors.VALUE_INVALID)
         stash_account_facts(ctx, account)
         ctx.stash.set(n.STASH_LOGIN_METHOD, n.LOGIN_METHOD_PASSWORD)
@@ -263,7 +272,7 @@ class VerifyPasscode(Action):
         passcode_id = ctx.stash.get(n.STASH_PASSCODE_ID)
         if ctx.stash.get(n.STASH_PASSCODE_EMAIL) != ctx.stash.get(n.STASH_EMAIL):
             passcode_id = None
-        result = passcodes.verify(passcode_id or "", str(ctx.input("code", "")))
+        result = passcodes.verify(passcode_id or "", str(ctx.input("code", "")), ip=ctx.env.ip)
         failure = {"login_method": n.LOGIN_METHOD_PASSCODE, "flow_id": ctx.flow_id}
         if result.max_attempts_reached:
             audit.record(audit.LOGIN_FAILURE, env=ctx.env, error="passcode tries", details=failure)

@@ -70,7 +70,7 @@ class OtpCodeValidate(Action):
         if not decision.allowed:
             ctx.payload["retry_after"] = decision.retry_after
             return ctx.error(errors.RATE_LIMIT_EXCEEDED)
-        result = totp.verify_login(account, str(ctx.input("otp_code", "")))
+        result = totp.verify_login(account, str(ctx.input("otp_code", "")), ip=ctx.env.ip)
         if not result.ok:
             audit.record(
                 audit.LOGIN_FAILURE,

@@ -1,11 +1,12 @@
 """hankoflow's models, one module per aggregate."""
 
 from hankoflow.models.accounts import Account, Email, Username
+from hankoflow.models.attempts import AttemptBudget
 from hankoflow.models.audit import AuditLogEntry
 from hankoflow.models.flows import Flow
 from hankoflow.models.mfa import OTPSecret, TrustedDevice
 from hankoflow.models.outbox import OutboxEmail
-from hankoflow.models.passcodes import Passcode, PasscodeFailures
+from hankoflow.models.passcodes import Passcode
 from hankoflow.models.sessions import Session, SigningKey
 from hankoflow.models.webauthn import WebauthnChallenge, WebauthnCredential
 
@@ -15,7 +16,7 @@ __all__ = [
     "Username",
     "Flow",
     "Passcode",
-    "PasscodeFailures",
+    "AttemptBudget",
     "AuditLogEntry",
     "OutboxEmail",
     "Session",

@@ -3,10 +3,10 @@
 
 ``OTPSecret`` is an account's authenticator app: the base32 secret is stored only Fernet-encrypted
 (``hankoflow.services.crypto``, purpose ``"totp"``), with the last time step that was accepted
-(RFC 6238 §5.2 replay protection) and the account's failure budget. ``TrustedDevice`` is one
-browser that may skip MFA for an account until it expires: only the SHA-256 of its random token
-is stored, the token itself lives in the device-trust cookie. Write both through
-``hankoflow.services.totp`` and ``hankoflow.services.device_trust``.
+(RFC 6238 §5.2 replay protection); wrong codes count in the ``AttemptBudget`` (kind ``totp``).
+``TrustedDevice`` is one browser that may skip MFA for an account until it expires: only the
+SHA-256 of its random token is stored, the token itself lives in the device-trust cookie. Write
+both through ``hankoflow.services.totp`` and ``hankoflow.services.device_trust``.
 """
 
 from __future__ import annotations
@@ -31,14 +31,6 @@ class OTPSecret(models.Model):
     last_step = models.BigIntegerField(
         null=True, blank=True, help_text="newest accepted time step; codes of steps <= it refused"
     )
-    failures = models.PositiveIntegerField(
-        default=0, help_text="wrong codes in the window that started at window_started_at"
-    )
-    window_started_at = models.DateTimeField(default=timezone.now)
-    consecutive_failures = models.PositiveIntegerField(
-        default=0, help_text="wrong codes since the last success (hard ceiling)"
-    )
-    last_failure_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -1,9 +1,9 @@
-"""Email passcodes and the per-address failure budget (platform.md §1.7, §7.2).
+"""Email passcodes (platform.md §1.7, §7.2).
 
 A ``Passcode`` is one emailed one-time code: only an HMAC of it is stored, with its try counter,
-expiry and the moment it was consumed. ``PasscodeFailures`` counts wrong codes per normalised
-email address across every passcode and flow, so asking for a new code never buys a fresh set of
-guesses (security-checks PC-05, NIST SP 800-63B-4 §3.1.3.2). Write both through
+expiry and the moment it was consumed. Wrong codes also count against the address's
+``AttemptBudget`` (kind ``passcode``), so asking for a new code never buys a fresh set of guesses
+(security-checks PC-05, NIST SP 800-63B-4 §3.1.3.2). Write it through
 ``hankoflow.services.passcodes``.
 """
 
@@ -44,24 +44,3 @@ class Passcode(models.Model):
 
     def __str__(self) -> str:
         return f"passcode {self.id}"
-
-
-class PasscodeFailures(models.Model):
-    """Wrong passcodes entered for one address; reset only by a successful verification."""
-
-    email = models.CharField(max_length=254, unique=True, help_text="normalised address")
-    consecutive = models.PositiveIntegerField(
-        default=0, help_text="failures since the last success (hard ceiling)"
-    )
-    window_failures = models.PositiveIntegerField(
-        default=0, help_text="failures in the window that started at window_started_at"
-    )
-    window_started_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True, help_text="last failure or reset")
-
-    class Meta:
-        db_table = "hankoflow_passcode_failures"
-        verbose_name_plural = "passcode failures"
-
-    def __str__(self) -> str:
-        return f"passcode failures for {self.email}"

@@ -2,21 +2,17 @@
 
 A passcode is 6 characters from ``EMAIL.PASSCODE_CHARSET``, lives ``EMAIL.PASSCODE_TTL`` seconds,
 is stored only as a salted, keyed HMAC-SHA256, allows ``MAX_TRIES`` attempts and is consumed
-once. Every wrong code is also counted against the address's failure budget
-(``PasscodeFailures``), which a resend does not reset (security-checks PC-03…PC-08):
+once. Every attempt also counts against the address's attempt budget (``services/attempts.py``,
+kind ``passcode``, subject the normalised address, whether or not an account has it), which a
+resend does not reset (security-checks PC-03…PC-08): per client network and across networks,
+a few free failures, then growing waits and a ceiling of 100 consecutive failures (NIST SP
+800-63B-4 §3.2.2); while the budget refuses, every verification answers ``max_attempts_reached``.
 
-* ``ACCOUNT_BUDGET`` wrong codes per ``BUDGET_WINDOW`` per normalised email, whatever the flow,
-  passcode or client IP; past it every verification answers ``max_attempts_reached`` until the
-  window ends;
-* a hard ceiling of ``MAX_CONSECUTIVE`` failures without a success (NIST SP 800-63B-4 §3.2.2),
-  lifted after ``CEILING_COOLDOWN`` without a further failure, so an attacker cannot lock an
-  address out for good;
-* a successful verification resets both.
-
-Counters change with conditional ``UPDATE`` statements and a row lock, so concurrent requests
-(several flows, several processes) cannot get more comparisons than the limits allow. They are
-written in the caller's transaction: a flow step commits on every answer, including input errors,
-so the counts persist; only an unexpected exception rolls the step back as a whole.
+The attempt is counted before the comparison, under the budget's row locks and a conditional
+``UPDATE`` of the passcode's tries, so concurrent requests (several flows, several processes)
+cannot get more comparisons than the limits allow. Everything is written in the caller's
+transaction: a flow step commits on every answer, including input errors, so the counts persist;
+only an unexpected exception rolls the step back as a whole.
 """
 
 from __future__ import annotations
@@ -33,21 +29,11 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from hankoflow.conf import settings
-from hankoflow.models import Account, Passcode, PasscodeFailures
+from hankoflow.models import Account, Passcode
+from hankoflow.services import attempts
 
 MAX_TRIES = 3
 """Attempts per passcode (Hanko's constant). The 3rd wrong one kills the code."""
-
-ACCOUNT_BUDGET = 10
-"""Wrong codes accepted per address in one ``BUDGET_WINDOW``, across all passcodes and flows."""
-
-BUDGET_WINDOW = timedelta(minutes=15)
-
-MAX_CONSECUTIVE = 100
-"""Failures without a success after which the address is refused (NIST §3.2.2: at most 100)."""
-
-CEILING_COOLDOWN = timedelta(hours=24)
-"""Quiet time after the last failure that lifts the ``MAX_CONSECUTIVE`` ceiling."""
 
 CODE_LENGTH = 6
 ALPHANUMERIC = "23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"  # no 0, 1, O, I, l
@@ -113,35 +99,37 @@ def is_usable(passcode_id: str | None, email: str) -> bool:
     )
 
 
-def verify(passcode_id: str, code: str) -> VerifyResult:
+def verify(passcode_id: str, code: str, *, ip: str) -> VerifyResult:
     """Check ``code`` against the passcode; consume it when right.
 
     Unknown, expired or used passcodes give ``ok=False``; a dead passcode (``MAX_TRIES``
-    attempts) or a spent address budget gives ``max_attempts_reached``. Otherwise the attempt is
-    counted first (its own conditional ``UPDATE``), then compared. Exactly one HMAC comparison
-    runs on every path, so the branches cost the same (security-checks PC-08).
+    attempts) or an address budget that refuses the client's network (``ip``) gives
+    ``max_attempts_reached``. Otherwise the attempt is counted first, then compared. Exactly one
+    HMAC comparison runs on every path, so the branches cost the same (security-checks PC-08).
     """
     with transaction.atomic():
-        return _verify(passcode_id, code, timezone.now())
+        return _verify(passcode_id, code, ip, timezone.now())
 
 
-def _verify(passcode_id: str, code: str, now: datetime) -> VerifyResult:
+def _verify(passcode_id: str, code: str, ip: str, now: datetime) -> VerifyResult:
     row = _load(passcode_id)
     if row is None or not _alive(row, now):
         return _refuse(code, VerifyResult(ok=False))
-    if row.tries >= MAX_TRIES or _budget_spent(_failures(row.email), now):
+    if row.tries >= MAX_TRIES:
+        return _refuse(code, VerifyResult(ok=False, max_attempts_reached=True))
+    attempt = attempts.reserve(attempts.PASSCODE, row.email, ip)
+    if not attempt.allowed:
         return _refuse(code, VerifyResult(ok=False, max_attempts_reached=True))
 
     counted = Passcode.objects.filter(
         pk=row.pk, tries__lt=MAX_TRIES, used_at__isnull=True, expires_at__gt=now
     ).update(tries=F("tries") + 1)
     if counted != 1:
-        # A rival request used, killed or exhausted it since we read it.
+        # A rival request used, killed or exhausted it since we read it: no guess was made.
+        attempt.release()
         row = _load(passcode_id)
         if row is None or not _alive(row, now):
             return _refuse(code, VerifyResult(ok=False))
-        return _refuse(code, VerifyResult(ok=False, max_attempts_reached=True))
-    if not _reserve_budget(row.email, now):
         return _refuse(code, VerifyResult(ok=False, max_attempts_reached=True))
 
     salt, _, stored = row.code_hash.partition("$")
@@ -151,10 +139,9 @@ def _verify(passcode_id: str, code: str, now: datetime) -> VerifyResult:
 
     consumed = Passcode.objects.filter(pk=row.pk, used_at__isnull=True).update(used_at=now)
     if consumed != 1:
+        attempt.release()
         return VerifyResult(ok=False)
-    PasscodeFailures.objects.filter(email=row.email).update(
-        consecutive=0, window_failures=0, window_started_at=now, updated_at=now
-    )
+    attempt.succeeded()
     return VerifyResult(ok=True)
 
 
@@ -196,44 +183,3 @@ def _load(passcode_id: str | None) -> Passcode | None:
 
 def _alive(row: Passcode, now: datetime) -> bool:
     return row.used_at is None and now < row.expires_at
-
-
-def _failures(email: str) -> PasscodeFailures | None:
-    return PasscodeFailures.objects.filter(email=email).first()
-
-
-def _budget_spent(failures: PasscodeFailures | None, now: datetime) -> bool:
-    if failures is None:
-        return False
-    in_window = now < failures.window_started_at + BUDGET_WINDOW
-    if in_window and failures.window_failures >= ACCOUNT_BUDGET:
-        return True
-    ceiling_active = now < failures.updated_at + CEILING_COOLDOWN
-    return ceiling_active and failures.consecutive >= MAX_CONSECUTIVE
-
-
-def _reserve_budget(email: str, now: datetime) -> bool:
-    """Count this attempt as a failure before comparing; False when the budget is spent.
-
-    The row is locked, so concurrent attempts for one address are counted one after another. A
-    right code resets the counters afterwards, so only wrong codes stay counted.
-    """
-    PasscodeFailures.objects.get_or_create(email=email, defaults={"window_started_at": now})
-    failures = PasscodeFailures.objects.select_for_update().get(email=email)
-    if _budget_spent(failures, now):
-        return False
-    if now >= failures.window_started_at + BUDGET_WINDOW:
-        failures.window_started_at = now
-        failures.window_failures = 0
-    if now >= failures.updated_at + CEILING_COOLDOWN:
-        failures.consecutive = 0
-    failures.window_failures += 1
-    failures.consecutive += 1
-    failures.updated_at = now
-    PasscodeFailures.objects.filter(pk=failures.pk).update(
-        window_started_at=failures.window_started_at,
-        window_failures=failures.window_failures,
-        consecutive=failures.consecutive,
-        updated_at=now,
-    )
-    return True

@@ -10,23 +10,30 @@ Hanko: hashes with bcrypt; we use ``PASSWORD_HASHERS`` (Argon2 recommended in th
 Hanko: ``action_password_login.go`` returns before hashing when the user is unknown or has no
 password, which tells an attacker which accounts exist. ``check_login`` runs the hasher exactly
 once on every failing path (security-checks PW-04, PW-05; Django CVE-2024-39329).
+
+Hanko: limits password logins only per IP and identifier (5 per minute). ``verify_login`` also
+counts every attempt against the account's attempt budget (``services/attempts.py``, kind
+``password``; PW-06), and a login identifier without an account against an imitation of it in
+the cache, so the answers are the same either way.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+from dataclasses import dataclass
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.db import transaction
 
 from hankoflow import errors
 from hankoflow.adapter import get_adapter
 from hankoflow.conf import settings
 from hankoflow.models import Account
-from hankoflow.services import accounts
+from hankoflow.services import accounts, attempts
 
 # Hanko's cap (bcrypt reads 72 bytes), kept so clients see the same limits.
 MAX_BYTES = 72
@@ -37,8 +44,38 @@ def hash_password(raw: str) -> str:
     return make_password(raw)
 
 
+@dataclass(frozen=True)
+class LoginCheck:
+    """The outcome of a password login: ``ok``, or refused by the attempt budget for
+    ``retry_after`` seconds (the password was then not compared)."""
+
+    ok: bool
+    retry_after: int = 0
+
+
+def verify_login(account: Account | None, raw: str, *, identifier: str, ip: str) -> LoginCheck:
+    """Check a password login to ``account`` (None: ``identifier`` names no account) from ``ip``.
+
+    The attempt is counted against the budget before the check, and a success resets it. The
+    password hasher runs exactly once on every path, a refusal by the budget included.
+    """
+    with transaction.atomic():
+        if account is None:
+            attempt = attempts.reserve_unknown(attempts.PASSWORD, identifier.strip().lower(), ip)
+        else:
+            attempt = attempts.reserve(attempts.PASSWORD, str(account.pk), ip)
+        if not attempt.allowed:
+            make_password(raw if raw is not None else "")  # same work as a check
+            return LoginCheck(ok=False, retry_after=attempt.retry_after)
+        if not check_login(account, raw):
+            return LoginCheck(ok=False)
+        attempt.succeeded()
+        return LoginCheck(ok=True)
+
+
 def check_login(account: Account | None, raw: str) -> bool:
-    """Whether ``raw`` is the password of this active account.
+    """Whether ``raw`` is the password of this active account (no attempt budget: logins go
+    through ``verify_login``).
 
     The password hasher runs exactly once whatever the outcome: for an unknown account, a
     user without a usable password, an inactive user, a wrong and a right password (plus one

@@ -9,11 +9,12 @@ enrolment. Every accepted code moves the account's ``last_step`` forward with a 
 §5.2, TO-04); enrolment stores the step of its code too (``save_secret(last_step=...)``), so that
 code cannot also serve as the first login code (TO-02).
 
-Wrong codes count against the account, whatever the flow or client IP (TO-05): ``ACCOUNT_BUDGET``
-per ``BUDGET_WINDOW``, and a ceiling of ``MAX_CONSECUTIVE`` without a success (NIST SP 800-63B-4
-§3.2.2) lifted after ``CEILING_COOLDOWN`` without a further failure; past either, every code is
-refused until the limit lifts. A success resets both. The counters are written in the caller's
-transaction: a flow step commits on every answer, so they persist.
+Wrong codes count against the account's attempt budget (``services/attempts.py``, kind
+``totp``), per client network and across networks, whatever the flow (TO-05): a few free
+failures, then growing waits and a ceiling of 100 consecutive failures (NIST SP 800-63B-4
+§3.2.2); while the budget refuses, every code is refused. A success resets the counts of its
+network and across networks. They are written in the caller's transaction: a flow step commits
+on every answer, so they persist.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ import hmac
 import io
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 import pyotp
 import qrcode
@@ -37,24 +37,13 @@ from qrcode.image.pil import PilImage
 from hankoflow.conf import settings
 from hankoflow.models import Account
 from hankoflow.models.mfa import OTPSecret
-from hankoflow.services import crypto
+from hankoflow.services import attempts, crypto
 from hankoflow.services.accounts import forget_cached
 
 DIGITS = 6
 PERIOD = 30
 VALID_WINDOW = 1
 """Steps of clock skew accepted either way (RFC 6238 §5.2 recommends at most one)."""
-
-ACCOUNT_BUDGET = 10
-"""Wrong codes accepted per account in one ``BUDGET_WINDOW`` (the same as passcodes')."""
-
-BUDGET_WINDOW = timedelta(minutes=15)
-
-MAX_CONSECUTIVE = 100
-"""Failures without a success after which the account's TOTP is refused (NIST §3.2.2)."""
-
-CEILING_COOLDOWN = timedelta(hours=24)
-"""Quiet time after the last failure that lifts the ``MAX_CONSECUTIVE`` ceiling."""
 
 MIN_SECRET_BYTES = 16
 """Shortest secret ``save_secret`` stores (RFC 4226 §4 R6: at least 128 bits; ours have 160)."""
@@ -116,7 +105,8 @@ def save_secret(account: Account, secret: str, *, last_step: int | None) -> OTPS
     """Store ``secret`` (encrypted) as the account's TOTP secret, replacing any older one.
 
     ``last_step`` is the step of the code that confirmed the enrolment (``matching_step``), so
-    that code cannot be used again to log in (TO-02). The failure counters start afresh.
+    that code cannot be used again to log in (TO-02). The attempt budget is the account's and
+    stays as it is.
     """
     if len(_secret_bytes(secret)) < MIN_SECRET_BYTES:
         raise ValueError("a TOTP secret needs at least 128 bits")
@@ -127,7 +117,6 @@ def save_secret(account: Account, secret: str, *, last_step: int | None) -> OTPS
             account=account,
             secret_encrypted=crypto.encrypt(secret, _CRYPTO_PURPOSE),
             last_step=last_step,
-            window_started_at=now,
             created_at=now,
         )
     forget_cached(account)
@@ -180,37 +169,36 @@ def matching_step(
     return found
 
 
-def verify_login(account: Account, code: str) -> TotpResult:
-    """Check a login code of ``account`` and use it up.
+def verify_login(account: Account, code: str, *, ip: str) -> TotpResult:
+    """Check a login code of ``account``, entered from ``ip``, and use it up.
 
-    Refused (``ok=False``): no secret, a spent failure budget, a wrong code (counted against the
-    budget). ``replayed``: the code is right but its step is not newer than the last accepted one,
-    or a concurrent request accepted it first — the compare-and-set ``UPDATE`` of ``last_step``
-    changes exactly one row for exactly one request (TO-04). Replays are not counted as failures.
+    Refused (``ok=False``): no secret, a budget that refuses the client's network, a wrong code
+    (counted against the budget). ``replayed``: the code is right but its step is not newer than
+    the last accepted one, or a concurrent request accepted it first — the compare-and-set
+    ``UPDATE`` of ``last_step`` changes exactly one row for exactly one request (TO-04). Replays
+    are not counted as failures.
     """
     with transaction.atomic():
-        # The lock orders concurrent attempts of one account, so none escapes the budget.
+        # Locks in this order in every request: the secret, then the budget's rows.
         row = OTPSecret.objects.select_for_update().filter(account=account).first()
         if row is None:
             return TotpResult(ok=False)
-        now = timezone.now()
-        if _budget_spent(row, now):
+        attempt = attempts.reserve(attempts.TOTP, str(account.pk), ip)
+        if not attempt.allowed:
             return TotpResult(ok=False)
         secret = crypto.decrypt(row.secret_encrypted, _CRYPTO_PURPOSE).decode("ascii")
         step = matching_step(secret, code)
         if step is None:
-            _count_failure(row, now)
             return TotpResult(ok=False)
         if row.last_step is not None and step <= row.last_step:
+            attempt.release()
             return TotpResult(ok=False, replayed=True)
         newer = Q(last_step__isnull=True) | Q(last_step__lt=step)
-        won = (
-            OTPSecret.objects.filter(newer, pk=row.pk).update(
-                last_step=step, failures=0, window_started_at=now, consecutive_failures=0
-            )
-            == 1
-        )
-        return TotpResult(ok=True) if won else TotpResult(ok=False, replayed=True)
+        if OTPSecret.objects.filter(newer, pk=row.pk).update(last_step=step) != 1:
+            attempt.release()
+            return TotpResult(ok=False, replayed=True)
+        attempt.succeeded()
+        return TotpResult(ok=True)
 
 
 # --- internals ----------------------------------------------------------------------------------
@@ -222,28 +210,3 @@ def _secret_bytes(secret: str) -> bytes:
         return base64.b32decode(secret + "=" * (-len(secret) % 8), casefold=True)
     except (binascii.Error, TypeError) as error:
         raise ValueError("a TOTP secret must be base32") from error
-
-
-def _budget_spent(row: OTPSecret, now: datetime) -> bool:
-    in_window = now < row.window_started_at + BUDGET_WINDOW
-    if in_window and row.failures >= ACCOUNT_BUDGET:
-        return True
-    last_failure = row.last_failure_at
-    ceiling_active = last_failure is not None and now < last_failure + CEILING_COOLDOWN
-    return ceiling_active and row.consecutive_failures >= MAX_CONSECUTIVE
-
-
-def _count_failure(row: OTPSecret, now: datetime) -> None:
-    """Count one wrong code on the locked row, opening a new window or lifting the ceiling when
-    their time has passed."""
-    if now >= row.window_started_at + BUDGET_WINDOW:
-        row.window_started_at = now
-        row.failures = 0
-    if row.last_failure_at is not None and now >= row.last_failure_at + CEILING_COOLDOWN:
-        row.consecutive_failures = 0
-    OTPSecret.objects.filter(pk=row.pk).update(
-        failures=row.failures + 1,
-        window_started_at=row.window_started_at,
-        consecutive_failures=row.consecutive_failures + 1,
-        last_failure_at=now,
-    )

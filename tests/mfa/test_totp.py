@@ -12,8 +12,8 @@ import pytest
 from django.db import connection
 from PIL import Image
 
-from hankoflow.models import OTPSecret
-from hankoflow.services import crypto, totp
+from hankoflow.models import AttemptBudget, OTPSecret
+from hankoflow.services import attempts, crypto, totp
 from hankoflow.services.totp import TotpResult
 
 pytestmark = pytest.mark.django_db
@@ -22,6 +22,11 @@ SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # 160 bits
 OK = TotpResult(ok=True)
 REFUSED = TotpResult(ok=False)
 REPLAYED = TotpResult(ok=False, replayed=True)
+IP = "203.0.113.7"
+
+
+def verify(account, code: str, ip: str = IP) -> TotpResult:
+    return totp.verify_login(account, code, ip=ip)
 
 
 def code_at(step: int, secret: str = SECRET) -> str:
@@ -81,8 +86,8 @@ def test_save_secret_replaces_the_old_secret(alice, totp_clock):
     newer = totp.new_secret()
     totp.save_secret(alice, newer, last_step=None)
     assert OTPSecret.objects.filter(account=alice).count() == 1
-    assert totp.verify_login(alice, code_at(totp_clock.step)) == REFUSED
-    assert totp.verify_login(alice, code_at(totp_clock.step, newer)) == OK
+    assert verify(alice, code_at(totp_clock.step)) == REFUSED
+    assert verify(alice, code_at(totp_clock.step, newer)) == OK
 
 
 @pytest.mark.parametrize(
@@ -246,8 +251,8 @@ def test_a_code_shared_by_two_steps_matches_the_newest_unused(monkeypatch):
 def test_login_code_is_accepted_once(alice, totp_clock):
     totp.save_secret(alice, SECRET, last_step=None)
     code = code_at(totp_clock.step)
-    assert totp.verify_login(alice, code) == OK
-    assert totp.verify_login(alice, code) == REPLAYED
+    assert verify(alice, code) == OK
+    assert verify(alice, code) == REPLAYED
     assert OTPSecret.objects.get(account=alice).last_step == totp_clock.step
 
 
@@ -256,17 +261,17 @@ def test_enrolment_code_cannot_be_the_first_login_code(alice, totp_clock):
     code = code_at(totp_clock.step)
     step = totp.matching_step(SECRET, code)
     totp.save_secret(alice, SECRET, last_step=step)
-    assert totp.verify_login(alice, code) == REPLAYED
+    assert verify(alice, code) == REPLAYED
     totp_clock.at += 30
-    assert totp.verify_login(alice, code) == REPLAYED  # now T-1: still not newer
-    assert totp.verify_login(alice, code_at(totp_clock.step)) == OK
+    assert verify(alice, code) == REPLAYED  # now T-1: still not newer
+    assert verify(alice, code_at(totp_clock.step)) == OK
 
 
 def test_older_step_after_a_newer_one_is_replayed(alice, totp_clock):
     totp.save_secret(alice, SECRET, last_step=None)
-    assert totp.verify_login(alice, code_at(totp_clock.step + 1)) == OK
-    assert totp.verify_login(alice, code_at(totp_clock.step)) == REPLAYED
-    assert totp.verify_login(alice, code_at(totp_clock.step - 1)) == REPLAYED
+    assert verify(alice, code_at(totp_clock.step + 1)) == OK
+    assert verify(alice, code_at(totp_clock.step)) == REPLAYED
+    assert verify(alice, code_at(totp_clock.step - 1)) == REPLAYED
 
 
 @pytest.mark.parametrize(
@@ -282,7 +287,7 @@ def test_older_step_after_a_newer_one_is_replayed(alice, totp_clock):
 )
 def test_replay_sequences(alice, totp_clock, sequence, expected):
     totp.save_secret(alice, SECRET, last_step=None)
-    results = [totp.verify_login(alice, code_at(totp_clock.step + o)) for o in sequence]
+    results = [verify(alice, code_at(totp_clock.step + o)) for o in sequence]
     assert results == expected
 
 
@@ -297,11 +302,11 @@ def test_losing_the_compare_and_set_is_a_replay(alice, totp_clock, monkeypatch):
         return step
 
     monkeypatch.setattr(totp, "matching_step", rival_wins_meanwhile)
-    assert totp.verify_login(alice, code_at(totp_clock.step)) == REPLAYED
+    assert verify(alice, code_at(totp_clock.step)) == REPLAYED
 
 
 def test_no_secret_refuses(alice, totp_clock):
-    assert totp.verify_login(alice, code_at(totp_clock.step)) == REFUSED
+    assert verify(alice, code_at(totp_clock.step)) == REFUSED
 
 
 # --- TO-05 throttling ---------------------------------------------------------------------------
@@ -311,60 +316,78 @@ def wrong_code(step: int) -> str:
     return other_code(*(code_at(s) for s in (step - 1, step, step + 1)))
 
 
-def test_budget_of_ten_wrong_codes_per_window(alice, totp_clock, clock):
-    totp.save_secret(alice, SECRET, last_step=None)
-    for _ in range(totp.ACCOUNT_BUDGET):
-        assert totp.verify_login(alice, wrong_code(totp_clock.step)) == REFUSED
-    assert OTPSecret.objects.get(account=alice).failures == totp.ACCOUNT_BUDGET
-    # Past the budget even the right code is refused, and not counted.
-    assert totp.verify_login(alice, code_at(totp_clock.step)) == REFUSED
-    assert OTPSecret.objects.get(account=alice).failures == totp.ACCOUNT_BUDGET
-    clock.advance(minutes=15)
-    totp_clock.at += 15 * 60
-    assert totp.verify_login(alice, code_at(totp_clock.step)) == OK
+def budget(account, network: str = attempts.ALL_NETWORKS) -> AttemptBudget:
+    return AttemptBudget.objects.get(kind="totp", subject=str(account.pk), network=network)
 
 
-def test_success_resets_the_budget(alice, totp_clock):
+def test_wrong_codes_count_against_the_budget(alice, totp_clock, clock):
+    clock.stop()
     totp.save_secret(alice, SECRET, last_step=None)
-    for _ in range(totp.ACCOUNT_BUDGET - 1):
-        totp.verify_login(alice, wrong_code(totp_clock.step))
-    assert totp.verify_login(alice, code_at(totp_clock.step)) == OK
-    row = OTPSecret.objects.get(account=alice)
-    assert row.failures == row.consecutive_failures == 0
+    for _ in range(attempts.NETWORK_FREE):
+        assert verify(alice, wrong_code(totp_clock.step)) == REFUSED
+    assert budget(alice).failures == attempts.NETWORK_FREE
+    # Past the free failures even the right code is refused until the wait is over, uncounted.
+    assert verify(alice, code_at(totp_clock.step)) == REFUSED
+    assert budget(alice).failures == attempts.NETWORK_FREE
+    clock.advance(seconds=1)
+    assert verify(alice, code_at(totp_clock.step)) == OK
+
+
+def test_success_resets_the_budget(alice, totp_clock, clock):
+    clock.stop()
+    totp.save_secret(alice, SECRET, last_step=None)
+    for _ in range(attempts.NETWORK_FREE - 1):
+        verify(alice, wrong_code(totp_clock.step))
+    assert verify(alice, code_at(totp_clock.step)) == OK
+    assert budget(alice).failures == budget(alice, attempts.network_of(IP)).failures == 0
     totp_clock.at += 30
-    for _ in range(totp.ACCOUNT_BUDGET - 1):
-        assert totp.verify_login(alice, wrong_code(totp_clock.step)) == REFUSED
-    assert totp.verify_login(alice, code_at(totp_clock.step)) == OK
+    for _ in range(attempts.NETWORK_FREE):
+        assert verify(alice, wrong_code(totp_clock.step)) == REFUSED
+    clock.advance(seconds=1)
+    assert verify(alice, code_at(totp_clock.step)) == OK
 
 
 def test_replays_are_not_counted_as_failures(alice, totp_clock):
     totp.save_secret(alice, SECRET, last_step=None)
     code = code_at(totp_clock.step)
-    totp.verify_login(alice, code)
-    for _ in range(totp.ACCOUNT_BUDGET + 1):
-        assert totp.verify_login(alice, code) == REPLAYED
-    assert OTPSecret.objects.get(account=alice).failures == 0
+    verify(alice, code)
+    for _ in range(attempts.NETWORK_FREE + 1):
+        assert verify(alice, code) == REPLAYED
+    assert budget(alice).failures == 0
 
 
-def test_budget_is_per_account(alice, bob, totp_clock):
+def test_budget_is_per_account(alice, bob, totp_clock, clock):
+    clock.stop()
     totp.save_secret(alice, SECRET, last_step=None)
     totp.save_secret(bob, SECRET, last_step=None)
-    for _ in range(totp.ACCOUNT_BUDGET):
-        totp.verify_login(alice, wrong_code(totp_clock.step))
-    assert totp.verify_login(alice, code_at(totp_clock.step)) == REFUSED
-    assert totp.verify_login(bob, code_at(totp_clock.step)) == OK
+    for _ in range(attempts.NETWORK_FREE):
+        verify(alice, wrong_code(totp_clock.step))
+    assert verify(alice, code_at(totp_clock.step)) == REFUSED
+    assert verify(bob, code_at(totp_clock.step)) == OK
+
+
+def test_guesses_from_new_networks_do_not_hold_a_known_network(alice, totp_clock, clock):
+    clock.stop()
+    totp.save_secret(alice, SECRET, last_step=None)
+    assert verify(alice, code_at(totp_clock.step), ip="198.51.100.20") == OK
+    totp_clock.at += 30
+    for n in range(attempts.SUBJECT_FREE):
+        assert verify(alice, wrong_code(totp_clock.step), ip=f"10.0.{n}.1") == REFUSED
+    assert verify(alice, code_at(totp_clock.step), ip="10.0.99.1") == REFUSED
+    assert verify(alice, code_at(totp_clock.step), ip="198.51.100.20") == OK
 
 
 def test_consecutive_ceiling_lifts_after_a_quiet_day(alice, totp_clock, clock):
+    clock.stop()
     totp.save_secret(alice, SECRET, last_step=None)
-    for _ in range(totp.MAX_CONSECUTIVE // totp.ACCOUNT_BUDGET):
-        for _ in range(totp.ACCOUNT_BUDGET):
-            assert totp.verify_login(alice, wrong_code(totp_clock.step)) == REFUSED
-        clock.advance(minutes=15)
-    assert OTPSecret.objects.get(account=alice).consecutive_failures == totp.MAX_CONSECUTIVE
-    # A fresh window, but the ceiling holds.
-    assert totp.verify_login(alice, code_at(totp_clock.step)) == REFUSED
+    for n in range(attempts.CEILING):
+        verify(alice, wrong_code(totp_clock.step), ip=f"10.0.{n}.1")
+        if budget(alice).failures == n:  # refused, uncounted: wait the longest delay
+            clock.advance(minutes=15)
+            verify(alice, wrong_code(totp_clock.step), ip=f"10.0.{n}.1")
+    assert budget(alice).failures == attempts.CEILING
+    assert verify(alice, code_at(totp_clock.step), ip="10.1.0.1") == REFUSED
     clock.advance(hours=23)
-    assert totp.verify_login(alice, code_at(totp_clock.step)) == REFUSED
+    assert verify(alice, code_at(totp_clock.step), ip="10.1.0.1") == REFUSED
     clock.advance(hours=1)
-    assert totp.verify_login(alice, code_at(totp_clock.step)) == OK
+    assert verify(alice, code_at(totp_clock.step), ip="10.1.0.1") == OK

@@ -16,13 +16,20 @@ import pyotp
 import pytest
 from django.db import connection, transaction
 
-from hankoflow.models import OTPSecret
-from hankoflow.services import totp
+from hankoflow.models import AttemptBudget, OTPSecret
+from hankoflow.services import attempts, totp
 from hankoflow.services.totp import TotpResult
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+IP = "203.0.113.7"
+
+
+@pytest.fixture(autouse=True)
+def _still(clock):
+    """Time stands still: a slow run cannot outlast the budget's one-second wait."""
+    clock.stop()
 
 
 @pytest.fixture(autouse=True)
@@ -49,7 +56,7 @@ def run_concurrently(calls: list[Callable[[], TotpResult]]) -> list[TotpResult]:
 def test_one_code_submitted_8_times_at_once_is_accepted_once(alice, totp_clock):
     totp.save_secret(alice, SECRET, last_step=None)
     code = pyotp.TOTP(SECRET).generate_otp(totp_clock.step)
-    results = run_concurrently([lambda: totp.verify_login(alice, code)] * 8)
+    results = run_concurrently([lambda: totp.verify_login(alice, code, ip=IP)] * 8)
     assert results.count(TotpResult(ok=True)) == 1, results
     assert results.count(TotpResult(ok=False, replayed=True)) == 7, results
     assert OTPSecret.objects.get(account=alice).last_step == totp_clock.step
@@ -59,7 +66,12 @@ def test_parallel_wrong_codes_stay_within_the_budget(alice, totp_clock):
     totp.save_secret(alice, SECRET, last_step=None)
     right = {pyotp.TOTP(SECRET).generate_otp(totp_clock.step + o) for o in (-1, 0, 1)}
     wrong = [f"{n:06d}" for n in range(40) if f"{n:06d}" not in right][:30]
-    results = run_concurrently([lambda c=c: totp.verify_login(alice, c) for c in wrong])
+    calls = [
+        lambda n=n, c=c: totp.verify_login(alice, c, ip=f"10.0.{n}.1") for n, c in enumerate(wrong)
+    ]
+    results = run_concurrently(calls)
     assert not any(result.ok for result in results)
-    row = OTPSecret.objects.get(account=alice)
-    assert row.failures == row.consecutive_failures == totp.ACCOUNT_BUDGET
+    everywhere = AttemptBudget.objects.get(
+        kind="totp", subject=str(alice.pk), network=attempts.ALL_NETWORKS
+    )
+    assert everywhere.failures == attempts.SUBJECT_FREE

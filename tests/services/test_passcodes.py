@@ -12,8 +12,8 @@ from django.contrib.auth import get_user_model
 from django.test import override_settings
 from django.utils import timezone
 
-from hankoflow.models import Account, Email, Passcode, PasscodeFailures
-from hankoflow.services import passcodes
+from hankoflow.models import Account, AttemptBudget, Email, Passcode
+from hankoflow.services import attempts, passcodes
 from hankoflow.services.passcodes import VerifyResult
 
 pytestmark = pytest.mark.django_db
@@ -21,6 +21,7 @@ pytestmark = pytest.mark.django_db
 OK = VerifyResult(ok=True)
 INVALID = VerifyResult(ok=False)
 MAX_REACHED = VerifyResult(ok=False, max_attempts_reached=True)
+IP = "203.0.113.7"
 
 
 @pytest.fixture
@@ -33,6 +34,10 @@ def account() -> Account:
 
 def new(email: str = "jane@example.com", flow_id: str | None = None, account=None):
     return passcodes.issue(email=email, account=account, flow_id=flow_id or str(uuid.uuid4()))
+
+
+def verify(passcode_id: str, code: str, ip: str = IP) -> VerifyResult:
+    return passcodes.verify(passcode_id, code, ip=ip)
 
 
 def wrong(code: str) -> str:
@@ -106,14 +111,14 @@ def test_default_lifetime_is_300_seconds(clock):
     assert passcodes.is_usable(issued.id, "jane@example.com")
     clock.advance(seconds=2)  # TTL + 1 s
     assert not passcodes.is_usable(issued.id, "jane@example.com")
-    assert passcodes.verify(issued.id, issued.code) == INVALID
+    assert verify(issued.id, issued.code) == INVALID
 
 
 @override_settings(HANKOFLOW={"EMAIL": {"PASSCODE_TTL": 60}})
 def test_lifetime_follows_the_setting(clock):
     issued = new()
     clock.advance(seconds=61)
-    assert passcodes.verify(issued.id, issued.code) == INVALID
+    assert verify(issued.id, issued.code) == INVALID
 
 
 # --- PC-03 single use ---------------------------------------------------------------------------
@@ -121,21 +126,21 @@ def test_lifetime_follows_the_setting(clock):
 
 def test_right_code_works_once():
     issued = new()
-    assert passcodes.verify(issued.id, issued.code) == OK
+    assert verify(issued.id, issued.code) == OK
     assert Passcode.objects.get(pk=issued.id).used_at is not None
-    assert passcodes.verify(issued.id, issued.code) == INVALID
+    assert verify(issued.id, issued.code) == INVALID
     assert not passcodes.is_usable(issued.id, "jane@example.com")
 
 
 @pytest.mark.parametrize("code", ["", "\x00" * 6, "\ud800", "1" * 10_000, " 123456 "])
 def test_odd_codes_are_just_wrong(code):
     issued = new()
-    assert passcodes.verify(issued.id, code) == INVALID
+    assert verify(issued.id, code) == INVALID
 
 
 def test_unknown_or_malformed_ids_fail():
     for passcode_id in (str(uuid.uuid4()), "not-a-uuid", "", "\x00"):
-        assert passcodes.verify(passcode_id, "123456") == INVALID
+        assert verify(passcode_id, "123456") == INVALID
 
 
 # --- PC-04 per-code cap -------------------------------------------------------------------------
@@ -143,21 +148,21 @@ def test_unknown_or_malformed_ids_fail():
 
 def test_third_wrong_code_kills_the_passcode():
     issued = new()
-    assert passcodes.verify(issued.id, wrong(issued.code)) == INVALID
-    assert passcodes.verify(issued.id, wrong(issued.code)) == INVALID
-    assert passcodes.verify(issued.id, wrong(issued.code)) == MAX_REACHED
+    assert verify(issued.id, wrong(issued.code)) == INVALID
+    assert verify(issued.id, wrong(issued.code)) == INVALID
+    assert verify(issued.id, wrong(issued.code)) == MAX_REACHED
     # The right code afterwards still fails, as does anything else.
-    assert passcodes.verify(issued.id, issued.code) == MAX_REACHED
-    assert passcodes.verify(issued.id, wrong(issued.code)) == MAX_REACHED
+    assert verify(issued.id, issued.code) == MAX_REACHED
+    assert verify(issued.id, wrong(issued.code)) == MAX_REACHED
     assert Passcode.objects.get(pk=issued.id).tries == passcodes.MAX_TRIES
     assert not passcodes.is_usable(issued.id, "jane@example.com")
 
 
 def test_right_code_on_the_last_try_works():
     issued = new()
-    passcodes.verify(issued.id, wrong(issued.code))
-    passcodes.verify(issued.id, wrong(issued.code))
-    assert passcodes.verify(issued.id, issued.code) == OK
+    verify(issued.id, wrong(issued.code))
+    verify(issued.id, wrong(issued.code))
+    assert verify(issued.id, issued.code) == OK
 
 
 def test_attempt_is_counted_before_comparing(monkeypatch):
@@ -170,67 +175,99 @@ def test_attempt_is_counted_before_comparing(monkeypatch):
         return real(a, b)
 
     monkeypatch.setattr(passcodes.hmac, "compare_digest", spy)
-    passcodes.verify(issued.id, wrong(issued.code))
+    verify(issued.id, wrong(issued.code))
     assert seen == [1]
 
 
-# --- PC-05 failure budget per address, not reset by a resend ------------------------------------
+# --- PC-05 attempt budget per address, not reset by a resend ------------------------------------
+# The rules themselves are tested in test_attempts.py; here: that passcodes use them.
 
 
-def test_resends_do_not_reset_the_failure_budget(clock):
+def budget(network: str = attempts.ALL_NETWORKS) -> AttemptBudget:
+    return AttemptBudget.objects.get(kind="passcode", subject="jane@example.com", network=network)
+
+
+def test_resends_do_not_reset_the_attempt_budget(clock):
+    clock.stop()
     compared = 0
-    for _ in range(passcodes.ACCOUNT_BUDGET + 5):
+    for _ in range(attempts.NETWORK_FREE + 5):
         issued = new("Jane@Example.com")  # a resend: new passcode, new flow even
-        result = passcodes.verify(issued.id, wrong(issued.code))
+        result = verify(issued.id, wrong(issued.code))
         compared += not result.max_attempts_reached
-    assert compared == passcodes.ACCOUNT_BUDGET
-    # Even the right code of a fresh passcode is refused while the budget is spent.
+    assert compared == attempts.NETWORK_FREE
+    # Even the right code of a fresh passcode is refused while the budget holds.
     issued = new("jane@example.com")
-    assert passcodes.verify(issued.id, issued.code) == MAX_REACHED
+    assert verify(issued.id, issued.code) == MAX_REACHED
     assert passcodes.is_usable(issued.id, "jane@example.com")  # the code itself is untouched
-    failures = PasscodeFailures.objects.get(email="jane@example.com")
-    assert failures.window_failures == passcodes.ACCOUNT_BUDGET
-    # Once the window has passed, a right code works again and resets the counters.
-    clock.advance(minutes=15, seconds=1)
-    issued = new("jane@example.com")
-    assert passcodes.verify(issued.id, issued.code) == OK
-    failures.refresh_from_db()
-    assert (failures.consecutive, failures.window_failures) == (0, 0)
+    assert budget().failures == attempts.NETWORK_FREE
+    # Once the wait has passed, a right code works and resets the counts.
+    clock.advance(seconds=1)
+    assert verify(issued.id, issued.code) == OK
+    assert budget().failures == budget(attempts.network_of(IP)).failures == 0
 
 
-def test_budget_is_per_address():
-    for _ in range(passcodes.ACCOUNT_BUDGET):
+def test_budget_is_per_address(clock):
+    clock.stop()
+    for _ in range(attempts.NETWORK_FREE):
         issued = new("jane@example.com")
-        passcodes.verify(issued.id, wrong(issued.code))
+        verify(issued.id, wrong(issued.code))
     other = new("john@example.com")
-    assert passcodes.verify(other.id, other.code) == OK
+    assert verify(other.id, other.code) == OK
 
 
-def test_success_resets_the_budget():
-    for _ in range(passcodes.ACCOUNT_BUDGET - 1):
+def test_success_resets_the_budget(clock):
+    clock.stop()
+    for _ in range(attempts.NETWORK_FREE - 1):
         issued = new()
-        passcodes.verify(issued.id, wrong(issued.code))
+        verify(issued.id, wrong(issued.code))
     issued = new()
-    assert passcodes.verify(issued.id, issued.code) == OK
-    for _ in range(passcodes.ACCOUNT_BUDGET - 1):
+    assert verify(issued.id, issued.code) == OK
+    for _ in range(attempts.NETWORK_FREE):
         issued = new()
-        assert passcodes.verify(issued.id, wrong(issued.code)) == INVALID
+        assert verify(issued.id, wrong(issued.code)) == INVALID
 
 
-def test_consecutive_ceiling_lifts_after_a_quiet_day(clock):
-    now = timezone.now()
-    PasscodeFailures.objects.create(
-        email="jane@example.com",
-        consecutive=passcodes.MAX_CONSECUTIVE,
-        window_failures=0,
-        window_started_at=now - timedelta(hours=1),
+def test_guesses_from_many_networks_hold_new_networks_not_known_ones(clock):
+    """Ten wrong codes no longer lock the address out for anyone who knows it."""
+    clock.stop()
+    issued = new()
+    assert verify(issued.id, issued.code, ip="198.51.100.20") == OK  # the person, at home
+    for n in range(attempts.SUBJECT_FREE):
+        issued = new()
+        assert verify(issued.id, wrong(issued.code), ip=f"10.0.{n}.1") == INVALID
+    issued = new()
+    assert verify(issued.id, issued.code, ip="10.0.99.1") == MAX_REACHED
+    assert verify(issued.id, issued.code, ip="198.51.100.21") == OK
+
+
+def test_ceiling_across_networks_lifts_after_a_quiet_day(clock):
+    clock.stop()
+    AttemptBudget.objects.create(
+        kind="passcode",
+        subject="jane@example.com",
+        network=attempts.ALL_NETWORKS,
+        failures=attempts.CEILING,
+        last_failure_at=timezone.now(),
     )
     issued = new()
-    assert passcodes.verify(issued.id, issued.code) == MAX_REACHED
-    clock.advance(hours=24, seconds=1)
+    assert verify(issued.id, issued.code) == MAX_REACHED
+    clock.advance(hours=24)
     issued = new()
-    assert passcodes.verify(issued.id, wrong(issued.code)) == INVALID
-    assert PasscodeFailures.objects.get(email="jane@example.com").consecutive == 1
+    assert verify(issued.id, wrong(issued.code)) == INVALID
+    assert budget().failures == 1
+
+
+def test_a_rival_using_the_code_first_is_not_a_failure(monkeypatch):
+    issued = new()
+    real = passcodes.hmac.compare_digest
+
+    def rival_consumes_meanwhile(a, b):
+        Passcode.objects.filter(pk=issued.id).update(used_at=timezone.now())
+        return real(a, b)
+
+    monkeypatch.setattr(passcodes.hmac, "compare_digest", rival_consumes_meanwhile)
+    assert verify(issued.id, issued.code) == INVALID
+    assert budget().failures == 0
 
 
 # --- PC-07 binding: newest code only ------------------------------------------------------------
@@ -241,15 +278,15 @@ def test_resend_in_the_same_flow_kills_the_previous_code():
     old = new(flow_id=flow_id)
     fresh = new(flow_id=flow_id)
     assert not passcodes.is_usable(old.id, "jane@example.com")
-    assert passcodes.verify(old.id, old.code) == INVALID
-    assert passcodes.verify(fresh.id, fresh.code) == OK
+    assert verify(old.id, old.code) == INVALID
+    assert verify(fresh.id, fresh.code) == OK
 
 
 def test_other_flows_keep_their_codes():
     first = new(flow_id=str(uuid.uuid4()))
     new(flow_id=str(uuid.uuid4()))
     passcodes.issue(email="jane@example.com", account=None, flow_id=None)
-    assert passcodes.verify(first.id, first.code) == OK
+    assert verify(first.id, first.code) == OK
 
 
 def test_is_usable_checks_the_address():
@@ -264,9 +301,13 @@ def test_is_usable_checks_the_address():
 
 
 def _spent_budget() -> tuple[str, str]:
-    for _ in range(passcodes.ACCOUNT_BUDGET):
-        issued = new("spent@example.com")
-        passcodes.verify(issued.id, wrong(issued.code))
+    AttemptBudget.objects.create(
+        kind="passcode",
+        subject="spent@example.com",
+        network=attempts.ALL_NETWORKS,
+        failures=attempts.CEILING,
+        last_failure_at=timezone.now(),
+    )
     issued = new("spent@example.com")
     return issued.id, issued.code
 
@@ -285,7 +326,7 @@ def _expired() -> tuple[str, str]:
 
 def _used() -> tuple[str, str]:
     issued = new()
-    passcodes.verify(issued.id, issued.code)
+    verify(issued.id, issued.code)
     return issued.id, issued.code
 
 
@@ -323,6 +364,6 @@ def test_exactly_one_hmac_comparison_on_every_branch(case, monkeypatch):
         return real(a, b)
 
     monkeypatch.setattr(passcodes.hmac, "compare_digest", counting)
-    passcodes.verify(passcode_id, code)
+    verify(passcode_id, code)
     assert len(calls) == 1
     assert all(len(a) == len(b) == 64 for a, b in calls)

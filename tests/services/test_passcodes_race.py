@@ -16,16 +16,24 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.db import connection, transaction
 
-from hankoflow.models import Passcode, PasscodeFailures
-from hankoflow.services import passcodes
+from hankoflow.models import AttemptBudget, Passcode
+from hankoflow.services import attempts, passcodes
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+IP = "203.0.113.7"
 
 
 @pytest.fixture(autouse=True)
 def _postgres_only():
     if connection.vendor != "postgresql":
         pytest.skip("races need PostgreSQL (bin/test starts it)")
+
+
+@pytest.fixture(autouse=True)
+def _still(clock):
+    """Time stands still: a slow run cannot outlast the budget's one-second wait."""
+    clock.stop()
 
 
 @pytest.fixture
@@ -62,38 +70,57 @@ def run_concurrently(calls: list[Callable[[], passcodes.VerifyResult]]):
 
 def test_right_code_submitted_16_times_at_once_succeeds_exactly_once(real_comparisons):
     issued = passcodes.issue(email="jane@example.com", account=None, flow_id=str(uuid.uuid4()))
-    results = run_concurrently([lambda: passcodes.verify(issued.id, issued.code)] * 16)
+    results = run_concurrently([lambda: passcodes.verify(issued.id, issued.code, ip=IP)] * 16)
     assert sum(result.ok for result in results) == 1, results
     assert Passcode.objects.get(pk=issued.id).used_at is not None
     assert len(real_comparisons) <= passcodes.MAX_TRIES
     # The winner reset the address's budget; losers never count as wrong codes.
-    assert passcodes.verify(issued.id, issued.code) == passcodes.VerifyResult(ok=False)
+    assert passcodes.verify(issued.id, issued.code, ip=IP) == passcodes.VerifyResult(ok=False)
 
 
 def test_parallel_wrong_codes_reach_the_comparison_at_most_max_tries_times(real_comparisons):
     issued = passcodes.issue(email="jane@example.com", account=None, flow_id=str(uuid.uuid4()))
     wrong = "999999" if issued.code != "999999" else "000000"
-    results = run_concurrently([lambda: passcodes.verify(issued.id, wrong)] * 30)
+    results = run_concurrently([lambda: passcodes.verify(issued.id, wrong, ip=IP)] * 30)
     assert not any(result.ok for result in results)
     assert len(real_comparisons) == passcodes.MAX_TRIES
     assert Passcode.objects.get(pk=issued.id).tries == passcodes.MAX_TRIES
     assert sum(result.max_attempts_reached for result in results) == 30 - 2
-    failures = PasscodeFailures.objects.get(email="jane@example.com")
-    assert failures.window_failures == failures.consecutive == passcodes.MAX_TRIES
+    # Only the attempts that reached the passcode count; the others were taken back.
+    counts = AttemptBudget.objects.filter(kind="passcode", subject="jane@example.com")
+    assert set(counts.values_list("failures", flat=True)) == {passcodes.MAX_TRIES}
 
 
-def test_parallel_guesses_across_passcodes_stay_within_the_address_budget(real_comparisons):
+def test_parallel_guesses_from_one_network_stay_within_its_free_attempts(real_comparisons):
     issued = [
         passcodes.issue(email="jane@example.com", account=None, flow_id=str(uuid.uuid4()))
-        for _ in range(passcodes.ACCOUNT_BUDGET + 6)
+        for _ in range(attempts.NETWORK_FREE + 10)
     ]
 
     def guess(item):
-        return lambda: passcodes.verify(item.id, "999999" if item.code != "999999" else "000000")
+        wrong = "999999" if item.code != "999999" else "000000"
+        return lambda: passcodes.verify(item.id, wrong, ip=IP)
 
     results = run_concurrently([guess(item) for item in issued])
     assert not any(result.ok for result in results)
-    assert len(real_comparisons) == passcodes.ACCOUNT_BUDGET
-    assert PasscodeFailures.objects.get(email="jane@example.com").window_failures == (
-        passcodes.ACCOUNT_BUDGET
+    assert len(real_comparisons) == attempts.NETWORK_FREE
+    everywhere = AttemptBudget.objects.get(
+        kind="passcode", subject="jane@example.com", network=attempts.ALL_NETWORKS
     )
+    assert everywhere.failures == attempts.NETWORK_FREE
+
+
+def test_parallel_guesses_from_many_networks_stay_within_the_free_failures(real_comparisons):
+    """30 guesses from 30 networks at once: only the address's free failures are compared."""
+    issued = [
+        passcodes.issue(email="jane@example.com", account=None, flow_id=str(uuid.uuid4()))
+        for _ in range(30)
+    ]
+
+    def guess(n, item):
+        wrong = "999999" if item.code != "999999" else "000000"
+        return lambda: passcodes.verify(item.id, wrong, ip=f"10.0.{n}.1")
+
+    results = run_concurrently([guess(n, item) for n, item in enumerate(issued)])
+    assert sum(result.max_attempts_reached for result in results) == 30 - attempts.SUBJECT_FREE
+    assert len(real_comparisons) == attempts.SUBJECT_FREE

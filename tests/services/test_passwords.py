@@ -1,4 +1,4 @@
-"""Passwords service (hankoflow/services/passwords.py): security-checks PW-01, PW-02, PW-04, PW-05.
+"""Passwords service (hankoflow/services/passwords.py): security-checks PW-01, PW-02, PW-04…PW-06.
 
 The timing test follows allauth's: instead of measuring time, a counting hasher proves that
 every failing branch of ``check_login`` runs exactly one hash computation.
@@ -12,11 +12,15 @@ import uuid
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import BasePasswordHasher, identify_hasher, make_password
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.utils.crypto import constant_time_compare, get_random_string
 
 from hankoflow import errors
-from hankoflow.services import accounts, passwords
+from hankoflow.models import AttemptBudget
+from hankoflow.services import accounts, attempts, passwords
+from tests.flows.test_account_existence_work import shape
 
 pytestmark = pytest.mark.django_db
 
@@ -164,6 +168,89 @@ def test_passwords_are_not_truncated_or_case_folded():
     assert passwords.check_login(account, long_password)
     assert not passwords.check_login(account, long_password[:-1])
     assert not passwords.check_login(account, long_password.swapcase())
+
+
+# --- verify_login: the attempt budget (PW-06) ----------------------------------------------------
+
+IP = "203.0.113.7"
+
+
+def login(account, raw: str, ip: str = IP, identifier: str = "alice@example.com"):
+    return passwords.verify_login(account, raw, identifier=identifier, ip=ip)
+
+
+def test_verify_login_counts_failures_and_a_success_resets_them(clock):
+    clock.stop()
+    account = new_account()
+    assert login(account, "wrong password") == passwords.LoginCheck(ok=False)
+    rows = AttemptBudget.objects.filter(kind="password", subject=str(account.pk))
+    assert sorted(rows.values_list("network", "failures")) == [
+        ("*", 1),
+        ("203.0.113.0/24", 1),
+    ]
+    assert login(account, PASSWORD) == passwords.LoginCheck(ok=True)
+    assert set(rows.values_list("failures", flat=True)) == {0}
+
+
+def test_the_right_password_is_refused_while_the_budget_holds(clock):
+    clock.stop()
+    account = new_account()
+    for _ in range(attempts.NETWORK_FREE):
+        login(account, "wrong password")
+    assert login(account, PASSWORD) == passwords.LoginCheck(ok=False, retry_after=1)
+    clock.advance(seconds=1)
+    assert login(account, PASSWORD) == passwords.LoginCheck(ok=True)
+
+
+def _refused_known():
+    account = new_account()
+    for _ in range(attempts.NETWORK_FREE):
+        login(account, "wrong password")
+    return account
+
+
+def _refused_unknown():
+    for _ in range(attempts.NETWORK_FREE):
+        login(None, "wrong password")
+    return None
+
+
+@pytest.mark.parametrize("branch", [_refused_known, _refused_unknown], ids=["known", "unknown"])
+def test_the_hasher_runs_exactly_once_when_the_budget_refuses(counting_hasher, clock, branch):
+    clock.stop()
+    account = branch()
+    counting_hasher.computations = 0
+    check = login(account, PASSWORD)
+    assert check == passwords.LoginCheck(ok=False, retry_after=1)
+    assert counting_hasher.computations == 1
+
+
+@pytest.mark.parametrize("refused", [False, True], ids=["checked", "refused"])
+def test_known_and_unknown_identifiers_cost_the_same(counting_hasher, clock, refused):
+    """The same SQL statements and hasher runs, once the network has met the account (PC-08)."""
+    clock.stop()
+    account = new_account()
+    for _ in range(attempts.NETWORK_FREE if refused else 1):
+        login(account, "wrong password")
+        login(None, "wrong password", identifier="nobody@example.com")
+
+    def work(target, identifier):
+        counting_hasher.computations = 0
+        with CaptureQueriesContext(connection) as captured:
+            check = login(target, "wrong password", identifier=identifier)
+        statements = [shape(query["sql"]) for query in captured.captured_queries]
+        return check, statements, counting_hasher.computations
+
+    known = work(account, "alice@example.com")
+    assert known[0].retry_after == (1 if refused else 0)
+    assert work(None, "nobody@example.com") == known
+
+
+def test_no_rows_for_identifiers_without_an_account(clock):
+    clock.stop()
+    for n in range(attempts.SUBJECT_FREE + 5):
+        login(None, "wrong password", ip=f"10.0.{n}.1", identifier=f"user{n % 3}@example.com")
+    assert not AttemptBudget.objects.exists()
 
 
 # --- hash_password / set_password ---------------------------------------------------------------

@@ -1,0 +1,321 @@
+"""One budget for wrong guesses at every secret: passwords, email passcodes and TOTP codes
+(security-checks PW-06, PC-05, TO-05; NIST SP 800-63B-4 §3.2.2).
+
+Each attempt is counted for a kind of secret and a subject (the account id; for passcodes the
+normalised address, whether or not an account has it) twice, in ``AttemptBudget`` rows: for the
+client's network (IPv4 /24, IPv6 /64) and across all networks. Both count consecutive failures.
+A success resets the count of its own network and the count across networks, never another
+network's; a day without a failure (``CEILING_COOLDOWN``) forgets a count.
+
+* One network gets ``NETWORK_FREE`` attempts back to back; after that each failure doubles the
+  wait before the next one (``FIRST_DELAY``, 2 s, 4 s, ... at most ``MAX_DELAY``), and after
+  ``CEILING`` failures the network is refused until a day has passed without one.
+* All networks together get ``SUBJECT_FREE`` failures, then the same doubling wait, and the same
+  ceiling of ``CEILING`` consecutive failures, NIST's limit.
+* Networks where the subject succeeded within ``KNOWN_NETWORK_FOR`` answer only to their own
+  count: the count across networks does not hold them.
+
+So an attacker, from any number of networks and flows, gets about ``SUBJECT_FREE`` guesses at
+once, about ten more in the next twenty minutes, then one per ``MAX_DELAY``, and at most
+``CEILING`` before a day's pause; asking for a new passcode, starting a new flow or changing
+address inside a network buys nothing. What the attacker can do to the person: make a new device
+on a new network wait up to ``MAX_DELAY`` between attempts, or a day once the ceiling is
+reached. What they cannot: slow or lock the networks the person signed in from in the last
+``KNOWN_NETWORK_FOR`` (unless they share that network), touch the other kinds of secret, or
+learn from the answers whether an account exists (``reserve_unknown`` answers the same for a
+login identifier that has no account, from the cache, writing no rows).
+
+``reserve`` counts the attempt as a failure before the secret is compared, holding row locks
+(the row across networks first, then the network's, always in that order), so concurrent
+guesses cannot get more comparisons than the budget allows; ``Attempt.succeeded`` resets the
+counts and ``Attempt.release`` undoes the attempt when it was neither right nor wrong (a replayed
+TOTP code, a passcode another request used first). The counts are written in the caller's
+transaction: a flow step commits on every answer, so they persist.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import logging
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.core.cache import caches
+from django.utils import timezone
+
+from hankoflow.conf import settings
+from hankoflow.models import AttemptBudget
+from hankoflow.models.attempts import ALL_NETWORKS
+
+logger = logging.getLogger(__name__)
+
+NETWORK_FREE = 5
+"""Failures from one network before waits begin: a person mistyping a few times never waits."""
+
+SUBJECT_FREE = 10
+"""Failures across all networks before waits begin for unknown networks."""
+
+FIRST_DELAY = timedelta(seconds=1)
+"""The wait after the first failure past the free ones; each further failure doubles it."""
+
+MAX_DELAY = timedelta(minutes=15)
+"""The longest wait between two attempts: bounds what an attacker can impose on the person."""
+
+CEILING = 100
+"""Consecutive failures after which attempts are refused (NIST SP 800-63B-4 §3.2.2: at most 100)."""
+
+CEILING_COOLDOWN = timedelta(hours=24)
+"""Time without a failure after which a count is forgotten, which lifts the ceiling."""
+
+KNOWN_NETWORK_FOR = timedelta(days=90)
+"""How long a network where the subject succeeded is exempt from the count across networks."""
+
+IPV4_PREFIX = 24
+IPV6_PREFIX = 64
+"""One network: what one household, office or provider customer usually holds."""
+
+UNKNOWN_NETWORK = "unknown"
+"""The network of a client address that does not parse (never expected from ``client_ip``)."""
+
+_ZERO = timedelta()
+_CACHE_PREFIX = "hankoflow:attempts"
+_NO_ROW = 0  # ids start at 1
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The limits of one kind of secret."""
+
+    network_free: int
+    subject_free: int
+    first_delay: timedelta
+    max_delay: timedelta
+    ceiling: int
+    cooldown: timedelta
+    known_network_for: timedelta
+
+
+DEFAULT_POLICY = Policy(
+    network_free=NETWORK_FREE,
+    subject_free=SUBJECT_FREE,
+    first_delay=FIRST_DELAY,
+    max_delay=MAX_DELAY,
+    ceiling=CEILING,
+    cooldown=CEILING_COOLDOWN,
+    known_network_for=KNOWN_NETWORK_FOR,
+)
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A kind of secret: the name its rows carry and its limits. Recovery codes and security
+    keys become one more ``Kind`` each."""
+
+    name: str
+    policy: Policy = DEFAULT_POLICY
+
+
+PASSWORD = Kind("password")
+PASSCODE = Kind("passcode")
+TOTP = Kind("totp")
+
+
+@dataclass(frozen=True)
+class _Reserved:
+    """A locked row as it was before the attempt was counted, to undo it."""
+
+    pk: int
+    failures: int
+    last_failure_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """The answer of ``reserve``: allowed (and counted as a failure), or refused with
+    ``retry_after`` whole seconds until this network may try again."""
+
+    retry_after: int = 0
+    _rows: tuple[_Reserved, ...] = ()
+
+    @property
+    def allowed(self) -> bool:
+        return self.retry_after == 0
+
+    def succeeded(self) -> None:
+        """The secret was right: forget this network's failures and those across networks."""
+        if self._rows:
+            pks = [row.pk for row in self._rows]
+            AttemptBudget.objects.filter(pk__in=pks).update(
+                failures=0, last_success_at=timezone.now()
+            )
+
+    def release(self) -> None:
+        """The attempt was neither right nor wrong: take back the failure it was counted as."""
+        for row in self._rows:
+            AttemptBudget.objects.filter(pk=row.pk).update(
+                failures=row.failures, last_failure_at=row.last_failure_at
+            )
+
+
+def reserve(kind: Kind, subject: str, ip: str | None) -> Attempt:
+    """Count an attempt at ``kind`` for ``subject`` from ``ip`` as a failure, or refuse it.
+
+    Call it inside a transaction (row locks), before comparing the secret; then call
+    ``succeeded`` when the secret was right. A refusal counts nothing.
+    """
+    if not subject:
+        raise ValueError("an attempt needs a subject")
+    policy = kind.policy
+    network = network_of(ip)
+    now = timezone.now()
+    found = _read(kind, subject, network)
+    # Most refusals are decided here, without a lock: a flood of refused guesses does not queue
+    # behind the locks of the attempts that are allowed.
+    retry_after = _retry_after(policy, found.get(ALL_NETWORKS), found.get(network), now)
+    if retry_after:
+        return Attempt(retry_after)
+    if len(found) < 2:
+        missing = [key for key in (ALL_NETWORKS, network) if key not in found]
+        AttemptBudget.objects.bulk_create(
+            [AttemptBudget(kind=kind.name, subject=subject, network=key) for key in missing],
+            ignore_conflicts=True,  # a concurrent attempt may have created it
+        )
+    # Always the row across networks first, then the network's: no two attempts deadlock.
+    everywhere = _locked(kind, subject, ALL_NETWORKS)
+    here = _locked(kind, subject, network)
+    if everywhere is None or here is None:
+        return Attempt(1)  # deleted by a clean-up since we read it: try again
+    retry_after = _retry_after(policy, everywhere, here, now)
+    if retry_after:
+        return Attempt(retry_after)
+    for row in (everywhere, here):
+        _count(row.pk, _current(policy, row, now) + 1, now)
+    reserved = tuple(_Reserved(r.pk, r.failures, r.last_failure_at) for r in (everywhere, here))
+    return Attempt(0, reserved)
+
+
+def reserve_unknown(kind: Kind, identifier: str, ip: str | None) -> Attempt:
+    """``reserve`` for a login identifier that names no account: the same answers, kept in the
+    cache (``RATE_LIMITER.CACHE``) instead of rows, so guessing at made-up identifiers fills no
+    table and the answers do not tell which accounts exist. The same SQL statements run too, on
+    rows that do not exist, so neither does their number (security-checks PC-08); only the
+    first attempt from a network at an account also inserts its rows.
+
+    Such an attempt never succeeds. The cache has no row locks, so concurrent attempts may get a
+    little more than the budget; when the cache fails the attempt is allowed (as rate limits are).
+    """
+    policy = kind.policy
+    network = network_of(ip)
+    now = timezone.now()
+    digest = hashlib.sha256(identifier.encode("utf-8", "surrogatepass")).hexdigest()
+    keys = {k: f"{_CACHE_PREFIX}:{kind.name}:{digest}:{k}" for k in (ALL_NETWORKS, network)}
+    retry_after = 0
+    try:
+        cache = caches[settings.RATE_LIMITER.CACHE]
+        stored = cache.get_many(list(keys.values()))
+        counts = {k: _Count(*stored.get(key, (0, None))) for k, key in keys.items()}
+        retry_after = _retry_after(policy, counts[ALL_NETWORKS], counts[network], now)
+        if not retry_after:
+            updated = {key: (_current(policy, counts[k], now) + 1, now) for k, key in keys.items()}
+            cache.set_many(updated, timeout=int(policy.cooldown.total_seconds()))
+    except Exception:
+        logger.warning("attempt cache unavailable; allowing %s attempt", kind.name, exc_info=True)
+    # The statements ``reserve`` runs, for a subject no row has ("" is refused there).
+    _read(kind, "", network)
+    if not retry_after:
+        _locked(kind, "", ALL_NETWORKS)
+        _locked(kind, "", network)
+        for _ in range(2):
+            _count(_NO_ROW, 1, now)
+    return Attempt(retry_after)
+
+
+def network_of(ip: str | None) -> str:
+    """The network a client address belongs to: ``203.0.113.0/24``, ``2001:db8:1:2::/64``.
+
+    An IPv4-mapped IPv6 address counts as its IPv4 address.
+    """
+    try:
+        address = ipaddress.ip_address((ip or "").split("%", 1)[0])
+    except ValueError:
+        return UNKNOWN_NETWORK
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    prefix = IPV4_PREFIX if address.version == 4 else IPV6_PREFIX
+    return str(ipaddress.ip_network((address, prefix), strict=False))
+
+
+# --- internals ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Count:
+    """A count kept in the cache; has the fields of ``AttemptBudget`` that the rules read."""
+
+    failures: int = 0
+    last_failure_at: datetime | None = None
+    last_success_at: datetime | None = None
+
+
+def _read(kind: Kind, subject: str, network: str) -> dict[str, AttemptBudget]:
+    """The subject's rows for all networks and for ``network``, by network, unlocked."""
+    rows = AttemptBudget.objects.filter(
+        kind=kind.name, subject=subject, network__in=(ALL_NETWORKS, network)
+    )
+    return {row.network: row for row in rows}
+
+
+def _locked(kind: Kind, subject: str, network: str) -> AttemptBudget | None:
+    """One row, locked until the transaction ends."""
+    rows = AttemptBudget.objects.select_for_update().filter(
+        kind=kind.name, subject=subject, network=network
+    )
+    return next(iter(rows), None)
+
+
+def _count(pk: int, failures: int, now: datetime) -> None:
+    AttemptBudget.objects.filter(pk=pk).update(failures=failures, last_failure_at=now)
+
+
+def _current(policy: Policy, count: AttemptBudget | _Count | None, now: datetime) -> int:
+    """The failures that still count: none once a day has passed without one."""
+    if count is None or count.last_failure_at is None:
+        return 0
+    if now >= count.last_failure_at + policy.cooldown:
+        return 0
+    return count.failures
+
+
+def _wait(
+    policy: Policy, count: AttemptBudget | _Count | None, free: int, now: datetime
+) -> timedelta:
+    """How long after ``now`` the next attempt must wait under this count."""
+    failures = _current(policy, count, now)
+    if failures < free:
+        return _ZERO
+    if failures >= policy.ceiling:
+        return count.last_failure_at + policy.cooldown - now
+    doublings = min(failures - free, 32)  # 2**32 s is far past any MAX_DELAY
+    delay = min(policy.first_delay * 2**doublings, policy.max_delay)
+    return max(count.last_failure_at + delay - now, _ZERO)
+
+
+def _known(policy: Policy, count: AttemptBudget | _Count | None, now: datetime) -> bool:
+    """The subject succeeded from this network recently."""
+    last = count.last_success_at if count is not None else None
+    return last is not None and now < last + policy.known_network_for
+
+
+def _retry_after(
+    policy: Policy,
+    everywhere: AttemptBudget | _Count | None,
+    here: AttemptBudget | _Count | None,
+    now: datetime,
+) -> int:
+    """Whole seconds this network must wait before its next attempt; 0 when it may try now."""
+    wait = _wait(policy, here, policy.network_free, now)
+    if not _known(policy, here, now):
+        wait = max(wait, _wait(policy, everywhere, policy.subject_free, now))
+    return math.ceil(wait.total_seconds()) if wait > _ZERO else 0

@@ -1,0 +1,84 @@
+"""Password guesses at one account under concurrency on PostgreSQL (security-checks PW-06).
+
+Threads, each with its own database connection and transaction (as concurrent flow steps have),
+guess at the same instant behind a barrier. SQLite serialises writers and would hide the race, so
+these run on PostgreSQL only (``bin/test``, or ``bin/services start`` + env).
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.db import connection, transaction
+
+from hankoflow.services import accounts, attempts, passwords
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def _postgres_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("races need PostgreSQL (bin/test starts it)")
+
+
+@pytest.fixture(autouse=True)
+def _still(clock):
+    """Time stands still: a slow run cannot outlast the budget's one-second wait."""
+    clock.stop()
+
+
+@pytest.fixture
+def real_checks(monkeypatch) -> list[int]:
+    """Counts password comparisons (the budget's refusals only run the hasher on nothing)."""
+    seen: list[int] = []
+    real = passwords.check_login
+    lock = threading.Lock()
+
+    def counting(account, raw):
+        with lock:
+            seen.append(1)
+        return real(account, raw)
+
+    monkeypatch.setattr(passwords, "check_login", counting)
+    return seen
+
+
+def run_concurrently(calls: list[Callable[[], passwords.LoginCheck]]) -> list[passwords.LoginCheck]:
+    barrier = threading.Barrier(len(calls))
+
+    def run(call):
+        try:
+            barrier.wait()
+            with transaction.atomic():  # one flow step
+                return call()
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(run, calls))
+
+
+def test_thirty_guesses_at_once_from_three_networks_get_only_the_free_checks(real_checks):
+    account = accounts.create(
+        uuid.uuid4(),
+        email="jane@example.com",
+        email_verified=True,
+        username=None,
+        password_hash=passwords.hash_password("the right password"),
+    )
+    account = accounts.get(account.id)
+
+    def guess(n: int):
+        return lambda: passwords.verify_login(
+            account, f"guess {n}", identifier="jane@example.com", ip=f"10.0.{n % 3}.1"
+        )
+
+    results = run_concurrently([guess(n) for n in range(30)])
+    assert not any(result.ok for result in results)
+    assert len(real_checks) == attempts.SUBJECT_FREE
+    assert sum(result.retry_after > 0 for result in results) == 30 - attempts.SUBJECT_FREE
