@@ -23,8 +23,11 @@ from hankoflow.flows.registry import FLOWS
 from hankoflow.renderers import hanko
 from hankoflow.services.client_ip import client_ip
 from hankoflow.services.flow_store import DjangoFlowStore
+from hankoflow.services.sessions import storable_user_agent
 
-LANGUAGE_PATTERN = re.compile(r"^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$")
+# At most four subtags: 35 characters, what the flow row stores (issue 8: longer ones made
+# PostgreSQL fail). Used with fullmatch: "$" would also match before a final newline.
+LANGUAGE_PATTERN = re.compile(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8}){0,3}")
 
 
 @dataclass(frozen=True)
@@ -41,9 +44,9 @@ def request_env(request: HttpRequest) -> RequestEnv:
     language = request.headers.get("X-Language", "")
     return RequestEnv(
         request=request,
-        language=language if LANGUAGE_PATTERN.match(language) else "",
+        language=language if LANGUAGE_PATTERN.fullmatch(language) else "",
         ip=client_ip(request),
-        user_agent=request.headers.get("User-Agent", "")[:512],
+        user_agent=storable_user_agent(request.headers.get("User-Agent", "")),
     )
 
 

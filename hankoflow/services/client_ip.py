@@ -15,9 +15,13 @@ from django.http import HttpRequest
 
 from hankoflow.conf import settings
 
+MAX_ADDRESS_LENGTH = 64
+
 
 def client_ip(request: HttpRequest) -> str:
     peer = request.META.get("REMOTE_ADDR", "")
+    if not _valid(peer):
+        peer = ""  # a proxy's garbage is stored nowhere (NUL or long text fails PostgreSQL)
     extractor = settings.SERVER.IP.EXTRACTOR
     proxies = _networks(tuple(settings.SERVER.IP.TRUSTED_PROXIES))
     if extractor == "direct" or not _trusted(peer, proxies):
@@ -40,6 +44,8 @@ def _networks(cidrs: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress
 
 
 def _valid(address: str) -> bool:
+    if len(address) > MAX_ADDRESS_LENGTH:
+        return False  # an IPv6 zone id can be any length; the columns hold 64
     try:
         ipaddress.ip_address(address)
     except ValueError:

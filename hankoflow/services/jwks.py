@@ -11,6 +11,14 @@ The newest unretired key signs; every unretired key verifies, so after ``rotate(
 signed with the previous key stay valid until they expire. ``rotate()`` also retires keys that
 stopped signing more than ``SESSION.LIFESPAN`` ago (no unexpired token can name them).
 
+Verification keys are cached per process, so that ``request.user`` from a JWT costs no key query.
+Each cached key remembers the *key-set generation* it was loaded under: a random value kept in the
+shared cache (``RATE_LIMITER.CACHE``), which ``rotate()`` and ``retire()`` replace after they
+commit. Every verification reads the generation (one cache read) and drops keys loaded under
+another one, so with a shared cache (Redis) a retired key is refused by every process from its
+next request on. When the cache cannot tell (a per-process cache such as locmem, or the cache is
+unreachable), cached keys are re-read from the database after ``VERIFICATION_CACHE_SECONDS``.
+
 Hanko: RSA-4096 keys whose AES key is the SHA-256 of ``secret_keys[0]``; we use RSA-2048 (the
 RS256 norm, a quarter of the signing cost) and a key derived from ``SECRET_KEY``.
 """
@@ -19,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
 import threading
 import time
 import uuid
@@ -29,6 +38,8 @@ from typing import Any
 from cryptography.fernet import InvalidToken
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -41,9 +52,16 @@ logger = logging.getLogger("hankoflow.jwks")
 ALGORITHM = "RS256"
 KEY_SIZE = 2048
 PUBLIC_EXPONENT = 65537
-# Verification keys are cached per process; a key retired by another process stops verifying
-# here after at most this many seconds.
-VERIFICATION_CACHE_SECONDS = 60
+# A cached verification key is re-read from the database after this many seconds when the shared
+# cache cannot say whether the key set changed (per-process cache, cache down); see the docstring.
+VERIFICATION_CACHE_SECONDS = 10
+# After a failed cache read, skip the cache for this long: an unreachable Redis must not add its
+# connection timeout to every authenticated request.
+CACHE_RETRY_SECONDS = 5
+GENERATION_CACHE_KEY = "hankoflow:jwks:generation"
+# Our kids are UUIDs; a kid is at most 64 printable ASCII characters without spaces (the column's
+# length). Anything else is refused before any lookup (issue 8: NUL made PostgreSQL fail).
+_KID = re.compile(r"[!-~]{1,64}")
 # services/crypto.py purpose (HKDF info "hankoflow signing keys v1").
 _CRYPTO_PURPOSE = "signing keys"
 
@@ -109,16 +127,27 @@ def _public_key_from_jwk(jwk: dict[str, Any]) -> rsa.RSAPublicKey:
 
 # --- keys --------------------------------------------------------------------------------------
 
+
+@dataclass(frozen=True)
+class _CachedKey:
+    loaded_at: float  # time.monotonic()
+    generation: str | None  # the key-set generation read before the key was loaded
+    key: rsa.RSAPublicKey | None  # None: no unretired key has this kid
+
+
 _private_cache: dict[str, rsa.RSAPrivateKey] = {}
-_public_cache: dict[str, tuple[float, rsa.RSAPublicKey]] = {}
+_public_cache: dict[str, _CachedKey] = {}
 _lock = threading.Lock()
+_cache_unusable_until = 0.0
 
 
 def clear_cache() -> None:
     """Forget this process's decoded keys (done by ``rotate``/``retire``; useful in tests)."""
+    global _cache_unusable_until
     with _lock:
         _private_cache.clear()
         _public_cache.clear()
+        _cache_unusable_until = 0.0
 
 
 def generate_private_key() -> rsa.RSAPrivateKey:
@@ -186,28 +215,87 @@ def signing_key() -> PrivateKey:
     return PrivateKey(kid=row.kid, key=cached)
 
 
+def well_formed_kid(kid: Any) -> bool:
+    """A string that could be one of our key ids: 1-64 printable ASCII characters, no space."""
+    return isinstance(kid, str) and _KID.fullmatch(kid) is not None
+
+
 def verification_key(kid: Any) -> rsa.RSAPublicKey | None:
-    """The public key of an unretired key named ``kid``, looked up in our table only."""
-    if not isinstance(kid, str) or not kid or len(kid) > 64:
+    """The public key of an unretired key named ``kid``, looked up in our table only.
+
+    A malformed ``kid`` is refused without a lookup. Keys come from this process's cache while
+    the shared key-set generation is unchanged (see the module docstring).
+    """
+    if not well_formed_kid(kid):
         return None
+    generation = key_set_generation()
     now = time.monotonic()
     with _lock:
         cached = _public_cache.get(kid)
-    if cached is not None and now - cached[0] < VERIFICATION_CACHE_SECONDS:
-        return cached[1]
+    if cached is not None and _still_valid(cached, generation, now):
+        return cached.key
     jwk = (
         SigningKey.objects.filter(kid=kid, retired_at__isnull=True)
         .values_list("public_jwk", flat=True)
         .first()
     )
-    if jwk is None:
-        with _lock:
-            _public_cache.pop(kid, None)
-        return None
-    key = _public_key_from_jwk(jwk)
+    key = _public_key_from_jwk(jwk) if jwk is not None else None
     with _lock:
-        _public_cache[kid] = (now, key)
+        if key is None:
+            # Unknown kids are not remembered: a flood of made-up kids cannot fill the cache.
+            _public_cache.pop(kid, None)
+        else:
+            _public_cache[kid] = _CachedKey(now, generation, key)
     return key
+
+
+def _still_valid(cached: _CachedKey, generation: str | None, now: float) -> bool:
+    if generation is not None and cached.generation == generation:
+        return True
+    # The shared cache cannot tell (now or when the key was loaded): fall back to the age bound.
+    unknown = generation is None or cached.generation is None
+    return unknown and now - cached.loaded_at < VERIFICATION_CACHE_SECONDS
+
+
+def key_set_generation() -> str | None:
+    """The shared key-set generation, or None when the shared cache cannot tell.
+
+    None for a per-process cache (locmem), a cache that forgets what it is told (Django's dummy
+    cache) and while the cache is unreachable. A missing value (a flushed or restarted cache)
+    is replaced by a new one, which makes every process reload its keys once.
+    """
+    global _cache_unusable_until
+    if time.monotonic() < _cache_unusable_until:
+        return None
+    try:
+        cache = caches[settings.RATE_LIMITER.CACHE]
+        if isinstance(cache, LocMemCache):
+            return None  # each process has its own: it cannot carry news between them
+        value = cache.get(GENERATION_CACHE_KEY)
+        if value is None:
+            cache.add(GENERATION_CACHE_KEY, uuid.uuid4().hex, timeout=None)
+            value = cache.get(GENERATION_CACHE_KEY)
+    except Exception:
+        logger.warning(
+            "cache unavailable; signing keys are re-read every %s s",
+            VERIFICATION_CACHE_SECONDS,
+            exc_info=True,
+        )
+        _cache_unusable_until = time.monotonic() + CACHE_RETRY_SECONDS
+        return None
+    return value if isinstance(value, str) else None
+
+
+def _new_generation() -> None:
+    """Tell every process that the key set changed (after the change is committed)."""
+    try:
+        caches[settings.RATE_LIMITER.CACHE].set(GENERATION_CACHE_KEY, uuid.uuid4().hex, None)
+    except Exception:
+        logger.warning(
+            "cache unavailable; other processes see the key change within %s s",
+            VERIFICATION_CACHE_SECONDS,
+            exc_info=True,
+        )
 
 
 def public_jwks() -> dict[str, list[dict[str, Any]]]:
@@ -237,14 +325,23 @@ def rotate(*, now: datetime | None = None) -> SigningKey:
         for older, successor in zip(previous, [*previous[1:], row], strict=True):
             if successor.created_at + lifespan < now:
                 SigningKey.objects.filter(pk=older.pk).update(retired_at=now)
-    clear_cache()
+        _announce_change()
     return row
 
 
 def retire(kid: str, *, now: datetime | None = None) -> bool:
-    """Stop publishing and accepting one key (its tokens stop validating at once)."""
-    retired = SigningKey.objects.filter(kid=kid, retired_at__isnull=True).update(
-        retired_at=now or timezone.now()
-    )
-    clear_cache()
+    """Stop publishing and accepting one key: at once in every process that shares the cache,
+    within ``VERIFICATION_CACHE_SECONDS`` in the others."""
+    with transaction.atomic():
+        retired = SigningKey.objects.filter(kid=kid, retired_at__isnull=True).update(
+            retired_at=now or timezone.now()
+        )
+        _announce_change()
     return bool(retired)
+
+
+def _announce_change() -> None:
+    # This process forgets at once; the others learn after the commit: a process reloading
+    # between a new generation and the commit would cache the old key under the new one.
+    clear_cache()
+    transaction.on_commit(lambda: (clear_cache(), _new_generation()))

@@ -9,12 +9,15 @@ comes back as *effects*, objects with ``apply_to(response)``, the same protocol 
 to the transport. ``validate`` accepts only tokens we signed (RS256 only, ``kid`` looked up in
 our own table, ``exp``/``iat``/``nbf``/``aud``/``iss`` checked, SE-01/SE-02) whose row exists,
 is not idle-expired and belongs to an active user; anything else is ``None``, never an
-exception. ``session_for_request`` does this once per request for the middleware, the DRF
-authentication class and the public endpoints.
+exception. No token value reaches a query unchecked: the header must have our shape before the
+``kid`` is looked up, and ``sub``/``session_id`` must be canonical UUIDs. ``session_for_request``
+does this once per request for the middleware, the DRF authentication class and the public
+endpoints.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import uuid
 from dataclasses import dataclass, field, replace
@@ -53,6 +56,9 @@ REQUIRED_CLAIMS = ["exp", "iat", "sub", "aud", "session_id"]
 # minutes or more, so the window is unaffected.
 LAST_USED_RESOLUTION = timedelta(seconds=5)
 BEARER_PREFIX = "bearer "
+CANONICAL_UUID_LENGTH = 36
+USER_AGENT_MAX_LENGTH = 512  # Session.user_agent
+IP_MAX_LENGTH = 64  # Session.ip_address
 _SAME_SITE = {"strict": "Strict", "lax": "Lax", "none": "None"}
 _UNSET = object()
 _REQUEST_ATTR = "_hankoflow_session"
@@ -237,8 +243,10 @@ def issue(
         Session.objects.create(
             id=session_id,
             account=account,
-            user_agent=env.user_agent if env and settings.SESSION.ACQUIRE_USER_AGENT else "",
-            ip_address=env.ip if env and settings.SESSION.ACQUIRE_IP_ADDRESS else "",
+            user_agent=storable_user_agent(env.user_agent)
+            if env and settings.SESSION.ACQUIRE_USER_AGENT
+            else "",
+            ip_address=storable_ip(env.ip) if env and settings.SESSION.ACQUIRE_IP_ADDRESS else "",
             created_at=now,
             updated_at=now,
             last_used=now,
@@ -303,6 +311,23 @@ def _enforce_limit(account: Account, now: datetime) -> None:
         Session.objects.filter(pk__in=active[limit - 1 :]).delete()
 
 
+def storable_user_agent(value: str) -> str:
+    """A ``User-Agent`` as stored on a session row: printable characters only, at most
+    ``USER_AGENT_MAX_LENGTH`` (PostgreSQL refuses NUL and overlong text)."""
+    return "".join(char for char in value if char.isprintable())[:USER_AGENT_MAX_LENGTH]
+
+
+def storable_ip(value: str) -> str:
+    """A client address as stored on a session row: a valid IP address, else empty."""
+    if len(value) > IP_MAX_LENGTH:
+        return ""
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return ""
+    return value
+
+
 def rfc3339(timestamp: int | float) -> str:
     """JWT numeric dates as Hanko's DTO writes them: ``2025-01-15T12:57:56Z``."""
     return datetime.fromtimestamp(int(timestamp), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -349,9 +374,9 @@ def decode(token: Any) -> dict[str, Any] | None:
         return None
     try:
         header = jwt.get_unverified_header(token)
-        if header.get("typ") != TOKEN_TYPE:
+        if not well_formed_header(header):
             return None
-        key = jwks.verification_key(header.get("kid"))
+        key = jwks.verification_key(header["kid"])
         if key is None:
             return None
         claims = jwt.decode(
@@ -368,6 +393,18 @@ def decode(token: Any) -> dict[str, Any] | None:
     if not isinstance(claims, dict):
         return None
     return claims
+
+
+def well_formed_header(header: Any) -> bool:
+    """The JOSE header of one of our tokens: ``alg`` RS256, ``typ`` JWT and a ``kid`` of our
+    shape. Checked before any lookup: a header value must never reach a query unchecked (NUL in
+    a ``kid`` made PostgreSQL fail, issue 8)."""
+    return (
+        isinstance(header, dict)
+        and header.get("alg") == jwks.ALGORITHM
+        and header.get("typ") == TOKEN_TYPE
+        and jwks.well_formed_kid(header.get("kid"))
+    )
 
 
 def validate(token: Any, *, touch: bool = True) -> SessionInfo | None:
@@ -411,12 +448,14 @@ def idle_expires_at(session: Session) -> datetime | None:
 
 
 def _uuid(value: Any) -> uuid.UUID | None:
-    if not isinstance(value, str):
+    """A UUID from its canonical text only (``uuid.UUID`` also takes braces, URNs, signs...)."""
+    if not isinstance(value, str) or len(value) != CANONICAL_UUID_LENGTH:
         return None
     try:
-        return uuid.UUID(value)
+        parsed = uuid.UUID(value)
     except ValueError:
         return None
+    return parsed if str(parsed) == value.lower() else None
 
 
 # --- requests -----------------------------------------------------------------------------------

@@ -193,6 +193,9 @@ def _post_action(request: HttpRequest) -> HttpResponse:
             "The form did not name an action. Start the flow again.",
             flow=flow,
         )
+    if any("\x00" in name + "".join(values) for name, values in request.POST.lists()):
+        # As the JSON API's strict body parsing: PostgreSQL cannot store NUL (issue 8).
+        return _message(request, 400, "Invalid form", "The form held a NUL character.", flow=flow)
     result = flow_runner.run(
         request, flow, action, form_input_data(request.POST), request.POST.get(FIELD_CSRF, "")
     )

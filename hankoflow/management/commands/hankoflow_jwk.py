@@ -3,7 +3,9 @@
 Without options it makes sure a signing key exists (creating the first one) and prints its
 ``kid``. ``--rotate`` creates a new signing key; the previous ones keep verifying until tokens
 they signed have expired, then a later rotation retires them. ``--list`` shows every key.
-``--retire KID`` withdraws one key at once (its tokens stop validating; use after a leak).
+``--retire KID`` withdraws one key at once (its tokens stop validating; use after a leak). The
+running server processes learn of a retire or rotation through the shared cache on their next
+request, or within ``jwks.VERIFICATION_CACHE_SECONDS`` without one (services/jwks.py).
 
 Hanko: ``hanko jwk create`` only prints a key; keys are stored and rotated through
 ``secret_keys`` and a restart.
@@ -37,7 +39,10 @@ class Command(BaseCommand):
         elif options["retire"]:
             if not jwks.retire(options["retire"]):
                 raise CommandError(f"no active key with kid {options['retire']!r}")
-            self.stdout.write(f"retired {options['retire']}")
+            self.stdout.write(
+                f"retired {options['retire']}: refused from the next request where the cache is "
+                f"shared, else within {jwks.VERIFICATION_CACHE_SECONDS} s"
+            )
         else:
             row = jwks.signing_key_row()
             self.stdout.write(f"signing key {row.kid}")
