@@ -13,7 +13,9 @@ JavaScript, only for WebAuthn
 -----------------------------
 Everything works without JavaScript except what needs the browser's WebAuthn API. For that the
 page loads one small static script, ``hankoflow/static/hankoflow/webauthn.js`` (no build step,
-served by ``webauthn_script`` below), on the states that need it, and nowhere else:
+served by ``webauthn_script`` below), on the states that need it, and nowhere else. There is no
+inline script or style anywhere, so the page's Content-Security-Policy allows only files from this
+origin (``headers.py``):
 
 * ``preflight``: the page renders the state like any other, as the ``register_client_capabilities``
   form whose three booleans are hidden fields preset to ``false``. The script asks the browser
@@ -48,7 +50,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -67,6 +69,7 @@ from hankoflow.engine import FlowResult
 from hankoflow.flows import names
 from hankoflow.flows.registry import FLOWS
 from hankoflow.renderers import hanko
+from hankoflow.web.headers import ELEMENTS_PAGE_POLICY, FLOW_PAGE_POLICY, with_policy
 
 # The flows a person can start from the home page: (flow name, link text).
 START_LINKS = ((names.FLOW_LOGIN, "Sign in"), (names.FLOW_REGISTRATION, "Sign up"))
@@ -131,7 +134,12 @@ WEBAUTHN_ERRORS = {
 }
 WEBAUTHN_ERROR_DEFAULT = "The browser could not complete the passkey step."
 
-WEBAUTHN_SCRIPT = Path(__file__).resolve().parent.parent / "static" / "hankoflow" / "webauthn.js"
+# The pages' files, served by the views at the end of this module (no inline script or style:
+# the pages' Content-Security-Policy forbids them, see headers.py).
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static" / "hankoflow"
+WEBAUTHN_SCRIPT = STATIC_DIR / "webauthn.js"
+ELEMENTS_SCRIPT = STATIC_DIR / "elements-page.js"
+STYLESHEET = STATIC_DIR / "page.css"
 
 # Flow input type -> HTML widget. ``json`` is a <textarea>, ``boolean`` a checkbox.
 HTML_INPUT_TYPES = {
@@ -161,6 +169,7 @@ ELEMENTS_BUNDLE = Path("node_modules/@teamhanko/hanko-elements/dist/elements.js"
 # --- the flow page ------------------------------------------------------------------------------
 
 
+@with_policy(FLOW_PAGE_POLICY)
 @never_cache  # the page carries the flow's token: never store it
 @require_http_methods(["GET", "POST"])
 def flow_page(request: HttpRequest) -> HttpResponse:
@@ -502,6 +511,7 @@ def api_base_url(request: HttpRequest) -> str:
     return request.build_absolute_uri(base_path).rstrip("/")
 
 
+@with_policy(ELEMENTS_PAGE_POLICY)
 @require_http_methods(["GET", "HEAD"])
 def elements_page(request: HttpRequest) -> HttpResponse:
     """``<hanko-auth>`` from ``@teamhanko/hanko-elements`` talking to this server."""
@@ -542,26 +552,32 @@ def elements_bundle(request: HttpRequest) -> HttpResponse:
     return response
 
 
-# --- the flow page's WebAuthn script ------------------------------------------------------------
+# --- the pages' own script and stylesheet files -------------------------------------------------
 
 
-def _script_last_modified(request: HttpRequest) -> datetime | None:
-    try:
-        return datetime.fromtimestamp(os.stat(WEBAUTHN_SCRIPT).st_mtime, tz=UTC)
-    except OSError:
-        return None
+def package_file_view(path: Path, content_type: str) -> Callable[[HttpRequest], HttpResponse]:
+    """A view serving one file of ``static/hankoflow/`` from the package itself: no
+    ``collectstatic`` needed. (The files also sit under ``static/hankoflow/`` for projects that
+    prefer their static files.)"""
+
+    def last_modified(request: HttpRequest) -> datetime | None:
+        try:
+            return datetime.fromtimestamp(os.stat(path).st_mtime, tz=UTC)
+        except OSError:
+            return None
+
+    @require_http_methods(["GET", "HEAD"])
+    @condition(last_modified_func=last_modified)
+    def view(request: HttpRequest) -> HttpResponse:
+        response = HttpResponse(path.read_bytes(), content_type=content_type)
+        response["Cache-Control"] = "no-cache"  # revalidate with If-Modified-Since after upgrades
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+    return view
 
 
-@require_http_methods(["GET", "HEAD"])
-@condition(last_modified_func=_script_last_modified)
-def webauthn_script(request: HttpRequest) -> HttpResponse:
-    """``webauthn.js`` of the flow page, from the package itself: no ``collectstatic`` needed.
-
-    (It also sits under ``static/hankoflow/`` for projects that prefer their static files.)
-    """
-    response = HttpResponse(
-        WEBAUTHN_SCRIPT.read_bytes(), content_type="text/javascript; charset=utf-8"
-    )
-    response["Cache-Control"] = "no-cache"  # revalidate with If-Modified-Since after upgrades
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+JAVASCRIPT = "text/javascript; charset=utf-8"
+webauthn_script = package_file_view(WEBAUTHN_SCRIPT, JAVASCRIPT)
+elements_script = package_file_view(ELEMENTS_SCRIPT, JAVASCRIPT)
+stylesheet = package_file_view(STYLESHEET, "text/css; charset=utf-8")

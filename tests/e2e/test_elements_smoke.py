@@ -44,7 +44,8 @@ def _open_elements_page(page: Page, live_server) -> Response:
     # Playwright's CSS locators pierce the element's open shadow root.
     expect(page.locator("hanko-auth h1")).to_have_text(re.compile(r"^Sign in"), timeout=TIMEOUT_MS)
     page.wait_for_function(
-        "window.__hankoStateEvents.filter((name) => name === 'login_init').length >= 2",
+        # A function, not an expression: the page's CSP forbids eval, which Playwright would use.
+        "() => window.__hankoStateEvents.filter((name) => name === 'login_init').length >= 2",
         timeout=TIMEOUT_MS,
     )
     page.wait_for_load_state("networkidle", timeout=TIMEOUT_MS)

@@ -38,7 +38,14 @@ from tests.e2e.support import (
 )
 
 try:
-    from playwright.sync_api import CDPSession, Page, Request, expect, sync_playwright
+    from playwright.sync_api import (
+        CDPSession,
+        Page,
+        Request,
+        Response,
+        expect,
+        sync_playwright,
+    )
 except ImportError:  # reported by the ``browser_page`` fixture: skip locally, fail in CI
     sync_playwright = None
 
@@ -84,11 +91,44 @@ if (navigator.credentials && !sessionStorage.getItem("createHeld")) {
 
 
 @dataclass
+class PolicyWatch:
+    """The flow page's Content-Security-Policy as Chromium met it: the header of every flow page
+    loaded, and every violation Chromium reports in the console (it reports each one there,
+    whether or not the page runs scripts)."""
+
+    origin: str
+    policies: list[str | None] = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)
+
+    def watch(self, page: Page) -> None:
+        page.on("console", self.on_console)
+        page.on("response", self.on_response)
+
+    def on_console(self, message: Any) -> None:
+        if "Content Security Policy" in message.text:
+            self.violations.append(message.text)
+
+    def on_response(self, response: Response) -> None:
+        parts = urlsplit(response.url)
+        if response.request.resource_type == "document" and parts.path == "/":
+            assert f"{parts.scheme}://{parts.netloc}" == self.origin
+            self.policies.append(response.headers.get("content-security-policy"))
+
+    def assert_clean(self) -> None:
+        assert self.violations == []
+        assert self.policies, "no flow page was loaded"
+        for policy in self.policies:
+            assert policy is not None and "script-src 'self';" in policy, policy
+            assert "unsafe" not in policy, policy
+
+
+@dataclass
 class Browser:
     page: Page
     cdp: CDPSession
     authenticator_id: str
     origin: str
+    csp: PolicyWatch
     posts: list[dict[str, list[str]]] = field(default_factory=list)  # forms posted to /
     errors: list[str] = field(default_factory=list)  # console errors and page errors
 
@@ -152,7 +192,9 @@ def browser(webauthn_server) -> Iterator[Browser]:
             cdp = context.new_cdp_session(page)
             cdp.send("WebAuthn.enable")
             added = cdp.send("WebAuthn.addVirtualAuthenticator", {"options": VIRTUAL_AUTHENTICATOR})
-            tab = Browser(page, cdp, added["authenticatorId"], webauthn_server.url)
+            csp = PolicyWatch(webauthn_server.url)
+            tab = Browser(page, cdp, added["authenticatorId"], webauthn_server.url, csp)
+            csp.watch(page)
             page.on("request", tab.on_request)
             page.on("console", tab.on_console)
             page.on("pageerror", lambda error: tab.errors.append(str(error)))
@@ -319,6 +361,7 @@ def test_sign_up_with_a_passkey_then_sign_in_with_it(browser: Browser, mailoutbo
     assert _claims_on_protected_page(page, tab.origin)["amr"] == ["passkey"]
     assert tab.credentials()[0]["signCount"] >= 2
     assert tab.errors == []
+    tab.csp.assert_clean()  # with passkey creation, autofill and the passkey button
 
 
 def test_a_cancelled_passkey_prompt_goes_back_and_can_be_retried(browser: Browser, mailoutbox):
@@ -351,6 +394,7 @@ def test_a_cancelled_passkey_prompt_goes_back_and_can_be_retried(browser: Browse
     assert len(_stored_passkeys()) == 1
     assert len(tab.credentials()) == 1
     assert tab.errors == []
+    tab.csp.assert_clean()
 
 
 def test_without_javascript_the_page_still_signs_up(webauthn_server, mailoutbox):
@@ -367,6 +411,8 @@ def test_without_javascript_the_page_still_signs_up(webauthn_server, mailoutbox)
         try:
             page = chromium.new_page(java_script_enabled=False)
             page.set_default_timeout(TIMEOUT_MS)
+            csp = PolicyWatch(webauthn_server.url)
+            csp.watch(page)
             page.goto(f"{webauthn_server.url}/?flow=registration")
             _wait_for_state(page, "registration_init")
             assert parse_qs(urlsplit(page.url).query) == {"flow": ["registration"], "nojs": ["1"]}
@@ -386,5 +432,6 @@ def test_without_javascript_the_page_still_signs_up(webauthn_server, mailoutbox)
             _submit(page, "skip")
             _wait_for_state(page, "success")
             _screenshot(page, "08-no-javascript-success")
+            csp.assert_clean()  # the <noscript> refresh included
         finally:
             chromium.close()

@@ -669,9 +669,11 @@ def test_elements_page_loads_the_bundle(client: Client) -> None:
     assert "<hanko-auth" in page
     assert '"bundle": "/elements/hanko-elements.js"' in page
     assert '"api": "http://testserver"' in page
-    assert "onSessionCreated" in page
-    assert '<script type="module">' in page
-    assert 'id="logout"' in page and "hanko.logout()" in page  # the "Log out" button
+    assert '<script type="module" src="/elements/page.js"></script>' in page
+    assert 'id="logout"' in page  # the "Log out" button
+    script = client.get("/elements/page.js")
+    assert script["Content-Type"] == "text/javascript; charset=utf-8"
+    assert b"onSessionCreated" in script.content and b"hanko.logout()" in script.content
 
 
 @pytest.mark.skipif(
