@@ -45,5 +45,6 @@ def send_outbox_email(self, outbox_id: str) -> str:
 
 @shared_task(name="hankoflow.send_pending_outbox", ignore_result=True)
 def send_pending_outbox() -> dict[str, int]:
-    """The sweeper: send the pending rows older than 30 s whose retry is due."""
+    """The sweeper: send the pending rows older than 30 s whose retry is due (the email of a
+    passcode that died meanwhile is closed unsent)."""
     return asdict(mail.sweep())

@@ -40,6 +40,7 @@ _NUMBER = re.compile(r"\b\d+(?:\.\d+)?\b")
 _LIST = re.compile(r"\((?:\s*\?\s*,)+\s*\?\s*\)")
 _SAVEPOINT = re.compile(r'"s\w+_x\d+"')
 _NULL_VALUE = re.compile(r"(?<!IS )(?<!NOT )\bNULL\b")  # a parameter, not ``IS NULL``
+_CAST = re.compile(r"\?::\w+")  # psycopg types parameters (``?::uuid``), but not a None
 
 
 def shape(sql: str) -> str:
@@ -48,6 +49,7 @@ def shape(sql: str) -> str:
     sql = _STRING.sub("?", sql)
     sql = _NUMBER.sub("?", sql)
     sql = _NULL_VALUE.sub("?", sql)
+    sql = _CAST.sub("?", sql)
     return _LIST.sub("(?)", sql)
 
 
