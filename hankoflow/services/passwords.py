@@ -59,7 +59,7 @@ def verify_login(account: Account | None, raw: str, *, identifier: str, ip: str)
     The attempt is counted against the budget before the check, and a success resets it. The
     password hasher runs exactly once on every path, a refusal by the budget included.
     """
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # the row locks need one; a flow step has it
         if account is None:
             attempt = attempts.reserve_unknown(attempts.PASSWORD, identifier.strip().lower(), ip)
         else:
