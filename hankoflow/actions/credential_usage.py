@@ -6,7 +6,7 @@ passkeys.
 
 from __future__ import annotations
 
-from hankoflow import errors, features
+from hankoflow import errors, features, signals
 from hankoflow.actions.support import (
     account_of,
     deliver_passcode,
@@ -19,7 +19,15 @@ from hankoflow.engine import Action, ActionSetup, FlowContext, Outcome
 from hankoflow.engine import inputs as i
 from hankoflow.engine.inputs import EMAIL_PATTERN
 from hankoflow.flows import names as n
-from hankoflow.services import accounts, audit, passcodes, passwords, ratelimit, webauthn
+from hankoflow.services import (
+    accounts,
+    audit,
+    passcodes,
+    passwords,
+    ratelimit,
+    sessions,
+    webauthn,
+)
 
 
 class ContinueWithLoginIdentifier(Action):
@@ -247,6 +255,15 @@ class PasswordRecovery(Action):
             env=ctx.env,
             account=account,
             details={"context": "recovery", "flow_id": ctx.flow_id},
+        )
+        # Hanko: other sessions survive a recovery. A reset password ends them, and the devices
+        # trusted for MFA, in this step's transaction (security-checks SE-07); the session this
+        # flow issues on success comes later and stays.
+        sessions.revoke_all(
+            account,
+            reason=signals.REASON_CREDENTIAL_RESET,
+            env=ctx.env,
+            audit_details={"context": "recovery", "flow_id": ctx.flow_id},
         )
         ctx.stash.set(n.STASH_USER_HAS_PASSWORD, True)
         ctx.stash.set(n.STASH_PW_RECOVERY_PENDING, False)

@@ -13,6 +13,10 @@ exception. No token value reaches a query unchecked: the header must have our sh
 ``kid`` is looked up, and ``sub``/``session_id`` must be canonical UUIDs. ``session_for_request``
 does this once per request for the middleware, the DRF authentication class and the public
 endpoints.
+
+A session ends early by logout, ``revoke``/``revoke_all`` (a password recovery ends all of a
+user's sessions, SE-07), ``SESSION.LIMIT`` or the idle timeout; each sends
+``hankoflow.signals.session_revoked`` with the reason.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.utils import timezone
 
+from hankoflow import signals
 from hankoflow.conf import settings
 from hankoflow.models import Account
 from hankoflow.models.sessions import Session
@@ -238,8 +243,8 @@ def issue(
         claims, key.key, algorithm=jwks.ALGORITHM, headers={"kid": key.kid, "typ": TOKEN_TYPE}
     )
     with transaction.atomic():
-        Account.objects.select_for_update().filter(pk=account.pk).values_list("pk").first()
-        _enforce_limit(account, now)
+        _lock_account(account)
+        _enforce_limit(account, now, request=env.request if env else None)
         Session.objects.create(
             id=session_id,
             account=account,
@@ -299,16 +304,22 @@ def _token_claims(
     return claims
 
 
-def _enforce_limit(account: Account, now: datetime) -> None:
+def _lock_account(account: Account) -> None:
+    # Serialises issuing and bulk revocation for one user (SESSION.LIMIT, SE-07).
+    Account.objects.select_for_update().filter(pk=account.pk).values_list("pk").first()
+
+
+def _enforce_limit(account: Account, now: datetime, *, request: HttpRequest | None) -> None:
     limit = max(int(settings.SESSION.LIMIT), 1)
+    # Locked rows: a logout racing with this cannot end one of them a second time.
     active = list(
-        Session.objects.filter(account=account, expires_at__gt=now)
+        Session.objects.select_for_update()
+        .filter(account=account, expires_at__gt=now)
         .order_by("-created_at", "-last_used")
-        .values_list("pk", flat=True)
     )
     if len(active) >= limit:
         # Keep the newest LIMIT - 1; with the new one the user has at most LIMIT.
-        Session.objects.filter(pk__in=active[limit - 1 :]).delete()
+        _end(active[limit - 1 :], account, signals.REASON_LIMIT, request)
 
 
 def storable_user_agent(value: str) -> str:
@@ -407,14 +418,17 @@ def well_formed_header(header: Any) -> bool:
     )
 
 
-def validate(token: Any, *, touch: bool = True) -> SessionInfo | None:
+def validate(
+    token: Any, *, touch: bool = True, request: HttpRequest | None = None
+) -> SessionInfo | None:
     """The session a token stands for, or None if it is not a valid session right now.
 
     Besides ``decode``: ``sub`` and ``session_id`` must be UUIDs, the row must exist, belong to
     ``sub`` and be unexpired, the user must be active (security-checks SE-07), and the idle
     timeout (``SESSION.IDLE_TIMEOUT`` > 0) must not have passed since ``last_used`` — if it has,
     the row is deleted. ``touch`` records the use (``last_used``); ``GET /sessions/validate``
-    is passive and passes False.
+    is passive and passes False. ``request`` is handed to ``session_revoked`` when the idle
+    timeout ends the session.
     """
     claims = decode(token)
     if claims is None:
@@ -431,7 +445,7 @@ def validate(token: Any, *, touch: bool = True) -> SessionInfo | None:
         return None
     idle = int(settings.SESSION.IDLE_TIMEOUT)
     if idle > 0 and now - session.last_used > timedelta(seconds=idle):
-        Session.objects.filter(pk=session.pk).delete()
+        _end_one(session, signals.REASON_IDLE_TIMEOUT, request)
         return None
     if touch and now - session.last_used >= LAST_USED_RESOLUTION:
         Session.objects.filter(pk=session.pk).update(last_used=now, updated_at=now)
@@ -491,7 +505,7 @@ def session_for_request(request: HttpRequest, *, touch: bool = True) -> SessionI
         return cached  # type: ignore[return-value]
     info = None
     for source, token in tokens_from_request(request):
-        found = validate(token, touch=touch)
+        found = validate(token, touch=touch, request=request)
         if found is not None:
             info = replace(found, token_source=source)
             break
@@ -499,38 +513,92 @@ def session_for_request(request: HttpRequest, *, touch: bool = True) -> SessionI
     return info
 
 
-# --- revoking -----------------------------------------------------------------------------------
+# --- revoking ---------------------------------------------------------------------------------
 
 
-def revoke(session_id: str | uuid.UUID) -> bool:
-    """Delete one session row; its token stops validating at once."""
+def revoke(
+    session_id: str | uuid.UUID,
+    *,
+    reason: str = signals.REASON_REVOKED,
+    request: HttpRequest | None = None,
+) -> bool:
+    """End one session: delete its row (its token stops validating at once) and send
+    ``session_revoked``; False when there was no such session."""
     key = session_id if isinstance(session_id, uuid.UUID) else _uuid(session_id)
     if key is None:
         return False
-    deleted, _ = Session.objects.filter(pk=key).delete()
-    return bool(deleted)
+    session = Session.objects.select_related("account").filter(pk=key).first()
+    return session is not None and _end_one(session, reason, request)
 
 
-def revoke_all(account: Account) -> int:
-    """Delete every session of the account (password reset, deactivation...); the count.
+def revoke_all(
+    account: Account,
+    *,
+    reason: str = signals.REASON_REVOKED,
+    env: RequestEnv | None = None,
+    audit_details: dict[str, Any] | None = None,
+) -> int:
+    """End every session of the account and forget the devices it trusts for MFA
+    (flow-api.md §4.5.3; security-checks SE-07); the number of sessions ended.
 
-    The devices the account trusts for MFA are forgotten with them (flow-api.md §4.5.3)."""
-    deleted, _ = Session.objects.filter(account=account).delete()
-    device_trust.revoke_all(account)
-    return deleted
+    One transaction (the caller's, when there is one). The account row is locked as ``issue``
+    locks it, so a login committing at the same moment is either ended too or begins after
+    this. ``session_revoked`` is sent per session; when anything ended, one ``user_logged_out``
+    audit entry records it, with ``reason``, the ``session_ids`` and the number of
+    ``trusted_devices`` in its details, plus ``audit_details`` (e.g. the flow id).
+    Hanko: has no audit type for a revocation; ``user_logged_out`` is the closest.
+    """
+    request = env.request if env is not None else None
+    with transaction.atomic():
+        _lock_account(account)
+        rows = list(Session.objects.select_for_update().filter(account=account))
+        _end(rows, account, reason, request)
+        devices = device_trust.revoke_all(account)
+        if rows or devices:
+            details = {
+                "reason": reason,
+                "session_ids": sorted(str(row.pk) for row in rows),
+                "trusted_devices": devices,
+                **(audit_details or {}),
+            }
+            audit.record(audit.USER_LOGGED_OUT, env=env, account=account, details=details)
+    return len(rows)
 
 
 def logout(request: HttpRequest, info: SessionInfo, *, env: RequestEnv) -> DeleteSessionCookie:
     """End the request's session (platform.md §2.8): delete the row, write the audit entry
-    ``user_logged_out`` in the same transaction, send Django's ``user_logged_out``; returns the
-    effect that expires the cookie."""
+    ``user_logged_out`` in the same transaction, send ``session_revoked`` and Django's
+    ``user_logged_out``; returns the effect that expires the cookie."""
     with transaction.atomic():
-        revoke(info.session.pk)
+        _end_one(info.session, signals.REASON_LOGOUT, request)
         audit.record(audit.USER_LOGGED_OUT, env=env, account=info.account)
     user_logged_out.send(sender=info.user.__class__, request=request, user=info.user)
     if getattr(request, _REQUEST_ATTR, None) is info:
         setattr(request, _REQUEST_ATTR, None)
     return DeleteSessionCookie.from_settings()
+
+
+def _end(rows: list[Session], account: Account, reason: str, request: HttpRequest | None) -> None:
+    """Delete rows the caller has locked, then announce each one."""
+    if not rows:
+        return
+    Session.objects.filter(pk__in=[row.pk for row in rows]).delete()
+    for row in rows:
+        _announce(row, account, reason, request)
+
+
+def _end_one(session: Session, reason: str, request: HttpRequest | None) -> bool:
+    """Delete one row; announced only by whoever actually deleted it (racing requests)."""
+    deleted, _ = Session.objects.filter(pk=session.pk).delete()
+    if deleted:
+        _announce(session, session.account, reason, request)
+    return bool(deleted)
+
+
+def _announce(session: Session, account: Account, reason: str, request: HttpRequest | None) -> None:
+    signals.session_revoked.send(
+        sender=Session, session=session, account=account, reason=reason, request=request
+    )
 
 
 def active_sessions(account: Account) -> list[Session]:
