@@ -14,12 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from hankoflow import errors
+from hankoflow.engine import errors
+from hankoflow.engine.errors import FlowError, InputError
 from hankoflow.engine.inputs import MISSING, Input
 from hankoflow.engine.outcome import Continue, Fail, Revert
 from hankoflow.engine.request import RequestFacts
 from hankoflow.engine.stash import Stash
-from hankoflow.errors import FlowError, InputError
 
 
 class FlowOutline(Protocol):

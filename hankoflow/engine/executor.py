@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from hankoflow import errors
+from hankoflow.engine import errors
 from hankoflow.engine.action import Action
 from hankoflow.engine.context import ActionSetup, FlowContext
+from hankoflow.engine.errors import FlowError
 from hankoflow.engine.flow import FlowDefinition
 from hankoflow.engine.inputs import Input
 from hankoflow.engine.outcome import Continue, Fail, Outcome, Revert, StepRefused
@@ -30,7 +31,6 @@ from hankoflow.engine.request import RequestFacts
 from hankoflow.engine.result import ActionView, FlowResult
 from hankoflow.engine.stash import HistoryItem, Stash
 from hankoflow.engine.store import FlowRecord, FlowStore, StaleFlowError
-from hankoflow.errors import FlowError
 
 logger = logging.getLogger("hankoflow.engine")
 

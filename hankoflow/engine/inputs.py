@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from hankoflow import errors
-from hankoflow.errors import InputError
+from hankoflow.engine import errors
+from hankoflow.engine.errors import InputError
 
 STRING = "string"
 EMAIL = "email"

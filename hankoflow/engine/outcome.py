@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hankoflow.errors import FlowError
+from hankoflow.engine.errors import FlowError
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from hankoflow.engine.errors import FlowError
 from hankoflow.engine.inputs import Input
-from hankoflow.errors import FlowError
 
 
 @dataclass(frozen=True)
