@@ -33,7 +33,7 @@ def ping() -> str:
     return "pong"
 
 
-@shared_task(bind=True, name="hankoflow.send_outbox_email", ignore_result=True, max_retries=None)
+@shared_task(bind=True, name=mail.SEND_TASK, ignore_result=True, max_retries=None)
 def send_outbox_email(self, outbox_id: str) -> str:
     """Send one outbox row; a transient failure is retried with backoff (the row counts tries)."""
     delivery = mail.deliver(outbox_id)

@@ -82,6 +82,7 @@ SWEEP_BATCH = 500
 # bounds each connection attempt); the sweeper is the fallback.
 PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2,
                         "interval_max": 0.2}  # fmt: skip
+SEND_TASK = "hankoflow.send_outbox_email"  # the Celery task's name (hankoflow/tasks.py)
 # Django's SMTP backend waits forever without EMAIL_TIMEOUT; a hung server must not hold the
 # worker (and the row lock) for ever.
 SMTP_TIMEOUT = 30
@@ -220,10 +221,13 @@ def ttl_minutes(seconds: int) -> int:
 
 
 def _publish(outbox_id: str) -> None:
-    from hankoflow.tasks import send_outbox_email
+    # Looked up by name in Celery's registry (hankoflow/tasks.py registers it when the app is
+    # ready), so this service does not import the task module that imports it.
+    from celery import current_app
 
     try:
-        send_outbox_email.apply_async((outbox_id,), retry=True, retry_policy=PUBLISH_RETRY_POLICY)
+        task = current_app.tasks[SEND_TASK]
+        task.apply_async((outbox_id,), retry=True, retry_policy=PUBLISH_RETRY_POLICY)
     except Exception:  # broker down, or (eager) anything the send raised: the sweeper retries
         logger.warning(
             "Could not hand outbox email %s to Celery; the sweeper will send it.",
