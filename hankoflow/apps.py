@@ -1,4 +1,4 @@
-"""The Django app: registers the system checks and the Celery tasks."""
+"""The Django app: registers the system checks."""
 
 from django.apps import AppConfig
 
@@ -9,7 +9,4 @@ class HankoflowConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from hankoflow import (
-            checks,  # noqa: F401  (registers the checks)
-            tasks,  # noqa: F401  (registers the tasks with Celery by name)
-        )
+        from hankoflow import checks  # noqa: F401  (registers the checks)

@@ -22,7 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from hankoflow.api.flow_runner import request_env
+from hankoflow.http.request import request_env
 from hankoflow.services import sessions
 
 LOGIN_URL = "/?flow=login"

@@ -26,6 +26,7 @@ RANKS = [
     ["hankoflow.services"],
     ["hankoflow.actions", "hankoflow.hooks"],
     ["hankoflow.flows"],
+    ["hankoflow.http"],
     ["hankoflow.api", "hankoflow.web"],
 ]
 FRAMEWORK_FREE = {"hankoflow.engine", "hankoflow.names"}  # imported without django.setup()
@@ -34,7 +35,6 @@ FRAMEWORK_FREE = {"hankoflow.engine", "hankoflow.names"}  # imported without dja
 KNOWN_BROKEN = {
     "hankoflow.actions": "actions import hankoflow.flows.names (moves to hankoflow/names.py)",
     "hankoflow.hooks": "hooks import actions.support/mfa_creation and hankoflow.flows.names",
-    "hankoflow.web": "web.views imports api.flow_runner",
 }
 
 CHILD = """

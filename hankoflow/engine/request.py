@@ -2,7 +2,7 @@
 
 The engine never reads these facts itself; it hands them through to ``ctx.env``. Typing them as
 a protocol keeps the engine free of any transport: the Django layer passes its own object (today
-``hankoflow.api.flow_runner.RequestEnv``), the engine's unit tests pass a plain one or ``None``.
+``hankoflow.http.request.RequestEnv``), the engine's unit tests pass a plain one or ``None``.
 """
 
 from __future__ import annotations

@@ -20,16 +20,14 @@ import json
 import logging
 import secrets
 import string
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest
 from django.utils import timezone
 
+from hankoflow.engine import RequestFacts
 from hankoflow.models import Account, AuditLogEntry
-
-if TYPE_CHECKING:
-    from hankoflow.api.flow_runner import RequestEnv
 
 logger = logging.getLogger("hankoflow.audit")
 
@@ -101,7 +99,7 @@ _MAX_REQUEST_ID = 255
 def record(
     type: str,  # Hanko's field name, as the contract has it
     *,
-    env: RequestEnv | None = None,
+    env: RequestFacts | None = None,
     account: Account | None = None,
     email: str | None = None,
     error: str | None = None,
@@ -109,7 +107,7 @@ def record(
 ) -> AuditLogEntry:
     """Write one audit entry in the current transaction and echo it on the audit logger.
 
-    ``env`` is the step's ``RequestEnv`` (or None outside a request). The actor is ``account``;
+    ``env`` is the step's ``RequestFacts`` (or None outside a request). The actor is ``account``;
     its email is ``email`` when given, else the account's primary address.
     """
     if type not in TYPES:

@@ -37,14 +37,13 @@ from django.utils import timezone
 
 from hankoflow import signals
 from hankoflow.conf import settings
+from hankoflow.engine import RequestFacts
 from hankoflow.models import Account
 from hankoflow.models.sessions import Session
 from hankoflow.services import accounts, audit, device_trust, jwks
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
-
-    from hankoflow.api.flow_runner import RequestEnv
 
 logger = logging.getLogger("hankoflow.sessions")
 
@@ -222,7 +221,7 @@ def issue(
     account: Account,
     *,
     amr: list[str],
-    env: RequestEnv | None,
+    env: RequestFacts | None,
     remember_me: bool | None,
 ) -> IssuedSession:
     """Sign a session JWT for ``account`` and store its row (platform.md §2.3).
@@ -535,7 +534,7 @@ def revoke_all(
     account: Account,
     *,
     reason: str = signals.REASON_REVOKED,
-    env: RequestEnv | None = None,
+    env: RequestFacts | None = None,
     audit_details: dict[str, Any] | None = None,
 ) -> int:
     """End every session of the account and forget the devices it trusts for MFA
@@ -565,7 +564,7 @@ def revoke_all(
     return len(rows)
 
 
-def logout(request: HttpRequest, info: SessionInfo, *, env: RequestEnv) -> DeleteSessionCookie:
+def logout(request: HttpRequest, info: SessionInfo, *, env: RequestFacts) -> DeleteSessionCookie:
     """End the request's session (platform.md §2.8): delete the row, write the audit entry
     ``user_logged_out`` in the same transaction, send ``session_revoked`` and Django's
     ``user_logged_out``; returns the effect that expires the cookie."""

@@ -36,7 +36,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -68,13 +68,11 @@ from webauthn.helpers.structs import (
 )
 
 from hankoflow.conf import settings
+from hankoflow.engine import RequestFacts
 from hankoflow.models import Account, WebauthnChallenge, WebauthnCredential
 from hankoflow.models.webauthn import MAX_CREDENTIAL_ID_BYTES
 from hankoflow.services import audit
 from hankoflow.services.accounts import forget_cached, rfc3339
-
-if TYPE_CHECKING:
-    from hankoflow.api.flow_runner import RequestEnv
 
 logger = logging.getLogger("hankoflow.webauthn")
 
@@ -339,7 +337,7 @@ def verify_authentication(
     response: dict[str, Any] | str,
     *,
     flow_id: str | None,
-    env: RequestEnv | None = None,
+    env: RequestFacts | None = None,
 ) -> Assertion:
     """Verify an assertion (``assertion_response`` input) against its challenge, consuming it.
 
@@ -566,7 +564,7 @@ def _regressed(stored: int, new: int) -> bool:
 
 
 def _refuse_regression(
-    stored: WebauthnCredential, new_count: int, env: RequestEnv | None
+    stored: WebauthnCredential, new_count: int, env: RequestFacts | None
 ) -> NoReturn:
     """Audit a possible cloned authenticator and refuse it (WA-05, decision D7)."""
     logger.warning(

@@ -3,7 +3,7 @@
 The flow page is a plain HTML client of the engine. It renders the state object the JSON API
 sends (``hankoflow.renderers.hanko.render``), so every state, action and input the engine
 serves appears without template work: each action is a ``<form method="post">`` whose fields
-follow the declared input types. A POST goes through ``flow_runner.run`` exactly like a JSON
+follow the declared input types. A POST goes through ``runner.run`` exactly like a JSON
 request would, and the answer's status code and effects (cookies, headers) are kept.
 
 Two kinds of token protect a POST: Django's CSRF token (the page is same-origin HTML, so
@@ -63,11 +63,11 @@ from django.urls import NoReverseMatch, get_script_prefix, reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import condition, require_http_methods
 
-from hankoflow.api import flow_runner
 from hankoflow.conf import settings
 from hankoflow.engine import FlowResult
 from hankoflow.flows import names
 from hankoflow.flows.registry import FLOWS
+from hankoflow.http import runner
 from hankoflow.renderers import hanko
 from hankoflow.web.headers import ELEMENTS_PAGE_POLICY, FLOW_PAGE_POLICY, with_policy
 
@@ -181,7 +181,7 @@ def flow_page(request: HttpRequest) -> HttpResponse:
         return render(request, "hankoflow/web/home.html", {"start_links": START_LINKS})
     if flow not in FLOWS:
         return _unknown_flow(request, flow)
-    result = flow_runner.run(request, flow, None)
+    result = runner.run(request, flow, None)
     if request.GET.get(PARAM_NO_JS) == "1":
         result, effects = _with_auto_steps(request, flow, result)
     else:
@@ -205,7 +205,7 @@ def _post_action(request: HttpRequest) -> HttpResponse:
     if any("\x00" in name + "".join(values) for name, values in request.POST.lists()):
         # As the JSON API's strict body parsing: PostgreSQL cannot store NUL (issue 8).
         return _message(request, 400, "Invalid form", "The form held a NUL character.", flow=flow)
-    result = flow_runner.run(
+    result = runner.run(
         request, flow, action, form_input_data(request.POST), request.POST.get(FIELD_CSRF, "")
     )
     return _state_response(request, flow, result, result.effects)
@@ -258,7 +258,7 @@ def _with_auto_steps(
         action = hanko.render(result)["actions"].get(action_name)
         if action is None:
             break
-        result = flow_runner.run(
+        result = runner.run(
             request, flow, action_param(action["href"]), dict(input_data), result.csrf_token
         )
         effects.extend(result.effects)

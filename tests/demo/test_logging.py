@@ -29,7 +29,7 @@ def crash(monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("hankoflow.api.flow_runner.run", broken)
+    monkeypatch.setattr("hankoflow.http.runner.run", broken)
 
 
 def error_records(caplog) -> list[logging.LogRecord]:

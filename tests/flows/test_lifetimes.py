@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.test import override_settings
 
-from hankoflow.api.flow_runner import engine_for
+from hankoflow.http.runner import engine_for
 
 
 @pytest.mark.parametrize("flow", ["login", "registration", "profile"])

@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.test import RequestFactory
 
-from hankoflow.api.flow_runner import RequestEnv
+from hankoflow.http.request import RequestEnv
 from hankoflow.models import Account, AuditLogEntry, Email
 from hankoflow.services import audit
 

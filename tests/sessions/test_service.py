@@ -14,7 +14,7 @@ from django.http import HttpResponse
 from django.test import RequestFactory, override_settings
 from django.utils import timezone
 
-from hankoflow.api.flow_runner import RequestEnv
+from hankoflow.http.request import RequestEnv
 from hankoflow.models import Session
 from hankoflow.services import accounts, jwks, sessions
 

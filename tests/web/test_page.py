@@ -361,7 +361,7 @@ def fake_result(state: str = "some_state", **overrides: Any) -> FlowResult:
 
 
 def serve(monkeypatch, result: FlowResult) -> None:
-    monkeypatch.setattr(views.flow_runner, "run", lambda *args, **kwargs: result)
+    monkeypatch.setattr(views.runner, "run", lambda *args, **kwargs: result)
 
 
 def every_input_type() -> ActionView:
@@ -722,13 +722,13 @@ def webauthn_config(page: str) -> dict[str, Any] | None:
 
 
 def spy_on_run(monkeypatch) -> list[dict[str, Any]]:
-    """Record the calls the page makes to ``flow_runner.run`` while still running them."""
+    """Record the calls the page makes to ``runner.run`` while still running them."""
     calls: list[dict[str, Any]] = []
-    real_run = views.flow_runner.run
+    real_run = views.runner.run
 
     def run(request, flow_name, action, input_data=None, csrf_token=""):
         calls.append({"flow": flow_name, "action": action, "input_data": input_data})
         return real_run(request, flow_name, action, input_data, csrf_token)
 
-    monkeypatch.setattr(views.flow_runner, "run", run)
+    monkeypatch.setattr(views.runner, "run", run)
     return calls

@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler, set_rollback
 
-from hankoflow.api import availability
+from hankoflow.http import availability
 
 
 class JSONOnly(BaseContentNegotiation):

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.http import HttpRequest, JsonResponse
 
-from hankoflow.api import availability
+from hankoflow.http import availability
 
 
 def not_found(request: HttpRequest, exception: Any = None) -> JsonResponse:

@@ -12,10 +12,10 @@ from typing import Any
 from django.http import HttpResponse
 from rest_framework.request import Request
 
-from hankoflow.api import flow_runner
 from hankoflow.api.public.base import PublicView
 from hankoflow.api.request_body import BodyError, read_action_body
 from hankoflow.conf import settings
+from hankoflow.http import runner
 
 
 class FlowView(PublicView):
@@ -28,13 +28,13 @@ class FlowView(PublicView):
         django_request = request._request
         action = request.query_params.get("action", "")
         if not action:
-            return flow_runner.respond(flow_runner.run(django_request, self.flow_name, None))
+            return runner.respond(runner.run(django_request, self.flow_name, None))
         try:
             body = read_action_body(django_request, settings.FLOW.MAX_BODY_SIZE)
         except BodyError as refusal:
-            engine = flow_runner.engine_for(self.flow_name)
-            return flow_runner.respond(engine.early_error(refusal.error))
-        result = flow_runner.run(
+            engine = runner.engine_for(self.flow_name)
+            return runner.respond(engine.early_error(refusal.error))
+        result = runner.run(
             django_request, self.flow_name, action, body.input_data, body.csrf_token
         )
-        return flow_runner.respond(result)
+        return runner.respond(result)

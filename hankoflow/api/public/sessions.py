@@ -175,7 +175,7 @@ class LogoutView(PublicView):
     """
 
     def post(self, request: Request) -> HttpResponse:
-        from hankoflow.api.flow_runner import request_env
+        from hankoflow.http.request import request_env
 
         django_request = request._request
         info = sessions.session_for_request(django_request)

@@ -8,46 +8,19 @@ store, and turning a ``FlowResult`` into an HTTP response with its cookies and h
 from __future__ import annotations
 
 import dataclasses
-import re
-from dataclasses import dataclass
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from hankoflow import errors
-from hankoflow.api import availability
 from hankoflow.conf import settings
 from hankoflow.engine import FlowEngine, FlowResult
 from hankoflow.flows import names
 from hankoflow.flows.registry import FLOWS
+from hankoflow.http import availability
+from hankoflow.http.request import request_env
 from hankoflow.renderers import hanko
-from hankoflow.services.client_ip import client_ip
 from hankoflow.services.flow_store import DjangoFlowStore
-from hankoflow.services.sessions import storable_user_agent
-
-# At most four subtags: 35 characters, what the flow row stores (issue 8: longer ones made
-# PostgreSQL fail). Used with fullmatch: "$" would also match before a final newline.
-LANGUAGE_PATTERN = re.compile(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8}){0,3}")
-
-
-@dataclass(frozen=True)
-class RequestEnv:
-    """What actions and hooks may know about the HTTP request behind a step."""
-
-    request: HttpRequest
-    language: str
-    ip: str
-    user_agent: str
-
-
-def request_env(request: HttpRequest) -> RequestEnv:
-    language = request.headers.get("X-Language", "")
-    return RequestEnv(
-        request=request,
-        language=language if LANGUAGE_PATTERN.fullmatch(language) else "",
-        ip=client_ip(request),
-        user_agent=storable_user_agent(request.headers.get("User-Agent", "")),
-    )
 
 
 def engine_for(flow_name: str) -> FlowEngine:
