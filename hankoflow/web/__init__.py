@@ -3,4 +3,9 @@
 Mount with ``path("", include("hankoflow.web.urls"))``. Nothing here needs a JS build: the flow
 page is plain Django templates, and ``/elements/`` serves the ``@teamhanko/hanko-elements``
 bundle that ``bin/setup`` installs with npm.
+
+One module per concern: ``flow_page`` (the ``/`` views), ``action_forms`` (a state's actions as
+form fields), ``input_data`` (a posted form back into ``input_data``), ``webauthn`` (what
+webauthn.js does on a state), ``elements_page`` (``/elements/`` and the bundle), ``files`` (the
+pages' script and stylesheet), ``headers`` (the pages' security headers), ``urls``.
 """

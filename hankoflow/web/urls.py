@@ -8,15 +8,15 @@ them collides with the API routes of ``hankoflow.urls``.
 
 from django.urls import path
 
-from hankoflow.web import views
+from hankoflow.web import elements_page, files, flow_page
 
 app_name = "hankoflow_web"
 
 urlpatterns = [
-    path("", views.flow_page, name="flow"),
-    path("webauthn.js", views.webauthn_script, name="webauthn-script"),
-    path("hankoflow.css", views.stylesheet, name="stylesheet"),
-    path("elements/", views.elements_page, name="elements"),
-    path("elements/page.js", views.elements_script, name="elements-script"),
-    path("elements/hanko-elements.js", views.elements_bundle, name="elements-bundle"),
+    path("", flow_page.flow_page, name="flow"),
+    path("webauthn.js", files.webauthn_script, name="webauthn-script"),
+    path("hankoflow.css", files.stylesheet, name="stylesheet"),
+    path("elements/", elements_page.elements_page, name="elements"),
+    path("elements/page.js", files.elements_script, name="elements-script"),
+    path("elements/hanko-elements.js", elements_page.elements_bundle, name="elements-bundle"),
 ]

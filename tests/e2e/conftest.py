@@ -17,7 +17,7 @@ import pytest
 from django.db import connection
 
 from hankoflow.testing.smtp import SinkMessage, SmtpSink
-from hankoflow.web.views import elements_bundle_path
+from hankoflow.web.elements_page import elements_bundle_path
 from tests.celery_worker import (
     E2E_TEST_BROKER_DB,
     celery_publishing_to,

@@ -15,7 +15,7 @@ from django.test import Client, override_settings
 from hankoflow.engine import AllowedValue, FlowResult, Input
 from hankoflow.engine.result import ActionView
 from hankoflow.errors import FORM_DATA_INVALID, VALUE_TOO_SHORT
-from hankoflow.web import views
+from hankoflow.web import action_forms, elements_page, files, flow_page, input_data
 
 REMEMBER_ME = override_settings(HANKOFLOW={"SESSION": {"COOKIE": {"RETENTION": "prompt"}}})
 # Starting a flow the way a browser without JavaScript ends up doing it: preflight is stepped
@@ -314,7 +314,7 @@ def test_form_input_data_converts_by_declared_type() -> None:
         form.appendlist("boolean_inputs", name)
     for name in ("data", "broken"):
         form.appendlist("json_inputs", name)
-    assert views.form_input_data(form) == {
+    assert input_data.form_input_data(form) == {
         "email": "a@example.com",
         "remember_me": True,
         "hidden_flag": True,
@@ -326,8 +326,8 @@ def test_form_input_data_converts_by_declared_type() -> None:
 
 def test_action_param_is_read_from_the_href() -> None:
     href = "/login?action=remember_me%40c0ffee00-0000-4000-8000-000000000000"
-    assert views.action_param(href) == "remember_me@c0ffee00-0000-4000-8000-000000000000"
-    assert views.action_param("/login") == ""
+    assert action_forms.action_param(href) == "remember_me@c0ffee00-0000-4000-8000-000000000000"
+    assert action_forms.action_param("/login") == ""
 
 
 # --- generic rendering of any state ----------------------------------------------------------
@@ -361,7 +361,7 @@ def fake_result(state: str = "some_state", **overrides: Any) -> FlowResult:
 
 
 def serve(monkeypatch, result: FlowResult) -> None:
-    monkeypatch.setattr(views.runner, "run", lambda *args, **kwargs: result)
+    monkeypatch.setattr(flow_page.runner, "run", lambda *args, **kwargs: result)
 
 
 def every_input_type() -> ActionView:
@@ -639,7 +639,7 @@ def test_webauthn_script_is_served(client: Client) -> None:
     assert response["Content-Type"] == "text/javascript; charset=utf-8"
     assert response["X-Content-Type-Options"] == "nosniff"
     body = response.content.decode()
-    assert body == views.WEBAUTHN_SCRIPT.read_text()
+    assert body == files.WEBAUTHN_SCRIPT.read_text()
     for needle in (
         "isUserVerifyingPlatformAuthenticatorAvailable",
         "isConditionalMediationAvailable",
@@ -677,7 +677,7 @@ def test_elements_page_loads_the_bundle(client: Client) -> None:
 
 
 @pytest.mark.skipif(
-    not views.elements_bundle_path().is_file(),
+    not elements_page.elements_bundle_path().is_file(),
     reason="node_modules/@teamhanko/hanko-elements is not installed (run bin/setup)",
 )
 def test_bundle_view_serves_javascript(client: Client) -> None:
@@ -724,11 +724,11 @@ def webauthn_config(page: str) -> dict[str, Any] | None:
 def spy_on_run(monkeypatch) -> list[dict[str, Any]]:
     """Record the calls the page makes to ``runner.run`` while still running them."""
     calls: list[dict[str, Any]] = []
-    real_run = views.runner.run
+    real_run = flow_page.runner.run
 
     def run(request, flow_name, action, input_data=None, csrf_token=""):
         calls.append({"flow": flow_name, "action": action, "input_data": input_data})
         return real_run(request, flow_name, action, input_data, csrf_token)
 
-    monkeypatch.setattr(views.runner, "run", run)
+    monkeypatch.setattr(flow_page.runner, "run", run)
     return calls

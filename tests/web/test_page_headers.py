@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
-from hankoflow.web import views
+from hankoflow.web import files
 from hankoflow.web.headers import HANKO_ELEMENTS_STYLE_HASH
 
-TEMPLATES = Path(views.__file__).resolve().parent.parent / "templates" / "hankoflow" / "web"
+TEMPLATES = Path(files.__file__).resolve().parent.parent / "templates" / "hankoflow" / "web"
 
 FLOW_PAGES = [
     "/",  # home
@@ -101,7 +101,7 @@ def test_the_stylesheet_is_served():
     assert response.status_code == 200
     assert response["Content-Type"] == "text/css; charset=utf-8"
     assert response["X-Content-Type-Options"] == "nosniff"
-    assert response.content == views.STYLESHEET.read_bytes()
+    assert response.content == files.STYLESHEET.read_bytes()
     assert b"--accent" in response.content and b"hanko-auth" in response.content
     again = client.get("/hankoflow.css", HTTP_IF_MODIFIED_SINCE=response["Last-Modified"])
     assert again.status_code == 304

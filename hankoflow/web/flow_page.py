@@ -1,0 +1,163 @@
+"""``/``: a generic page for any flow state, a plain HTML client of the engine.
+
+The page renders the state object the JSON API sends (``hankoflow.renderers.hanko.render``),
+each action as a form (``action_forms.py``). A POST is read back into ``input_data``
+(``input_data.py``) and goes through ``runner.run`` exactly like a JSON request would, and the
+answer's status code and effects (cookies, headers) are kept. The only script is webauthn.js,
+for what needs the browser's WebAuthn API (``webauthn.py``).
+
+Two kinds of token protect a POST: Django's CSRF token (the page is same-origin HTML, so
+``CsrfViewMiddleware`` stays on) and the flow's own ``csrf_token``, checked by the engine.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlencode
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from hankoflow.conf import settings
+from hankoflow.engine import FlowResult
+from hankoflow.flows import names
+from hankoflow.flows.registry import FLOWS
+from hankoflow.http import runner
+from hankoflow.renderers import hanko
+from hankoflow.web.action_forms import action_forms, action_param
+from hankoflow.web.headers import FLOW_PAGE_POLICY, with_policy
+from hankoflow.web.input_data import FIELD_ACTION, FIELD_CSRF, FIELD_FLOW, form_input_data
+from hankoflow.web.webauthn import webauthn_config, webauthn_error
+
+# The flows a person can start from the home page: (flow name, link text).
+START_LINKS = ((names.FLOW_LOGIN, "Sign in"), (names.FLOW_REGISTRATION, "Sign up"))
+
+# Steps the page takes on the server for a browser without JavaScript (``?flow=<name>&nojs=1``):
+# it cannot run WebAuthn, so it reports exactly that. With JavaScript, webauthn.js takes this
+# step in the browser with the real capabilities.
+AUTO_STEPS: dict[str, tuple[str, dict[str, Any]]] = {
+    names.STATE_PREFLIGHT: (
+        names.ACTION_REGISTER_CLIENT_CAPABILITIES,
+        {
+            names.STASH_WEBAUTHN_AVAILABLE: False,
+            names.STASH_WEBAUTHN_CONDITIONAL_MEDIATION_AVAILABLE: False,
+            names.STASH_WEBAUTHN_PLATFORM_AUTHENTICATOR_AVAILABLE: False,
+        },
+    ),
+}
+MAX_AUTO_STEPS = 5  # a guard against a flow that keeps coming back to an auto-step state
+
+TERMINAL_STATES = {names.STATE_SUCCESS, names.STATE_ERROR}
+
+# Query parameter: ``nojs=1`` asks for the server-side auto-steps (the no-JavaScript fallback of
+# ``preflight``).
+PARAM_NO_JS = "nojs"
+
+
+@with_policy(FLOW_PAGE_POLICY)
+@never_cache  # the page carries the flow's token: never store it
+@require_http_methods(["GET", "POST"])
+def flow_page(request: HttpRequest) -> HttpResponse:
+    """``GET /``: links to the flows; ``GET /?flow=<name>``: start it; ``POST /``: one action."""
+    if request.method == "POST":
+        return _post_action(request)
+    flow = request.GET.get(FIELD_FLOW, "")
+    if not flow:
+        return render(request, "hankoflow/web/home.html", {"start_links": START_LINKS})
+    if flow not in FLOWS:
+        return _unknown_flow(request, flow)
+    result = runner.run(request, flow, None)
+    if request.GET.get(PARAM_NO_JS) == "1":
+        result, effects = _with_auto_steps(request, flow, result)
+    else:
+        effects = list(result.effects)
+    return _state_response(request, flow, result, effects)
+
+
+def _post_action(request: HttpRequest) -> HttpResponse:
+    flow = request.POST.get(FIELD_FLOW, "")
+    if flow not in FLOWS:
+        return _unknown_flow(request, flow)
+    action = request.POST.get(FIELD_ACTION, "")
+    if not action:
+        return _message(
+            request,
+            400,
+            "Nothing to do",
+            "The form did not name an action. Start the flow again.",
+            flow=flow,
+        )
+    if any("\x00" in name + "".join(values) for name, values in request.POST.lists()):
+        # As the JSON API's strict body parsing: PostgreSQL cannot store NUL (issue 8).
+        return _message(request, 400, "Invalid form", "The form held a NUL character.", flow=flow)
+    result = runner.run(
+        request, flow, action, form_input_data(request.POST), request.POST.get(FIELD_CSRF, "")
+    )
+    return _state_response(request, flow, result, result.effects)
+
+
+def _with_auto_steps(
+    request: HttpRequest, flow: str, result: FlowResult
+) -> tuple[FlowResult, list[Any]]:
+    """Run the ``AUTO_STEPS`` of each state reached; returns the last result and all effects."""
+    effects = list(result.effects)
+    for _ in range(MAX_AUTO_STEPS):
+        step = AUTO_STEPS.get(result.state)
+        if step is None:
+            break
+        action_name, input_data = step
+        action = hanko.render(result)["actions"].get(action_name)
+        if action is None:
+            break
+        result = runner.run(
+            request, flow, action_param(action["href"]), dict(input_data), result.csrf_token
+        )
+        effects.extend(result.effects)
+        if result.error is not None:
+            break  # show the state and its error rather than retrying
+    return result, effects
+
+
+def _state_response(
+    request: HttpRequest, flow: str, result: FlowResult, effects: Iterable[Any]
+) -> HttpResponse:
+    state = hanko.render(result, debug=settings.DEBUG)
+    webauthn = webauthn_config(state)
+    context = {
+        "flow": flow,
+        "state": state,
+        "is_terminal": state["name"] in TERMINAL_STATES,
+        "is_success": state["name"] == names.STATE_SUCCESS,
+        "actions": action_forms(flow, state, webauthn),
+        "state_json": json.dumps(state, indent=2, ensure_ascii=False),
+        "webauthn": webauthn,
+        "webauthn_error": webauthn_error(request),
+        "no_js_url": f"?{urlencode({FIELD_FLOW: flow, PARAM_NO_JS: '1'})}",
+    }
+    # The HTTP status mirrors the state's, as on the JSON API (a 403 error state is a 403 page).
+    response = render(request, "hankoflow/web/state.html", context, status=state["status"])
+    for effect in effects:
+        effect.apply_to(response)
+    return response
+
+
+def _unknown_flow(request: HttpRequest, flow: str) -> HttpResponse:
+    shown = flow if flow.isprintable() and len(flow) <= 64 else "this flow"
+    return _message(
+        request,
+        404,
+        "No such flow",
+        f"There is no flow called “{shown}”. Pick one below.",
+    )
+
+
+def _message(
+    request: HttpRequest, status: int, title: str, text: str, *, flow: str = ""
+) -> HttpResponse:
+    context = {"status": status, "title": title, "text": text, "flow": flow}
+    context["start_links"] = START_LINKS
+    return render(request, "hankoflow/web/message.html", context, status=status)
