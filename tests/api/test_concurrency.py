@@ -8,9 +8,7 @@ PostgreSQL, where ``SELECT ... FOR UPDATE`` really locks.
 from __future__ import annotations
 
 import json
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import connection
@@ -18,6 +16,7 @@ from django.test import Client
 
 from hankoflow.actions.capabilities import RegisterClientCapabilities
 from hankoflow.models import Flow
+from tests.concurrency import run_concurrently
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -44,18 +43,12 @@ def test_concurrent_actions_on_one_flow_execute_exactly_once(monkeypatch):
         return original(self, ctx)
 
     monkeypatch.setattr(RegisterClientCapabilities, "execute", slow_execute)
-    barrier = threading.Barrier(WORKERS)
 
     def post() -> tuple[int, dict]:
-        try:
-            barrier.wait()
-            response = Client().post(href, body, content_type="application/json")
-            return response.status_code, response.json()
-        finally:
-            connection.close()
+        response = Client().post(href, body, content_type="application/json")
+        return response.status_code, response.json()
 
-    with ThreadPoolExecutor(WORKERS) as pool:
-        results = list(pool.map(lambda _: post(), range(WORKERS)))
+    results = run_concurrently([post] * WORKERS, atomic=False)  # each request is its own step
 
     statuses = sorted(status for status, _ in results)
     assert statuses == [200] + [403] * (WORKERS - 1), results

@@ -8,17 +8,14 @@ serialises writers and would hide the race, so these run on PostgreSQL only (``b
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-
 import pyotp
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 
 from hankoflow.models import AttemptBudget, OTPSecret
 from hankoflow.services import attempts, totp
 from hankoflow.services.totp import TotpResult
+from tests.concurrency import run_concurrently
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -36,21 +33,6 @@ def _still(clock):
 def _postgres_only():
     if connection.vendor != "postgresql":
         pytest.skip("races need PostgreSQL (bin/test starts it)")
-
-
-def run_concurrently(calls: list[Callable[[], TotpResult]]) -> list[TotpResult]:
-    barrier = threading.Barrier(len(calls))
-
-    def run(call):
-        try:
-            barrier.wait()
-            with transaction.atomic():  # one flow step
-                return call()
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(len(calls)) as pool:
-        return list(pool.map(run, calls))
 
 
 def test_one_code_submitted_8_times_at_once_is_accepted_once(alice, totp_clock):

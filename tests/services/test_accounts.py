@@ -6,7 +6,6 @@ email-login UUID user model and with a user model that has no email field at all
 
 from __future__ import annotations
 
-import threading
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -29,6 +28,7 @@ from hankoflow.adapter import (
 from hankoflow.models import Account, Email, Username
 from hankoflow.services import accounts, passwords
 from hankoflow.testing.openapi import default_spec_path
+from tests.concurrency import run_concurrently
 
 pytestmark = pytest.mark.django_db
 
@@ -479,25 +479,13 @@ def test_deleting_the_user_deletes_the_account_and_identifiers():
 def test_concurrent_sign_ups_with_one_email_create_one_account():
     if connection.vendor != "postgresql":
         pytest.skip("needs row-level concurrency: run with the PostgreSQL service")
-    barrier = threading.Barrier(2)
-    results: list[str] = []
 
-    def sign_up() -> None:
-        try:
-            barrier.wait(timeout=10)
-            with transaction.atomic():
-                new_account(email="race@example.com", username=None)
-            results.append("created")
-        except accounts.EmailAlreadyExists:
-            results.append("taken")
-        finally:
-            connection.close()
+    def sign_up() -> str:
+        new_account(email="race@example.com", username=None)
+        return "created"
 
-    threads = [threading.Thread(target=sign_up) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    outcomes = run_concurrently([sign_up] * 2, returning=accounts.EmailAlreadyExists)
+    results = ["taken" if isinstance(o, accounts.EmailAlreadyExists) else o for o in outcomes]
     assert sorted(results) == ["created", "taken"]
     assert Account.objects.count() == 1
     assert User.objects.count() == 1

@@ -10,14 +10,13 @@ from __future__ import annotations
 import hmac
 import threading
 import uuid
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 
 from hankoflow.models import AttemptBudget, Passcode
 from hankoflow.services import attempts, passcodes
+from tests.concurrency import run_concurrently
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -51,21 +50,6 @@ def real_comparisons(monkeypatch) -> list[int]:
 
     monkeypatch.setattr(passcodes.hmac, "compare_digest", counting)
     return seen
-
-
-def run_concurrently(calls: list[Callable[[], passcodes.VerifyResult]]):
-    barrier = threading.Barrier(len(calls))
-
-    def run(call):
-        try:
-            barrier.wait()
-            with transaction.atomic():  # one flow step
-                return call()
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(len(calls)) as pool:
-        return list(pool.map(run, calls))
 
 
 def test_right_code_submitted_16_times_at_once_succeeds_exactly_once(real_comparisons):

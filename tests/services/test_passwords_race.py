@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 
 from hankoflow.services import accounts, attempts, passwords
+from tests.concurrency import run_concurrently
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -46,21 +45,6 @@ def real_checks(monkeypatch) -> list[int]:
 
     monkeypatch.setattr(passwords, "check_login", counting)
     return seen
-
-
-def run_concurrently(calls: list[Callable[[], passwords.LoginCheck]]) -> list[passwords.LoginCheck]:
-    barrier = threading.Barrier(len(calls))
-
-    def run(call):
-        try:
-            barrier.wait()
-            with transaction.atomic():  # one flow step
-                return call()
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(len(calls)) as pool:
-        return list(pool.map(run, calls))
 
 
 def test_thirty_guesses_at_once_from_three_networks_get_only_the_free_checks(real_checks):

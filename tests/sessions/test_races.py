@@ -3,16 +3,15 @@ one user never exceed ``SESSION.LIMIT`` (platform.md §2.2, §2.3; security-chec
 
 from __future__ import annotations
 
-import threading
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 from django.test import override_settings
 
 from hankoflow.models import Session, SigningKey
 from hankoflow.services import accounts, jwks, sessions
+from tests.concurrency import run_concurrently
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -25,23 +24,8 @@ def _postgres_only():
         pytest.skip("row and table locks need PostgreSQL (bin/test starts it)")
 
 
-def run_concurrently(fn):
-    barrier = threading.Barrier(WORKERS)
-
-    def call(_):
-        try:
-            barrier.wait()
-            with transaction.atomic():
-                return fn()
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(WORKERS) as pool:
-        return list(pool.map(call, range(WORKERS)))
-
-
 def test_first_signing_key_is_created_once():
-    kids = run_concurrently(lambda: jwks.signing_key().kid)
+    kids = run_concurrently([lambda: jwks.signing_key().kid] * WORKERS)
     assert SigningKey.objects.count() == 1
     assert set(kids) == {SigningKey.objects.get().kid}
 
@@ -57,7 +41,7 @@ def test_concurrent_logins_respect_the_session_limit():
     jwks.signing_key()
     with override_settings(HANKOFLOW={"SESSION": {"LIMIT": 2}}):
         issued = run_concurrently(
-            lambda: sessions.issue(account, amr=[], env=None, remember_me=None)
+            [lambda: sessions.issue(account, amr=[], env=None, remember_me=None)] * WORKERS
         )
         valid = [s for s in issued if sessions.validate(s.token, touch=False) is not None]
     assert Session.objects.filter(account=account).count() == 2

@@ -7,16 +7,13 @@ race, so this runs on PostgreSQL only (``bin/test``, or ``bin/services start`` +
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 
 from hankoflow.models import WebauthnCredential
 from hankoflow.services import webauthn as wa
 from hankoflow.testing.webauthn import SoftAuthenticator
+from tests.concurrency import run_concurrently
 from tests.webauthn.conftest import ORIGIN, creation_options, request_options
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -28,25 +25,6 @@ def _postgres_only():
         pytest.skip("races need PostgreSQL (bin/test starts it)")
 
 
-def run_concurrently(calls: list[Callable[[], object]]) -> list[object]:
-    """Run each call in its own thread and transaction; returns results or raised errors."""
-    barrier = threading.Barrier(len(calls))
-
-    def run(call):
-        try:
-            barrier.wait()
-            with transaction.atomic():  # one flow step: it catches the error and commits
-                try:
-                    return call()
-                except wa.WebauthnInvalid as exc:
-                    return exc
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(len(calls)) as pool:
-        return list(pool.map(run, calls))
-
-
 def test_one_assertion_verified_twice_at_once_succeeds_once(new_account, register, flow_id):
     device = SoftAuthenticator(ORIGIN)
     credential = register(new_account(), device)
@@ -56,7 +34,7 @@ def test_one_assertion_verified_twice_at_once_succeeds_once(new_account, registe
     def verify():
         return wa.verify_authentication(options.challenge_id, response, flow_id=flow_id)
 
-    results = run_concurrently([verify, verify])
+    results = run_concurrently([verify, verify], returning=wa.WebauthnInvalid)
 
     assert sum(isinstance(r, wa.Assertion) for r in results) == 1
     assert sum(isinstance(r, wa.WebauthnInvalid) for r in results) == 1
@@ -70,7 +48,7 @@ def test_one_attestation_verified_twice_at_once_succeeds_once(new_account, flow_
     def verify():
         return wa.verify_registration(options.challenge_id, response, flow_id=flow_id)
 
-    results = run_concurrently([verify, verify])
+    results = run_concurrently([verify, verify], returning=wa.WebauthnInvalid)
 
     assert sum(isinstance(r, wa.NewCredential) for r in results) == 1
 
@@ -86,7 +64,7 @@ def test_concurrent_assertions_never_lower_the_stored_sign_count(new_account, re
     def verify(challenge_id, response):
         return lambda: wa.verify_authentication(challenge_id, response, flow_id=None)
 
-    results = run_concurrently([verify(*pair) for pair in pairs])
+    results = run_concurrently([verify(*pair) for pair in pairs], returning=wa.WebauthnInvalid)
 
     stored = WebauthnCredential.objects.get(pk=credential.pk).sign_count
     succeeded = [r.credential.sign_count for r in results if isinstance(r, wa.Assertion)]
