@@ -2,13 +2,13 @@
 
 ``install(request)`` is what ``HankoflowMiddleware`` runs for every request. It replaces
 ``request.user`` with a lazy object: on first use it validates the request's session token
-(``Authorization: Bearer`` first, then the session cookie; ``sessions.session_for_request``)
-and becomes the session's Django user, or falls back to whatever user Django's own
-``AuthenticationMiddleware`` found (usually ``AnonymousUser``). ``request.auth`` is the lazy
-mapping of the token's claims (``sub``, ``session_id``, ``exp``, ``amr``...), empty without a
-valid session. Nothing touches the database unless a view or template reads one of them, and
-requests without a token are left exactly as Django made them. ``login_required``,
-``permission_required`` and templates' ``{{ user }}`` work unchanged.
+(``Authorization: Bearer`` first, then the session cookie;
+``hankoflow.http.sessions.session_for_request``) and becomes the session's Django user, or falls
+back to whatever user Django's own ``AuthenticationMiddleware`` found (usually ``AnonymousUser``).
+``request.auth`` is the lazy mapping of the token's claims (``sub``, ``session_id``, ``exp``,
+``amr``...), empty without a valid session. Nothing touches the database unless a view or template
+reads one of them, and requests without a token are left exactly as Django made them.
+``login_required``, ``permission_required`` and templates' ``{{ user }}`` work unchanged.
 
 ``HankoSessionBackend`` is the matching authentication backend, for code that wants
 ``django.contrib.auth.authenticate(request, session_token=...)``; the middleware does not need
@@ -26,6 +26,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
+from hankoflow.http.sessions import session_for_request, tokens_from_request
 from hankoflow.services import sessions
 
 _INSTALLED = "_hankoflow_auth_installed"
@@ -36,24 +37,24 @@ def install(request: HttpRequest) -> None:
     if getattr(request, _INSTALLED, False):
         return
     setattr(request, _INSTALLED, True)
-    if not sessions.tokens_from_request(request):
+    if not tokens_from_request(request):
         request.auth = {}  # type: ignore[attr-defined]
         return
     fallback = getattr(request, "user", None)
     fallback_auser = getattr(request, "auser", None)
 
     def user() -> Any:
-        info = sessions.session_for_request(request)
+        info = session_for_request(request)
         if info is not None:
             return info.user
         return fallback if fallback is not None else AnonymousUser()
 
     def claims() -> dict[str, Any]:
-        info = sessions.session_for_request(request)
+        info = session_for_request(request)
         return info.claims if info is not None else {}
 
     async def auser() -> Any:
-        info = await sync_to_async(sessions.session_for_request)(request)
+        info = await sync_to_async(session_for_request)(request)
         if info is not None:
             return info.user
         if fallback_auser is not None:

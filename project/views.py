@@ -22,8 +22,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from hankoflow.http import sessions
 from hankoflow.http.request import request_env
-from hankoflow.services import sessions
 
 LOGIN_URL = "/?flow=login"
 

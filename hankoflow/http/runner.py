@@ -19,6 +19,7 @@ from hankoflow.flows import names
 from hankoflow.flows.registry import FLOWS
 from hankoflow.http import availability
 from hankoflow.http.request import request_env
+from hankoflow.http.sessions import deliver
 from hankoflow.renderers import hanko
 from hankoflow.services.flow_store import DjangoFlowStore
 
@@ -62,7 +63,7 @@ def run(
         result = engine.execute(action, input_data or {}, csrf_token, env, facts)
     if result.error == errors.TECHNICAL and not availability.database_reachable():
         return unavailable(engine)  # the connection was lost during the step
-    return result
+    return dataclasses.replace(result, effects=deliver(result.effects))
 
 
 def unavailable(engine: FlowEngine) -> FlowResult:

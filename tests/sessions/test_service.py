@@ -14,6 +14,7 @@ from django.http import HttpResponse
 from django.test import RequestFactory, override_settings
 from django.utils import timezone
 
+from hankoflow.http import sessions as http_sessions
 from hankoflow.http.request import RequestEnv
 from hankoflow.models import Session
 from hankoflow.services import accounts, jwks, sessions
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.django_db
 
 def apply(issued: sessions.IssuedSession) -> HttpResponse:
     response = HttpResponse()
-    for effect in issued.effects:
+    for effect in http_sessions.deliver(issued.effects):
         effect.apply_to(response)
     return response
 
@@ -160,7 +161,7 @@ def test_cookie_attributes_follow_config(account):
     cookie = {"NAME": "sid", "DOMAIN": "example.com", "SECURE": False, "HTTP_ONLY": False}
     with hanko(SESSION={"COOKIE": {**cookie, "SAME_SITE": "lax"}}):
         issued = sessions.issue(account, amr=[], env=None, remember_me=None)
-    morsel = SimpleCookie(set_cookie_header(apply(issued)))["sid"]
+        morsel = SimpleCookie(set_cookie_header(apply(issued)))["sid"]
     assert morsel["domain"] == "example.com"
     assert not morsel["secure"] and not morsel["httponly"]
     assert morsel["samesite"] == "Lax"
@@ -192,7 +193,7 @@ def test_retention(account, retention, remember_me, expected):
 def test_auth_token_header_instead_of_cookie(account):
     with hanko(SESSION={"ENABLE_AUTH_TOKEN_HEADER": True, "LIFESPAN": 600}):
         issued = sessions.issue(account, amr=[], env=None, remember_me=None)
-    response = apply(issued)
+        response = apply(issued)  # the transport reads the settings when it writes the response
     assert response["X-Auth-Token"] == issued.token
     assert response["X-Session-Lifetime"] == "600"
     assert not response.cookies
@@ -200,7 +201,7 @@ def test_auth_token_header_instead_of_cookie(account):
 
 def test_delete_cookie_effect_keeps_the_attributes():
     response = HttpResponse()
-    sessions.DeleteSessionCookie.from_settings().apply_to(response)
+    http_sessions.DeleteSessionCookie.from_settings().apply_to(response)
     morsel = SimpleCookie(set_cookie_header(response))["hanko"]
     assert morsel.value == ""
     assert morsel["max-age"] == "0"
@@ -210,7 +211,7 @@ def test_delete_cookie_effect_keeps_the_attributes():
 
 def test_effects_do_not_show_the_token_in_their_repr(issued):
     assert issued.token not in repr(issued)
-    assert all(issued.token not in repr(effect) for effect in issued.effects)
+    assert all(issued.token not in repr(effect) for effect in http_sessions.deliver(issued.effects))
 
 
 # --- the session limit --------------------------------------------------------------------------
@@ -331,8 +332,8 @@ def test_token_lookup_order_bearer_then_cookie(issued, account):
     other = sessions.issue(account, amr=["pwd"], env=None, remember_me=None)
     request = RequestFactory().get("/", HTTP_AUTHORIZATION=f"Bearer {other.token}")
     request.COOKIES["hanko"] = issued.token
-    assert sessions.token_from_request(request) == other.token
-    info = sessions.session_for_request(request)
+    assert http_sessions.token_from_request(request) == other.token
+    info = http_sessions.session_for_request(request)
     assert str(info.session.pk) == other.session_id
     assert info.token_source == "header" and not info.from_cookie
 
@@ -340,31 +341,35 @@ def test_token_lookup_order_bearer_then_cookie(issued, account):
 def test_every_candidate_is_tried(issued):
     request = RequestFactory().get("/", HTTP_AUTHORIZATION="Bearer not-a-token")
     request.COOKIES["hanko"] = issued.token
-    info = sessions.session_for_request(request)
+    info = http_sessions.session_for_request(request)
     assert info is not None and info.from_cookie
 
 
 def test_bearer_scheme_is_case_insensitive_and_others_are_ignored(issued):
     factory = RequestFactory()
     assert (
-        sessions.token_from_request(factory.get("/", HTTP_AUTHORIZATION=f"bearer {issued.token}"))
+        http_sessions.token_from_request(
+            factory.get("/", HTTP_AUTHORIZATION=f"bearer {issued.token}")
+        )
         == issued.token
     )
     assert (
-        sessions.token_from_request(factory.get("/", HTTP_AUTHORIZATION=f"Basic {issued.token}"))
+        http_sessions.token_from_request(
+            factory.get("/", HTTP_AUTHORIZATION=f"Basic {issued.token}")
+        )
         is None
     )
 
 
 def test_tokens_in_query_strings_are_ignored(issued):
     request = RequestFactory().get("/", {"session_token": issued.token, "hanko": issued.token})
-    assert sessions.token_from_request(request) is None
+    assert http_sessions.token_from_request(request) is None
 
 
 def test_session_for_request_is_computed_once(issued, django_assert_num_queries):
     request = RequestFactory().get("/", HTTP_AUTHORIZATION=f"Bearer {issued.token}")
     sessions.validate(issued.token, touch=False)  # the verification key is cached from now on
     with django_assert_num_queries(1):  # the session row with its account and user
-        first = sessions.session_for_request(request, touch=False)
-        second = sessions.session_for_request(request, touch=False)
+        first = http_sessions.session_for_request(request, touch=False)
+        second = http_sessions.session_for_request(request, touch=False)
     assert first is second is not None

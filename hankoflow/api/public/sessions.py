@@ -18,6 +18,7 @@ from rest_framework.request import Request
 
 from hankoflow.api.public.base import PublicView
 from hankoflow.conf import settings
+from hankoflow.http import sessions as http_sessions
 from hankoflow.middleware import origin_allowed
 from hankoflow.services import accounts, jwks, sessions
 
@@ -41,7 +42,7 @@ def unauthorized(request: HttpRequest) -> JsonResponse:
     if settings.SESSION.COOKIE.NAME in request.COOKIES:
         # Hanko: leaves a dead session cookie in place; we expire it, since an HttpOnly cookie
         # can only be removed by the server and it can never become valid again.
-        sessions.DeleteSessionCookie.from_settings().apply_to(response)
+        http_sessions.DeleteSessionCookie.from_settings().apply_to(response)
     return response
 
 
@@ -79,7 +80,7 @@ class ValidateSessionView(PublicView):
     parser_classes: list[Any] = []  # the body is read by read_session_token
 
     def get(self, request: Request) -> HttpResponse:
-        info = sessions.session_for_request(request._request, touch=False)
+        info = http_sessions.session_for_request(request._request, touch=False)
         return no_store(JsonResponse(validation_body(info)))
 
     def post(self, request: Request) -> HttpResponse:
@@ -126,7 +127,7 @@ class MeView(PublicView):
     """``GET /me``: the session user's profile (flow-api.md §4.6.1); 401 without a session."""
 
     def get(self, request: Request) -> HttpResponse:
-        info = sessions.session_for_request(request._request)
+        info = http_sessions.session_for_request(request._request)
         if info is None:
             return unauthorized(request._request)
         return no_store(JsonResponse(accounts.profile_data(info.account)))
@@ -137,7 +138,7 @@ class UserView(PublicView):
     own user only; 401 without a session, 400 for a malformed id, 403 for anybody else."""
 
     def get(self, request: Request, user_id: str) -> HttpResponse:
-        info = sessions.session_for_request(request._request)
+        info = http_sessions.session_for_request(request._request)
         if info is None:
             return unauthorized(request._request)
         try:
@@ -178,12 +179,12 @@ class LogoutView(PublicView):
         from hankoflow.http.request import request_env
 
         django_request = request._request
-        info = sessions.session_for_request(django_request)
+        info = http_sessions.session_for_request(django_request)
         if info is None:
             return unauthorized(django_request)
         if info.from_cookie and not same_or_allowed_origin(django_request):
             return error(403)
-        effect = sessions.logout(django_request, info, env=request_env(django_request))
+        effect = http_sessions.logout(django_request, info, env=request_env(django_request))
         response = HttpResponse(status=204)
         effect.apply_to(response)
         return no_store(response)

@@ -1,0 +1,144 @@
+"""Issuing a session: sign the JWT, enforce ``SESSION.LIMIT`` and store the row
+(platform.md §2.3, flow-api.md §4.5.2).
+
+What the HTTP response must carry comes back as a ``NewSessionToken`` effect: the transport
+(``hankoflow.http.sessions``) turns it into the ``X-Session-*`` headers and the cookie or
+``X-Auth-Token``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from django.contrib.auth import user_logged_in
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from hankoflow import signals
+from hankoflow.conf import settings
+from hankoflow.engine import RequestFacts
+from hankoflow.models import Account
+from hankoflow.models.sessions import Session
+from hankoflow.services.sessions import tokens
+from hankoflow.services.sessions.revocation import end, lock_account
+
+Retention = Literal["persistent", "session"]
+
+USER_AGENT_MAX_LENGTH = 512  # Session.user_agent
+IP_MAX_LENGTH = 64  # Session.ip_address
+
+
+@dataclass(frozen=True)
+class NewSessionToken:
+    """A response effect in data only: hand the client this token for ``lifetime`` seconds,
+    kept for the browser session or persistently (``retention``)."""
+
+    token: str = field(repr=False)
+    lifetime: int
+    retention: Retention
+
+
+@dataclass(frozen=True)
+class IssuedSession:
+    """A new session: the JWT, the ``claims`` payload object of flow-api.md §4.5.2 step 3, the
+    retention chosen, and the effects that put it into the HTTP response."""
+
+    token: str = field(repr=False)
+    session_id: str
+    claims: dict[str, Any]
+    retention: Retention
+    effects: tuple[Any, ...]
+
+
+def retention_for(remember_me: bool | None) -> Retention:
+    """flow-api.md §4.5.2 step 6: ``prompt`` is persistent only after "stay signed in"."""
+    configured = settings.SESSION.COOKIE.RETENTION
+    if configured == "session" or (configured == "prompt" and remember_me is not True):
+        return "session"
+    return "persistent"
+
+
+def issue(
+    account: Account,
+    *,
+    amr: list[str],
+    env: RequestFacts | None,
+    remember_me: bool | None,
+) -> IssuedSession:
+    """Sign a session JWT for ``account`` and store its row (platform.md §2.3).
+
+    Runs in the caller's transaction. The account row is locked so that concurrent logins of
+    one user cannot exceed ``SESSION.LIMIT``: the oldest active sessions beyond ``LIMIT - 1``
+    are deleted before the new one is stored. ``env`` supplies the IP and User-Agent stored on
+    the row (``SESSION.ACQUIRE_*``); ``None`` for sessions made outside a request.
+    """
+    now = timezone.now().replace(microsecond=0)
+    iat = int(now.timestamp())
+    lifespan = int(settings.SESSION.LIFESPAN)
+    expires_at = now + timedelta(seconds=lifespan)
+    session_id = uuid.uuid4()
+    claims = tokens.token_claims(
+        account, iat=iat, exp=iat + lifespan, session_id=session_id, amr=amr
+    )
+    token = tokens.sign(claims)
+    with transaction.atomic():
+        lock_account(account)
+        _enforce_limit(account, now, request=env.request if env else None)
+        Session.objects.create(
+            id=session_id,
+            account=account,
+            user_agent=storable_user_agent(env.user_agent)
+            if env and settings.SESSION.ACQUIRE_USER_AGENT
+            else "",
+            ip_address=storable_ip(env.ip) if env and settings.SESSION.ACQUIRE_IP_ADDRESS else "",
+            created_at=now,
+            updated_at=now,
+            last_used=now,
+            expires_at=expires_at,
+        )
+    if env is not None:
+        # Django's own login signal (updates ``last_login``); only for real HTTP logins.
+        user_logged_in.send(sender=account.user.__class__, request=env.request, user=account.user)
+    retention = retention_for(remember_me)
+    return IssuedSession(
+        token=token,
+        session_id=str(session_id),
+        claims=tokens.claims_payload(claims),
+        retention=retention,
+        effects=(NewSessionToken(token, lifespan, retention),),
+    )
+
+
+def _enforce_limit(account: Account, now: datetime, *, request: HttpRequest | None) -> None:
+    limit = max(int(settings.SESSION.LIMIT), 1)
+    # Locked rows: a logout racing with this cannot end one of them a second time.
+    active = list(
+        Session.objects.select_for_update()
+        .filter(account=account, expires_at__gt=now)
+        .order_by("-created_at", "-last_used")
+    )
+    if len(active) >= limit:
+        # Keep the newest LIMIT - 1; with the new one the user has at most LIMIT.
+        end(active[limit - 1 :], account, signals.REASON_LIMIT, request)
+
+
+def storable_user_agent(value: str) -> str:
+    """A ``User-Agent`` as stored on a session row: printable characters only, at most
+    ``USER_AGENT_MAX_LENGTH`` (PostgreSQL refuses NUL and overlong text)."""
+    return "".join(char for char in value if char.isprintable())[:USER_AGENT_MAX_LENGTH]
+
+
+def storable_ip(value: str) -> str:
+    """A client address as stored on a session row: a valid IP address, else empty."""
+    if len(value) > IP_MAX_LENGTH:
+        return ""
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return ""
+    return value
