@@ -79,19 +79,53 @@ def passcode_for(mailoutbox):
 
 
 @pytest.fixture
-def make_account(db):
-    """An existing user with an email (verified) and optionally a password."""
+def account_factory(db):
+    """Makes accounts through hankoflow's own services: ``account_factory("jane@example.com",
+    password=..., username=..., verified=True, totp=<secret>, passkey=<SoftAuthenticator>)``.
+    Without an email it makes up a unique one; ``email=None`` makes an account without one.
+    A passkey is registered with the relying party the settings configure."""
     import uuid
 
-    from hankoflow.services import accounts, passwords
+    from hankoflow.models import Account
+    from hankoflow.services import accounts, passwords, totp as totp_service
+    from hankoflow.services import webauthn
 
-    def make(email: str = "jane@example.com", password: str | None = None, **extra):
-        return accounts.create(
-            uuid.uuid4(),
+    unique = object()
+
+    def make(
+        email: str | None | object = unique,
+        *,
+        password: str | None = None,
+        username: str | None = None,
+        verified: bool = True,
+        totp: str | None = None,
+        passkey=None,
+    ) -> Account:
+        account_id = uuid.uuid4()
+        if email is unique:
+            email = f"{account_id.hex[:12]}@example.com"
+        account = accounts.create(
+            account_id,
             email=email,
-            email_verified=True,
-            username=extra.get("username"),
+            email_verified=verified,
+            username=username,
             password_hash=passwords.hash_password(password) if password else None,
         )
+        if totp:
+            totp_service.save_secret(account, totp, last_step=None)
+        if passkey is not None:
+            name = email or username or str(account_id)
+            options = webauthn.registration_options(
+                user_id=str(account.id),
+                user_name=name,
+                user_display_name=name,
+                mfa_only=False,
+                exclude_credential_ids=[],
+                flow_id=None,
+            )
+            response = passkey.create(options.options)
+            new = webauthn.verify_registration(options.challenge_id, response, flow_id=None)
+            webauthn.save_credential(account, new)
+        return account
 
     return make

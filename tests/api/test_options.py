@@ -53,13 +53,13 @@ def test_a_preflight_is_answered_by_the_cors_middleware(path):
 
 
 @pytest.mark.django_db
-def test_the_demo_drf_view_gives_no_metadata_either(make_account, client):
+def test_the_demo_drf_view_gives_no_metadata_either(account_factory, client):
     """``/api/whoami`` (project/views.py) gets the demo's ``DEFAULT_METADATA_CLASS``."""
     from hankoflow.services import sessions
 
     assert client.options("/api/whoami").status_code == 401  # permissions come first
     issued = sessions.issue(
-        make_account("options@example.com"), amr=["pwd"], env=None, remember_me=None
+        account_factory("options@example.com"), amr=["pwd"], env=None, remember_me=None
     )
     response = client.options("/api/whoami", HTTP_AUTHORIZATION=f"Bearer {issued.token}")
     assert response.status_code == 200

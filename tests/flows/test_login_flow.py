@@ -38,8 +38,8 @@ def test_login_init_offers_the_email_identifier(login_init):
     }
 
 
-def test_passcode_login(flow_api, login_init, make_account, passcode_for, client):
-    account = make_account(EMAIL)
+def test_passcode_login(flow_api, login_init, account_factory, passcode_for, client):
+    account = account_factory(EMAIL)
     chooser = identify(flow_api, login_init, " Jane@Example.com ")
     assert chooser.state == "login_method_chooser"
     assert set(chooser.body["actions"]) == {
@@ -56,8 +56,8 @@ def test_passcode_login(flow_api, login_init, make_account, passcode_for, client
     assert done.body["payload"]["user"]["id"] == str(account.id)
 
 
-def test_password_login(flow_api, login_init, make_account):
-    make_account(EMAIL, password=PASSWORD)
+def test_password_login(flow_api, login_init, account_factory):
+    account_factory(EMAIL, password=PASSWORD)
     chooser = identify(flow_api, login_init)
     state = flow_api.act(chooser, "continue_to_password_login")
     assert state.state == "login_password"
@@ -71,11 +71,11 @@ def test_password_login(flow_api, login_init, make_account):
 
 
 @pytest.mark.parametrize("setup", ["unknown", "no_password", "inactive"])
-def test_every_password_failure_answers_the_same(flow_api, login_init, make_account, setup):
+def test_every_password_failure_answers_the_same(flow_api, login_init, account_factory, setup):
     if setup == "no_password":
-        make_account(EMAIL)
+        account_factory(EMAIL)
     elif setup == "inactive":
-        account = make_account(EMAIL, password=PASSWORD)
+        account = account_factory(EMAIL, password=PASSWORD)
         account.user.is_active = False
         account.user.save()
     chooser = identify(flow_api, login_init)
@@ -85,8 +85,8 @@ def test_every_password_failure_answers_the_same(flow_api, login_init, make_acco
     assert wrong.input_error("password_login", "password") == "value_invalid_error"
 
 
-def test_password_login_is_rate_limited(flow_api, login_init, make_account):
-    make_account(EMAIL, password=PASSWORD)
+def test_password_login_is_rate_limited(flow_api, login_init, account_factory):
+    account_factory(EMAIL, password=PASSWORD)
     state = flow_api.act(identify(flow_api, login_init), "continue_to_password_login")
     for _ in range(5):
         state = flow_api.act(state, "password_login", {"password": "wrong"})
@@ -114,8 +114,8 @@ def test_unknown_email_with_existence_hints(flow_api, login_init):
     assert refused.input_error("continue_with_login_identifier", "email") == "unknown_email_error"
 
 
-def test_password_recovery(flow_api, login_init, make_account, passcode_for):
-    make_account(EMAIL, password="the old password")
+def test_password_recovery(flow_api, login_init, account_factory, passcode_for):
+    account_factory(EMAIL, password="the old password")
     state = flow_api.act(identify(flow_api, login_init), "continue_to_password_login")
     state = flow_api.act(state, "continue_to_passcode_confirmation_recovery")
     assert state.state == "passcode_confirmation"
@@ -139,15 +139,15 @@ def test_password_recovery(flow_api, login_init, make_account, passcode_for):
 
 
 @override_settings(HANKOFLOW={"PRIVACY": {"ONLY_SHOW_ACTUAL_LOGIN_METHODS": True}})
-def test_only_actual_methods_goes_straight_to_the_passcode(flow_api, login_init, make_account):
-    make_account(EMAIL)  # no password: the passcode is the only way
+def test_only_actual_methods_goes_straight_to_the_passcode(flow_api, login_init, account_factory):
+    account_factory(EMAIL)  # no password: the passcode is the only way
     state = identify(flow_api, login_init)
     assert state.state == "passcode_confirmation"
 
 
-def test_login_by_username_and_unknown_username(flow_api, make_account, settings):
+def test_login_by_username_and_unknown_username(flow_api, account_factory, settings):
     settings.HANKOFLOW = {"USERNAME": {"ENABLED": True}}
-    make_account(EMAIL, password=PASSWORD, username="jane_doe")
+    account_factory(EMAIL, password=PASSWORD, username="jane_doe")
     start = flow_api.start("login")
     login_init = flow_api.act(start, "register_client_capabilities", NO_WEBAUTHN)
     inputs = login_init.body["actions"]["continue_with_login_identifier"]["inputs"]
@@ -164,7 +164,7 @@ def test_login_by_username_and_unknown_username(flow_api, make_account, settings
 
 
 def test_user_without_email_is_asked_for_one_after_login(
-    flow_api, make_account, settings, passcode_for
+    flow_api, account_factory, settings, passcode_for
 ):
     """A username-only account gets ``onboarding_email``, verified by a passcode."""
     settings.HANKOFLOW = {"USERNAME": {"ENABLED": True}}

@@ -245,7 +245,7 @@ def test_security_key_as_second_factor(flow_api, passcode_for):
     assert done.body["payload"]["claims"]["amr"] == ["pwd", "security_key"]
 
 
-def test_another_users_key_is_refused_in_the_mfa_step(flow_api, passcode_for, make_account):
+def test_another_users_key_is_refused_in_the_mfa_step(flow_api, passcode_for, account_factory):
     key = SoftAuthenticator(ORIGIN)
     state = sign_up_to_mfa_chooser(flow_api, passcode_for)
     state = flow_api.act(state, "continue_to_security_key_creation")

@@ -26,8 +26,8 @@ def _still(clock):
 
 
 @pytest.fixture
-def jane(make_account):
-    return make_account(EMAIL, password=PASSWORD)
+def jane(account_factory):
+    return account_factory(EMAIL, password=PASSWORD)
 
 
 def network(n: int) -> str:

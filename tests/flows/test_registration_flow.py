@@ -139,9 +139,9 @@ def test_password_longer_than_72_bytes_is_refused(flow_api, registration_init, p
 
 
 def test_existing_email_in_privacy_mode_looks_like_a_new_one(
-    flow_api, registration_init, make_account, mailoutbox
+    flow_api, registration_init, account_factory, mailoutbox
 ):
-    make_account(EMAIL)
+    account_factory(EMAIL)
     state = flow_api.act(registration_init, "register_login_identifier", {"email": EMAIL})
     assert state.state == "passcode_confirmation" and state.status == 200
     assert mailoutbox[-1].to == [EMAIL]
@@ -152,8 +152,8 @@ def test_existing_email_in_privacy_mode_looks_like_a_new_one(
 
 
 @override_settings(HANKOFLOW={"PRIVACY": {"SHOW_ACCOUNT_EXISTENCE_HINTS": True}})
-def test_existing_email_with_existence_hints(flow_api, registration_init, make_account):
-    make_account(EMAIL)
+def test_existing_email_with_existence_hints(flow_api, registration_init, account_factory):
+    account_factory(EMAIL)
     refused = flow_api.act(registration_init, "register_login_identifier", {"email": EMAIL})
     assert refused.status == 400
     assert refused.input_error("register_login_identifier", "email") == "email_already_exists"

@@ -24,10 +24,10 @@ def totp_clock(monkeypatch):
 
 
 @pytest.fixture
-def alice(make_account):
-    return make_account("alice@example.com")
+def alice(account_factory):
+    return account_factory("alice@example.com")
 
 
 @pytest.fixture
-def bob(make_account):
-    return make_account("bob@example.com")
+def bob(account_factory):
+    return account_factory("bob@example.com")

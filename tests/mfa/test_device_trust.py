@@ -156,8 +156,8 @@ def test_same_user_is_replaced_and_moved_first(alice, bob):
 
 
 @hanko(MFA={"DEVICE_TRUST_MAX_USERS_PER_DEVICE": 3})
-def test_at_most_max_users_entries_oldest_dropped(make_account):
-    accounts = [make_account(f"user{n}@example.com") for n in range(4)]
+def test_at_most_max_users_entries_oldest_dropped(account_factory):
+    accounts = [account_factory(f"user{n}@example.com") for n in range(4)]
     cookie = None
     for account in accounts:
         cookie = trust(account, cookie)
@@ -166,10 +166,10 @@ def test_at_most_max_users_entries_oldest_dropped(make_account):
     assert not device_trust.is_trusted(request(cookie), accounts[0])
 
 
-def test_default_limit_is_20(make_account):
+def test_default_limit_is_20(account_factory):
     cookie = None
     for n in range(22):
-        cookie = trust(make_account(f"user{n}@example.com"), cookie)
+        cookie = trust(account_factory(f"user{n}@example.com"), cookie)
     assert len(device_trust.parse_cookie(cookie)) == 20
 
 

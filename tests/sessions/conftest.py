@@ -8,7 +8,7 @@ import uuid
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from hankoflow.services import accounts, jwks, sessions
+from hankoflow.services import jwks, sessions
 
 # RSA key generation costs ~50 ms; tests draw from a few pre-made keys instead (each stored row
 # still gets its own kid). Three distinct keys cover a rotation inside one test.
@@ -34,25 +34,13 @@ def fast_keys(monkeypatch):
 
 
 @pytest.fixture
-def account(db):
-    return accounts.create(
-        uuid.uuid4(),
-        email="Alice@Example.com",
-        email_verified=True,
-        username=None,
-        password_hash=None,
-    )
+def account(account_factory):
+    return account_factory("Alice@Example.com")
 
 
 @pytest.fixture
-def other_account(db):
-    return accounts.create(
-        uuid.uuid4(),
-        email="bob@example.com",
-        email_verified=True,
-        username="bob",
-        password_hash=None,
-    )
+def other_account(account_factory):
+    return account_factory("bob@example.com", username="bob")
 
 
 @pytest.fixture

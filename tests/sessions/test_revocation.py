@@ -67,9 +67,9 @@ def is_trusted(account, cookie: str) -> bool:
 # --- password recovery (SE-07) -------------------------------------------------------------------
 
 
-def test_password_recovery_ends_every_other_session(flow_api, make_account, passcode_for, revoked):
-    account = make_account(EMAIL, password=OLD_PASSWORD)
-    other = make_account("someone@example.com", password=OLD_PASSWORD)
+def test_password_recovery_ends_every_other_session(flow_api, account_factory, passcode_for, revoked):
+    account = account_factory(EMAIL, password=OLD_PASSWORD)
+    other = account_factory("someone@example.com", password=OLD_PASSWORD)
     laptop = sessions.issue(account, amr=["pwd"], env=None, remember_me=None)
     phone = sessions.issue(account, amr=["pwd"], env=None, remember_me=None)
     someone_else = sessions.issue(other, amr=["pwd"], env=None, remember_me=None)
@@ -101,9 +101,9 @@ def test_password_recovery_ends_every_other_session(flow_api, make_account, pass
 
 
 def test_password_recovery_from_a_signed_in_browser_replaces_its_session(
-    flow_api, make_account, passcode_for
+    flow_api, account_factory, passcode_for
 ):
-    account = make_account(EMAIL, password=OLD_PASSWORD)
+    account = account_factory(EMAIL, password=OLD_PASSWORD)
     before = sessions.issue(account, amr=["pwd"], env=None, remember_me=None)
     flow_api.client.cookies["hanko"] = before.token
     done = recover(flow_api, passcode_for)
@@ -114,12 +114,12 @@ def test_password_recovery_from_a_signed_in_browser_replaces_its_session(
 
 
 def test_a_failed_recovery_step_revokes_nothing(
-    flow_api, make_account, passcode_for, monkeypatch, revoked
+    flow_api, account_factory, passcode_for, monkeypatch, revoked
 ):
     # Same transaction: when the step fails after the revocation, the sessions stay.
     from hankoflow.actions import credential_usage
 
-    account = make_account(EMAIL, password=OLD_PASSWORD)
+    account = account_factory(EMAIL, password=OLD_PASSWORD)
     laptop = sessions.issue(account, amr=["pwd"], env=None, remember_me=None)
     trusted = trust_device(account)
 
@@ -136,9 +136,9 @@ def test_a_failed_recovery_step_revokes_nothing(
 
 
 def test_recovery_without_other_sessions_writes_no_revocation_entry(
-    flow_api, make_account, passcode_for
+    flow_api, account_factory, passcode_for
 ):
-    make_account(EMAIL, password=OLD_PASSWORD)
+    account_factory(EMAIL, password=OLD_PASSWORD)
     assert recover(flow_api, passcode_for).state == "success"
     assert not AuditLogEntry.objects.filter(type="user_logged_out").exists()
 

@@ -214,8 +214,8 @@ GOOD_TOKEN = "A" * 86 + "=="
     ],
     ids=lambda value: repr(value[:24]),
 )
-def test_a_garbage_device_trust_cookie_is_no_trust(make_account, cookie):
-    account = make_account("trust@example.com")
+def test_a_garbage_device_trust_cookie_is_no_trust(account_factory, cookie):
+    account = account_factory("trust@example.com")
     request = RequestFactory().post("/login")
     request.COOKIES["hanko-device-token"] = cookie
     assert device_trust.is_trusted(request, account) is False
@@ -247,8 +247,8 @@ def password_login(email: str, **meta: Any):
     ["Mozilla\x00/5.0", NUL * 600, "UA " + "x" * 5000, "line\r\nbreak", "\x7f\x1b[31m"],
     ids=lambda value: repr(value[:20]),
 )
-def test_a_garbage_user_agent_is_stored_printable(make_account, user_agent):
-    make_account("ua@example.com", password=PASSWORD)
+def test_a_garbage_user_agent_is_stored_printable(account_factory, user_agent):
+    account_factory("ua@example.com", password=PASSWORD)
     done = password_login("ua@example.com", HTTP_USER_AGENT=user_agent)
     assert done.status == 200 and done.state == "success", done.body
     stored = Session.objects.get().user_agent
@@ -261,8 +261,8 @@ def test_a_garbage_user_agent_is_stored_printable(make_account, user_agent):
     [NUL, "127.0.0.1\x00", "not an address", "1" * 100, "fe80::1%" + "e" * 100],
     ids=lambda value: repr(value)[:16],
 )
-def test_a_garbage_client_address_is_not_stored(make_account, address):
-    make_account("ip@example.com", password=PASSWORD)
+def test_a_garbage_client_address_is_not_stored(account_factory, address):
+    account_factory("ip@example.com", password=PASSWORD)
     done = password_login("ip@example.com", REMOTE_ADDR=address)
     assert done.status == 200 and done.state == "success", done.body
     assert Session.objects.get().ip_address == ""

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from hankoflow.models import Account, WebauthnCredential
-from hankoflow.services import accounts
 from hankoflow.services import webauthn as wa
 from hankoflow.testing.webauthn import SoftAuthenticator
 
@@ -27,21 +26,6 @@ def relying_party(settings):
     }
     settings.HANKOFLOW = hankoflow
     return hankoflow
-
-
-@pytest.fixture
-def new_account(db) -> Callable[..., Account]:
-    def make(email: str | None = None) -> Account:
-        account_id = uuid.uuid4()
-        return accounts.create(
-            account_id,
-            email=email or f"{account_id.hex[:12]}@example.com",
-            email_verified=True,
-            username=None,
-            password_hash=None,
-        )
-
-    return make
 
 
 @pytest.fixture

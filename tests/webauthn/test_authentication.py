@@ -9,6 +9,7 @@ import pytest
 from hankoflow.models import AuditLogEntry, WebauthnChallenge, WebauthnCredential
 from hankoflow.services import audit
 from hankoflow.services import webauthn as wa
+from hankoflow.services.webauthn import authentication as wa_authentication
 from hankoflow.testing.webauthn import SoftAuthenticator, b64url
 from tests.webauthn.conftest import ORIGIN, request_options
 
@@ -16,8 +17,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def alice(new_account):
-    return new_account("alice@example.com")
+def alice(account_factory):
+    return account_factory("alice@example.com")
 
 
 @pytest.fixture
@@ -125,8 +126,8 @@ def test_a_deleted_credential_is_refused_at_once(passkey, device, flow_id):
 # --- ownership (WA-03) ----------------------------------------------------------------------------
 
 
-def test_another_users_credential_is_refused_in_the_mfa_step(alice, new_account, register, flow_id):
-    bob = new_account("bob@example.com")
+def test_another_users_credential_is_refused_in_the_mfa_step(alice, account_factory, register, flow_id):
+    bob = account_factory("bob@example.com")
     alices_key, bobs_key = SoftAuthenticator(ORIGIN), SoftAuthenticator(ORIGIN)
     alices = register(alice, alices_key, mfa_only=True)
     register(bob, bobs_key, mfa_only=True)
@@ -149,8 +150,8 @@ def test_discoverable_login_requires_a_user_handle(passkey, device, flow_id):
         login(device, flow_id, user_handle=None)
 
 
-def test_a_swapped_user_handle_is_refused(alice, passkey, device, new_account, flow_id):
-    bob = new_account("bob@example.com")
+def test_a_swapped_user_handle_is_refused(alice, passkey, device, account_factory, flow_id):
+    bob = account_factory("bob@example.com")
     for handle in (bob.id.bytes, b"\x00" * 16, b"x"):
         with pytest.raises(wa.WebauthnInvalid):
             login(device, flow_id, user_handle=handle)
@@ -245,19 +246,19 @@ def test_the_stored_count_is_never_lowered_by_a_concurrent_lower_assertion(
     """Compare-and-set: a higher count stored after we read the row wins (WA-05)."""
     options = request_options(flow_id=flow_id)
     response = device.get(options.options, sign_count=3)
-    real = wa.verify_authentication_response
+    real = wa_authentication.verify_authentication_response
 
     def rival_stores_a_higher_count(**kwargs):
         verified = real(**kwargs)
         WebauthnCredential.objects.filter(pk=passkey.pk).update(sign_count=9)
         return verified
 
-    wa.verify_authentication_response = rival_stores_a_higher_count
+    wa_authentication.verify_authentication_response = rival_stores_a_higher_count
     try:
         with pytest.raises(wa.WebauthnInvalid):
             wa.verify_authentication(options.challenge_id, response, flow_id=flow_id)
     finally:
-        wa.verify_authentication_response = real
+        wa_authentication.verify_authentication_response = real
     assert WebauthnCredential.objects.get(pk=passkey.pk).sign_count == 9
 
 

@@ -44,9 +44,9 @@ def delete_path(data: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
 
 
 @pytest.fixture
-def registration(new_account, flow_id):
+def registration(account_factory, flow_id):
     """(options, a valid attestation for them) – a fresh challenge each call."""
-    account = new_account()
+    account = account_factory()
 
     def make():
         options = creation_options(account, flow_id=flow_id)
@@ -56,9 +56,9 @@ def registration(new_account, flow_id):
 
 
 @pytest.fixture
-def authentication(new_account, register, flow_id):
+def authentication(account_factory, register, flow_id):
     device = SoftAuthenticator(ORIGIN)
-    register(new_account(), device)
+    register(account_factory(), device)
 
     def make():
         options = request_options(flow_id=flow_id)

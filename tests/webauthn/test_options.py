@@ -18,8 +18,8 @@ def b64decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def test_passkey_creation_options(new_account, flow_id):
-    account = new_account()
+def test_passkey_creation_options(account_factory, flow_id):
+    account = account_factory()
     options = creation_options(account, flow_id=flow_id)
 
     public_key = options.options["publicKey"]
@@ -52,8 +52,8 @@ def test_passkey_creation_options(new_account, flow_id):
     assert public_key["attestation"] == "direct"
 
 
-def test_the_challenge_is_stored_bound_to_flow_ceremony_and_user(new_account, flow_id):
-    account = new_account()
+def test_the_challenge_is_stored_bound_to_flow_ceremony_and_user(account_factory, flow_id):
+    account = account_factory()
     options = creation_options(account, mfa_only=True, flow_id=flow_id)
 
     row = WebauthnChallenge.objects.get(pk=options.challenge_id)
@@ -63,13 +63,13 @@ def test_the_challenge_is_stored_bound_to_flow_ceremony_and_user(new_account, fl
     assert row.expires_at - row.created_at == timedelta(milliseconds=300_000)
 
 
-def test_security_key_creation_options(new_account, settings, relying_party):
+def test_security_key_creation_options(account_factory, settings, relying_party):
     settings.HANKOFLOW = {
         **relying_party,
         "PASSKEY": {"ATTESTATION_PREFERENCE": "none"},
         "MFA": {"SECURITY_KEYS": {"USER_VERIFICATION": "required"}},
     }
-    public_key = creation_options(new_account(), mfa_only=True).options["publicKey"]
+    public_key = creation_options(account_factory(), mfa_only=True).options["publicKey"]
 
     assert public_key["authenticatorSelection"] == {
         "authenticatorAttachment": "cross-platform",
@@ -81,21 +81,21 @@ def test_security_key_creation_options(new_account, settings, relying_party):
     assert public_key["attestation"] == "none"
 
 
-def test_no_preference_omits_the_authenticator_attachment(new_account, settings, relying_party):
+def test_no_preference_omits_the_authenticator_attachment(account_factory, settings, relying_party):
     settings.HANKOFLOW = {
         **relying_party,
         "MFA": {"SECURITY_KEYS": {"AUTHENTICATOR_ATTACHMENT": "no_preference"}},
     }
-    selection = creation_options(new_account(), mfa_only=True).options["publicKey"][
+    selection = creation_options(account_factory(), mfa_only=True).options["publicKey"][
         "authenticatorSelection"
     ]
     assert "authenticatorAttachment" not in selection
 
 
 def test_exclude_credentials_lists_existing_credentials_with_their_transports(
-    new_account, device, register
+    account_factory, device, register
 ):
-    account = new_account()
+    account = account_factory()
     credential = register(account, device)
 
     public_key = creation_options(account, exclude=[credential.id]).options["publicKey"]
@@ -131,8 +131,8 @@ def test_nil_user_id_means_discoverable():
     assert WebauthnChallenge.objects.get(pk=options.challenge_id).user_id is None
 
 
-def test_request_options_for_a_user_list_their_credentials(new_account, device, register):
-    account = new_account()
+def test_request_options_for_a_user_list_their_credentials(account_factory, device, register):
+    account = account_factory()
     credential = register(account, device, mfa_only=True)
 
     options = request_options(

@@ -17,8 +17,8 @@ pytestmark = pytest.mark.django_db
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 
 
-def test_facts_tell_passkeys_from_security_keys(new_account, register):
-    account = new_account()
+def test_facts_tell_passkeys_from_security_keys(account_factory, register):
+    account = account_factory()
     facts = accounts.facts(account)
     assert (facts.has_passkey, facts.has_webauthn_credential, facts.has_security_key) == (
         False,
@@ -44,8 +44,8 @@ def test_facts_tell_passkeys_from_security_keys(new_account, register):
     )
 
 
-def test_credentials_of(new_account, register):
-    account, other = new_account(), new_account()
+def test_credentials_of(account_factory, register):
+    account, other = account_factory(), account_factory()
     passkey = register(account, SoftAuthenticator(ORIGIN))
     key = register(account, SoftAuthenticator(ORIGIN), mfa_only=True)
     register(other, SoftAuthenticator(ORIGIN))
@@ -55,8 +55,8 @@ def test_credentials_of(new_account, register):
     assert wa.credentials_of(account, mfa_only=True) == [key]
 
 
-def test_credential_dto(new_account, register):
-    credential = register(new_account(), SoftAuthenticator(ORIGIN), backup_eligible=True)
+def test_credential_dto(account_factory, register):
+    credential = register(account_factory(), SoftAuthenticator(ORIGIN), backup_eligible=True)
 
     dto = wa.credential_dto(credential)
 
@@ -82,8 +82,8 @@ def test_credential_dto(new_account, register):
     assert RFC3339.match(dto["created_at"]) and RFC3339.match(dto["last_used_at"])
 
 
-def test_credential_dto_has_the_name_when_set_and_omits_an_unknown_last_use(new_account, register):
-    credential = register(new_account(), SoftAuthenticator(ORIGIN))
+def test_credential_dto_has_the_name_when_set_and_omits_an_unknown_last_use(account_factory, register):
+    credential = register(account_factory(), SoftAuthenticator(ORIGIN))
     WebauthnCredential.objects.filter(pk=credential.pk).update(name="YubiKey", last_used_at=None)
 
     dto = wa.credential_dto(WebauthnCredential.objects.get(pk=credential.pk))
@@ -92,8 +92,8 @@ def test_credential_dto_has_the_name_when_set_and_omits_an_unknown_last_use(new_
     assert "last_used_at" not in dto
 
 
-def test_profile_data_lists_passkeys_and_security_keys(new_account, register):
-    account = new_account()
+def test_profile_data_lists_passkeys_and_security_keys(account_factory, register):
+    account = account_factory()
     assert not {"passkeys", "security_keys"} & set(accounts.profile_data(account))
 
     passkey = register(account, SoftAuthenticator(ORIGIN))
@@ -116,9 +116,9 @@ def test_profile_data_lists_passkeys_and_security_keys(new_account, register):
     ],
 )
 def test_profile_data_follows_the_settings(
-    new_account, register, settings, relying_party, override, expected
+    account_factory, register, settings, relying_party, override, expected
 ):
-    account = new_account()
+    account = account_factory()
     register(account, SoftAuthenticator(ORIGIN))
     register(account, SoftAuthenticator(ORIGIN), mfa_only=True)
     settings.HANKOFLOW = {**relying_party, **override}
@@ -126,8 +126,8 @@ def test_profile_data_follows_the_settings(
     assert {"passkeys", "security_keys"} & set(accounts.profile_data(account)) == expected
 
 
-def test_credentials_go_with_their_account(new_account, register):
-    account = new_account()
+def test_credentials_go_with_their_account(account_factory, register):
+    account = account_factory()
     register(account, SoftAuthenticator(ORIGIN))
     account.user.delete()
     assert not WebauthnCredential.objects.exists()

@@ -25,9 +25,9 @@ def _postgres_only():
         pytest.skip("races need PostgreSQL (bin/test starts it)")
 
 
-def test_one_assertion_verified_twice_at_once_succeeds_once(new_account, register, flow_id):
+def test_one_assertion_verified_twice_at_once_succeeds_once(account_factory, register, flow_id):
     device = SoftAuthenticator(ORIGIN)
-    credential = register(new_account(), device)
+    credential = register(account_factory(), device)
     options = request_options(flow_id=flow_id)
     response = device.get(options.options)
 
@@ -41,8 +41,8 @@ def test_one_assertion_verified_twice_at_once_succeeds_once(new_account, registe
     assert WebauthnCredential.objects.get(pk=credential.pk).sign_count == 1
 
 
-def test_one_attestation_verified_twice_at_once_succeeds_once(new_account, flow_id):
-    options = creation_options(new_account(), flow_id=flow_id)
+def test_one_attestation_verified_twice_at_once_succeeds_once(account_factory, flow_id):
+    options = creation_options(account_factory(), flow_id=flow_id)
     response = SoftAuthenticator(ORIGIN).create(options.options)
 
     def verify():
@@ -53,9 +53,9 @@ def test_one_attestation_verified_twice_at_once_succeeds_once(new_account, flow_
     assert sum(isinstance(r, wa.NewCredential) for r in results) == 1
 
 
-def test_concurrent_assertions_never_lower_the_stored_sign_count(new_account, register):
+def test_concurrent_assertions_never_lower_the_stored_sign_count(account_factory, register):
     device = SoftAuthenticator(ORIGIN)
-    credential = register(new_account(), device)
+    credential = register(account_factory(), device)
     pairs = []
     for count in range(1, 9):
         options = request_options()
