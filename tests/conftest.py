@@ -19,29 +19,37 @@ def _fresh_cache():
 
 
 @pytest.fixture
-def clock(monkeypatch):
-    """Moves ``timezone.now`` forward: ``clock.advance(minutes=15)``; ``clock.stop()`` holds it
-    still between advances (for rules measured in seconds)."""
-    from datetime import timedelta
+def clock():
+    """Drives ``hankoflow.clock``, the one clock the package reads: ``clock.advance(minutes=15)``
+    moves it forward; ``clock.stop()`` holds it still between advances (for rules measured in
+    seconds). ``clock.now()`` and ``clock.timestamp()`` read it."""
+    from datetime import datetime, timedelta
 
-    from django.utils import timezone
+    from hankoflow import clock as package_clock
 
     class Clock:
-        offset = timedelta()
-        real_now = staticmethod(timezone.now)
-        stopped_at = None
+        def __init__(self) -> None:
+            self.offset = timedelta()
+            self.stopped_at: datetime | None = None
 
-        def advance(self, **delta) -> None:
+        def __call__(self) -> datetime:
+            return (self.stopped_at or package_clock.system_now()) + self.offset
+
+        def advance(self, **delta: float) -> None:
             self.offset += timedelta(**delta)
 
         def stop(self) -> None:
-            self.stopped_at = Clock.real_now()
+            self.stopped_at = package_clock.system_now()
 
-    clock = Clock()
-    monkeypatch.setattr(
-        timezone, "now", lambda: (clock.stopped_at or Clock.real_now()) + clock.offset
-    )
-    return clock
+        now = __call__
+
+        def timestamp(self) -> float:
+            return self().timestamp()
+
+    fake = Clock()
+    package_clock.use(fake)
+    yield fake
+    package_clock.use(None)
 
 
 @pytest.fixture
@@ -87,8 +95,8 @@ def account_factory(db):
     import uuid
 
     from hankoflow.models import Account
-    from hankoflow.services import accounts, passwords, totp as totp_service
-    from hankoflow.services import webauthn
+    from hankoflow.services import accounts, passwords, webauthn
+    from hankoflow.services import totp as totp_service
 
     unique = object()
 

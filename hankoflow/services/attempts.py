@@ -43,8 +43,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.core.cache import caches
-from django.utils import timezone
 
+from hankoflow import clock
 from hankoflow.conf import settings
 from hankoflow.models import AttemptBudget
 from hankoflow.models.attempts import ALL_NETWORKS
@@ -147,9 +147,7 @@ class Attempt:
         """The secret was right: forget this network's failures and those across networks."""
         if self._rows:
             pks = [row.pk for row in self._rows]
-            AttemptBudget.objects.filter(pk__in=pks).update(
-                failures=0, last_success_at=timezone.now()
-            )
+            AttemptBudget.objects.filter(pk__in=pks).update(failures=0, last_success_at=clock.now())
 
     def release(self) -> None:
         """The attempt was neither right nor wrong: take back the failure it was counted as."""
@@ -169,7 +167,7 @@ def reserve(kind: Kind, subject: str, ip: str | None) -> Attempt:
         raise ValueError("an attempt needs a subject")
     policy = kind.policy
     network = network_of(ip)
-    now = timezone.now()
+    now = clock.now()
     found = _read(kind, subject, network)
     # Most refusals are decided here, without a lock: a flood of refused guesses does not queue
     # behind the locks of the attempts that are allowed.
@@ -208,7 +206,7 @@ def reserve_unknown(kind: Kind, identifier: str, ip: str | None) -> Attempt:
     """
     policy = kind.policy
     network = network_of(ip)
-    now = timezone.now()
+    now = clock.now()
     digest = hashlib.sha256(identifier.encode("utf-8", "surrogatepass")).hexdigest()
     keys = {k: f"{_CACHE_PREFIX}:{kind.name}:{digest}:{k}" for k in (ALL_NETWORKS, network)}
     retry_after = 0

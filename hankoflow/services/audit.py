@@ -24,8 +24,8 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest
-from django.utils import timezone
 
+from hankoflow import clock
 from hankoflow.engine import RequestFacts
 from hankoflow.models import Account, AuditLogEntry
 
@@ -123,7 +123,7 @@ def record(
         actor_user_id=account.pk if account is not None else None,
         actor_email=mask_email(actor_email) if MASK and actor_email else actor_email,
         details=_masked_details(details) if details is not None else None,
-        created_at=timezone.now(),
+        created_at=clock.now(),
     )
     _log(entry)
     return entry

@@ -27,8 +27,8 @@ from datetime import timedelta
 
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
-from django.utils import timezone
 
+from hankoflow import clock
 from hankoflow.conf import settings
 from hankoflow.models import Account
 from hankoflow.models.mfa import TrustedDevice
@@ -138,7 +138,7 @@ def is_trusted(request: HttpRequest, account: Account) -> bool:
     if token is None:
         return False
     return TrustedDevice.objects.filter(
-        token_hash=token_hash(token), account=account, expires_at__gt=timezone.now()
+        token_hash=token_hash(token), account=account, expires_at__gt=clock.now()
     ).exists()
 
 
@@ -155,7 +155,7 @@ def trust(request: HttpRequest, account: Account) -> DeviceTrustCookie:
     limit = int(settings.MFA.DEVICE_TRUST_MAX_USERS_PER_DEVICE) or 20  # Hanko: 0 means default
     name = settings.MFA.DEVICE_TRUST_COOKIE_NAME
     account_id = str(account.pk)
-    now = timezone.now()
+    now = clock.now()
     token = base64.urlsafe_b64encode(secrets.token_bytes(TOKEN_BYTES)).decode("ascii")
 
     previous = parse_cookie(request.COOKIES.get(name))

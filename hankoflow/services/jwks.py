@@ -41,8 +41,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
 from django.db import connection, transaction
-from django.utils import timezone
 
+from hankoflow import clock
 from hankoflow.conf import settings
 from hankoflow.models.sessions import SigningKey
 from hankoflow.services import crypto
@@ -162,7 +162,7 @@ def create_key(*, now: datetime | None = None) -> SigningKey:
         kid=kid,
         private_key_encrypted=encrypt_private_key(private),
         public_jwk=public_jwk(kid, private.public_key()),
-        created_at=now or timezone.now(),
+        created_at=now or clock.now(),
     )
     with _lock:
         _private_cache[kid] = private
@@ -312,7 +312,7 @@ def _public_members(jwk: dict[str, Any]) -> dict[str, Any]:
 
 def rotate(*, now: datetime | None = None) -> SigningKey:
     """Create a new signing key; retire keys whose tokens have all expired."""
-    now = now or timezone.now()
+    now = now or clock.now()
     with transaction.atomic():
         _lock_table()
         previous = list(
@@ -334,7 +334,7 @@ def retire(kid: str, *, now: datetime | None = None) -> bool:
     within ``VERIFICATION_CACHE_SECONDS`` in the others."""
     with transaction.atomic():
         retired = SigningKey.objects.filter(kid=kid, retired_at__isnull=True).update(
-            retired_at=now or timezone.now()
+            retired_at=now or clock.now()
         )
         _announce_change()
     return bool(retired)

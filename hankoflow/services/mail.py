@@ -34,8 +34,9 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, router, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import translation
 
+from hankoflow import clock
 from hankoflow.conf import settings
 from hankoflow.models.outbox import OutboxEmail
 from hankoflow.models.passcodes import Passcode
@@ -255,7 +256,7 @@ def deliver(outbox_id: str) -> Delivery:
             .filter(pk=outbox_id, status=OutboxEmail.Status.PENDING)
             .first()
         )
-        now = timezone.now()
+        now = clock.now()
         if row is None or (
             row.next_attempt_at and row.next_attempt_at > now + timedelta(seconds=1)
         ):
@@ -358,7 +359,7 @@ def _describe(exc: Exception) -> str:
 
 def sweep(*, older_than: int = SWEEP_AFTER, limit: int = SWEEP_BATCH) -> SweepResult:
     """Send the pending rows older than ``older_than`` seconds whose retry is due, oldest first."""
-    now = timezone.now()
+    now = clock.now()
     due = (
         OutboxEmail.objects.filter(
             status=OutboxEmail.Status.PENDING,

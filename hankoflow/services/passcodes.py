@@ -25,9 +25,9 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from hankoflow import clock
 from hankoflow.conf import settings
 from hankoflow.models import Account, Passcode
 from hankoflow.services import attempts
@@ -66,7 +66,7 @@ class VerifyResult:
 
 def issue(*, email: str, account: Account | None, flow_id: str | None) -> IssuedPasscode:
     """Create a passcode for ``email``; older unused passcodes of the same flow stop working."""
-    now = timezone.now()
+    now = clock.now()
     address = normalize_email(email)
     if flow_id is not None:
         # Newest code only (security-checks PC-07): a resend kills the previous code.
@@ -93,7 +93,7 @@ def is_usable(passcode_id: str | None, email: str) -> bool:
     row = _load(passcode_id)
     return (
         row is not None
-        and _alive(row, timezone.now())
+        and _alive(row, clock.now())
         and row.tries < MAX_TRIES
         and row.email == normalize_email(email)
     )
@@ -108,7 +108,7 @@ def verify(passcode_id: str, code: str, *, ip: str) -> VerifyResult:
     HMAC comparison runs on every path, so the branches cost the same (security-checks PC-08).
     """
     with transaction.atomic():
-        return _verify(passcode_id, code, ip, timezone.now())
+        return _verify(passcode_id, code, ip, clock.now())
 
 
 def _verify(passcode_id: str, code: str, ip: str, now: datetime) -> VerifyResult:

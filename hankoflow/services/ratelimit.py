@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import time
 from dataclasses import dataclass
 
 from django.core.cache import caches
 
+from hankoflow import clock
 from hankoflow.conf import settings
 
 logger = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ def token_key(ip: str) -> str:
 
 def _take(cache, bucket: str, key: str, tokens: int, interval: int) -> Decision:
     digest = hashlib.sha256(f"{bucket}\0{key}".encode("utf-8", "surrogatepass")).hexdigest()
-    now = time.time()
+    now = clock.timestamp()
     window_key = f"{_PREFIX}:{bucket}:{digest}:start"
     start = now
     for _ in range(2):  # a second round when the window ended between ``add`` and ``get``
@@ -98,6 +98,10 @@ def _take(cache, bucket: str, key: str, tokens: int, interval: int) -> Decision:
         if stored is not None:
             start = float(stored)
             break
+    if now >= start + interval:
+        # The window ended by the clock before the cache let its key go (a moved clock, or the
+        # instant of expiry): count into the window that follows it, named the same by everyone.
+        start += (now - start) // interval * interval
     # One counter per window, named after its start: a late request of an old window can never
     # count into the next one.
     count_key = f"{_PREFIX}:{bucket}:{digest}:{int(start * 1000)}"

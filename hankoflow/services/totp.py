@@ -23,17 +23,16 @@ import base64
 import binascii
 import hmac
 import io
-import time
 from dataclasses import dataclass
 
 import pyotp
 import qrcode
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
 from PIL import Image
 from qrcode.image.pil import PilImage
 
+from hankoflow import clock
 from hankoflow.conf import settings
 from hankoflow.models import Account
 from hankoflow.models.mfa import OTPSecret
@@ -53,7 +52,6 @@ QR_SIZE = 200
 
 _CRYPTO_PURPOSE = "totp"
 _ASCII_DIGITS = frozenset("0123456789")
-_clock = time.time  # the server clock; tests replace it
 
 
 @dataclass(frozen=True)
@@ -110,7 +108,7 @@ def save_secret(account: Account, secret: str, *, last_step: int | None) -> OTPS
     """
     if len(_secret_bytes(secret)) < MIN_SECRET_BYTES:
         raise ValueError("a TOTP secret needs at least 128 bits")
-    now = timezone.now()
+    now = clock.now()
     with transaction.atomic():
         OTPSecret.objects.filter(account=account).delete()
         row = OTPSecret.objects.create(
@@ -158,7 +156,7 @@ def matching_step(
     if len(code) != DIGITS or not _ASCII_DIGITS.issuperset(code):
         return None
     totp = pyotp.TOTP(secret, digits=DIGITS, interval=PERIOD)
-    now_step = int((_clock() if at is None else at) // PERIOD)
+    now_step = int((clock.timestamp() if at is None else at) // PERIOD)
     found = None
     for step in range(now_step + VALID_WINDOW, now_step - VALID_WINDOW - 1, -1):
         if step < 0:

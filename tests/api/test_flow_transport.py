@@ -9,8 +9,8 @@ from datetime import timedelta
 
 import pytest
 from django.test import override_settings
-from django.utils import timezone
 
+from hankoflow import clock
 from hankoflow.models import Flow
 from hankoflow.testing.client import FlowClient
 
@@ -251,7 +251,7 @@ def test_action_not_offered_in_state_is_refused(flow_api, started, action):
 
 def test_expired_flow_answers_410_only_to_the_token_holder(flow_api, started):
     state, flow_id = started
-    Flow.objects.filter(id=flow_id).update(expires_at=timezone.now() - timedelta(seconds=1))
+    Flow.objects.filter(id=flow_id).update(expires_at=clock.now() - timedelta(seconds=1))
     before = snapshot(flow_id)
     expired = flow_api.act(state, "register_client_capabilities", {"webauthn_available": True})
     assert_early(expired, 410, "flow_expired_error")

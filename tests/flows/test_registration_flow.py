@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import override_settings
 
+from hankoflow import clock
 from hankoflow.models import Account, Email
 from hankoflow.testing.client import FlowClient
 
@@ -215,12 +216,10 @@ def test_the_new_session_is_request_user_in_django_and_drf(
 def test_expired_passcode_is_refused(flow_api, registration_init, passcode_for):
     from datetime import timedelta
 
-    from django.utils import timezone
-
     from hankoflow.models import Passcode
 
     state = flow_api.act(registration_init, "register_login_identifier", {"email": EMAIL})
-    Passcode.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    Passcode.objects.update(expires_at=clock.now() - timedelta(seconds=1))
     late = flow_api.act(state, "verify_passcode", {"code": passcode_for(EMAIL)})
     assert late.status == 400 and late.input_error("verify_passcode", "code") == "passcode_invalid"
     again = flow_api.act(late, "resend_passcode")

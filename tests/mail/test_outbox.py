@@ -14,8 +14,8 @@ from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.db import transaction
 from django.test import override_settings
-from django.utils import timezone
 
+from hankoflow import clock
 from hankoflow.models import OutboxEmail
 from hankoflow.services import mail
 from hankoflow.tasks import send_outbox_email, send_pending_outbox
@@ -40,7 +40,7 @@ def make_pending(age: int = 60, **kwargs) -> OutboxEmail:
     """A committed row whose publish got lost (no task was run for it)."""
     with celery_publishing_to("memory://"), transaction.atomic():
         row = queue_login(**kwargs)
-    OutboxEmail.objects.filter(pk=row.pk).update(created_at=timezone.now() - timedelta(seconds=age))
+    OutboxEmail.objects.filter(pk=row.pk).update(created_at=clock.now() - timedelta(seconds=age))
     row.refresh_from_db()
     assert row.status == OutboxEmail.Status.PENDING
     return row
@@ -226,7 +226,7 @@ def test_sweeper_leaves_fresh_rows_and_rows_waiting_for_their_retry(mailoutbox):
     make_pending(age=5)  # its own task is about to send it
     waiting = make_pending(age=120)
     OutboxEmail.objects.filter(pk=waiting.pk).update(
-        next_attempt_at=timezone.now() + timedelta(seconds=30)
+        next_attempt_at=clock.now() + timedelta(seconds=30)
     )
 
     assert mail.sweep() == mail.SweepResult()
@@ -279,7 +279,7 @@ def test_transient_smtp_failure_is_retried_with_backoff(smtp_sink, settings):
     assert row.status == OutboxEmail.Status.PENDING and row.attempts == 1
     assert "451" in row.last_error and row.secret is not None
     assert mail.deliver(str(row.pk)).outcome == "skipped", "not before its retry is due"
-    OutboxEmail.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now())
+    OutboxEmail.objects.filter(pk=row.pk).update(next_attempt_at=clock.now())
 
     assert mail.sweep().sent == 1
     received = smtp_sink.wait_for(TO, timeout=5)

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 from django.db import transaction
-from django.utils import timezone
 
+from hankoflow import clock
 from hankoflow.models import OutboxEmail
 from hankoflow.services import mail
 from hankoflow.tasks import send_pending_outbox
@@ -86,7 +86,7 @@ def test_worker_sends_outbox_email_through_smtp(worker, smtp_sink, closed_port):
             )
         assert OutboxEmail.objects.get(pk=lost.pk).status == OutboxEmail.Status.PENDING
         OutboxEmail.objects.filter(pk=lost.pk).update(
-            created_at=timezone.now() - timedelta(seconds=60)
+            created_at=clock.now() - timedelta(seconds=60)
         )
         send_pending_outbox.delay()
         notice = receive(smtp_sink, "nobody@example.com", worker)

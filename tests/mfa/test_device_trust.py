@@ -11,8 +11,8 @@ from datetime import timedelta
 import pytest
 from django.http import HttpResponse
 from django.test import RequestFactory, override_settings
-from django.utils import timezone
 
+from hankoflow import clock
 from hankoflow.models import TrustedDevice
 from hankoflow.services import device_trust, sessions
 from hankoflow.services.device_trust import Entry
@@ -79,9 +79,7 @@ def test_only_the_token_hash_is_stored(alice):
     assert row.token_hash == hashlib.sha256(token.encode()).hexdigest()
     assert token not in str(TrustedDevice.objects.values().get())
     assert (
-        timedelta(seconds=2592000 - 5)
-        < row.expires_at - timezone.now()
-        <= timedelta(seconds=2592000)
+        timedelta(seconds=2592000 - 5) < row.expires_at - clock.now() <= timedelta(seconds=2592000)
     )
 
 
@@ -219,7 +217,7 @@ def test_legacy_bare_token(alice, bob):
     TrustedDevice.objects.create(
         account=alice,
         token_hash=device_trust.token_hash(token),
-        expires_at=timezone.now() + timedelta(days=1),
+        expires_at=clock.now() + timedelta(days=1),
     )
     assert device_trust.is_trusted(request(token), alice)
     assert not device_trust.is_trusted(request(token), bob)
@@ -231,7 +229,7 @@ def test_policy_never_trusts_nothing(alice):
     TrustedDevice.objects.create(
         account=alice,
         token_hash=device_trust.token_hash(token),
-        expires_at=timezone.now() + timedelta(days=1),
+        expires_at=clock.now() + timedelta(days=1),
     )
     assert not device_trust.is_trusted(request(f"{alice.pk}:{token}"), alice)
 

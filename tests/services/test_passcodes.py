@@ -10,8 +10,8 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import override_settings
-from django.utils import timezone
 
+from hankoflow import clock
 from hankoflow.models import Account, AttemptBudget, Email, Passcode
 from hankoflow.services import attempts, passcodes
 from hankoflow.services.passcodes import VerifyResult
@@ -247,7 +247,7 @@ def test_ceiling_across_networks_lifts_after_a_quiet_day(clock):
         subject="jane@example.com",
         network=attempts.ALL_NETWORKS,
         failures=attempts.CEILING,
-        last_failure_at=timezone.now(),
+        last_failure_at=clock.now(),
     )
     issued = new()
     assert verify(issued.id, issued.code) == MAX_REACHED
@@ -262,7 +262,7 @@ def test_a_rival_using_the_code_first_is_not_a_failure(monkeypatch):
     real = passcodes.hmac.compare_digest
 
     def rival_consumes_meanwhile(a, b):
-        Passcode.objects.filter(pk=issued.id).update(used_at=timezone.now())
+        Passcode.objects.filter(pk=issued.id).update(used_at=clock.now())
         return real(a, b)
 
     monkeypatch.setattr(passcodes.hmac, "compare_digest", rival_consumes_meanwhile)
@@ -306,7 +306,7 @@ def _spent_budget() -> tuple[str, str]:
         subject="spent@example.com",
         network=attempts.ALL_NETWORKS,
         failures=attempts.CEILING,
-        last_failure_at=timezone.now(),
+        last_failure_at=clock.now(),
     )
     issued = new("spent@example.com")
     return issued.id, issued.code
@@ -320,7 +320,7 @@ def _exhausted() -> tuple[str, str]:
 
 def _expired() -> tuple[str, str]:
     issued = new()
-    Passcode.objects.filter(pk=issued.id).update(expires_at=timezone.now())
+    Passcode.objects.filter(pk=issued.id).update(expires_at=clock.now())
     return issued.id, issued.code
 
 

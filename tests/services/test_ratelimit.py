@@ -79,13 +79,18 @@ def test_password_identifier_case_variants_share_a_bucket():
     )
 
 
-def test_budget_returns_when_the_window_ends():
-    with override_settings(HANKOFLOW=limits("otp", 1, 1)):
+def test_budget_returns_when_the_window_ends(clock):
+    clock.stop()
+    with override_settings(HANKOFLOW=limits("otp", 1, 10)):
         key = unique()
         assert ratelimit.take("otp", key).allowed
+        clock.advance(seconds=9.5)
         denied = ratelimit.take("otp", key)
         assert denied == Decision(allowed=False, retry_after=1)  # floor, but at least 1
-        time.sleep(1.1)
+        clock.advance(seconds=0.5)
+        assert ratelimit.take("otp", key).allowed
+        assert not ratelimit.take("otp", key).allowed  # the next window has its own budget
+        clock.advance(seconds=25)
         assert ratelimit.take("otp", key).allowed
 
 

@@ -9,8 +9,8 @@ import pytest
 from cryptography.fernet import InvalidToken
 from django.core.management import CommandError, call_command
 from django.test import override_settings
-from django.utils import timezone
 
+from hankoflow import clock
 from hankoflow.conf import settings as hankoflow_settings
 from hankoflow.models import SigningKey
 from hankoflow.services import jwks, sessions
@@ -100,7 +100,7 @@ def test_rotation_publishes_both_keys_and_old_tokens_still_validate(client, acco
 
 
 def test_rotation_retires_keys_whose_tokens_have_all_expired(client, account):
-    long_ago = timezone.now() - timedelta(seconds=hankoflow_settings.SESSION.LIFESPAN + 3600)
+    long_ago = clock.now() - timedelta(seconds=hankoflow_settings.SESSION.LIFESPAN + 3600)
     first = jwks.create_key(now=long_ago - timedelta(days=30))
     second = jwks.rotate(now=long_ago)  # replaced `first` long ago
     third = jwks.rotate()

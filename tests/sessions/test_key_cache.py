@@ -15,8 +15,8 @@ import pytest
 from django.conf import settings as django_settings
 from django.core.cache.backends.base import BaseCache
 from django.test import Client, override_settings
-from django.utils import timezone
 
+from hankoflow import clock
 from hankoflow.services import jwks, sessions
 from tests.sessions.helpers import claims_for, sign_raw
 
@@ -112,7 +112,7 @@ def test_a_rotation_elsewhere_that_retires_an_old_key_is_seen_at_once(
     shared_cache, account, other_process
 ):
     lifespan = timedelta(seconds=hankoflow_lifespan())
-    long_ago = timezone.now() - 3 * lifespan
+    long_ago = clock.now() - 3 * lifespan
     old = jwks.create_key(now=long_ago)
     jwks.create_key(now=long_ago + lifespan)  # its successor, itself past a lifespan
     token = token_signed_with(old.kid, account)

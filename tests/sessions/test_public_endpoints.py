@@ -13,8 +13,8 @@ from http.cookies import SimpleCookie
 
 import pytest
 from django.test import Client, override_settings
-from django.utils import timezone
 
+from hankoflow import clock
 from hankoflow.models import AuditLogEntry, Session
 from hankoflow.services import accounts, sessions
 from hankoflow.testing.openapi_public import check
@@ -57,7 +57,7 @@ def test_get_validate_with_a_session(session_client, issued, account):
 
 
 def test_get_validate_is_passive(session_client, issued):
-    past = timezone.now() - timedelta(minutes=5)
+    past = clock.now() - timedelta(minutes=5)
     Session.objects.filter(pk=issued.session_id).update(last_used=past)
     session_client.get("/sessions/validate", **session_client.auth_headers)
     assert Session.objects.get(pk=issued.session_id).last_used == past
@@ -73,7 +73,7 @@ def test_get_validate_reports_the_idle_expiry(session_client, issued):
 
 def test_get_validate_after_idle_expiry(session_client, issued):
     Session.objects.filter(pk=issued.session_id).update(
-        last_used=timezone.now() - timedelta(seconds=901)
+        last_used=clock.now() - timedelta(seconds=901)
     )
     with override_settings(HANKOFLOW={"SESSION": {"IDLE_TIMEOUT": 900}}):
         response = session_client.get("/sessions/validate", **session_client.auth_headers)
@@ -82,7 +82,7 @@ def test_get_validate_after_idle_expiry(session_client, issued):
 
 
 def test_post_validate(client, issued):
-    past = timezone.now() - timedelta(minutes=5)
+    past = clock.now() - timedelta(minutes=5)
     Session.objects.filter(pk=issued.session_id).update(last_used=past)
     response = client.post(
         "/sessions/validate", {"session_token": issued.token}, content_type="application/json"
@@ -159,7 +159,7 @@ def test_me_after_revocation(session_client, issued):
 
 
 def test_me_updates_last_used(session_client, issued):
-    past = timezone.now() - timedelta(minutes=5)
+    past = clock.now() - timedelta(minutes=5)
     Session.objects.filter(pk=issued.session_id).update(last_used=past)
     session_client.get("/me", **session_client.auth_headers)
     assert Session.objects.get(pk=issued.session_id).last_used > past
