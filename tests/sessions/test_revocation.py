@@ -67,7 +67,9 @@ def is_trusted(account, cookie: str) -> bool:
 # --- password recovery (SE-07) -------------------------------------------------------------------
 
 
-def test_password_recovery_ends_every_other_session(flow_api, account_factory, passcode_for, revoked):
+def test_password_recovery_ends_every_other_session(
+    flow_api, account_factory, passcode_for, revoked
+):
     account = account_factory(EMAIL, password=OLD_PASSWORD)
     other = account_factory("someone@example.com", password=OLD_PASSWORD)
     laptop = sessions.issue(account, amr=["pwd"], env=None, remember_me=None)

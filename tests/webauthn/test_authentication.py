@@ -126,7 +126,9 @@ def test_a_deleted_credential_is_refused_at_once(passkey, device, flow_id):
 # --- ownership (WA-03) ----------------------------------------------------------------------------
 
 
-def test_another_users_credential_is_refused_in_the_mfa_step(alice, account_factory, register, flow_id):
+def test_another_users_credential_is_refused_in_the_mfa_step(
+    alice, account_factory, register, flow_id
+):
     bob = account_factory("bob@example.com")
     alices_key, bobs_key = SoftAuthenticator(ORIGIN), SoftAuthenticator(ORIGIN)
     alices = register(alice, alices_key, mfa_only=True)

@@ -82,7 +82,9 @@ def test_credential_dto(account_factory, register):
     assert RFC3339.match(dto["created_at"]) and RFC3339.match(dto["last_used_at"])
 
 
-def test_credential_dto_has_the_name_when_set_and_omits_an_unknown_last_use(account_factory, register):
+def test_credential_dto_has_the_name_when_set_and_omits_an_unknown_last_use(
+    account_factory, register
+):
     credential = register(account_factory(), SoftAuthenticator(ORIGIN))
     WebauthnCredential.objects.filter(pk=credential.pk).update(name="YubiKey", last_used_at=None)
 
