@@ -1,4 +1,4 @@
-"""The Django app: registers the system checks."""
+"""The Django app: registers the system checks and the Celery tasks."""
 
 from django.apps import AppConfig
 
@@ -9,4 +9,7 @@ class HankoflowConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from hankoflow import checks  # noqa: F401  (registers the checks)
+        from hankoflow import (
+            checks,  # noqa: F401  (registers the checks)
+            tasks,  # noqa: F401  (registers the tasks, so web processes can publish them)
+        )

@@ -18,13 +18,15 @@ security-checks.md RE-03…RE-05); the logic lives in ``hankoflow.services.mail`
 or ``manage.py hankoflow_send_outbox`` from cron. Both tasks are safe to run twice at once: each
 row is sent under a row lock. Use ``task_acks_late`` and ``task_reject_on_worker_lost`` (the demo
 does) so that a worker killed mid-send hands the task on.
+
+The app registers these tasks when Django starts (``HankoflowConfig.ready``), so a web process
+can publish them without the worker's autodiscovery. They import the mail service when they run:
+loading the app stays light, and the service never imports this module (it publishes by name).
 """
 
 from dataclasses import asdict
 
 from celery import shared_task
-
-from hankoflow.services import mail
 
 
 @shared_task(name="hankoflow.ping")
@@ -33,9 +35,11 @@ def ping() -> str:
     return "pong"
 
 
-@shared_task(bind=True, name=mail.SEND_TASK, ignore_result=True, max_retries=None)
+@shared_task(bind=True, name="hankoflow.send_outbox_email", ignore_result=True, max_retries=None)
 def send_outbox_email(self, outbox_id: str) -> str:
     """Send one outbox row; a transient failure is retried with backoff (the row counts tries)."""
+    from hankoflow.services import mail
+
     delivery = mail.deliver(outbox_id)
     # Eager (in-process) runs do not wait in a request for a backoff: the sweeper retries.
     if delivery.retry_in is not None and not self.request.is_eager:
@@ -47,4 +51,6 @@ def send_outbox_email(self, outbox_id: str) -> str:
 def send_pending_outbox() -> dict[str, int]:
     """The sweeper: send the pending rows older than 30 s whose retry is due (the email of a
     passcode that died meanwhile is closed unsent)."""
+    from hankoflow.services import mail
+
     return asdict(mail.sweep())

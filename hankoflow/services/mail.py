@@ -222,8 +222,8 @@ def ttl_minutes(seconds: int) -> int:
 
 
 def _publish(outbox_id: str) -> None:
-    # Looked up by name in Celery's registry, where the Celery app's autodiscover_tasks() puts
-    # hankoflow/tasks.py, so this service does not import the task module that imports it.
+    # Looked up by name in Celery's registry (the app registers hankoflow/tasks.py when Django
+    # starts), so this service does not import the task module that imports it.
     from celery import current_app
 
     try:
