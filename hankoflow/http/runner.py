@@ -12,7 +12,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from hankoflow import errors
+from hankoflow import clock, errors
 from hankoflow.conf import settings
 from hankoflow.engine import FlowEngine, FlowResult
 from hankoflow.flows import names
@@ -28,7 +28,7 @@ def engine_for(flow_name: str) -> FlowEngine:
     definition = FLOWS[flow_name]
     # token_exchange keeps Hanko's fixed 60 minutes; FLOW.TTL sets the other flows.
     ttl = None if flow_name == names.FLOW_TOKEN_EXCHANGE else settings.FLOW.TTL
-    return FlowEngine(definition, DjangoFlowStore(), ttl_seconds=ttl)
+    return FlowEngine(definition, DjangoFlowStore(), ttl_seconds=ttl, now=clock.now)
 
 
 def gatekeeper_error(flow_name: str, request: HttpRequest) -> errors.FlowError | None:

@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
-import time
-
 import pyotp
 import pytest
 
+from hankoflow import clock
 from hankoflow.models import OTPSecret, WebauthnCredential
 from hankoflow.testing.client import FlowClient
 from hankoflow.testing.webauthn import SoftAuthenticator
@@ -178,7 +177,7 @@ def test_totp_enrolment_then_login_with_totp_and_device_trust(flow_api, passcode
     assert "back" not in state.body["actions"]
     replay = login.act(state, "otp_code_validate", {"otp_code": enrolment_code})
     assert replay.input_error("otp_code_validate", "otp_code") == "passcode_invalid"
-    next_code = pyotp.TOTP(secret).at(time.time() + 30)
+    next_code = pyotp.TOTP(secret).at(clock.timestamp() + 30)
     state = login.act(replay, "otp_code_validate", {"otp_code": next_code})
     assert state.state == "device_trust"
     done = login.act(state, "trust_device")

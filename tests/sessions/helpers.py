@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 from typing import Any
 
 import jwt
 
+from hankoflow import clock
 from hankoflow.services import jwks, sessions
 
 
@@ -37,7 +37,7 @@ def claims_for(issued: sessions.IssuedSession, **changes: Any) -> dict[str, Any]
 
 
 def now() -> int:
-    return int(time.time())
+    return int(clock.timestamp())
 
 
 def sign_raw(header: dict[str, Any], claims: dict[str, Any]) -> str:

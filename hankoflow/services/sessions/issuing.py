@@ -17,9 +17,8 @@ from typing import Any, Literal
 from django.contrib.auth import user_logged_in
 from django.db import transaction
 from django.http import HttpRequest
-from django.utils import timezone
 
-from hankoflow import signals
+from hankoflow import clock, signals
 from hankoflow.conf import settings
 from hankoflow.engine import RequestFacts
 from hankoflow.models import Account
@@ -77,7 +76,7 @@ def issue(
     are deleted before the new one is stored. ``env`` supplies the IP and User-Agent stored on
     the row (``SESSION.ACQUIRE_*``); ``None`` for sessions made outside a request.
     """
-    now = timezone.now().replace(microsecond=0)
+    now = clock.now().replace(microsecond=0)
     iat = int(now.timestamp())
     lifespan = int(settings.SESSION.LIFESPAN)
     expires_at = now + timedelta(seconds=lifespan)

@@ -13,9 +13,8 @@ from typing import Any
 from django.contrib.auth import user_logged_out
 from django.db import transaction
 from django.http import HttpRequest
-from django.utils import timezone
 
-from hankoflow import signals
+from hankoflow import clock, signals
 from hankoflow.engine import RequestFacts
 from hankoflow.models import Account
 from hankoflow.models.sessions import Session
@@ -88,9 +87,7 @@ def logout(session: Session, *, env: RequestFacts) -> None:
 def active_sessions(account: Account) -> list[Session]:
     """The account's unexpired sessions, newest first (platform.md §1.10 "Active")."""
     return list(
-        Session.objects.filter(account=account, expires_at__gt=timezone.now()).order_by(
-            "-created_at"
-        )
+        Session.objects.filter(account=account, expires_at__gt=clock.now()).order_by("-created_at")
     )
 
 

@@ -9,9 +9,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.http import HttpRequest
-from django.utils import timezone
 
-from hankoflow import signals
+from hankoflow import clock, signals
 from hankoflow.conf import settings
 from hankoflow.models import Account
 from hankoflow.models.sessions import Session
@@ -72,7 +71,7 @@ def validate(
     session = Session.objects.select_related("account__user").filter(pk=session_id).first()
     if session is None or session.account_id != subject:
         return None
-    now = timezone.now()
+    now = clock.now()
     if session.expires_at <= now or not getattr(session.account.user, "is_active", True):
         return None
     idle = int(settings.SESSION.IDLE_TIMEOUT)

@@ -9,7 +9,6 @@ import logging
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from django.utils import timezone
 from webauthn import generate_authentication_options, verify_authentication_response
 from webauthn.helpers import (
     base64url_to_bytes,
@@ -23,6 +22,7 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
+from hankoflow import clock
 from hankoflow.conf import settings
 from hankoflow.engine import RequestFacts
 from hankoflow.models import Account, WebauthnCredential
@@ -145,7 +145,7 @@ def verify_authentication(
     if stored.mfa_only and not challenge.mfa:
         raise MfaOnlyCredential(credential_id)
 
-    now = timezone.now()
+    now = clock.now()
     rows = WebauthnCredential.objects.filter(pk=stored.pk)
     # Compare-and-set: a concurrent assertion may have stored a higher count meanwhile.
     rows = rows.filter(sign_count__lt=new_count) if new_count > 0 else rows.filter(sign_count=0)

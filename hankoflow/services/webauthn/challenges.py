@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.utils import timezone
 from webauthn.helpers import bytes_to_base64url
 
+from hankoflow import clock
 from hankoflow.models import WebauthnChallenge
 from hankoflow.services.webauthn.errors import WebauthnInvalid
 
@@ -39,7 +39,7 @@ def store_challenge(
     mfa: bool = False,
     mfa_only: bool = False,
 ) -> WebauthnChallenge:
-    now = timezone.now()
+    now = clock.now()
     return WebauthnChallenge.objects.create(
         flow_id=uuid.UUID(str(flow_id)) if flow_id else None,
         ceremony=ceremony,
@@ -69,7 +69,7 @@ def consume(challenge_id: str, *, flow_id: str | None, ceremony: str) -> Webauth
         flow = uuid.UUID(str(flow_id)) if flow_id else None
     except ValueError:
         raise WebauthnInvalid("malformed challenge or flow id") from None
-    now = timezone.now()
+    now = clock.now()
     consumed = WebauthnChallenge.objects.filter(pk=pk, used_at__isnull=True, flow_id=flow).update(
         used_at=now
     )
@@ -85,5 +85,5 @@ def consume(challenge_id: str, *, flow_id: str | None, ceremony: str) -> Webauth
 
 def delete_expired_challenges(*, now: datetime | None = None) -> int:
     """Delete challenges whose ceremony has timed out (used or not); returns how many."""
-    deleted, _ = WebauthnChallenge.objects.filter(expires_at__lt=now or timezone.now()).delete()
+    deleted, _ = WebauthnChallenge.objects.filter(expires_at__lt=now or clock.now()).delete()
     return deleted

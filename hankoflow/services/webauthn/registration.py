@@ -8,7 +8,6 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 from webauthn import generate_registration_options, verify_registration_response
 from webauthn.helpers import (
     base64url_to_bytes,
@@ -26,6 +25,7 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
+from hankoflow import clock
 from hankoflow.conf import settings
 from hankoflow.models import Account, WebauthnCredential
 from hankoflow.models.webauthn import MAX_CREDENTIAL_ID_BYTES
@@ -175,7 +175,7 @@ def save_credential(account: Account, new: NewCredential, *, name: str = "") -> 
     """Store a verified credential for ``account``; ``CredentialExists`` if its id is taken."""
     if WebauthnCredential.objects.filter(pk=new.id).exists():
         raise CredentialExists(new.id)
-    now = timezone.now()
+    now = clock.now()
     try:
         with transaction.atomic():
             credential = WebauthnCredential.objects.create(
