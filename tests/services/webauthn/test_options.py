@@ -9,7 +9,7 @@ import pytest
 
 from hankoflow.models import WebauthnChallenge
 from hankoflow.services import webauthn as wa
-from tests.webauthn.conftest import RP_ID, creation_options, request_options
+from tests.services.webauthn.conftest import RP_ID, creation_options, request_options
 
 pytestmark = pytest.mark.django_db
 

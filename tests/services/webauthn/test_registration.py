@@ -10,7 +10,7 @@ import pytest
 from hankoflow.models import WebauthnChallenge, WebauthnCredential
 from hankoflow.services import webauthn as wa
 from hankoflow.testing.webauthn import SoftAuthenticator, b64url
-from tests.webauthn.conftest import ORIGIN, creation_options, request_options
+from tests.services.webauthn.conftest import ORIGIN, creation_options, request_options
 
 pytestmark = pytest.mark.django_db
 

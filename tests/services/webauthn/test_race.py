@@ -14,7 +14,7 @@ from hankoflow.models import WebauthnCredential
 from hankoflow.services import webauthn as wa
 from hankoflow.testing.webauthn import SoftAuthenticator
 from tests.concurrency import run_concurrently
-from tests.webauthn.conftest import ORIGIN, creation_options, request_options
+from tests.services.webauthn.conftest import ORIGIN, creation_options, request_options
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

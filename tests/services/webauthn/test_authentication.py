@@ -11,7 +11,7 @@ from hankoflow.services import audit
 from hankoflow.services import webauthn as wa
 from hankoflow.services.webauthn import authentication as wa_authentication
 from hankoflow.testing.webauthn import SoftAuthenticator, b64url
-from tests.webauthn.conftest import ORIGIN, request_options
+from tests.services.webauthn.conftest import ORIGIN, request_options
 
 pytestmark = pytest.mark.django_db
 
@@ -79,7 +79,7 @@ def test_a_challenge_of_another_flow_is_refused(passkey, device, flow_id):
 
 
 def test_a_registration_challenge_cannot_log_in(alice, passkey, device, flow_id):
-    from tests.webauthn.conftest import creation_options
+    from tests.services.webauthn.conftest import creation_options
 
     options = creation_options(alice, flow_id=flow_id)
     response = device.get(

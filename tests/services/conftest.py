@@ -1,4 +1,4 @@
-"""Fixtures for the TOTP and device-trust tests."""
+"""Fixtures for the service tests: two accounts for the TOTP and device-trust tests."""
 
 from __future__ import annotations
 

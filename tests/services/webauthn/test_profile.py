@@ -10,7 +10,7 @@ from hankoflow.models import WebauthnCredential
 from hankoflow.services import accounts
 from hankoflow.services import webauthn as wa
 from hankoflow.testing.webauthn import SoftAuthenticator
-from tests.webauthn.conftest import ORIGIN
+from tests.services.webauthn.conftest import ORIGIN
 
 pytestmark = pytest.mark.django_db
 
