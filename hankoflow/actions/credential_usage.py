@@ -13,6 +13,7 @@ from hankoflow.actions.support import (
     schedule_mfa_creation,
     start_passcode_login,
     stash_account_facts,
+    stash_identified,
 )
 from hankoflow.conf import settings
 from hankoflow.engine import Action, ActionSetup, FlowContext, Outcome
@@ -70,26 +71,29 @@ class ContinueWithLoginIdentifier(Action):
         if not value:
             return ctx.input_error(field, errors.VALUE_MISSING)
 
+        # Only the id and the facts, in one query: an unknown address must cost what a known one
+        # does (security-checks PC-08); the account itself is loaded by the steps that use it.
         if as_email:
-            account = accounts.find_by_email(value)
+            account = accounts.identify_by_email(value)
             if account is None and settings.PRIVACY.SHOW_ACCOUNT_EXISTENCE_HINTS:
                 return ctx.input_error(field, errors.UNKNOWN_EMAIL)
             ctx.stash.set(n.STASH_EMAIL, value)
         else:
-            account = accounts.find_by_username(value)
+            account = accounts.identify_by_username(value)
             if account is None:  # Hanko reveals unknown usernames whatever the privacy setting
                 audit.record(audit.LOGIN_FAILURE, env=ctx.env, error="unknown username")
                 return ctx.input_error(field, errors.UNKNOWN_USERNAME)
             ctx.stash.set(n.STASH_USERNAME, value)
 
-        facts = stash_account_facts(ctx, account) if account else None
+        stash_identified(ctx, account)
+        facts = account.facts if account else None
         if facts and not as_email and facts.primary_email:
             ctx.stash.set(n.STASH_EMAIL, facts.primary_email)
         if facts and not as_email and not features.passwords() and not facts.primary_email:
             return ctx.error(errors.FLOW_DISCONTINUITY)
 
         if settings.PRIVACY.ONLY_SHOW_ACTUAL_LOGIN_METHODS:
-            return self._actual_methods(ctx, account, facts)
+            return self._actual_methods(ctx, facts)
         if features.passcode_login() and features.passwords():
             if as_email or (facts and facts.primary_email):
                 return ctx.continue_to(n.STATE_LOGIN_METHOD_CHOOSER)
@@ -101,9 +105,7 @@ class ContinueWithLoginIdentifier(Action):
         return ctx.error(errors.FLOW_DISCONTINUITY)
 
     @staticmethod
-    def _actual_methods(
-        ctx: FlowContext, account: accounts.Account | None, facts: accounts.AccountFacts | None
-    ) -> Outcome:
+    def _actual_methods(ctx: FlowContext, facts: accounts.AccountFacts | None) -> Outcome:
         """Offer only the methods this user can really use (§4.0.2.2 step 7)."""
         by_passcode = bool(facts and features.passcode_login() and facts.primary_email)
         by_password = bool(facts and features.passwords() and facts.has_password)
@@ -115,7 +117,7 @@ class ContinueWithLoginIdentifier(Action):
         if by_password:
             return ctx.continue_to(n.STATE_LOGIN_PASSWORD)
         if by_passkey:
-            return request_passkey(ctx, account)
+            return request_passkey(ctx, account_of(ctx))
         return ctx.error(errors.FLOW_DISCONTINUITY)
 
 

@@ -29,6 +29,22 @@ def stash_account_facts(ctx: FlowContext, account: accounts.Account) -> accounts
     facts = accounts.facts(account)
     ctx.memo["account"] = account
     ctx.stash.set(n.STASH_USER_ID, str(account.id))
+    _stash_facts(ctx, facts)
+    return facts
+
+
+def stash_identified(ctx: FlowContext, account: accounts.IdentifiedAccount | None) -> None:
+    """``stash_account_facts`` for what a login identifier named, without loading the account.
+
+    An identifier without an account stashes the same keys, all false, so its flow state is as
+    large to copy, store and load (security-checks PC-08).
+    """
+    if account is not None:
+        ctx.stash.set(n.STASH_USER_ID, account.id)
+    _stash_facts(ctx, account.facts if account else accounts.NO_FACTS)
+
+
+def _stash_facts(ctx: FlowContext, facts: accounts.AccountFacts) -> None:
     ctx.stash.set(n.STASH_USER_HAS_PASSWORD, facts.has_password)
     ctx.stash.set(n.STASH_USER_HAS_PASSKEY, facts.has_passkey)
     ctx.stash.set(n.STASH_USER_HAS_WEBAUTHN_CREDENTIAL, facts.has_webauthn_credential)
@@ -36,7 +52,6 @@ def stash_account_facts(ctx: FlowContext, account: accounts.Account) -> accounts
     ctx.stash.set(n.STASH_USER_HAS_OTP_SECRET, facts.has_otp_secret)
     ctx.stash.set(n.STASH_USER_HAS_USERNAME, facts.has_username)
     ctx.stash.set(n.STASH_USER_HAS_EMAILS, facts.has_emails)
-    return facts
 
 
 def start_passcode_login(ctx: FlowContext) -> Outcome:

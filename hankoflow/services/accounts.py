@@ -14,20 +14,21 @@ that belongs to another account raises ``EmailAlreadyExists`` / ``UsernameAlread
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.auth.hashers import identify_hasher
+from django.contrib.auth.hashers import identify_hasher, is_password_usable
 from django.core.exceptions import ObjectDoesNotExist
-from django.db import IntegrityError, transaction
-from django.db.models import Q, prefetch_related_objects
+from django.db import IntegrityError, connections, router, transaction
+from django.db.models import Exists, F, OuterRef, Q, Subquery, prefetch_related_objects
 
 from hankoflow.adapter import get_adapter
 from hankoflow.conf import settings
-from hankoflow.models import Account, Email, Username
+from hankoflow.models import Account, Email, OTPSecret, Username, WebauthnCredential
 
 
 class EmailAlreadyExists(Exception):
@@ -51,6 +52,20 @@ class AccountFacts:
     has_webauthn_credential: bool = False
     has_security_key: bool = False
     has_otp_secret: bool = False
+
+
+@dataclass(frozen=True)
+class IdentifiedAccount:
+    """The id and facts of the account a login identifier names (no model loaded)."""
+
+    id: str
+    facts: AccountFacts
+
+
+NO_FACTS = AccountFacts(
+    has_password=False, has_username=False, has_emails=False, primary_email=None, username=None
+)
+"""What is known of an address without an account: nothing."""
 
 
 def normalise_email(address: str) -> str:
@@ -89,6 +104,82 @@ def find_by_email(address: str) -> Account | None:
 
 def find_by_username(name: str) -> Account | None:
     return _load(Q(username__username=normalise_username(name)))
+
+
+def identify_by_email(address: str) -> IdentifiedAccount | None:
+    """Who owns this address, and which credentials they have; None for an unknown address."""
+    return _identify("emails__address", normalise_email(address))
+
+
+def identify_by_username(name: str) -> IdentifiedAccount | None:
+    return _identify("username__username", normalise_username(name))
+
+
+# Stands for the identifier while the query is compiled; never sent to the database.
+_PLACEHOLDER = "\x00identifier\x00"
+
+
+def _identify(lookup: str, value: str) -> IdentifiedAccount | None:
+    """One query of scalars whether the account exists or not: a known identifier brings back
+    one short row, an unknown one none, and no model is built either way, so an attacker cannot
+    time the difference (security-checks PC-08, ASVS 6.3.8). The ORM compiles the query once per
+    database and lookup; compiling it on every request cost more than running it."""
+    alias = router.db_for_read(Account)
+    sql, template = _identify_query(alias, lookup)
+    params = [value if param == _PLACEHOLDER else param for param in template]
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    pk, password, username, primary_email, emails, passkey, security_key, otp_secret = row
+    facts = AccountFacts(
+        has_password=bool(password) and is_password_usable(password),
+        has_username=username is not None,
+        has_emails=bool(emails),
+        primary_email=primary_email,
+        username=username,
+        has_passkey=bool(passkey),
+        has_webauthn_credential=bool(passkey or security_key),
+        has_security_key=bool(security_key),
+        has_otp_secret=bool(otp_secret),
+    )
+    return IdentifiedAccount(id=str(Account._meta.pk.to_python(pk)), facts=facts)
+
+
+@functools.lru_cache(maxsize=8)
+def _identify_query(alias: str, lookup: str) -> tuple[str, tuple[Any, ...]]:
+    own = OuterRef("pk")
+    credentials = WebauthnCredential.objects.filter(account=own)
+    primary = Email.objects.filter(account=own, is_primary=True).order_by().values("address")[:1]
+    query = (
+        Account.objects.using(alias)
+        .filter(**{lookup: _PLACEHOLDER})
+        .order_by()
+        .annotate(
+            fact_password=F("user__password"),
+            fact_username=F("username__username"),
+            fact_primary_email=Subquery(primary),
+            fact_emails=Exists(Email.objects.filter(account=own)),
+            fact_passkey=Exists(credentials.filter(mfa_only=False)),
+            fact_security_key=Exists(credentials.filter(mfa_only=True)),
+            fact_otp_secret=Exists(OTPSecret.objects.filter(account=own)),
+        )
+        .values_list(
+            "pk",
+            "fact_password",
+            "fact_username",
+            "fact_primary_email",
+            "fact_emails",
+            "fact_passkey",
+            "fact_security_key",
+            "fact_otp_secret",
+        )[:1]
+    ).query
+    sql, params = query.get_compiler(alias).as_sql()
+    if params.count(_PLACEHOLDER) != 1:
+        raise RuntimeError("the identifier query must take the identifier exactly once")
+    return sql, tuple(params)
 
 
 def get_bare(account_id: str | uuid.UUID | None) -> Account | None:

@@ -287,6 +287,8 @@ def test_account_lookups_cost_the_same_found_or_not(db, measure):
     lookups = [
         (accounts.find_by_email, KNOWN, UNKNOWN),
         (accounts.find_by_username, "jane_doe", "ghost"),
+        (accounts.identify_by_email, KNOWN, UNKNOWN),
+        (accounts.identify_by_username, "jane_doe", "ghost"),
         (accounts.get, None, str(uuid.uuid4())),
     ]
     for lookup, found, missing in lookups:
