@@ -1,9 +1,9 @@
 """Actions of the ``capabilities`` sub-flow (flow-api.md §2.9, §4.0.1)."""
 
+from hankoflow import names
 from hankoflow.conf import settings
 from hankoflow.engine import Action, ActionSetup, FlowContext, Outcome
 from hankoflow.engine import inputs as i
-from hankoflow.flows import names
 
 
 class RegisterClientCapabilities(Action):

@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 from hankoflow import errors
-from hankoflow.actions.support import account_of, can_use_passkeys, schedule_mfa_creation
+from hankoflow import names as n
 from hankoflow.conf import settings
 from hankoflow.engine import Action, ActionSetup, FlowContext, Outcome, Skip
 from hankoflow.engine import inputs as i
 from hankoflow.engine.stash import Stash
-from hankoflow.flows import names as n
 from hankoflow.services import passwords, webauthn
+from hankoflow.steps import account_of, can_use_passkeys, schedule_mfa_creation
 
 
 def can_login_with_email(stash: Stash) -> bool:

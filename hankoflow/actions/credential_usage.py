@@ -7,19 +7,11 @@ passkeys.
 from __future__ import annotations
 
 from hankoflow import errors, features, signals
-from hankoflow.actions.support import (
-    account_of,
-    deliver_passcode,
-    schedule_mfa_creation,
-    start_passcode_login,
-    stash_account_facts,
-    stash_identified,
-)
+from hankoflow import names as n
 from hankoflow.conf import settings
 from hankoflow.engine import Action, ActionSetup, FlowContext, Outcome
 from hankoflow.engine import inputs as i
 from hankoflow.engine.inputs import EMAIL_PATTERN
-from hankoflow.flows import names as n
 from hankoflow.services import (
     accounts,
     audit,
@@ -28,6 +20,14 @@ from hankoflow.services import (
     ratelimit,
     sessions,
     webauthn,
+)
+from hankoflow.steps import (
+    account_of,
+    deliver_passcode,
+    schedule_mfa_creation,
+    start_passcode_login,
+    stash_account_facts,
+    stash_identified,
 )
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from hankoflow import names as n
 from hankoflow.engine import Action, FlowContext, Outcome
-from hankoflow.flows import names as n
 
 
 class TrustDevice(Action):

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from hankoflow import errors, features
+from hankoflow import names as n
 from hankoflow.actions.credential_onboarding import WebauthnGenerateCreationOptions
-from hankoflow.actions.support import account_of
 from hankoflow.conf import settings
 from hankoflow.engine import Action, ActionSetup, FlowContext, Outcome, Skip
 from hankoflow.engine import inputs as i
-from hankoflow.flows import names as n
-from hankoflow.services import audit, crypto, totp
+from hankoflow.services import audit, totp
+from hankoflow.steps import account_of, enrolment_secret
 
 # Hanko (v3) says otp_code_invalid here; elements 2.7.0 only has a text for passcode_invalid,
 # which backend v2.7.0 sent (flow-api.md §0.1). One place decides for enrolment and login.
 WRONG_OTP_CODE = errors.PASSCODE_INVALID
-OTP_SECRET_PURPOSE = "totp-enrolment"  # noqa: S105 - an encryption purpose label
 
 
 class ContinueToOtpSecretCreation(Action):
@@ -54,11 +53,6 @@ class SkipMfaCreation(Skip):
     def initialize(self, setup: ActionSetup) -> None:
         if not settings.MFA.OPTIONAL:
             setup.suspend()
-
-
-def enrolment_secret(ctx: FlowContext) -> str:
-    """The TOTP secret being set up in this flow (kept encrypted in the stash)."""
-    return crypto.decrypt(ctx.stash.get(n.STASH_OTP_SECRET), OTP_SECRET_PURPOSE).decode()
 
 
 class OtpCodeVerify(Action):

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from hankoflow import errors, features
+from hankoflow import names as n
 from hankoflow.actions.mfa_creation import WRONG_OTP_CODE
-from hankoflow.actions.support import account_of
 from hankoflow.conf import settings
 from hankoflow.engine import Action, ActionSetup, FlowContext, Outcome
 from hankoflow.engine import inputs as i
-from hankoflow.flows import names as n
 from hankoflow.services import audit, ratelimit, totp, webauthn
+from hankoflow.steps import account_of
 
 
 class WebauthnGenerateSecurityKeyRequestOptions(Action):

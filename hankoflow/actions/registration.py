@@ -6,16 +6,16 @@ import re
 import uuid
 
 from hankoflow import errors, features
-from hankoflow.actions.support import (
+from hankoflow import names as n
+from hankoflow.conf import settings
+from hankoflow.engine import Action, ActionSetup, FlowContext, Outcome
+from hankoflow.engine import inputs as i
+from hankoflow.services import accounts
+from hankoflow.steps import (
     can_use_passkeys,
     credential_onboarding_states,
     mfa_creation_state,
 )
-from hankoflow.conf import settings
-from hankoflow.engine import Action, ActionSetup, FlowContext, Outcome
-from hankoflow.engine import inputs as i
-from hankoflow.flows import names as n
-from hankoflow.services import accounts
 
 # Hanko's username rule (Go ``^\w+$`` on ASCII input).
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_]+$")

@@ -1,9 +1,9 @@
 """Actions offered in several flows' states."""
 
+from hankoflow import names
 from hankoflow.conf import settings
 from hankoflow.engine import Action, ActionSetup, FlowContext, Outcome
 from hankoflow.engine import inputs as i
-from hankoflow.flows import names
 
 
 class RememberMe(Action):

@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 from hankoflow import errors
+from hankoflow import names as n
 from hankoflow.actions.registration import USERNAME_PATTERN, username_input
-from hankoflow.actions.support import account_of
 from hankoflow.conf import settings
 from hankoflow.engine import Action, ActionSetup, FlowContext, Outcome, Skip
 from hankoflow.engine import inputs as i
-from hankoflow.flows import names as n
 from hankoflow.services import accounts, audit
+from hankoflow.steps import account_of
 
 
 class UsernameCreate(Action):

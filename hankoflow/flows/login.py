@@ -1,7 +1,7 @@
 """The ``login`` flow (flow-api.md §4.1): ``POST /login``."""
 
+from hankoflow import names as n
 from hankoflow.engine import Flow
-from hankoflow.flows import names as n
 from hankoflow.flows.subflows.capabilities import capabilities
 from hankoflow.flows.subflows.credential_onboarding import credential_onboarding
 from hankoflow.flows.subflows.credential_usage import credential_usage

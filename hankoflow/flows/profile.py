@@ -4,8 +4,8 @@ Every request needs a valid session; until sessions exist every request is refus
 ``unauthorized`` by the transport, before this flow runs.
 """
 
+from hankoflow import names
 from hankoflow.engine import Flow
-from hankoflow.flows import names
 from hankoflow.flows.subflows.capabilities import capabilities
 
 profile = (

@@ -5,10 +5,10 @@ passkeys, security keys and the TOTP secret wait in the stash, and ``CreateUser`
 account from them in the final step.
 """
 
+from hankoflow import names as n
 from hankoflow.actions.registration import RegisterLoginIdentifier
 from hankoflow.actions.shared import RememberMe
 from hankoflow.engine import Flow
-from hankoflow.flows import names as n
 from hankoflow.flows.subflows.capabilities import capabilities
 from hankoflow.flows.subflows.credential_onboarding import credential_onboarding
 from hankoflow.flows.subflows.credential_usage import credential_usage

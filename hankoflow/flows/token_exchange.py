@@ -4,8 +4,8 @@ It requires SAML, which is not built; the transport answers 403 ``forbidden`` wh
 ``SAML.ENABLED`` is off, exactly as Hanko does.
 """
 
+from hankoflow import names
 from hankoflow.engine import Flow
-from hankoflow.flows import names
 
 token_exchange = (
     Flow(names.FLOW_TOKEN_EXCHANGE)

@@ -6,11 +6,11 @@ account already, so these write as soon as the state is left.
 
 from __future__ import annotations
 
-from hankoflow.actions.support import account_of
+from hankoflow import names as n
 from hankoflow.conf import settings
 from hankoflow.engine import FlowContext, Hook
-from hankoflow.flows import names as n
 from hankoflow.services import accounts, audit
+from hankoflow.steps import account_of
 
 
 def _account(ctx: FlowContext) -> accounts.Account:

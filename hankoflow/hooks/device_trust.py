@@ -3,11 +3,11 @@ the user says so (flow-api.md §4.5.3)."""
 
 from __future__ import annotations
 
-from hankoflow.actions.support import account_of
+from hankoflow import names as n
 from hankoflow.conf import settings
 from hankoflow.engine import FlowContext, Hook
-from hankoflow.flows import names as n
 from hankoflow.services import device_trust
+from hankoflow.steps import account_of
 
 
 class IssueTrustDeviceCookie(Hook):

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-from hankoflow.actions.mfa_creation import OTP_SECRET_PURPOSE, enrolment_secret
+from hankoflow import names as n
 from hankoflow.engine import FlowContext, Hook
-from hankoflow.flows import names as n
-from hankoflow.services import crypto, totp
+from hankoflow.services import totp
+from hankoflow.steps import enrolment_secret, stash_enrolment_secret
 
 
 class OTPSecretGenerate(Hook):
@@ -17,8 +17,7 @@ class OTPSecretGenerate(Hook):
                 raise RuntimeError("a TOTP secret needs an email or username to be named after")
             secret = totp.new_secret()
             uri = totp.provisioning_uri(secret, account_name)
-            # The secret waits in the stash until enrolment succeeds: encrypted, like at rest.
-            ctx.stash.set(n.STASH_OTP_SECRET, crypto.encrypt(secret, OTP_SECRET_PURPOSE))
+            stash_enrolment_secret(ctx, secret)
             ctx.stash.set(n.STASH_OTP_IMAGE_SRC, totp.qr_data_uri(uri))
         ctx.payload["otp_secret"] = enrolment_secret(ctx)
         ctx.payload["otp_image_source"] = ctx.stash.get(n.STASH_OTP_IMAGE_SRC)

@@ -5,11 +5,11 @@ credentials, device trust, and finally ``success``."""
 from __future__ import annotations
 
 from hankoflow import errors, features
-from hankoflow.actions.support import account_of, can_use_passkeys, credential_onboarding_states
+from hankoflow import names as n
 from hankoflow.conf import settings
 from hankoflow.engine import FlowContext, Hook
-from hankoflow.flows import names as n
 from hankoflow.services import device_trust
+from hankoflow.steps import account_of, can_use_passkeys, credential_onboarding_states
 
 
 class ScheduleOnboardingStates(Hook):

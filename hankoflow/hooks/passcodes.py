@@ -4,10 +4,10 @@
 from __future__ import annotations
 
 from hankoflow import errors
-from hankoflow.actions.support import deliver_passcode
+from hankoflow import names as n
 from hankoflow.engine import FlowContext, Hook
-from hankoflow.flows import names as n
 from hankoflow.services import passcodes, ratelimit
+from hankoflow.steps import deliver_passcode
 
 
 class SendPasscode(Hook):

@@ -6,11 +6,10 @@ from __future__ import annotations
 from django.db import transaction
 
 from hankoflow import errors
-from hankoflow.actions.mfa_creation import enrolment_secret
-from hankoflow.actions.support import account_of
+from hankoflow import names as n
 from hankoflow.engine import FlowContext, Hook, StepRefused
-from hankoflow.flows import names as n
-from hankoflow.services import accounts, audit, sessions, totp, webauthn
+from hankoflow.services import accounts, audit, profile, sessions, totp, webauthn
+from hankoflow.steps import account_of, enrolment_secret
 
 # login_method / mfa_method -> amr value (flow-api.md §4.5.1)
 AMR_BY_LOGIN_METHOD = {"password": "pwd", "passkey": "passkey", "passcode": "otp"}
@@ -68,7 +67,7 @@ class CreateUser(Hook):
 
 class GetUserData(Hook):
     def run(self, ctx: FlowContext) -> None:
-        ctx.payload["user"] = accounts.profile_data(_account(ctx))
+        ctx.payload["user"] = profile.profile_data(_account(ctx))
 
 
 class DetermineLoginAMR(Hook):

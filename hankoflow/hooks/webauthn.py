@@ -4,11 +4,11 @@ during login onboarding (flow-api.md §4.1.2, §4.0.8)."""
 from __future__ import annotations
 
 from hankoflow import features
-from hankoflow.actions.support import account_of
+from hankoflow import names as n
 from hankoflow.conf import settings
 from hankoflow.engine import FlowContext, Hook
-from hankoflow.flows import names as n
 from hankoflow.services import audit, webauthn
+from hankoflow.steps import account_of
 
 
 class ConditionalUiRequestOptions(Hook):

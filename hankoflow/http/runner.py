@@ -12,10 +12,9 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from hankoflow import clock, errors
+from hankoflow import clock, errors, names
 from hankoflow.conf import settings
 from hankoflow.engine import FlowEngine, FlowResult
-from hankoflow.flows import names
 from hankoflow.flows.registry import FLOWS
 from hankoflow.http import availability
 from hankoflow.http.request import request_env

@@ -27,7 +27,6 @@ from django.db import IntegrityError, connections, router, transaction
 from django.db.models import Exists, F, OuterRef, Q, Subquery, prefetch_related_objects
 
 from hankoflow.adapter import get_adapter
-from hankoflow.conf import settings
 from hankoflow.models import Account, Email, OTPSecret, Username, WebauthnCredential
 
 
@@ -215,8 +214,13 @@ def username_exists(name: str) -> bool:
     return Username.objects.filter(username=normalise_username(name)).exists()
 
 
-def facts(account: Account) -> AccountFacts:
-    return _facts(account, list(account.emails.all()), _username_row(account))
+def facts(
+    account: Account, emails: list[Email] | None = None, username: Username | None = None
+) -> AccountFacts:
+    """What is known about the account's credentials; pass ``emails``/``username`` when loaded."""
+    if emails is None:
+        emails = list(account.emails.all())
+    return _facts(account, emails, username if username is not None else username_of(account))
 
 
 def _facts(account: Account, emails: list[Email], username: Username | None) -> AccountFacts:
@@ -321,7 +325,7 @@ def mark_email_verified(account: Account, address: str) -> Email:
 def set_username(account: Account, name: str) -> Username:
     """Give the account this username, replacing its current one."""
     name = normalise_username(name)
-    row = _username_row(account)
+    row = username_of(account)
     if row and row.username == name:
         return row
     if username_exists(name):
@@ -340,45 +344,7 @@ def set_username(account: Account, name: str) -> Username:
     return row
 
 
-# --- Wire representation ------------------------------------------------------------------------
-
-
-def profile_data(account: Account) -> dict[str, Any]:
-    """The ``user`` object of flow-api.md §4.6.1, also the body of ``GET /me``.
-
-    Metadata, identities and names are added by the issues that build them; absent keys are
-    omitted, as Hanko omits empty ones.
-    """
-    emails = list(account.emails.all())
-    username = _username_row(account)
-    account_facts = _facts(account, emails, username)
-    data: dict[str, Any] = {"id": str(account.id), "user_id": str(account.id)}
-    data.update(_webauthn_credentials_data(account))
-    data["mfa_config"] = {
-        "auth_app_set_up": account_facts.has_otp_secret,
-        "totp_enabled": settings.MFA.ENABLED and settings.MFA.TOTP.ENABLED,
-        "security_keys_enabled": settings.MFA.ENABLED and settings.MFA.SECURITY_KEYS.ENABLED,
-    }
-    if emails:
-        data["emails"] = [
-            {
-                "id": str(e.id),
-                "address": e.address,
-                "is_verified": e.is_verified,
-                "is_primary": e.is_primary,
-            }
-            for e in emails
-        ]
-    if username:
-        data["username"] = {
-            "id": str(username.id),
-            "username": username.username,
-            "created_at": rfc3339(username.created_at),
-            "updated_at": rfc3339(username.updated_at),
-        }
-    data["created_at"] = rfc3339(account.created_at)
-    data["updated_at"] = rfc3339(account.updated_at)
-    return data
+# --- Wire representation (the user object: services/profile.py) ---------------------------------
 
 
 def rfc3339(value: datetime) -> str:
@@ -395,23 +361,6 @@ def rfc3339(value: datetime) -> str:
 # --- Helpers ------------------------------------------------------------------------------------
 
 
-def _webauthn_credentials_data(account: Account) -> dict[str, Any]:
-    """``passkeys`` / ``security_keys`` of the profile data, each omitted when empty or off."""
-    from hankoflow.services import webauthn  # it imports this module
-
-    data: dict[str, Any] = {}
-    if not (settings.PASSKEY.ENABLED or settings.MFA.SECURITY_KEYS.ENABLED):
-        return data
-    credentials = webauthn.credentials_of(account)
-    passkeys = [webauthn.credential_dto(c) for c in credentials if not c.mfa_only]
-    security_keys = [webauthn.credential_dto(c) for c in credentials if c.mfa_only]
-    if passkeys and settings.PASSKEY.ENABLED:
-        data["passkeys"] = passkeys
-    if security_keys and settings.MFA.SECURITY_KEYS.ENABLED:
-        data["security_keys"] = security_keys
-    return data
-
-
 def _as_uuid(value: uuid.UUID | str) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
@@ -423,7 +372,8 @@ def _has_otp_secret(account: Account) -> bool:
         return False
 
 
-def _username_row(account: Account) -> Username | None:
+def username_of(account: Account) -> Username | None:
+    """The account's username row, or None."""
     try:
         return account.username
     except ObjectDoesNotExist:

@@ -12,7 +12,7 @@ import json
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from hankoflow.flows import names
+from hankoflow import names
 from hankoflow.web.webauthn import WEBAUTHN_RESPONSE_ACTIONS, script_filled
 
 BACK_ACTION = "back"

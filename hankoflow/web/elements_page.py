@@ -16,7 +16,7 @@ from django.shortcuts import render
 from django.urls import NoReverseMatch, get_script_prefix, reverse
 from django.views.decorators.http import condition, require_http_methods
 
-from hankoflow.flows import names
+from hankoflow import names
 from hankoflow.web.headers import ELEMENTS_PAGE_POLICY, with_policy
 
 ELEMENTS_BUNDLE = Path("node_modules/@teamhanko/hanko-elements/dist/elements.js")

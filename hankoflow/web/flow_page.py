@@ -22,9 +22,9 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from hankoflow import names
 from hankoflow.conf import settings
 from hankoflow.engine import FlowResult
-from hankoflow.flows import names
 from hankoflow.flows.registry import FLOWS
 from hankoflow.http import runner
 from hankoflow.renderers import hanko

@@ -41,7 +41,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from hankoflow.flows import names
+from hankoflow import names
 
 # Query parameter: the DOMException name webauthn.js reports when it had to give up on a
 # ceremony and go ``back``.

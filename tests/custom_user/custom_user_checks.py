@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from hankoflow.adapter import PLACEHOLDER_EMAIL_DOMAIN
-from hankoflow.services import accounts, passwords
+from hankoflow.services import accounts, passwords, profile
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +46,7 @@ def test_sign_up_log_in_and_profile():
     fresh = accounts.get(str(account.id))
     assert passwords.check_login(fresh, "a long passphrase")
     assert not passwords.check_login(fresh, "wrong")
-    assert accounts.profile_data(fresh)["username"]["username"] == "alice"
+    assert profile.profile_data(fresh)["username"]["username"] == "alice"
     assert accounts.find_by_email("alice@example.com") == account
 
 

@@ -26,7 +26,7 @@ from hankoflow.adapter import (
     get_adapter,
 )
 from hankoflow.models import Account, Email, Username
-from hankoflow.services import accounts, passwords
+from hankoflow.services import accounts, passwords, profile
 from hankoflow.testing.openapi import default_spec_path
 from tests.concurrency import run_concurrently
 
@@ -229,7 +229,7 @@ def test_lookups_load_what_a_step_needs_at_once(django_assert_num_queries, looku
     with django_assert_num_queries(0):
         assert loaded.user.pk == account.user.pk
         assert accounts.facts(loaded).primary_email == "ivy@example.com"
-        assert accounts.profile_data(loaded)["username"]["username"] == "ivy"
+        assert profile.profile_data(loaded)["username"]["username"] == "ivy"
 
 
 def test_writes_refresh_what_a_lookup_loaded():
@@ -240,7 +240,7 @@ def test_writes_refresh_what_a_lookup_loaded():
     accounts.add_email(loaded, "second@example.com", verified=True)
     facts = accounts.facts(loaded)
     assert facts.username == "ivy"
-    assert {e["address"] for e in accounts.profile_data(loaded)["emails"]} == {
+    assert {e["address"] for e in profile.profile_data(loaded)["emails"]} == {
         "ivy@example.com",
         "second@example.com",
     }
@@ -350,7 +350,7 @@ def test_set_username_creates_replaces_and_refuses_taken_names():
 def test_profile_data_of_a_full_account():
     account = new_account(email="sam@example.com", username="sam")
     accounts.add_email(account, "sam2@example.com", verified=False)
-    data = accounts.profile_data(account)
+    data = profile.profile_data(account)
     email, email2 = account.emails.order_by("created_at", "id")
     assert data == {
         "id": str(account.id),
@@ -387,7 +387,7 @@ def test_profile_data_of_a_full_account():
 
 
 def test_profile_data_omits_empty_emails_and_username():
-    data = accounts.profile_data(new_account(email=None, username=None))
+    data = profile.profile_data(new_account(email=None, username=None))
     assert set(data) == {"id", "user_id", "mfa_config", "created_at", "updated_at"}
     assert_valid_profile(data)
 
@@ -403,7 +403,7 @@ def test_profile_data_omits_empty_emails_and_username():
 def test_profile_mfa_config_follows_settings(mfa, totp, keys):
     account = new_account()
     with override_settings(HANKOFLOW={"MFA": mfa}):
-        config = accounts.profile_data(account)["mfa_config"]
+        config = profile.profile_data(account)["mfa_config"]
     assert config == {"auth_app_set_up": False, "totp_enabled": totp, "security_keys_enabled": keys}
 
 

@@ -16,7 +16,7 @@ from django.test import Client, override_settings
 
 from hankoflow import clock
 from hankoflow.models import AuditLogEntry, Session
-from hankoflow.services import accounts, sessions
+from hankoflow.services import accounts, profile, sessions
 from hankoflow.testing.openapi_public import check
 
 pytestmark = pytest.mark.django_db
@@ -140,7 +140,7 @@ def test_me(session_client, account):
     response = session_client.get("/me", **session_client.auth_headers)
     body = check(response, "GET", "/me")
     assert response["Cache-Control"] == "no-store"
-    assert body == accounts.profile_data(account)
+    assert body == profile.profile_data(account)
     assert body["emails"][0]["address"] == "alice@example.com"
 
 

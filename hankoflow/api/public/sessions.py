@@ -20,7 +20,7 @@ from hankoflow.api.public.base import PublicView
 from hankoflow.conf import settings
 from hankoflow.http import sessions as http_sessions
 from hankoflow.middleware import origin_allowed
-from hankoflow.services import accounts, jwks, sessions
+from hankoflow.services import accounts, jwks, profile, sessions
 
 JWKS_MAX_AGE = 600  # seconds, as Hanko
 MAX_VALIDATE_BODY = 64 * 1024
@@ -130,7 +130,7 @@ class MeView(PublicView):
         info = http_sessions.session_for_request(request._request)
         if info is None:
             return unauthorized(request._request)
-        return no_store(JsonResponse(accounts.profile_data(info.account)))
+        return no_store(JsonResponse(profile.profile_data(info.account)))
 
 
 class UserView(PublicView):
@@ -155,7 +155,7 @@ class UserView(PublicView):
 
 def legacy_user(account: accounts.Account) -> dict[str, Any]:
     """The profile object merged with the v2 user fields (platform.md §3.3.10)."""
-    data = accounts.profile_data(account)
+    data = profile.profile_data(account)
     account_facts = accounts.facts(account)
     data.pop("username", None)
     if account_facts.primary_email:

@@ -1,5 +1,6 @@
 """``credential_onboarding``: add a passkey or a password after sign-up or sign-in (§4.0.3)."""
 
+from hankoflow import names as n
 from hankoflow.actions.credential_onboarding import (
     ContinueToPasskeyRegistration,
     ContinueToPasswordRegistration,
@@ -11,7 +12,6 @@ from hankoflow.actions.credential_onboarding import (
     WebauthnVerifyAttestationResponse,
 )
 from hankoflow.engine import Back, SubFlow
-from hankoflow.flows import names as n
 
 credential_onboarding = (
     SubFlow(n.SUBFLOW_CREDENTIAL_ONBOARDING)

@@ -1,5 +1,6 @@
 """``credential_usage``: how an existing user proves who they are (flow-api.md §4.0.2)."""
 
+from hankoflow import names as n
 from hankoflow.actions.credential_usage import (
     ContinueToPasscodeConfirmation,
     ContinueToPasscodeConfirmationRecovery,
@@ -14,7 +15,6 @@ from hankoflow.actions.credential_usage import (
 )
 from hankoflow.actions.shared import RememberMe
 from hankoflow.engine import Back, SubFlow
-from hankoflow.flows import names as n
 from hankoflow.hooks.passcodes import SendPasscode
 
 credential_usage = (

@@ -1,5 +1,6 @@
 """``mfa_creation``: enrol an authenticator app or a security key (flow-api.md §4.0.5)."""
 
+from hankoflow import names as n
 from hankoflow.actions.mfa_creation import (
     ContinueToOtpSecretCreation,
     ContinueToSecurityKeyCreation,
@@ -8,7 +9,6 @@ from hankoflow.actions.mfa_creation import (
     WebauthnGenerateSecurityKeyCreationOptions,
 )
 from hankoflow.engine import Back, SubFlow
-from hankoflow.flows import names as n
 from hankoflow.hooks.mfa import OTPSecretGenerate
 
 mfa_creation = (

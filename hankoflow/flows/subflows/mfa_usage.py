@@ -1,5 +1,6 @@
 """``mfa_usage`` (login only): the second factor (flow-api.md §4.0.6)."""
 
+from hankoflow import names as n
 from hankoflow.actions.mfa_usage import (
     ContinueToLoginOtp,
     ContinueToLoginSecurityKey,
@@ -7,7 +8,6 @@ from hankoflow.actions.mfa_usage import (
     WebauthnGenerateSecurityKeyRequestOptions,
 )
 from hankoflow.engine import SubFlow
-from hankoflow.flows import names as n
 
 mfa_usage = (
     SubFlow(n.SUBFLOW_MFA_USAGE)

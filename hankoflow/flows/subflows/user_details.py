@@ -1,8 +1,8 @@
 """``user_details``: identifiers a user still lacks (flow-api.md §4.0.4)."""
 
+from hankoflow import names as n
 from hankoflow.actions.user_details import EmailAddressSet, SkipEmail, SkipUsername, UsernameCreate
 from hankoflow.engine import SubFlow
-from hankoflow.flows import names as n
 
 user_details = (
     SubFlow(n.SUBFLOW_USER_DETAILS)

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from hankoflow.models import WebauthnCredential
-from hankoflow.services import accounts
+from hankoflow.services import accounts, profile
 from hankoflow.services import webauthn as wa
 from hankoflow.testing.webauthn import SoftAuthenticator
 from tests.services.webauthn.conftest import ORIGIN
@@ -96,15 +96,15 @@ def test_credential_dto_has_the_name_when_set_and_omits_an_unknown_last_use(
 
 def test_profile_data_lists_passkeys_and_security_keys(account_factory, register):
     account = account_factory()
-    assert not {"passkeys", "security_keys"} & set(accounts.profile_data(account))
+    assert not {"passkeys", "security_keys"} & set(profile.profile_data(account))
 
     passkey = register(account, SoftAuthenticator(ORIGIN))
-    data = accounts.profile_data(account)
+    data = profile.profile_data(account)
     assert data["passkeys"] == [wa.credential_dto(passkey)]
     assert "security_keys" not in data
 
     key = register(account, SoftAuthenticator(ORIGIN), mfa_only=True)
-    data = accounts.profile_data(account)
+    data = profile.profile_data(account)
     assert data["security_keys"] == [wa.credential_dto(key)]
     assert list(data)[:5] == ["id", "user_id", "passkeys", "security_keys", "mfa_config"]
 
@@ -125,7 +125,7 @@ def test_profile_data_follows_the_settings(
     register(account, SoftAuthenticator(ORIGIN), mfa_only=True)
     settings.HANKOFLOW = {**relying_party, **override}
 
-    assert {"passkeys", "security_keys"} & set(accounts.profile_data(account)) == expected
+    assert {"passkeys", "security_keys"} & set(profile.profile_data(account)) == expected
 
 
 def test_credentials_go_with_their_account(account_factory, register):

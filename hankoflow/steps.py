@@ -1,13 +1,18 @@
-"""Steps several actions and hooks share: loading the flow's account, stashing what is known
-about it, starting a passcode login and sending a passcode (flow-api.md §4.0.2)."""
+"""Steps that actions and hooks share: loading the flow's account, stashing what is known about
+it, starting a passcode login and sending a passcode (flow-api.md §4.0.2), deciding which
+onboarding and MFA states follow, and keeping the TOTP secret being enrolled.
+
+It sits below ``actions/`` and ``hooks/`` (both import it, it imports neither), above
+``services/``.
+"""
 
 from __future__ import annotations
 
 from hankoflow import errors, features
+from hankoflow import names as n
 from hankoflow.conf import settings
 from hankoflow.engine import FlowContext, Outcome
-from hankoflow.flows import names as n
-from hankoflow.services import accounts, mail, passcodes
+from hankoflow.services import accounts, crypto, mail, passcodes
 
 
 def account_of(ctx: FlowContext) -> accounts.Account | None:
@@ -178,3 +183,19 @@ def schedule_mfa_creation(ctx: FlowContext) -> None:
     state = mfa_creation_state(ctx)
     if state:
         ctx.schedule(state)
+
+
+# --- the TOTP secret being enrolled ---------------------------------------------------------------
+
+_OTP_SECRET_PURPOSE = "totp-enrolment"  # noqa: S105 - an encryption purpose label
+
+
+def stash_enrolment_secret(ctx: FlowContext, secret: str) -> None:
+    """Keep the TOTP secret being set up in the stash until enrolment succeeds: encrypted, as at
+    rest."""
+    ctx.stash.set(n.STASH_OTP_SECRET, crypto.encrypt(secret, _OTP_SECRET_PURPOSE))
+
+
+def enrolment_secret(ctx: FlowContext) -> str:
+    """The TOTP secret being set up in this flow."""
+    return crypto.decrypt(ctx.stash.get(n.STASH_OTP_SECRET), _OTP_SECRET_PURPOSE).decode()
