@@ -1,5 +1,5 @@
 """Real Celery for slow and e2e tests: publish to a broker instead of running tasks eagerly,
-and run a short-lived worker on the TEST database (tests/mail, tests/e2e).
+and run a short-lived worker on the TEST database (tests/services/mail, tests/e2e).
 
 ``tests/settings.py`` runs tasks in-process (``CELERY_TASK_ALWAYS_EAGER``) so that flow tests
 can read the mail from Django's outbox. A test of the real path switches that off with
