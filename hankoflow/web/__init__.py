@@ -2,7 +2,7 @@
 
 Mount with ``path("", include("hankoflow.web.urls"))``. Nothing here needs a JS build: the flow
 page is plain Django templates, and ``/elements/`` serves the ``@teamhanko/hanko-elements``
-bundle that ``bin/setup`` installs with npm.
+bundle that ships in ``static/hankoflow/vendor/``.
 
 One module per concern: ``flow_page`` (the ``/`` views), ``action_forms`` (a state's actions as
 form fields), ``input_data`` (a posted form back into ``input_data``), ``webauthn`` (what

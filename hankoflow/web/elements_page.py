@@ -1,7 +1,10 @@
 """``/elements/``: Hanko's own web components (``<hanko-auth>``) talking to this server.
 
-The page loads the ``@teamhanko/hanko-elements`` bundle that ``bin/setup`` installs with npm;
-``elements_bundle`` serves that one file, nothing else of ``node_modules``.
+The page loads Hanko's ``@teamhanko/hanko-elements`` bundle (``dist/elements.js``, MIT), which
+ships inside hankoflow under ``static/hankoflow/vendor/hanko-elements/`` with its licence, so a
+pip install needs no npm. ``elements_bundle`` serves that one file; the Django setting
+``HANKOFLOW_ELEMENTS_BUNDLE`` points it at another copy (another version needs its own style hash
+in ``headers.py``).
 """
 
 from __future__ import annotations
@@ -17,18 +20,17 @@ from django.urls import NoReverseMatch, get_script_prefix, reverse
 from django.views.decorators.http import condition, require_http_methods
 
 from hankoflow import names
+from hankoflow.web.files import STATIC_DIR
 from hankoflow.web.headers import ELEMENTS_PAGE_POLICY, with_policy
 
-ELEMENTS_BUNDLE = Path("node_modules/@teamhanko/hanko-elements/dist/elements.js")
+# @teamhanko/hanko-elements 2.7.0, the version HANKO_ELEMENTS_STYLE_HASH belongs to.
+ELEMENTS_BUNDLE = STATIC_DIR / "vendor" / "hanko-elements" / "elements.js"
 
 
 def elements_bundle_path() -> Path:
-    """``settings.HANKOFLOW_ELEMENTS_BUNDLE`` or the npm install under ``BASE_DIR``."""
+    """``settings.HANKOFLOW_ELEMENTS_BUNDLE`` or the copy shipped in the package."""
     configured = getattr(django_settings, "HANKOFLOW_ELEMENTS_BUNDLE", None)
-    if configured:
-        return Path(configured)
-    base_dir = getattr(django_settings, "BASE_DIR", None) or Path.cwd()
-    return Path(base_dir) / ELEMENTS_BUNDLE
+    return Path(configured) if configured else ELEMENTS_BUNDLE
 
 
 def api_base_url(request: HttpRequest) -> str:
@@ -66,15 +68,16 @@ def _bundle_last_modified(request: HttpRequest) -> datetime | None:
 @require_http_methods(["GET", "HEAD"])
 @condition(last_modified_func=_bundle_last_modified)
 def elements_bundle(request: HttpRequest) -> HttpResponse:
-    """Streams the one file ``elements_bundle_path()`` names; nothing else of node_modules."""
+    """Streams the one file ``elements_bundle_path()`` names."""
     path = elements_bundle_path()
     try:
         handle = path.open("rb")
     except OSError:
         return HttpResponse(
-            "Hanko's web components (@teamhanko/hanko-elements) are not installed.\n"
-            "Run bin/setup (it runs npm install), or point the Django setting "
-            "HANKOFLOW_ELEMENTS_BUNDLE at dist/elements.js of the package.\n",
+            "Hanko's web components (@teamhanko/hanko-elements) were not found at the path\n"
+            "the Django setting HANKOFLOW_ELEMENTS_BUNDLE names. Point it at dist/elements.js\n"
+            "of @teamhanko/hanko-elements 2.7.0, or remove the setting to use the copy that\n"
+            "ships with hankoflow.\n",
             status=404,
             content_type="text/plain; charset=utf-8",
         )

@@ -676,10 +676,6 @@ def test_elements_page_loads_the_bundle(client: Client) -> None:
     assert b"onSessionCreated" in script.content and b"hanko.logout()" in script.content
 
 
-@pytest.mark.skipif(
-    not elements_page.elements_bundle_path().is_file(),
-    reason="node_modules/@teamhanko/hanko-elements is not installed (run bin/setup)",
-)
 def test_bundle_view_serves_javascript(client: Client) -> None:
     response = client.get("/elements/hanko-elements.js")
     assert response.status_code == 200
@@ -706,8 +702,23 @@ def test_missing_bundle_is_a_friendly_404(client: Client, tmp_path) -> None:
         page = html(client.get("/elements/"))
     assert response.status_code == 404
     assert response["Content-Type"].startswith("text/plain")
-    assert b"bin/setup" in response.content
-    assert "not installed" in page
+    assert b"HANKOFLOW_ELEMENTS_BUNDLE" in response.content
+    assert "HANKOFLOW_ELEMENTS_BUNDLE" in page
+    # A pip user has no repository scripts: the page must not send them to one.
+    assert b"bin/setup" not in response.content and "bin/setup" not in page
+
+
+def test_elements_bundle_ships_in_the_package_with_its_licence() -> None:
+    bundle = elements_page.ELEMENTS_BUNDLE
+    assert elements_page.elements_bundle_path() == bundle
+    assert bundle.is_file() and 10_000 < bundle.stat().st_size < 1_000_000
+    assert "MIT License" in (bundle.parent / "LICENSE").read_text()
+    assert "2.7.0" in (bundle.parent / "README.txt").read_text()
+
+
+def test_elements_page_never_mentions_repository_scripts(client: Client) -> None:
+    page = html(client.get("/elements/"))
+    assert "bin/setup" not in page and "not installed" not in page
 
 
 # --- helpers ---------------------------------------------------------------------------------
