@@ -11,22 +11,19 @@ import json
 import time
 
 import pytest
-from django.db import connection
 from django.test import Client
 
 from hankoflow.actions.capabilities import RegisterClientCapabilities
 from hankoflow.models import Flow
 from tests.concurrency import run_concurrently
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("postgres_only"),
+]
 
 WORKERS = 6
-
-
-@pytest.fixture(autouse=True)
-def _postgres_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("row locks need PostgreSQL (bin/test starts it)")
 
 
 def test_concurrent_actions_on_one_flow_execute_exactly_once(monkeypatch):

@@ -12,21 +12,18 @@ import threading
 import uuid
 
 import pytest
-from django.db import connection
 
 from hankoflow.models import AttemptBudget, Passcode
 from hankoflow.services import attempts, passcodes
 from tests.concurrency import run_concurrently
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("postgres_only"),
+]
 
 IP = "203.0.113.7"
-
-
-@pytest.fixture(autouse=True)
-def _postgres_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("races need PostgreSQL (bin/test starts it)")
 
 
 @pytest.fixture(autouse=True)

@@ -11,18 +11,15 @@ import threading
 import uuid
 
 import pytest
-from django.db import connection
 
 from hankoflow.services import accounts, attempts, passwords
 from tests.concurrency import run_concurrently
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _postgres_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("races need PostgreSQL (bin/test starts it)")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("postgres_only"),
+]
 
 
 @pytest.fixture(autouse=True)

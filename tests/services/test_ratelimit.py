@@ -13,11 +13,11 @@ import pytest
 from django.test import override_settings
 
 from hankoflow.services import ratelimit
-from hankoflow.services.ratelimit import Decision
+from hankoflow.services.ratelimit import Bucket, Decision
 
 
-def limits(bucket: str, tokens: int, interval: int) -> dict:
-    return {"RATE_LIMITER": {f"{bucket.upper()}_LIMITS": {"TOKENS": tokens, "INTERVAL": interval}}}
+def limits(bucket: Bucket, tokens: int, interval: int) -> dict:
+    return {"RATE_LIMITER": {bucket.limits_setting: {"TOKENS": tokens, "INTERVAL": interval}}}
 
 
 def unique(prefix: str = "") -> str:
@@ -26,7 +26,7 @@ def unique(prefix: str = "") -> str:
 
 def test_defaults_allow_three_passcodes_a_minute_per_ip_and_email():
     key = ratelimit.passcode_key("192.0.2.1", unique() + "@example.com")
-    decisions = [ratelimit.take("passcode", key) for _ in range(4)]
+    decisions = [ratelimit.take(Bucket.PASSCODE, key) for _ in range(4)]
     assert [d.allowed for d in decisions] == [True, True, True, False]
     assert 1 <= decisions[-1].retry_after <= 60
     assert decisions[0] == Decision(allowed=True, retry_after=0)
@@ -34,42 +34,46 @@ def test_defaults_allow_three_passcodes_a_minute_per_ip_and_email():
 
 def test_password_default_is_five_a_minute():
     key = ratelimit.password_key("192.0.2.1", unique())
-    assert [ratelimit.take("password", key).allowed for _ in range(6)] == [True] * 5 + [False]
+    assert [ratelimit.take(Bucket.PASSWORD, key).allowed for _ in range(6)] == [True] * 5 + [False]
 
 
-@pytest.mark.parametrize("bucket", ["otp", "token"])
+@pytest.mark.parametrize("bucket", [Bucket.OTP, Bucket.TOKEN])
 def test_other_buckets_default_to_three(bucket):
     key = unique()
     assert [ratelimit.take(bucket, key).allowed for _ in range(4)] == [True] * 3 + [False]
 
 
 def test_limits_come_from_the_settings():
-    with override_settings(HANKOFLOW=limits("password", 2, 30)):
+    with override_settings(HANKOFLOW=limits(Bucket.PASSWORD, 2, 30)):
         key = unique()
-        assert [ratelimit.take("password", key).allowed for _ in range(3)] == [True, True, False]
-        assert 1 <= ratelimit.take("password", key).retry_after <= 30
+        assert [ratelimit.take(Bucket.PASSWORD, key).allowed for _ in range(3)] == [
+            True,
+            True,
+            False,
+        ]
+        assert 1 <= ratelimit.take(Bucket.PASSWORD, key).retry_after <= 30
 
 
 def test_keys_and_buckets_are_independent():
     key = unique()
     for _ in range(3):
-        ratelimit.take("passcode", key)
-    assert not ratelimit.take("passcode", key).allowed
-    assert ratelimit.take("otp", key).allowed
-    assert ratelimit.take("passcode", key + "x").allowed
+        ratelimit.take(Bucket.PASSCODE, key)
+    assert not ratelimit.take(Bucket.PASSCODE, key).allowed
+    assert ratelimit.take(Bucket.OTP, key).allowed
+    assert ratelimit.take(Bucket.PASSCODE, key + "x").allowed
 
 
 def test_email_case_variants_share_a_bucket():
     local = unique()
     variants = [f"{local}@example.com", f"{local.upper()}@EXAMPLE.COM", f" {local}@Example.com "]
     decisions = [
-        ratelimit.take("passcode", ratelimit.passcode_key("192.0.2.7", v)) for v in variants
+        ratelimit.take(Bucket.PASSCODE, ratelimit.passcode_key("192.0.2.7", v)) for v in variants
     ]
     assert all(d.allowed for d in decisions)
     key = ratelimit.passcode_key("192.0.2.7", variants[0])
-    assert not ratelimit.take("passcode", key).allowed
+    assert not ratelimit.take(Bucket.PASSCODE, key).allowed
     # Another IP is another bucket (Hanko's key: passcode/<ip>/<email>).
-    assert ratelimit.take("passcode", ratelimit.passcode_key("192.0.2.8", variants[0])).allowed
+    assert ratelimit.take(Bucket.PASSCODE, ratelimit.passcode_key("192.0.2.8", variants[0])).allowed
 
 
 def test_password_identifier_case_variants_share_a_bucket():
@@ -81,30 +85,47 @@ def test_password_identifier_case_variants_share_a_bucket():
 
 def test_budget_returns_when_the_window_ends(clock):
     clock.stop()
-    with override_settings(HANKOFLOW=limits("otp", 1, 10)):
+    with override_settings(HANKOFLOW=limits(Bucket.OTP, 1, 10)):
         key = unique()
-        assert ratelimit.take("otp", key).allowed
+        assert ratelimit.take(Bucket.OTP, key).allowed
         clock.advance(seconds=9.5)
-        denied = ratelimit.take("otp", key)
+        denied = ratelimit.take(Bucket.OTP, key)
         assert denied == Decision(allowed=False, retry_after=1)  # floor, but at least 1
         clock.advance(seconds=0.5)
-        assert ratelimit.take("otp", key).allowed
-        assert not ratelimit.take("otp", key).allowed  # the next window has its own budget
+        assert ratelimit.take(Bucket.OTP, key).allowed
+        assert not ratelimit.take(Bucket.OTP, key).allowed  # the next window has its own budget
         clock.advance(seconds=25)
-        assert ratelimit.take("otp", key).allowed
+        assert ratelimit.take(Bucket.OTP, key).allowed
 
 
 def test_any_text_is_a_safe_key():
     hostile = "a b\n\x00\u202e" + "x" * 5000
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # CacheKeyWarning for unsafe keys would fail here
-        assert ratelimit.take("token", hostile).allowed
+        assert ratelimit.take(Bucket.TOKEN, hostile).allowed
 
 
 def test_disabled_limiter_always_allows():
     with override_settings(HANKOFLOW={"RATE_LIMITER": {"ENABLED": False}}):
         key = unique()
-        assert all(ratelimit.take("otp", key).allowed for _ in range(20))
+        assert all(ratelimit.take(Bucket.OTP, key).allowed for _ in range(20))
+
+
+def test_buckets_keep_their_names_and_settings():
+    # The names are part of the cache keys: renaming one would hand every key a fresh budget.
+    assert [(b.value, b.limits_setting) for b in Bucket] == [
+        ("passcode", "PASSCODE_LIMITS"),
+        ("password", "PASSWORD_LIMITS"),
+        ("otp", "OTP_LIMITS"),
+        ("token", "TOKEN_LIMITS"),
+    ]
+
+
+def test_a_bucket_counts_under_its_name():
+    key = unique()
+    for _ in range(3):
+        ratelimit.take(Bucket.PASSCODE, key)
+    assert not ratelimit.take("passcode", key).allowed  # the same counter as before the Enum
 
 
 def test_unknown_bucket_is_a_programming_error():
@@ -123,7 +144,7 @@ class BrokenCache:
 def test_cache_failure_fails_open_with_a_warning(monkeypatch, caplog):
     monkeypatch.setattr(ratelimit, "caches", {"default": BrokenCache()})
     with caplog.at_level(logging.WARNING, logger="hankoflow.services.ratelimit"):
-        decision = ratelimit.take("password", "k")
+        decision = ratelimit.take(Bucket.PASSWORD, "k")
     assert decision == Decision(allowed=True, retry_after=0)
     assert "rate limiter cache unavailable" in caplog.text
 
@@ -139,7 +160,7 @@ def test_unreachable_redis_fails_open(caplog):
     }
     with override_settings(CACHES=caches, HANKOFLOW={"RATE_LIMITER": {"CACHE": "down"}}):
         started = time.monotonic()
-        assert ratelimit.take("passcode", unique()).allowed
+        assert ratelimit.take(Bucket.PASSCODE, unique()).allowed
         assert time.monotonic() - started < 5
     assert "rate limiter cache unavailable" in caplog.text
 
@@ -151,7 +172,7 @@ def test_concurrent_takes_never_exceed_the_budget():
 
     def take(_):
         barrier.wait()
-        return ratelimit.take("password", key).allowed
+        return ratelimit.take(Bucket.PASSWORD, key).allowed
 
     with ThreadPoolExecutor(workers) as pool:
         results = list(pool.map(take, range(workers)))

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import pyotp
 import pytest
-from django.db import connection
 
 from hankoflow.models import AttemptBudget, OTPSecret
 from hankoflow.services import attempts, totp
 from hankoflow.services.totp import TotpResult
 from tests.concurrency import run_concurrently
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("postgres_only"),
+]
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 IP = "203.0.113.7"
@@ -32,12 +35,6 @@ def current_step(clock) -> int:
 def _still(clock):
     """Time stands still: a slow run cannot outlast the budget's one-second wait."""
     clock.stop()
-
-
-@pytest.fixture(autouse=True)
-def _postgres_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("races need PostgreSQL (bin/test starts it)")
 
 
 def test_one_code_submitted_8_times_at_once_is_accepted_once(alice, clock):

@@ -8,7 +8,6 @@ race, so this runs on PostgreSQL only (``bin/test``, or ``bin/services start`` +
 from __future__ import annotations
 
 import pytest
-from django.db import connection
 
 from hankoflow.models import WebauthnCredential
 from hankoflow.services import webauthn as wa
@@ -16,13 +15,11 @@ from hankoflow.testing.webauthn import SoftAuthenticator
 from tests.concurrency import run_concurrently
 from tests.services.webauthn.conftest import ORIGIN, creation_options, request_options
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _postgres_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("races need PostgreSQL (bin/test starts it)")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("postgres_only"),
+]
 
 
 def test_one_assertion_verified_twice_at_once_succeeds_once(account_factory, register, flow_id):

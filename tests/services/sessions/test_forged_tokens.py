@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from django.test import override_settings
 
 from hankoflow.services import jwks, sessions
-from tests.sessions.helpers import claims_for, now, sign, sign_raw
+from tests.tokens import claims_for, now, sign, sign_raw
 
 pytestmark = pytest.mark.django_db
 

@@ -6,22 +6,19 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from django.db import connection
 from django.test import override_settings
 
 from hankoflow.models import Session, SigningKey
 from hankoflow.services import accounts, jwks, sessions
 from tests.concurrency import run_concurrently
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("postgres_only"),
+]
 
 WORKERS = 6
-
-
-@pytest.fixture(autouse=True)
-def _postgres_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("row and table locks need PostgreSQL (bin/test starts it)")
 
 
 def test_first_signing_key_is_created_once():

@@ -19,7 +19,7 @@ from hankoflow.api.authentication import HankoSessionAuthentication
 from hankoflow.middleware import HankoflowMiddleware
 from hankoflow.models import Session
 from hankoflow.services import sessions
-from tests.sessions.helpers import claims_for, now, sign
+from tests.tokens import claims_for, now, sign
 
 pytestmark = pytest.mark.django_db
 

@@ -18,7 +18,7 @@ from django.test import Client, override_settings
 
 from hankoflow import clock
 from hankoflow.services import jwks, sessions
-from tests.sessions.helpers import claims_for, sign_raw
+from tests.tokens import claims_for, sign_raw
 
 pytestmark = pytest.mark.django_db
 
@@ -158,7 +158,7 @@ def test_a_flushed_cache_makes_every_process_reload_once(
 
 def test_an_unreachable_cache_falls_back_to_the_age_bound(tmp_path, issued, monotonic, caplog):
     BrokenCache.reads = 0
-    with cache_alias(tmp_path, "tests.sessions.test_key_cache.BrokenCache"):
+    with cache_alias(tmp_path, "tests.services.sessions.test_key_cache.BrokenCache"):
         assert accepted(issued.token)
         assert accepted(issued.token)  # no error for the caller, the key from memory
         assert BrokenCache.reads == 1  # and the cache is left alone for a while

@@ -18,24 +18,21 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from django.db import connection
 from django.test import Client, RequestFactory, override_settings
 
 from hankoflow.models import AuditLogEntry, Flow, Session
 from hankoflow.services import device_trust, jwks, sessions
 from hankoflow.testing.client import FlowClient
-from tests.sessions.helpers import claims_for, sign_raw
+from tests.tokens import claims_for, sign_raw
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.django_db,
+    pytest.mark.usefixtures("postgres_only"),
+]
 
 PASSWORD = "a long enough password"
 NUL = "\x00"
-
-
-@pytest.fixture(autouse=True)
-def _postgres_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("PostgreSQL refuses NUL and overlong text; SQLite does not (bin/test)")
 
 
 def browser() -> Client:
