@@ -15,6 +15,8 @@ from project import secret_key
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
+# A local .env (gitignored; bin/demo writes DEBUG=1 there) fills in what the environment does
+# not set, so `.venv/bin/python manage.py ...` works without exporting anything first.
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
@@ -137,9 +139,11 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / ".run" / "static"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# The frontends allowed to call this server (CORS now, WebAuthn origins later).
+# The frontends allowed to call this server (CORS and WebAuthn origins). By default the demo's own
+# pages on the port it serves (bin/demo: PORT, default 8000).
+PORT = env.int("PORT", default=8000)
 ALLOWED_ORIGINS = env.list(
-    "HANKOFLOW_ALLOWED_ORIGINS", default=["http://localhost:8000", "http://127.0.0.1:8000"]
+    "HANKOFLOW_ALLOWED_ORIGINS", default=[f"http://localhost:{PORT}", f"http://127.0.0.1:{PORT}"]
 )
 
 HANKOFLOW = {

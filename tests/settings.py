@@ -7,6 +7,8 @@ PostgreSQL, Redis and a Celery worker); with none set the suite runs on SQLite, 
 import os
 
 os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-0123456789abcdefghijklmnop")
+# The demo reads a local .env (bin/demo writes DEBUG=1 there): the suite runs as production does.
+os.environ.setdefault("DEBUG", "0")
 
 from project.settings import *  # noqa: E402,F403
 
