@@ -1,6 +1,6 @@
 """Steps that actions and hooks share: loading the flow's account, stashing what is known about
-it, starting a passcode login and sending a passcode (flow-api.md §4.0.2), deciding which
-onboarding and MFA states follow, and keeping the TOTP secret being enrolled.
+it, starting a passcode login and sending a passcode (flow-api.md §4.0.2), spending a rate limit,
+deciding which onboarding and MFA states follow, and keeping the TOTP secret being enrolled.
 
 It sits below ``actions/`` and ``hooks/`` (both import it, it imports neither), above
 ``services/``.
@@ -12,7 +12,8 @@ from hankoflow import errors, features
 from hankoflow import names as n
 from hankoflow.conf import settings
 from hankoflow.engine import FlowContext, Outcome
-from hankoflow.services import accounts, crypto, mail, passcodes
+from hankoflow.errors import FlowError
+from hankoflow.services import accounts, crypto, mail, passcodes, ratelimit
 
 
 def account_of(ctx: FlowContext) -> accounts.Account | None:
@@ -95,6 +96,30 @@ def deliver_passcode(ctx: FlowContext) -> None:
     )
     ctx.stash.set(n.STASH_PASSCODE_ID, issued.id)
     ctx.stash.set(n.STASH_PASSCODE_EMAIL, email)
+
+
+# The payload key that tells the client how long to wait, per bucket (flow-api.md §5,
+# ``rate_limit_exceeded``): sending passcodes says when to resend, the others when to retry.
+_WAIT_PAYLOAD_KEY = {
+    ratelimit.Bucket.PASSCODE: "resend_after",
+    ratelimit.Bucket.PASSWORD: "retry_after",
+    ratelimit.Bucket.OTP: "retry_after",
+    ratelimit.Bucket.TOKEN: "retry_after",
+}
+
+
+def rate_limit_error(ctx: FlowContext, bucket: ratelimit.Bucket, key: str) -> FlowError | None:
+    """Spend one token of ``bucket`` for ``key`` (a ``ratelimit.*_key``); None when allowed.
+
+    When the limit refuses, the payload gets the wait in seconds and the answer is
+    ``rate_limit_exceeded``: an action returns ``ctx.error(...)`` with it, a hook sets it with
+    ``ctx.set_flow_error(...)``.
+    """
+    decision = ratelimit.take(bucket, key)
+    if decision.allowed:
+        return None
+    ctx.payload[_WAIT_PAYLOAD_KEY[bucket]] = decision.retry_after
+    return errors.RATE_LIMIT_EXCEEDED
 
 
 def can_use_passkeys(ctx: FlowContext) -> bool:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from hankoflow import errors, features
+from hankoflow import errors, features, signals
 from hankoflow import names as n
 from hankoflow.actions.mfa_creation import WRONG_OTP_CODE
 from hankoflow.conf import settings
 from hankoflow.engine import Action, ActionSetup, FlowContext, Outcome
 from hankoflow.engine import inputs as i
-from hankoflow.services import audit, ratelimit, totp, webauthn
-from hankoflow.steps import account_of
+from hankoflow.services import audit, events, ratelimit, totp, webauthn
+from hankoflow.steps import account_of, rate_limit_error
 
 
 class WebauthnGenerateSecurityKeyRequestOptions(Action):
@@ -66,10 +66,9 @@ class OtpCodeValidate(Action):
         account = account_of(ctx)
         if account is None:
             raise RuntimeError("OTP login without an account")
-        decision = ratelimit.take("otp", ratelimit.otp_key(ctx.env.ip, str(account.id)))
-        if not decision.allowed:
-            ctx.payload["retry_after"] = decision.retry_after
-            return ctx.error(errors.RATE_LIMIT_EXCEEDED)
+        key = ratelimit.otp_key(ctx.env.ip, str(account.id))
+        if limited := rate_limit_error(ctx, ratelimit.Bucket.OTP, key):
+            return ctx.error(limited)
         result = totp.verify_login(account, str(ctx.input("otp_code", "")), ip=ctx.env.ip)
         if not result.ok:
             audit.record(
@@ -78,6 +77,13 @@ class OtpCodeValidate(Action):
                 account=account,
                 error="replayed TOTP code" if result.replayed else "wrong TOTP code",
                 details={"mfa_method": n.MFA_METHOD_TOTP, "flow_id": ctx.flow_id},
+            )
+            events.login_failed(
+                account=account,
+                identifier=ctx.stash.get(n.STASH_USER_IDENTIFICATION),
+                method=signals.LOGIN_METHOD_TOTP,
+                reason=signals.FAILURE_WRONG_OTP_CODE,
+                env=ctx.env,
             )
             return ctx.input_error("otp_code", WRONG_OTP_CODE)
         ctx.stash.set(n.STASH_MFA_METHOD, n.MFA_METHOD_TOTP)

@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
-from hankoflow import errors
 from hankoflow import names as n
 from hankoflow.engine import FlowContext, Hook
 from hankoflow.services import passcodes, ratelimit
-from hankoflow.steps import deliver_passcode
+from hankoflow.steps import deliver_passcode, rate_limit_error
 
 
 class SendPasscode(Hook):
@@ -22,9 +21,8 @@ class SendPasscode(Hook):
             return  # e.g. back and forth within the passcode's lifetime: nothing new to send
         # Hanko takes a rate-limit token every time this hook runs, even when it sends nothing
         # (so a resend costs two); we count sends only.
-        decision = ratelimit.take("passcode", ratelimit.passcode_key(ctx.env.ip, email))
-        if not decision.allowed:
-            ctx.payload["resend_after"] = decision.retry_after
-            ctx.set_flow_error(errors.RATE_LIMIT_EXCEEDED)
+        key = ratelimit.passcode_key(ctx.env.ip, email)
+        if limited := rate_limit_error(ctx, ratelimit.Bucket.PASSCODE, key):
+            ctx.set_flow_error(limited)
             return
         deliver_passcode(ctx)

@@ -1,10 +1,11 @@
 """Rate limits of the flows, kept in Django's cache (platform.md §8, security-checks PC-06, RE-02).
 
-Four buckets, each ``TOKENS`` per ``INTERVAL`` seconds from ``RATE_LIMITER.<BUCKET>_LIMITS``:
-``passcode`` (sending a code; key: client IP + email), ``password`` (``password_login``; key: IP +
-login identifier), ``otp`` (TOTP at login; key: IP + user id) and ``token`` (``exchange_token``;
-key: IP). As in Hanko the window of a key starts with its first use and the whole budget comes
-back when it ends (a fixed window per key).
+Four buckets (``Bucket``), each ``TOKENS`` per ``INTERVAL`` seconds from
+``RATE_LIMITER.<BUCKET>_LIMITS``: ``passcode`` (sending a code; key: client IP + email),
+``password`` (``password_login``; key: IP + login identifier), ``otp`` (TOTP at login; key: IP +
+user id) and ``token`` (``exchange_token``; key: IP). Flow steps spend them through
+``hankoflow.steps.rate_limit_error``. As in Hanko the window of a key starts with its first use
+and the whole budget comes back when it ends (a fixed window per key).
 
 The counters live in the cache alias ``RATE_LIMITER.CACHE``: Redis in production, so every worker
 process shares them (security-checks finding 3). Keys are SHA-256 hashes, so any identifier is a
@@ -21,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
+from enum import StrEnum
 
 from django.core.cache import caches
 
@@ -29,12 +31,20 @@ from hankoflow.conf import settings
 
 logger = logging.getLogger(__name__)
 
-BUCKETS = {
-    "passcode": "PASSCODE_LIMITS",
-    "password": "PASSWORD_LIMITS",
-    "otp": "OTP_LIMITS",
-    "token": "TOKEN_LIMITS",
-}
+
+class Bucket(StrEnum):
+    """A rate limit; its value names it in cache keys and logs, and its limits are the setting
+    ``RATE_LIMITER.<VALUE>_LIMITS``."""
+
+    PASSCODE = "passcode"
+    PASSWORD = "password"  # noqa: S105 - a bucket name
+    OTP = "otp"
+    TOKEN = "token"  # noqa: S105 - a bucket name
+
+    @property
+    def limits_setting(self) -> str:
+        return f"{self.value.upper()}_LIMITS"
+
 
 _PREFIX = "hankoflow:ratelimit"
 
@@ -50,12 +60,15 @@ class Decision:
 ALLOWED = Decision(allowed=True, retry_after=0)
 
 
-def take(bucket: str, key: str) -> Decision:
+def take(bucket: Bucket, key: str) -> Decision:
     """Spend one token of ``bucket`` for ``key`` (see the ``*_key`` helpers)."""
-    limits_setting = BUCKETS[bucket]  # KeyError for an unknown bucket: a programming error
+    try:
+        bucket = Bucket(bucket)
+    except ValueError:
+        raise KeyError(bucket) from None  # an unknown bucket: a programming error
     if not settings.RATE_LIMITER.ENABLED:
         return ALLOWED
-    limits = settings.RATE_LIMITER[limits_setting]
+    limits = settings.RATE_LIMITER[bucket.limits_setting]
     tokens, interval = int(limits.TOKENS), int(limits.INTERVAL)
     try:
         return _take(caches[settings.RATE_LIMITER.CACHE], bucket, key, tokens, interval)

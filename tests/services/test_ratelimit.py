@@ -121,13 +121,6 @@ def test_buckets_keep_their_names_and_settings():
     ]
 
 
-def test_a_bucket_counts_under_its_name():
-    key = unique()
-    for _ in range(3):
-        ratelimit.take(Bucket.PASSCODE, key)
-    assert not ratelimit.take("passcode", key).allowed  # the same counter as before the Enum
-
-
 def test_unknown_bucket_is_a_programming_error():
     with pytest.raises(KeyError):
         ratelimit.take("sms", "x")

@@ -1,0 +1,77 @@
+"""What a rate-limited step answers, per bucket (flow-api.md §5, ``rate_limit_exceeded``): 429 in
+the same state, with the wait in the payload as ``retry_after`` (password, TOTP) or
+``resend_after`` (sending a passcode), and nothing else in the payload."""
+
+from __future__ import annotations
+
+import pyotp
+import pytest
+from django.test import override_settings
+
+from hankoflow.testing.client import FlowClient
+
+EMAIL = "jane@example.com"
+PASSWORD = "a long enough password"
+NO_WEBAUTHN = {"webauthn_available": False}
+
+
+def one_a_minute(bucket: str) -> dict:
+    return {"RATE_LIMITER": {f"{bucket}_LIMITS": {"TOKENS": 1, "INTERVAL": 60}}}
+
+
+def identified(flow_api: FlowClient):
+    start = flow_api.act(flow_api.start("login"), "register_client_capabilities", NO_WEBAUTHN)
+    return flow_api.act(start, "continue_with_login_identifier", {"email": EMAIL})
+
+
+def assert_limited(answer, state: str, payload_key: str) -> None:
+    assert answer.status == 429 and answer.state == state
+    assert answer.error_code == "rate_limit_exceeded"
+    assert set(answer.body["payload"]) == {payload_key}
+    assert isinstance(answer.body["payload"][payload_key], int)
+    assert 0 < answer.body["payload"][payload_key] <= 60
+
+
+def test_password_login_answers_retry_after(flow_api, account_factory):
+    account_factory(EMAIL, password=PASSWORD)
+    with override_settings(HANKOFLOW=one_a_minute("PASSWORD")):
+        state = flow_api.act(identified(flow_api), "continue_to_password_login")
+        state = flow_api.act(state, "password_login", {"password": "wrong"})
+        assert state.status == 400
+        limited = flow_api.act(state, "password_login", {"password": PASSWORD})
+    assert_limited(limited, "login_password", "retry_after")
+
+
+def test_entering_passcode_confirmation_answers_resend_after(flow_api, account_factory):
+    account_factory(EMAIL, password=PASSWORD)
+    with override_settings(HANKOFLOW=one_a_minute("PASSCODE")):
+        assert flow_api.act(identified(flow_api), "continue_to_passcode_confirmation").status == 200
+        limited = flow_api.act(identified(flow_api), "continue_to_passcode_confirmation")
+    assert_limited(limited, "passcode_confirmation", "resend_after")
+
+
+def test_resend_passcode_answers_resend_after(flow_api, account_factory):
+    account_factory(EMAIL, password=PASSWORD)
+    with override_settings(HANKOFLOW=one_a_minute("PASSCODE")):
+        state = flow_api.act(identified(flow_api), "continue_to_passcode_confirmation")
+        assert state.status == 200
+        limited = flow_api.act(state, "resend_passcode")
+    assert_limited(limited, "passcode_confirmation", "resend_after")
+
+
+@pytest.fixture
+def at_login_otp(flow_api, account_factory):
+    secret = pyotp.random_base32()
+    account_factory(EMAIL, password=PASSWORD, totp=secret)
+    state = flow_api.act(identified(flow_api), "continue_to_password_login")
+    state = flow_api.act(state, "password_login", {"password": PASSWORD})
+    assert state.state == "login_otp"
+    return state
+
+
+def test_otp_code_validate_answers_retry_after(flow_api, at_login_otp):
+    with override_settings(HANKOFLOW=one_a_minute("OTP")):
+        wrong = flow_api.act(at_login_otp, "otp_code_validate", {"otp_code": "000000"})
+        assert wrong.status == 400
+        limited = flow_api.act(wrong, "otp_code_validate", {"otp_code": "000000"})
+    assert_limited(limited, "login_otp", "retry_after")
