@@ -168,17 +168,7 @@ def test_user_without_email_is_asked_for_one_after_login(
 ):
     """A username-only account gets ``onboarding_email``, verified by a passcode."""
     settings.HANKOFLOW = {"USERNAME": {"ENABLED": True}}
-    import uuid
-
-    from hankoflow.services import accounts, passwords
-
-    accounts.create(
-        uuid.uuid4(),
-        email=None,
-        email_verified=False,
-        username="solo",
-        password_hash=passwords.hash_password(PASSWORD),
-    )
+    account_factory(None, username="solo", verified=False, password=PASSWORD)
     start = flow_api.start("login")
     init = flow_api.act(start, "register_client_capabilities", NO_WEBAUTHN)
     state = flow_api.act(init, "continue_with_login_identifier", {"identifier": "solo"})

@@ -3,12 +3,9 @@ offers what the account really has, read from the facts of one query."""
 
 from __future__ import annotations
 
-import uuid
-
 from django.test import override_settings
 
 from hankoflow.models import WebauthnCredential
-from hankoflow.services import accounts
 
 EMAIL = "pat@example.com"
 
@@ -19,10 +16,8 @@ EMAIL = "pat@example.com"
         "EMAIL": {"USE_FOR_AUTHENTICATION": False},
     }
 )
-def test_a_passkey_only_account_is_asked_for_its_own_passkey(flow_api):
-    account = accounts.create(
-        uuid.uuid4(), email=EMAIL, email_verified=True, username=None, password_hash=None
-    )
+def test_a_passkey_only_account_is_asked_for_its_own_passkey(flow_api, account_factory):
+    account = account_factory(EMAIL)
     WebauthnCredential.objects.create(
         id="Y3JlZGVudGlhbC0x", account=account, public_key="x", attestation_type="none"
     )

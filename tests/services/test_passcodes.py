@@ -8,11 +8,10 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.test import override_settings
 
 from hankoflow import clock
-from hankoflow.models import Account, AttemptBudget, Email, Passcode
+from hankoflow.models import Account, AttemptBudget, Passcode
 from hankoflow.services import attempts, passcodes
 from hankoflow.services.passcodes import VerifyResult
 
@@ -25,11 +24,8 @@ IP = "203.0.113.7"
 
 
 @pytest.fixture
-def account() -> Account:
-    user = get_user_model().objects.create(username=f"user-{uuid.uuid4().hex[:8]}")
-    account = Account.objects.create(user=user)
-    Email.objects.create(account=account, address="jane@example.com", is_primary=True)
-    return account
+def account(account_factory) -> Account:
+    return account_factory("jane@example.com")
 
 
 def new(email: str = "jane@example.com", flow_id: str | None = None, account=None):

@@ -8,7 +8,6 @@ these run on PostgreSQL only (``bin/test``, or ``bin/services start`` + env).
 from __future__ import annotations
 
 import threading
-import uuid
 
 import pytest
 
@@ -44,14 +43,10 @@ def real_checks(monkeypatch) -> list[int]:
     return seen
 
 
-def test_thirty_guesses_at_once_from_three_networks_get_only_the_free_checks(real_checks):
-    account = accounts.create(
-        uuid.uuid4(),
-        email="jane@example.com",
-        email_verified=True,
-        username=None,
-        password_hash=passwords.hash_password("the right password"),
-    )
+def test_thirty_guesses_at_once_from_three_networks_get_only_the_free_checks(
+    real_checks, account_factory
+):
+    account = account_factory("jane@example.com", password="the right password")
     account = accounts.get(account.id)
 
     def guess(n: int):

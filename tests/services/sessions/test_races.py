@@ -3,13 +3,11 @@ one user never exceed ``SESSION.LIMIT`` (platform.md §2.2, §2.3; security-chec
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from django.test import override_settings
 
 from hankoflow.models import Session, SigningKey
-from hankoflow.services import accounts, jwks, sessions
+from hankoflow.services import jwks, sessions
 from tests.concurrency import run_concurrently
 
 pytestmark = [
@@ -27,14 +25,8 @@ def test_first_signing_key_is_created_once():
     assert set(kids) == {SigningKey.objects.get().kid}
 
 
-def test_concurrent_logins_respect_the_session_limit():
-    account = accounts.create(
-        uuid.uuid4(),
-        email="race@example.com",
-        email_verified=True,
-        username=None,
-        password_hash=None,
-    )
+def test_concurrent_logins_respect_the_session_limit(account_factory):
+    account = account_factory("race@example.com")
     jwks.signing_key()
     with override_settings(HANKOFLOW={"SESSION": {"LIMIT": 2}}):
         issued = run_concurrently(

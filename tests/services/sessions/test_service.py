@@ -3,7 +3,6 @@ security-checks SE-05, SE-06, SE-07, SE-08)."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 from http.cookies import SimpleCookie
 
@@ -17,7 +16,7 @@ from django.utils import timezone
 from hankoflow.http import sessions as http_sessions
 from hankoflow.http.request import RequestEnv
 from hankoflow.models import Session
-from hankoflow.services import accounts, jwks, sessions
+from hankoflow.services import jwks, sessions
 
 pytestmark = pytest.mark.django_db
 
@@ -70,10 +69,8 @@ def test_optional_claims(other_account):
     assert "amr" not in claims  # empty amr → no claim
 
 
-def test_no_email_claim_without_a_primary_email(db):
-    account = accounts.create(
-        uuid.uuid4(), email=None, email_verified=False, username="carol", password_hash=None
-    )
+def test_no_email_claim_without_a_primary_email(account_factory):
+    account = account_factory(None, username="carol", verified=False)
     issued = sessions.issue(account, amr=["pwd"], env=None, remember_me=None)
     claims = jwt.decode(issued.token, options={"verify_signature": False})
     assert "email" not in claims and claims["username"] == "carol"
