@@ -35,8 +35,6 @@ PASSWORD = "pasted readme password"
 NO_WEBAUTHN = {"webauthn_available": False}  # a script has no authenticator
 MARKER = re.compile(r"^# (settings|urls)\.py\b")
 
-pytestmark = pytest.mark.slow
-
 HOST_VIEW = """
 from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
@@ -191,6 +189,7 @@ def act(client: Browserless, state: dict, action: str, inputs: dict | None = Non
     return client.flow(href, {"input_data": inputs or {}, "csrf_token": state["csrf_token"]})
 
 
+@pytest.mark.slow
 def test_pasted_readme_signs_up_and_host_view_sees_the_user(server: tuple[str, Path]):
     base, log = server
     mount = re.search(r'path\("([^"]*)", include\("hankoflow\.urls"\)\)', readme_edits()["urls"])
