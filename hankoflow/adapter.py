@@ -13,14 +13,21 @@ from __future__ import annotations
 
 import uuid
 from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import FieldDoesNotExist
 from django.db import IntegrityError, models, transaction
+from django.http import HttpRequest
 from django.utils.module_loading import import_string
 
+from hankoflow import jwt_template
 from hankoflow.conf import settings
+
+if TYPE_CHECKING:
+    from hankoflow.models import Account
+    from hankoflow.models.sessions import Session
 
 # Domain of the placeholder written to an email-typed USERNAME_FIELD when an account has no
 # email address (RFC 2606: ``.invalid`` never resolves, so nothing can ever be sent there).
@@ -28,7 +35,8 @@ PLACEHOLDER_EMAIL_DOMAIN = "users.hankoflow.invalid"
 
 
 class DefaultHankoflowAdapter:
-    """Creates and updates the Django user behind a hankoflow account."""
+    """Creates and updates the Django user behind a hankoflow account, and makes the decisions
+    a project may want to change: who may sign up, the TOTP issuer, the session's JWT claims."""
 
     def create_user(self, *, email: str | None, username: str | None) -> AbstractBaseUser:
         """Create and save the Django user of a new account, with an unusable password.
@@ -107,6 +115,70 @@ class DefaultHankoflowAdapter:
             return
         setattr(user, field, address)
         user.save(update_fields=[field])
+
+    # --- decisions ------------------------------------------------------------------------
+
+    def is_signup_allowed(
+        self, request: HttpRequest | None, email: str | None, username: str | None = None
+    ) -> bool:
+        """Whether a new account may be registered with these identifiers.
+
+        Asked when ``register_login_identifier`` is submitted, after the inputs are valid and
+        before anything looks at existing accounts; ``email`` and ``username`` are normalised
+        (stripped, lower-case) or None. A refusal answers ``operation_not_permitted_error``
+        (403) in ``registration_init``, the same for a registered address as for a new one.
+        ``ACCOUNT.ALLOW_SIGNUP`` off wins: then the action is not offered and this is not asked.
+        """
+        return True
+
+    def get_totp_issuer(self, request: HttpRequest | None) -> str:
+        """The issuer an authenticator app shows next to the account (the ``issuer`` of the
+        ``otpauth://`` URI and its QR code). Default: ``SERVICE.NAME``."""
+        return settings.SERVICE.NAME
+
+    def build_jwt_claims(
+        self, account: Account, session: Session, claims: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Custom claims for a new session token, added to the built-in ones.
+
+        ``session`` is the session row about to be stored (``session.pk`` is the token's
+        ``session_id``); ``claims`` holds the built-in claims (read it, do not change it). The
+        result must be JSON-serialisable. Reserved names (``jwt_template.RESERVED_CLAIMS``:
+        ``sub``, ``exp``, ``aud``, ``session_id``, ...) are dropped with a warning on the
+        ``hankoflow.sessions`` logger: the built-in values always win.
+
+        Default: Hanko's ``session.jwt_template`` (``SESSION.JWT_TEMPLATE.CLAIMS``) rendered
+        over ``jwt_template_user``.
+        """
+        template = settings.SESSION.JWT_TEMPLATE.CLAIMS
+        if not template:
+            return {}
+        return jwt_template.render_claims(template, self.jwt_template_user(account, claims))
+
+    def jwt_template_user(self, account: Account, claims: dict[str, Any]) -> dict[str, Any]:
+        """The data behind ``.User`` in JWT templates (platform.md §2.1.2)."""
+        email = claims.get("email")
+        user = account.user
+        # Hanko: Name, GivenName and FamilyName come from a third-party provider's profile;
+        # here from the Django user (empty when the model has no such fields).
+        first = str(getattr(user, "first_name", "") or "")
+        last = str(getattr(user, "last_name", "") or "")
+        return {
+            "UserID": str(account.pk),
+            "Email": {
+                "Address": email["address"],
+                "IsPrimary": email["is_primary"],
+                "IsVerified": email["is_verified"],
+            }
+            if email
+            else None,
+            "Username": claims.get("username", ""),
+            "Name": f"{first} {last}".strip(),
+            "GivenName": first,
+            "FamilyName": last,
+            "Picture": "",
+            "Metadata": None,  # user metadata is not built yet
+        }
 
     @staticmethod
     def _fills(model: type[AbstractBaseUser], name: str) -> bool:

@@ -17,6 +17,7 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
+from hankoflow import jwt_template
 from hankoflow.conf import _FREE_FORM, CHOICES, DEFAULTS, settings
 
 
@@ -75,6 +76,24 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warni
             Error("HANKOFLOW[WEBAUTHN.RELYING_PARTY.ID] must not be empty.", id="hankoflow.E006")
         )
     return problems
+
+
+@register()
+def check_jwt_template(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    """SESSION.JWT_TEMPLATE.CLAIMS: refused at start-up rather than dropped at every sign-in.
+
+    Hanko: ignores a reserved claim name and logs a template that fails, token by token.
+    """
+    if not _settings_valid():
+        return []
+    return [
+        Error(
+            f"HANKOFLOW[SESSION.JWT_TEMPLATE.CLAIMS][{name!r}]: {problem}.",
+            hint="Reserved: " + ", ".join(sorted(jwt_template.RESERVED_CLAIMS)) + ".",
+            id="hankoflow.E020",
+        )
+        for name, problem in jwt_template.template_errors(settings.SESSION.JWT_TEMPLATE.CLAIMS)
+    ]
 
 
 # Deploy checks: run by ``manage.py check --deploy`` (and ``--tag hankoflow``). They look at

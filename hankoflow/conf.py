@@ -118,6 +118,9 @@ DEFAULTS: dict[str, Any] = {
         "SHOW_ON_PROFILE": True,
         "ACQUIRE_IP_ADDRESS": True,
         "ACQUIRE_USER_AGENT": True,
+        # session.jwt_template.claims: custom claims rendered from templates over the user's
+        # data (platform.md §2.1.2; hankoflow/jwt_template.py). None by default.
+        "JWT_TEMPLATE": {"CLAIMS": {}},
         "COOKIE": {
             "NAME": "hanko",
             "DOMAIN": "",
@@ -194,7 +197,7 @@ class Section:
 
 
 # Dicts whose keys are names chosen by the project, not settings: returned as plain dicts.
-_FREE_FORM = {"PROVIDERS", "CUSTOM_PROVIDERS"}
+_FREE_FORM = {"PROVIDERS", "CUSTOM_PROVIDERS", "CLAIMS"}
 
 
 def merge(defaults: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from hankoflow.engine.inputs import EMAIL_PATTERN
 from hankoflow.services import (
     accounts,
     audit,
+    events,
     passcodes,
     passwords,
     ratelimit,
@@ -83,6 +84,13 @@ class ContinueWithLoginIdentifier(Action):
             account = accounts.identify_by_username(value)
             if account is None:  # Hanko reveals unknown usernames whatever the privacy setting
                 audit.record(audit.LOGIN_FAILURE, env=ctx.env, error="unknown username")
+                events.login_failed(
+                    account=None,
+                    identifier=value,
+                    method=signals.LOGIN_METHOD_PASSWORD,
+                    reason=signals.FAILURE_UNKNOWN_IDENTIFIER,
+                    env=ctx.env,
+                )
                 return ctx.input_error(field, errors.UNKNOWN_USERNAME)
             ctx.stash.set(n.STASH_USERNAME, value)
 
@@ -182,6 +190,15 @@ class PasswordLogin(Action):
                 error="password attempts refused" if check.retry_after else "wrong password",
                 details={"login_method": n.LOGIN_METHOD_PASSWORD, "flow_id": ctx.flow_id},
             )
+            events.login_failed(
+                account=account,
+                identifier=identification,
+                method=signals.LOGIN_METHOD_PASSWORD,
+                reason=signals.FAILURE_TOO_MANY_ATTEMPTS
+                if check.retry_after
+                else signals.FAILURE_WRONG_PASSWORD,
+                env=ctx.env,
+            )
         if check.retry_after:
             # Hanko: only its per-IP limit answers this; the account's attempt budget does too.
             ctx.payload["retry_after"] = check.retry_after
@@ -251,6 +268,7 @@ class PasswordRecovery(Action):
         problem = passwords.new_password_errors(raw, account=account)
         if problem:
             return ctx.input_error("new_password", problem)
+        had_password = account.user.has_usable_password()
         passwords.set_password(account, raw)
         audit.record(
             audit.PASSWORD_CHANGED,
@@ -258,6 +276,8 @@ class PasswordRecovery(Action):
             account=account,
             details={"context": "recovery", "flow_id": ctx.flow_id},
         )
+        if not had_password:
+            events.credential_added(account, signals.CREDENTIAL_PASSWORD, None, env=ctx.env)
         # Hanko: other sessions survive a recovery. A reset password ends them, and the devices
         # trusted for MFA, in this step's transaction (security-checks SE-07); the session this
         # flow issues on success comes later and stays.
@@ -293,6 +313,16 @@ class VerifyPasscode(Action):
             passcode_id = None
         result = passcodes.verify(passcode_id or "", str(ctx.input("code", "")), ip=ctx.env.ip)
         failure = {"login_method": n.LOGIN_METHOD_PASSCODE, "flow_id": ctx.flow_id}
+        if not result.ok or result.max_attempts_reached:
+            events.login_failed(
+                account=None,
+                identifier=ctx.stash.get(n.STASH_EMAIL),
+                method=signals.LOGIN_METHOD_PASSCODE,
+                reason=signals.FAILURE_TOO_MANY_ATTEMPTS
+                if result.max_attempts_reached
+                else signals.FAILURE_WRONG_PASSCODE,
+                env=ctx.env,
+            )
         if result.max_attempts_reached:
             audit.record(audit.LOGIN_FAILURE, env=ctx.env, error="passcode tries", details=failure)
             return ctx.error(errors.PASSCODE_MAX_ATTEMPTS_REACHED)
@@ -394,6 +424,15 @@ class WebauthnVerifyAssertionResponse(Action):
             return ctx.continue_to(ctx.current_state)
         except webauthn.WebauthnInvalid as problem:
             audit.record(audit.LOGIN_FAILURE, env=ctx.env, error=str(problem), details=failure)
+            events.login_failed(
+                account=None,
+                identifier=ctx.stash.get(n.STASH_USER_IDENTIFICATION) if second_factor else None,
+                method=signals.LOGIN_METHOD_SECURITY_KEY
+                if second_factor
+                else signals.LOGIN_METHOD_PASSKEY,
+                reason=signals.FAILURE_INVALID_PASSKEY,
+                env=ctx.env,
+            )
             ctx.set_flow_error(errors.PASSKEY_INVALID)
             return ctx.continue_to(ctx.current_state)
         expected = ctx.stash.get(n.STASH_USER_ID)

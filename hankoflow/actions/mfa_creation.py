@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from hankoflow import errors, features
+from hankoflow import errors, features, signals
 from hankoflow import names as n
 from hankoflow.actions.credential_onboarding import WebauthnGenerateCreationOptions
 from hankoflow.conf import settings
 from hankoflow.engine import Action, ActionSetup, FlowContext, Outcome, Skip
 from hankoflow.engine import inputs as i
-from hankoflow.services import audit, totp
+from hankoflow.services import audit, events, totp
 from hankoflow.steps import account_of, enrolment_secret
 
 # Hanko (v3) says otp_code_invalid here; elements 2.7.0 only has a text for passcode_invalid,
@@ -84,6 +84,7 @@ class OtpCodeVerify(Action):
                 account=account,
                 details={"otp_secret": str(secret.id), "flow_id": ctx.flow_id},
             )
+            events.credential_added(account, signals.CREDENTIAL_TOTP, str(secret.id), env=ctx.env)
         ctx.prevent_revert()
         return ctx.continue_to()
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from hankoflow import errors, features
+from hankoflow import errors, features, signals
 from hankoflow import names as n
 from hankoflow.actions.mfa_creation import WRONG_OTP_CODE
 from hankoflow.conf import settings
 from hankoflow.engine import Action, ActionSetup, FlowContext, Outcome
 from hankoflow.engine import inputs as i
-from hankoflow.services import audit, ratelimit, totp, webauthn
+from hankoflow.services import audit, events, ratelimit, totp, webauthn
 from hankoflow.steps import account_of, rate_limit_error
 
 
@@ -77,6 +77,13 @@ class OtpCodeValidate(Action):
                 account=account,
                 error="replayed TOTP code" if result.replayed else "wrong TOTP code",
                 details={"mfa_method": n.MFA_METHOD_TOTP, "flow_id": ctx.flow_id},
+            )
+            events.login_failed(
+                account=account,
+                identifier=ctx.stash.get(n.STASH_USER_IDENTIFICATION),
+                method=signals.LOGIN_METHOD_TOTP,
+                reason=signals.FAILURE_WRONG_OTP_CODE,
+                env=ctx.env,
             )
             return ctx.input_error("otp_code", WRONG_OTP_CODE)
         ctx.stash.set(n.STASH_MFA_METHOD, n.MFA_METHOD_TOTP)

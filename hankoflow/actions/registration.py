@@ -7,6 +7,7 @@ import uuid
 
 from hankoflow import errors, features
 from hankoflow import names as n
+from hankoflow.adapter import get_adapter
 from hankoflow.conf import settings
 from hankoflow.engine import Action, ActionSetup, FlowContext, Outcome
 from hankoflow.engine import inputs as i
@@ -70,6 +71,10 @@ class RegisterLoginIdentifier(Action):
             missing = errors.VALUE_INVALID.with_cause("either email or username must be provided")
             ctx.input_error("email", missing)
             return ctx.input_error("username", missing)
+        # Before any lookup: a refusal must read the same for registered and new addresses.
+        request = ctx.env.request if ctx.env else None
+        if not get_adapter().is_signup_allowed(request, email or None, username or None):
+            return ctx.error(errors.OPERATION_NOT_PERMITTED)
 
         if username:
             if not USERNAME_PATTERN.match(username):

@@ -7,9 +7,10 @@ account already, so these write as soon as the state is left.
 from __future__ import annotations
 
 from hankoflow import names as n
+from hankoflow import signals
 from hankoflow.conf import settings
 from hankoflow.engine import FlowContext, Hook
-from hankoflow.services import accounts, audit
+from hankoflow.services import accounts, audit, events
 from hankoflow.steps import account_of
 
 
@@ -74,3 +75,4 @@ class PasswordSave(Hook):
             account=account,
             details={"context": "onboarding", "flow_id": ctx.flow_id},
         )
+        events.credential_added(account, signals.CREDENTIAL_PASSWORD, None, env=ctx.env)

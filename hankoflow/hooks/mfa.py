@@ -16,7 +16,8 @@ class OTPSecretGenerate(Hook):
             if not account_name:
                 raise RuntimeError("a TOTP secret needs an email or username to be named after")
             secret = totp.new_secret()
-            uri = totp.provisioning_uri(secret, account_name)
+            request = ctx.env.request if ctx.env else None
+            uri = totp.provisioning_uri(secret, account_name, request=request)
             stash_enrolment_secret(ctx, secret)
             ctx.stash.set(n.STASH_OTP_IMAGE_SRC, totp.qr_data_uri(uri))
         ctx.payload["otp_secret"] = enrolment_secret(ctx)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from hankoflow import errors
+from hankoflow import errors, signals
 from hankoflow import names as n
 from hankoflow.engine import FlowContext, Hook, StepRefused
-from hankoflow.services import accounts, audit, profile, sessions, totp, webauthn
+from hankoflow.services import accounts, audit, events, profile, sessions, totp, webauthn
 from hankoflow.steps import account_of, enrolment_secret
 
 # login_method / mfa_method -> amr value (flow-api.md §4.5.1)
@@ -37,7 +37,8 @@ class CreateUser(Hook):
                     username=ctx.stash.get(n.STASH_USERNAME),
                     password_hash=ctx.stash.get(n.STASH_NEW_PASSWORD),
                 )
-                details = {"flow_id": ctx.flow_id, **self._second_factors(ctx, account)}
+                added: list[tuple[str, str | None]] = []
+                details = {"flow_id": ctx.flow_id, **self._second_factors(ctx, account, added)}
         except (*taken, webauthn.CredentialExists):
             raise StepRefused(errors.OPERATION_NOT_PERMITTED) from None
         ctx.stash.delete(n.STASH_NEW_PASSWORD)
@@ -45,15 +46,24 @@ class CreateUser(Hook):
             details["username"] = ctx.stash.get(n.STASH_USERNAME)
         if account.user.has_usable_password():
             details["password"] = True
+            added.insert(0, (signals.CREDENTIAL_PASSWORD, None))
         audit.record(audit.USER_CREATED, env=ctx.env, account=account, details=details)
+        events.user_registered(account, env=ctx.env)
+        for kind, credential_id in added:
+            events.credential_added(account, kind, credential_id, env=ctx.env)
 
     @staticmethod
-    def _second_factors(ctx: FlowContext, account: accounts.Account) -> dict:
-        """Store the passkeys, security keys and TOTP secret set up during sign-up."""
+    def _second_factors(
+        ctx: FlowContext, account: accounts.Account, added: list[tuple[str, str | None]]
+    ) -> dict:
+        """Store the passkeys, security keys and TOTP secret set up during sign-up; each one's
+        kind and id is appended to ``added``."""
         details = {}
         for raw in ctx.stash.get(n.STASH_WEBAUTHN_CREDENTIALS, []):
             saved = webauthn.save_credential(account, webauthn.NewCredential.from_stash(raw))
             details["security_key" if saved.mfa_only else "passkey"] = saved.id
+            kind = signals.CREDENTIAL_SECURITY_KEY if saved.mfa_only else signals.CREDENTIAL_PASSKEY
+            added.append((kind, saved.id))
         ctx.stash.set(n.STASH_WEBAUTHN_CREDENTIALS, [])
         if ctx.stash.get(n.STASH_OTP_SECRET) and ctx.stash.get(n.STASH_USER_HAS_OTP_SECRET):
             secret = totp.save_secret(
@@ -62,6 +72,7 @@ class CreateUser(Hook):
                 last_step=ctx.stash.get(n.STASH_OTP_LAST_VALIDATED_STEP),
             )
             details["otp_secret"] = str(secret.id)
+            added.append((signals.CREDENTIAL_TOTP, str(secret.id)))
         return details
 
 
@@ -122,6 +133,8 @@ class IssueSession(Hook):
                 account=account,
                 details={**last_login, "flow_id": ctx.flow_id},
             )
+            amr = ctx.stash.get(STASH_AMR, [])
+            events.login_succeeded(account, amr=amr, session_id=issued.session_id, env=ctx.env)
 
 
 def _account(ctx: FlowContext) -> accounts.Account:

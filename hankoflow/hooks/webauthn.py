@@ -3,11 +3,11 @@ during login onboarding (flow-api.md §4.1.2, §4.0.8)."""
 
 from __future__ import annotations
 
-from hankoflow import features
+from hankoflow import features, signals
 from hankoflow import names as n
 from hankoflow.conf import settings
 from hankoflow.engine import FlowContext, Hook
-from hankoflow.services import audit, webauthn
+from hankoflow.services import audit, events, webauthn
 from hankoflow.steps import account_of
 
 
@@ -50,4 +50,8 @@ class WebauthnCredentialSave(Hook):
             audit.record(
                 kind, env=ctx.env, account=account, details={key: saved.id, "flow_id": ctx.flow_id}
             )
+            added = (
+                signals.CREDENTIAL_SECURITY_KEY if saved.mfa_only else signals.CREDENTIAL_PASSKEY
+            )
+            events.credential_added(account, added, saved.id, env=ctx.env)
         ctx.stash.set(n.STASH_WEBAUTHN_CREDENTIALS, [])

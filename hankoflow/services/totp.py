@@ -29,14 +29,15 @@ import pyotp
 import qrcode
 from django.db import transaction
 from django.db.models import Q
+from django.http import HttpRequest
 from PIL import Image
 from qrcode.image.pil import PilImage
 
-from hankoflow import clock
-from hankoflow.conf import settings
+from hankoflow import clock, signals
+from hankoflow.adapter import get_adapter
 from hankoflow.models import Account
 from hankoflow.models.mfa import OTPSecret
-from hankoflow.services import attempts, crypto
+from hankoflow.services import attempts, crypto, events
 from hankoflow.services.accounts import forget_cached
 
 DIGITS = 6
@@ -71,10 +72,11 @@ def new_secret() -> str:
     return pyotp.random_base32()
 
 
-def provisioning_uri(secret: str, account_name: str) -> str:
-    """The ``otpauth://totp/...`` URI an authenticator app imports; issuer ``SERVICE.NAME``."""
+def provisioning_uri(secret: str, account_name: str, *, request: HttpRequest | None = None) -> str:
+    """The ``otpauth://totp/...`` URI an authenticator app imports; the issuer is the adapter's
+    ``get_totp_issuer(request)`` (``SERVICE.NAME`` by default)."""
     return pyotp.TOTP(secret, digits=DIGITS, interval=PERIOD).provisioning_uri(
-        name=account_name, issuer_name=settings.SERVICE.NAME
+        name=account_name, issuer_name=get_adapter().get_totp_issuer(request)
     )
 
 
@@ -126,11 +128,18 @@ def has_secret(account: Account) -> bool:
     return OTPSecret.objects.filter(account=account).exists()
 
 
-def remove_secret(account: Account) -> bool:
-    """Delete the account's TOTP secret (profile ``otp_secret_delete``); False if it had none."""
-    deleted, _ = OTPSecret.objects.filter(account=account).delete()
+def remove_secret(account: Account, *, request: HttpRequest | None = None) -> bool:
+    """Delete the account's TOTP secret (profile ``otp_secret_delete``) and send
+    ``credential_removed``; False if it had none."""
+    with transaction.atomic():
+        rows = list(OTPSecret.objects.select_for_update().filter(account=account))
+        OTPSecret.objects.filter(pk__in=[row.pk for row in rows]).delete()
+        for row in rows:
+            events.credential_removed(
+                account, signals.CREDENTIAL_TOTP, str(row.pk), request=request
+            )
     forget_cached(account)
-    return bool(deleted)
+    return bool(rows)
 
 
 # --- verification -------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ What the HTTP response must carry comes back as a ``NewSessionToken`` effect: th
 from __future__ import annotations
 
 import ipaddress
+import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -18,13 +19,16 @@ from django.contrib.auth import user_logged_in
 from django.db import transaction
 from django.http import HttpRequest
 
-from hankoflow import clock, signals
+from hankoflow import clock, jwt_template, signals
+from hankoflow.adapter import get_adapter
 from hankoflow.conf import settings
 from hankoflow.engine import RequestFacts
 from hankoflow.models import Account
 from hankoflow.models.sessions import Session
 from hankoflow.services.sessions import tokens
 from hankoflow.services.sessions.revocation import end, lock_account
+
+logger = logging.getLogger("hankoflow.sessions")
 
 Retention = Literal["persistent", "session"]
 
@@ -71,6 +75,9 @@ def issue(
 ) -> IssuedSession:
     """Sign a session JWT for ``account`` and store its row (platform.md §2.3).
 
+    The token carries the adapter's ``build_jwt_claims`` (by default Hanko's
+    ``SESSION.JWT_TEMPLATE``) under the built-in claims, which always win.
+
     Runs in the caller's transaction. The account row is locked so that concurrent logins of
     one user cannot exceed ``SESSION.LIMIT``: the oldest active sessions beyond ``LIMIT - 1``
     are deleted before the new one is stored. ``env`` supplies the IP and User-Agent stored on
@@ -81,25 +88,28 @@ def issue(
     lifespan = int(settings.SESSION.LIFESPAN)
     expires_at = now + timedelta(seconds=lifespan)
     session_id = uuid.uuid4()
+    session = Session(
+        id=session_id,
+        account=account,
+        user_agent=storable_user_agent(env.user_agent)
+        if env and settings.SESSION.ACQUIRE_USER_AGENT
+        else "",
+        ip_address=storable_ip(env.ip) if env and settings.SESSION.ACQUIRE_IP_ADDRESS else "",
+        created_at=now,
+        updated_at=now,
+        last_used=now,
+        expires_at=expires_at,
+    )
     claims = tokens.token_claims(
         account, iat=iat, exp=iat + lifespan, session_id=session_id, amr=amr
     )
+    custom = get_adapter().build_jwt_claims(account, session, dict(claims))
+    claims = {**custom_claims(custom), **claims}  # platform.md §2.1: built-in claims win
     token = tokens.sign(claims)
     with transaction.atomic():
         lock_account(account)
         _enforce_limit(account, now, request=env.request if env else None)
-        Session.objects.create(
-            id=session_id,
-            account=account,
-            user_agent=storable_user_agent(env.user_agent)
-            if env and settings.SESSION.ACQUIRE_USER_AGENT
-            else "",
-            ip_address=storable_ip(env.ip) if env and settings.SESSION.ACQUIRE_IP_ADDRESS else "",
-            created_at=now,
-            updated_at=now,
-            last_used=now,
-            expires_at=expires_at,
-        )
+        session.save(force_insert=True)
     if env is not None:
         # Django's own login signal (updates ``last_login``); only for real HTTP logins.
         user_logged_in.send(sender=account.user.__class__, request=env.request, user=account.user)
@@ -111,6 +121,14 @@ def issue(
         retention=retention,
         effects=(NewSessionToken(token, lifespan, retention),),
     )
+
+
+def custom_claims(claims: dict[str, Any]) -> dict[str, Any]:
+    """The adapter's extra claims without the reserved names, each dropped with a warning."""
+    dropped = sorted(name for name in claims if name in jwt_template.RESERVED_CLAIMS)
+    if dropped:
+        logger.warning("build_jwt_claims returned reserved claims, dropped: %s", dropped)
+    return {name: value for name, value in claims.items() if name not in dropped}
 
 
 def _enforce_limit(account: Account, now: datetime, *, request: HttpRequest | None) -> None:
