@@ -1,7 +1,10 @@
 """``FlowClient``: drives Flow API endpoints in tests and checks every answer against Hanko's
 OpenAPI document, so no test can produce a response a Hanko client would not accept.
 
-Host projects can use it too (``from hankoflow.testing.client import FlowClient``).
+Host projects can use it too (the ``flow_client`` fixture, or
+``from hankoflow.testing.client import FlowClient``). Checking needs the ``testing`` extra and the
+documents (``hankoflow.testing.openapi_documents``); by default the client checks when both are
+there and only drives the API otherwise.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from django.test import Client, TestCase
 
-from hankoflow.testing.openapi import assert_valid_flow_response
+from hankoflow.testing.openapi_documents import validation_unavailable
 
 
 @dataclass
@@ -49,8 +52,15 @@ class FlowResponse:
 class FlowClient:
     """A thin wrapper around Django's test ``Client`` for the Flow API."""
 
-    def __init__(self, client: Client | None = None, *, validate: bool = True) -> None:
+    def __init__(self, client: Client | None = None, *, validate: bool | None = None) -> None:
+        """``validate``: True checks every answer (failing when it cannot), False never, None
+        (default) when the validation packages and documents are available."""
         self.client = client or Client()
+        #: Why answers are not checked (None when they are, or when ``validate=True``).
+        self.skipped_validation: str | None = None
+        if validate is None:
+            self.skipped_validation = validation_unavailable()
+            validate = self.skipped_validation is None
         self.validate = validate
 
     def start(self, flow: str, **headers: Any) -> FlowResponse:
@@ -90,6 +100,8 @@ class FlowClient:
         parsed = response.json()
         assert parsed["status"] == response.status_code, "body status must equal HTTP status"
         if self.validate:
+            from hankoflow.testing.openapi import assert_valid_flow_response
+
             assert_valid_flow_response(urlsplit(path).path, response.status_code, parsed)
         return FlowResponse(
             response.status_code, parsed, dict(response.headers), dict(response.cookies)

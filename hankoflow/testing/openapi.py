@@ -6,7 +6,7 @@ the Go backend, so the loaded document is first patched by ``CORRECTIONS`` and t
 ``STRICTNESS`` (both in ``openapi_flow_corrections``); every entry checks that the defect is still
 there before patching, so a fixed upstream document makes the entry fail loudly.
 
-The pieces: ``openapi_documents`` finds and reads the shared YAML, ``openapi_corrections`` is how
+The pieces: ``openapi_documents`` finds and reads the YAML, ``openapi_corrections`` is how
 a correction table is written, ``openapi_validation`` compiles and runs the schemas. This module
 is the Flow API checker on top, and keeps every public name importable from here.
 """
@@ -24,7 +24,13 @@ from hankoflow.testing.openapi_corrections import (
     apply_entries,
     node_at,
 )
-from hankoflow.testing.openapi_documents import SHARED_DIR_ENV, read_document, shared_path
+from hankoflow.testing.openapi_documents import (
+    FLOW_DOCUMENT,
+    SHARED_DIR_ENV,
+    document_path,
+    read_document,
+    shared_path,
+)
 from hankoflow.testing.openapi_flow_corrections import CORRECTIONS, STRICTNESS
 from hankoflow.testing.openapi_validation import FORMATS, Compiled, compile_document, describe
 
@@ -46,7 +52,6 @@ __all__ = [
     "shared_path",
 ]
 
-_SPEC_RELPATH = Path("hanko-openapi", "openapi-flow.yaml")
 _BASE_URI = "urn:hankoflow:openapi-flow"
 
 # Deliberate hankoflow statuses Hanko never sends (README "Deliberate differences"): a body too
@@ -58,8 +63,8 @@ EXTRA_STATUSES = {413: 400, 415: 400}
 
 
 def default_spec_path() -> Path:
-    """Where the shared ``openapi-flow.yaml`` lives (env override for CI and other layouts)."""
-    return shared_path(_SPEC_RELPATH)
+    """Where ``openapi-flow.yaml`` is read from (see ``openapi_documents``)."""
+    return document_path(FLOW_DOCUMENT)
 
 
 def read_flow_spec(path: Path | None = None) -> dict[str, Any]:
@@ -94,7 +99,7 @@ def flow_response_errors(
 ) -> list[str]:
     """Readable problems of ``body`` as the response to ``POST flow_path`` with HTTP ``status``.
 
-    ``spec`` defaults to the corrected shared document; pass ``read_flow_spec()`` to see what the
+    ``spec`` defaults to the corrected document; pass ``read_flow_spec()`` to see what the
     document says without hankoflow's corrections.
     """
     compiled = _compiled(_resolve(None)) if spec is None else compile_document(spec, _BASE_URI)

@@ -4,11 +4,11 @@
 session endpoints (``/.well-known/jwks.json``, ``/sessions/validate``, ``/me``, ``/users/{id}``,
 ``/logout``) against the published document, the same way ``hankoflow.testing.openapi`` checks
 the Flow API and with the same pieces (``openapi_documents``, ``openapi_corrections``,
-``openapi_validation``): the document is loaded from ``../shared/hanko-openapi/`` (or
-``$HANKOFLOW_SHARED_DIR/hanko-openapi/``), patched by ``CORRECTIONS`` — one named entry per
-place where platform.md says the Go server differs from the document — and tightened by
-``STRICTNESS`` (keys the server always sends). Each entry checks that the defect is still there,
-so an upstream fix fails loudly instead of being silently rewritten.
+``openapi_validation``): the document is found by ``openapi_documents``, patched by
+``CORRECTIONS`` — one named entry per place where platform.md says the Go server differs from
+the document — and tightened by ``STRICTNESS`` (keys the server always sends). Each entry checks
+that the defect is still there, so an upstream fix fails loudly instead of being silently
+rewritten.
 
 ``check(response, method, path)`` takes a Django test-client response and returns its parsed
 body after validating it.
@@ -35,10 +35,9 @@ from hankoflow.testing.openapi_corrections import (
     node_at,
     replace,
 )
-from hankoflow.testing.openapi_documents import read_document, shared_path
+from hankoflow.testing.openapi_documents import PUBLIC_DOCUMENT, document_path, read_document
 from hankoflow.testing.openapi_validation import FORMATS, describe
 
-_SPEC_RELPATH = Path("hanko-openapi", "openapi-public.yaml")
 _BASE_URI = "urn:hankoflow:openapi-public"
 _S = "/components/schemas/"
 _R = "/components/responses/"
@@ -53,7 +52,7 @@ EXTRA_RESPONSES = {
 
 
 def default_spec_path() -> Path:
-    return shared_path(_SPEC_RELPATH)
+    return document_path(PUBLIC_DOCUMENT)
 
 
 def read_public_spec(path: Path | None = None) -> dict[str, Any]:

@@ -30,8 +30,8 @@ def flow_id_of(state) -> str:
 
 
 @pytest.mark.parametrize("flow", ["login", "registration"])
-def test_empty_post_starts_flow_in_preflight(flow_api: FlowClient, flow: str):
-    state = flow_api.start(flow)
+def test_empty_post_starts_flow_in_preflight(flow_client: FlowClient, flow: str):
+    state = flow_client.start(flow)
     assert state.status == 200
     assert state.state == "preflight"
     assert state.body["payload"] == {}
@@ -63,24 +63,24 @@ def test_empty_post_starts_flow_in_preflight(flow_api: FlowClient, flow: str):
     assert Flow.objects.get(id=flow_id).name == flow
 
 
-def test_start_ignores_body_and_unknown_query_parameters(flow_api: FlowClient):
-    state = flow_api.post_raw("/login?foo=bar&action=", b"{not json", content_type="text/plain")
+def test_start_ignores_body_and_unknown_query_parameters(flow_client: FlowClient):
+    state = flow_client.post_raw("/login?foo=bar&action=", b"{not json", content_type="text/plain")
     assert state.status == 200 and state.state == "preflight"
 
 
-def test_start_keeps_x_language_on_the_flow(flow_api: FlowClient):
-    state = flow_api.start("login", **{"X-Language": "de"})
+def test_start_keeps_x_language_on_the_flow(flow_client: FlowClient):
+    state = flow_client.start("login", **{"X-Language": "de"})
     assert Flow.objects.get(id=flow_id_of(state)).language == "de"
 
 
-def test_invalid_x_language_is_ignored(flow_api: FlowClient):
-    state = flow_api.start("login", **{"X-Language": "de;drop table"})
+def test_invalid_x_language_is_ignored(flow_client: FlowClient):
+    state = flow_client.start("login", **{"X-Language": "de;drop table"})
     assert Flow.objects.get(id=flow_id_of(state)).language == ""
 
 
-def test_flow_expires_after_configured_ttl(flow_api: FlowClient):
+def test_flow_expires_after_configured_ttl(flow_client: FlowClient):
     with override_settings(HANKOFLOW={"FLOW": {"TTL": 600}}):
-        state = flow_api.start("login")
+        state = flow_client.start("login")
     row = Flow.objects.get(id=flow_id_of(state))
     assert timedelta(seconds=590) < row.expires_at - row.created_at <= timedelta(seconds=600)
 
@@ -91,9 +91,9 @@ def test_flow_expires_after_configured_ttl(flow_api: FlowClient):
 @pytest.mark.parametrize(
     ("flow", "next_state"), [("login", "login_init"), ("registration", "registration_init")]
 )
-def test_capabilities_move_to_the_second_initial_state(flow_api, flow, next_state):
-    start = flow_api.start(flow)
-    state = flow_api.act(
+def test_capabilities_move_to_the_second_initial_state(flow_client, flow, next_state):
+    start = flow_client.start(flow)
+    state = flow_client.act(
         start,
         "register_client_capabilities",
         {"webauthn_available": True, "webauthn_platform_authenticator_available": "yes"},
@@ -110,12 +110,12 @@ def test_capabilities_move_to_the_second_initial_state(flow_api, flow, next_stat
     }
 
 
-def test_security_key_attachment_follows_platform_setting(flow_api):
+def test_security_key_attachment_follows_platform_setting(flow_client):
     with override_settings(
         HANKOFLOW={"MFA": {"SECURITY_KEYS": {"AUTHENTICATOR_ATTACHMENT": "platform"}}}
     ):
-        start = flow_api.start("login")
-        flow_api.act(start, "register_client_capabilities", {"webauthn_available": True})
+        start = flow_client.start("login")
+        flow_client.act(start, "register_client_capabilities", {"webauthn_available": True})
     data = Flow.objects.get(id=flow_id_of(start)).stash["data"]
     assert data["security_key_attachment_supported"] is False
 
@@ -125,22 +125,22 @@ def test_security_key_attachment_follows_platform_setting(flow_api):
     ("flow", "state_name"), [("login", "login_init"), ("registration", "registration_init")]
 )
 def test_remember_me_is_offered_with_prompt_retention_and_reenters_state(
-    preflight_done, flow_api, flow, state_name
+    preflight_done, flow_client, flow, state_name
 ):
     state = preflight_done(flow)
     assert state.body["actions"]["remember_me"]["inputs"] == {
         "remember_me": {"name": "remember_me", "type": "boolean", "required": True}
     }
-    again = flow_api.act(state, "remember_me", {"remember_me": True})
+    again = flow_client.act(state, "remember_me", {"remember_me": True})
     assert again.state == state_name and again.status == 200
     assert Flow.objects.get(id=flow_id_of(state)).stash["data"]["remember_me_selected"] is True
 
 
-def test_remember_me_is_suspended_by_default(flow_api):
-    start = flow_api.start("login")
-    state = flow_api.act(start, "register_client_capabilities", {"webauthn_available": True})
+def test_remember_me_is_suspended_by_default(flow_client):
+    start = flow_client.start("login")
+    state = flow_client.act(start, "register_client_capabilities", {"webauthn_available": True})
     assert "remember_me" not in state.body["actions"]
-    forged = flow_api.post_raw(
+    forged = flow_client.post_raw(
         f"/login?action=remember_me%40{flow_id_of(start)}",
         json.dumps({"input_data": {"remember_me": True}, "csrf_token": state.csrf_token}).encode(),
     )
@@ -151,8 +151,8 @@ def test_remember_me_is_suspended_by_default(flow_api):
 
 
 @pytest.fixture
-def started(flow_api):
-    state = flow_api.start("login")
+def started(flow_client):
+    state = flow_client.start("login")
     return state, flow_id_of(state)
 
 
@@ -170,24 +170,24 @@ def assert_early(response, status: int, code: str) -> None:
 
 
 @pytest.mark.parametrize("token", ["", "x" * 32, "A" * 31, None])
-def test_wrong_or_missing_csrf_token_is_refused_and_flow_unchanged(flow_api, started, token):
+def test_wrong_or_missing_csrf_token_is_refused_and_flow_unchanged(flow_client, started, token):
     state, flow_id = started
     before = snapshot(flow_id)
     body = {"input_data": {"webauthn_available": True}}
     if token is not None:
         body["csrf_token"] = token
-    response = flow_api.post_raw(
+    response = flow_client.post_raw(
         state.href("register_client_capabilities"), json.dumps(body).encode()
     )
     assert_early(response, 403, "operation_not_permitted_error")
     assert snapshot(flow_id) == before
 
 
-def test_replayed_csrf_token_is_refused(flow_api, started):
+def test_replayed_csrf_token_is_refused(flow_client, started):
     state, flow_id = started
-    flow_api.act(state, "register_client_capabilities", {"webauthn_available": True})
+    flow_client.act(state, "register_client_capabilities", {"webauthn_available": True})
     before = snapshot(flow_id)
-    replay = flow_api.act(state, "register_client_capabilities", {"webauthn_available": True})
+    replay = flow_client.act(state, "register_client_capabilities", {"webauthn_available": True})
     assert_early(replay, 403, "operation_not_permitted_error")
     assert snapshot(flow_id) == before
 
@@ -205,10 +205,10 @@ def test_replayed_csrf_token_is_refused(flow_api, started):
         "x" * 10_000 + "@" + str(uuid.uuid4()),
     ],
 )
-def test_malformed_action_parameter_answers_like_an_unknown_flow(flow_api, param):
+def test_malformed_action_parameter_answers_like_an_unknown_flow(flow_client, param):
     from urllib.parse import quote
 
-    response = flow_api.post_raw(
+    response = flow_client.post_raw(
         f"/login?action={quote(param, safe='')}",
         json.dumps({"input_data": {}, "csrf_token": "x"}).encode(),
     )
@@ -218,18 +218,18 @@ def test_malformed_action_parameter_answers_like_an_unknown_flow(flow_api, param
     assert_early(response, 403, "operation_not_permitted_error")
 
 
-def test_unknown_flow_id_is_refused(flow_api):
-    response = flow_api.post_raw(
+def test_unknown_flow_id_is_refused(flow_client):
+    response = flow_client.post_raw(
         f"/login?action=register_client_capabilities%40{uuid.uuid4()}",
         json.dumps({"input_data": {}, "csrf_token": "A" * 32}).encode(),
     )
     assert_early(response, 403, "operation_not_permitted_error")
 
 
-def test_flow_of_another_endpoint_is_refused(flow_api, started):
+def test_flow_of_another_endpoint_is_refused(flow_client, started):
     state, flow_id = started
     before = snapshot(flow_id)
-    response = flow_api.post_raw(
+    response = flow_client.post_raw(
         f"/registration?action=register_client_capabilities%40{flow_id}",
         json.dumps({"input_data": {}, "csrf_token": state.csrf_token}).encode(),
     )
@@ -238,10 +238,10 @@ def test_flow_of_another_endpoint_is_refused(flow_api, started):
 
 
 @pytest.mark.parametrize("action", ["remember_me", "no_such_action", "back"])
-def test_action_not_offered_in_state_is_refused(flow_api, started, action):
+def test_action_not_offered_in_state_is_refused(flow_client, started, action):
     state, flow_id = started
     before = snapshot(flow_id)
-    response = flow_api.post_raw(
+    response = flow_client.post_raw(
         f"/login?action={action}%40{flow_id}",
         json.dumps({"input_data": {}, "csrf_token": state.csrf_token}).encode(),
     )
@@ -249,18 +249,18 @@ def test_action_not_offered_in_state_is_refused(flow_api, started, action):
     assert snapshot(flow_id) == before
 
 
-def test_expired_flow_answers_410_only_to_the_token_holder(flow_api, started):
+def test_expired_flow_answers_410_only_to_the_token_holder(flow_client, started):
     state, flow_id = started
     Flow.objects.filter(id=flow_id).update(expires_at=clock.now() - timedelta(seconds=1))
     before = snapshot(flow_id)
-    expired = flow_api.act(state, "register_client_capabilities", {"webauthn_available": True})
+    expired = flow_client.act(state, "register_client_capabilities", {"webauthn_available": True})
     assert_early(expired, 410, "flow_expired_error")
-    stranger = flow_api.act(state, "register_client_capabilities", {}, csrf_token="B" * 32)
+    stranger = flow_client.act(state, "register_client_capabilities", {}, csrf_token="B" * 32)
     assert_early(stranger, 403, "operation_not_permitted_error")
     assert snapshot(flow_id) == before
 
 
-def test_failing_action_answers_technical_error_and_rolls_back(flow_api, started, monkeypatch):
+def test_failing_action_answers_technical_error_and_rolls_back(flow_client, started, monkeypatch):
     from hankoflow.actions.capabilities import RegisterClientCapabilities
 
     state, flow_id = started
@@ -271,12 +271,12 @@ def test_failing_action_answers_technical_error_and_rolls_back(flow_api, started
         raise RuntimeError("boom")
 
     monkeypatch.setattr(RegisterClientCapabilities, "execute", explode)
-    response = flow_api.act(state, "register_client_capabilities", {"webauthn_available": True})
+    response = flow_client.act(state, "register_client_capabilities", {"webauthn_available": True})
     assert_early(response, 500, "technical_error")
     assert "cause" not in response.body["error"]  # no internals outside debug mode
     assert snapshot(flow_id) == before
     monkeypatch.undo()
-    retry = flow_api.act(state, "register_client_capabilities", {"webauthn_available": True})
+    retry = flow_client.act(state, "register_client_capabilities", {"webauthn_available": True})
     assert retry.state == "login_init"  # the same token still works after the failure
 
 
@@ -303,55 +303,55 @@ def test_failing_action_answers_technical_error_and_rolls_back(flow_api, started
     ],
 )
 def test_malformed_body_is_a_client_error_and_flow_unchanged(
-    flow_api, started, raw, content_type, status
+    flow_client, started, raw, content_type, status
 ):
     state, flow_id = started
     before = snapshot(flow_id)
-    response = flow_api.post_raw(
+    response = flow_client.post_raw(
         state.href("register_client_capabilities"), raw, content_type=content_type
     )
     assert_early(response, status, "form_data_invalid_error")
     assert snapshot(flow_id) == before
 
 
-def test_oversized_body_is_refused_with_413(flow_api, started):
+def test_oversized_body_is_refused_with_413(flow_client, started):
     state, flow_id = started
     before = snapshot(flow_id)
     big = json.dumps({"input_data": {"x": "a" * 70_000}, "csrf_token": state.csrf_token})
-    response = flow_api.post_raw(state.href("register_client_capabilities"), big.encode())
+    response = flow_client.post_raw(state.href("register_client_capabilities"), big.encode())
     assert_early(response, 413, "form_data_invalid_error")
     assert snapshot(flow_id) == before
 
 
-def test_empty_action_body_fails_the_csrf_check(flow_api, started):
+def test_empty_action_body_fails_the_csrf_check(flow_client, started):
     state, _ = started
-    response = flow_api.post_raw(state.href("register_client_capabilities"), b"")
+    response = flow_client.post_raw(state.href("register_client_capabilities"), b"")
     assert_early(response, 403, "operation_not_permitted_error")
 
 
-def test_null_input_data_counts_as_no_inputs(flow_api, started):
+def test_null_input_data_counts_as_no_inputs(flow_client, started):
     state, _ = started
     body = json.dumps({"input_data": None, "csrf_token": state.csrf_token}).encode()
-    response = flow_api.post_raw(state.href("register_client_capabilities"), body)
+    response = flow_client.post_raw(state.href("register_client_capabilities"), body)
     assert response.state == "login_init"
 
 
-def test_debug_mode_adds_the_cause(flow_api, started):
+def test_debug_mode_adds_the_cause(flow_client, started):
     state, _ = started
     with override_settings(HANKOFLOW={"DEBUG": True}):
-        response = flow_api.post_raw(state.href("register_client_capabilities"), b"{bad")
+        response = flow_client.post_raw(state.href("register_client_capabilities"), b"{bad")
     assert response.body["error"]["cause"].startswith("invalid JSON")
 
 
 # --- flows guarded before the engine runs -----------------------------------------------------
 
 
-def test_profile_without_session_is_unauthorized(flow_api):
-    assert_early(flow_api.start("profile"), 401, "unauthorized")
+def test_profile_without_session_is_unauthorized(flow_client):
+    assert_early(flow_client.start("profile"), 401, "unauthorized")
 
 
-def test_token_exchange_without_saml_is_forbidden(flow_api):
-    response = flow_api.start("token_exchange")
+def test_token_exchange_without_saml_is_forbidden(flow_client):
+    response = flow_client.start("token_exchange")
     assert_early(response, 403, "forbidden")
     assert response.body["error"]["message"] == "SAML is not enabled for this tenant"
 
@@ -371,5 +371,5 @@ def test_unknown_path_is_404_json(client):
     assert response.json() == {"code": 404, "message": "Not Found"}
 
 
-def test_flow_responses_are_not_cached(flow_api):
-    assert flow_api.start("login").headers["Cache-Control"] == "no-store"
+def test_flow_responses_are_not_cached(flow_client):
+    assert flow_client.start("login").headers["Cache-Control"] == "no-store"

@@ -279,15 +279,15 @@ def test_a_garbage_language_is_not_stored(language):
 # --- Flow API bodies and the HTML page ---------------------------------------------------------
 
 
-def test_a_flow_id_with_nul_in_the_action_parameter(flow_api):
-    state = flow_api.start("login")
+def test_a_flow_id_with_nul_in_the_action_parameter(flow_client):
+    state = flow_client.start("login")
     name, _, flow_id = state.action_param("register_client_capabilities").partition("@")
     for flow_param in (
         f"{name}@{flow_id}{NUL}",
         f"{name}@{NUL}{flow_id}",
         f"{name}{NUL}@{flow_id}",
     ):
-        response = flow_api.post_raw(
+        response = flow_client.post_raw(
             f"/login?action={quote(flow_param, safe='')}",
             json.dumps({"input_data": {}, "csrf_token": state.csrf_token}).encode(),
         )
@@ -305,29 +305,29 @@ def test_a_flow_id_with_nul_in_the_action_parameter(flow_api):
     ],
     ids=repr,
 )
-def test_nul_in_identifiers_of_a_flow_body_is_refused(flow_api, inputs):
-    state = flow_api.act(
-        flow_api.start("login"), "register_client_capabilities", {"webauthn_available": True}
+def test_nul_in_identifiers_of_a_flow_body_is_refused(flow_client, inputs):
+    state = flow_client.act(
+        flow_client.start("login"), "register_client_capabilities", {"webauthn_available": True}
     )
-    refused = flow_api.act(state, "continue_with_login_identifier", inputs)
+    refused = flow_client.act(state, "continue_with_login_identifier", inputs)
     assert refused.status == 400 and refused.error_code == "form_data_invalid_error"
 
 
 @pytest.mark.parametrize(
     "credential_id", [NUL, "AAAA\x00", "A" * 100 + NUL], ids=lambda value: repr(value[:10])
 )
-def test_nul_in_a_passkey_credential_id_is_refused(flow_api, credential_id):
-    state = flow_api.act(
-        flow_api.start("login"), "register_client_capabilities", {"webauthn_available": True}
+def test_nul_in_a_passkey_credential_id_is_refused(flow_client, credential_id):
+    state = flow_client.act(
+        flow_client.start("login"), "register_client_capabilities", {"webauthn_available": True}
     )
-    state = flow_api.act(state, "webauthn_generate_request_options")
+    state = flow_client.act(state, "webauthn_generate_request_options")
     assertion = {
         "id": credential_id,
         "rawId": credential_id,
         "type": "public-key",
         "response": {"clientDataJSON": "e30", "authenticatorData": "AA", "signature": "AA"},
     }
-    refused = flow_api.act(
+    refused = flow_client.act(
         state, "webauthn_verify_assertion_response", {"assertion_response": assertion}
     )
     assert refused.status == 400 and refused.error_code == "form_data_invalid_error"

@@ -115,8 +115,8 @@ def make_account(email: str, *, password: bool = True, username: str | None = No
     )
 
 
-def start(flow_api: FlowClient, flow: str) -> FlowResponse:
-    return flow_api.act(flow_api.start(flow), "register_client_capabilities", NO_WEBAUTHN)
+def start(flow_client: FlowClient, flow: str) -> FlowResponse:
+    return flow_client.act(flow_client.start(flow), "register_client_capabilities", NO_WEBAUTHN)
 
 
 def same_work(

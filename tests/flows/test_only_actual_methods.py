@@ -16,15 +16,15 @@ EMAIL = "pat@example.com"
         "EMAIL": {"USE_FOR_AUTHENTICATION": False},
     }
 )
-def test_a_passkey_only_account_is_asked_for_its_own_passkey(flow_api, account_factory):
+def test_a_passkey_only_account_is_asked_for_its_own_passkey(flow_client, account_factory):
     account = account_factory(EMAIL)
     WebauthnCredential.objects.create(
         id="Y3JlZGVudGlhbC0x", account=account, public_key="x", attestation_type="none"
     )
-    state = flow_api.act(
-        flow_api.start("login"), "register_client_capabilities", {"webauthn_available": True}
+    state = flow_client.act(
+        flow_client.start("login"), "register_client_capabilities", {"webauthn_available": True}
     )
-    state = flow_api.act(state, "continue_with_login_identifier", {"email": EMAIL})
+    state = flow_client.act(state, "continue_with_login_identifier", {"email": EMAIL})
 
     assert state.state == "login_passkey"
     options = state.body["payload"]["request_options"]["publicKey"]

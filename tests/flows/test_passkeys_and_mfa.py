@@ -22,36 +22,38 @@ def device() -> SoftAuthenticator:
     return SoftAuthenticator(ORIGIN)
 
 
-def start(flow_api: FlowClient, flow: str, **capabilities):
-    first = flow_api.start(flow)
-    return flow_api.act(first, "register_client_capabilities", {**WEBAUTHN, **capabilities})
+def start(flow_client: FlowClient, flow: str, **capabilities):
+    first = flow_client.start(flow)
+    return flow_client.act(first, "register_client_capabilities", {**WEBAUTHN, **capabilities})
 
 
-def sign_up_to_mfa_chooser(flow_api, passcode_for):
-    state = start(flow_api, "registration")
-    state = flow_api.act(state, "register_login_identifier", {"email": EMAIL})
-    state = flow_api.act(state, "verify_passcode", {"code": passcode_for(EMAIL)})
-    state = flow_api.act(state, "register_password", {"new_password": PASSWORD})
+def sign_up_to_mfa_chooser(flow_client, passcode_outbox):
+    state = start(flow_client, "registration")
+    state = flow_client.act(state, "register_login_identifier", {"email": EMAIL})
+    state = flow_client.act(state, "verify_passcode", {"code": passcode_outbox(EMAIL)})
+    state = flow_client.act(state, "register_password", {"new_password": PASSWORD})
     assert state.state == "mfa_method_chooser"
     return state
 
 
-def create_passkey(flow_api, state, device, **kwargs):
+def create_passkey(flow_client, state, device, **kwargs):
     assert state.state == "onboarding_create_passkey"
-    state = flow_api.act(state, "webauthn_generate_creation_options")
+    state = flow_client.act(state, "webauthn_generate_creation_options")
     assert state.state == "onboarding_verify_passkey_attestation"
     options = state.body["payload"]["creation_options"]
-    return flow_api.act(
+    return flow_client.act(
         state,
         "webauthn_verify_attestation_response",
         {"public_key": device.create(options, **kwargs)},
     )
 
 
-def test_sign_up_follows_hankos_default_sequence_and_adds_a_passkey(flow_api, passcode_for, device):
-    state = sign_up_to_mfa_chooser(flow_api, passcode_for)
-    state = flow_api.act(state, "skip")
-    state = create_passkey(flow_api, state, device)
+def test_sign_up_follows_hankos_default_sequence_and_adds_a_passkey(
+    flow_client, passcode_outbox, device
+):
+    state = sign_up_to_mfa_chooser(flow_client, passcode_outbox)
+    state = flow_client.act(state, "skip")
+    state = create_passkey(flow_client, state, device)
     assert state.state == "success" and state.status == 200
     user = state.body["payload"]["user"]
     assert len(user["passkeys"]) == 1 and "security_keys" not in user
@@ -61,9 +63,9 @@ def test_sign_up_follows_hankos_default_sequence_and_adds_a_passkey(flow_api, pa
     assert WebauthnCredential.objects.filter(mfa_only=False).count() == 1
 
 
-def test_passkey_login_needs_no_second_factor(flow_api, passcode_for, device):
-    state = sign_up_to_mfa_chooser(flow_api, passcode_for)
-    create_passkey(flow_api, flow_api.act(state, "skip"), device)
+def test_passkey_login_needs_no_second_factor(flow_client, passcode_outbox, device):
+    state = sign_up_to_mfa_chooser(flow_client, passcode_outbox)
+    create_passkey(flow_client, flow_client.act(state, "skip"), device)
     login = FlowClient()
     state = start(login, "login")
     assert "webauthn_generate_request_options" in state.body["actions"]
@@ -79,9 +81,9 @@ def test_passkey_login_needs_no_second_factor(flow_api, passcode_for, device):
     assert done.body["payload"]["last_login"] == {"login_method": "passkey"}
 
 
-def test_passkey_autofill_from_login_init(flow_api, passcode_for, device):
-    state = sign_up_to_mfa_chooser(flow_api, passcode_for)
-    create_passkey(flow_api, flow_api.act(state, "skip"), device)
+def test_passkey_autofill_from_login_init(flow_client, passcode_outbox, device):
+    state = sign_up_to_mfa_chooser(flow_client, passcode_outbox)
+    create_passkey(flow_client, flow_client.act(state, "skip"), device)
     login = FlowClient()
     state = start(login, "login", webauthn_conditional_mediation_available=True)
     options = state.body["payload"]["request_options"]
@@ -95,9 +97,9 @@ def test_passkey_autofill_from_login_init(flow_api, passcode_for, device):
     "tamper",
     [{"origin": "http://evil.example"}, {"corrupt_signature": True}, {"rp_id": "evil.example"}],
 )
-def test_tampered_assertions_are_refused(flow_api, passcode_for, device, tamper):
-    state = sign_up_to_mfa_chooser(flow_api, passcode_for)
-    create_passkey(flow_api, flow_api.act(state, "skip"), device)
+def test_tampered_assertions_are_refused(flow_client, passcode_outbox, device, tamper):
+    state = sign_up_to_mfa_chooser(flow_client, passcode_outbox)
+    create_passkey(flow_client, flow_client.act(state, "skip"), device)
     login = FlowClient()
     state = login.act(start(login, "login"), "webauthn_generate_request_options")
     options = state.body["payload"]["request_options"]
@@ -110,9 +112,9 @@ def test_tampered_assertions_are_refused(flow_api, passcode_for, device, tamper)
     assert refused.state == "login_passkey"
 
 
-def test_replayed_assertion_is_refused(flow_api, passcode_for, device):
-    state = sign_up_to_mfa_chooser(flow_api, passcode_for)
-    create_passkey(flow_api, flow_api.act(state, "skip"), device)
+def test_replayed_assertion_is_refused(flow_client, passcode_outbox, device):
+    state = sign_up_to_mfa_chooser(flow_client, passcode_outbox)
+    create_passkey(flow_client, flow_client.act(state, "skip"), device)
     login = FlowClient()
     state = login.act(start(login, "login"), "webauthn_generate_request_options")
     assertion = device.get(state.body["payload"]["request_options"])
@@ -131,7 +133,7 @@ def test_replayed_assertion_is_refused(flow_api, passcode_for, device):
 
 
 @pytest.mark.parametrize("garbage", ["not json", {"id": "%%%"}, {"response": 5}, [], None])
-def test_garbage_assertion_is_a_passkey_error_not_a_crash(flow_api, garbage):
+def test_garbage_assertion_is_a_passkey_error_not_a_crash(flow_client, garbage):
     state = FlowClient()
     login = state.act(start(state, "login"), "webauthn_generate_request_options")
     refused = state.act(
@@ -140,13 +142,13 @@ def test_garbage_assertion_is_a_passkey_error_not_a_crash(flow_api, garbage):
     assert refused.status == 401 and refused.error_code == "passkey_invalid"
 
 
-def test_totp_enrolment_then_login_with_totp_and_device_trust(flow_api, passcode_for, device):
-    state = sign_up_to_mfa_chooser(flow_api, passcode_for)
-    state = flow_api.act(state, "continue_to_otp_secret_creation")
+def test_totp_enrolment_then_login_with_totp_and_device_trust(flow_client, passcode_outbox, device):
+    state = sign_up_to_mfa_chooser(flow_client, passcode_outbox)
+    state = flow_client.act(state, "continue_to_otp_secret_creation")
     assert state.state == "mfa_otp_secret_creation"
     secret = state.body["payload"]["otp_secret"]
     assert state.body["payload"]["otp_image_source"].startswith("data:image/png;base64,")
-    wrong = flow_api.act(
+    wrong = flow_client.act(
         state,
         "otp_code_verify",
         {"otp_code": "000000" if pyotp.TOTP(secret).now() != "000000" else "111111"},
@@ -157,9 +159,9 @@ def test_totp_enrolment_then_login_with_totp_and_device_trust(flow_api, passcode
     )
     assert wrong.body["payload"]["otp_secret"] == secret  # the same secret, shown again
     enrolment_code = pyotp.TOTP(secret).now()
-    state = flow_api.act(wrong, "otp_code_verify", {"otp_code": enrolment_code})
+    state = flow_client.act(wrong, "otp_code_verify", {"otp_code": enrolment_code})
     assert state.state == "onboarding_create_passkey"
-    done = flow_api.act(state, "skip")
+    done = flow_client.act(state, "skip")
     assert done.state == "success"
     assert done.body["payload"]["claims"]["amr"] == ["otp", "pwd", "totp"]
     assert done.body["payload"]["user"]["mfa_config"]["auth_app_set_up"] is True
@@ -196,21 +198,21 @@ def test_totp_enrolment_then_login_with_totp_and_device_trust(flow_api, passcode
     assert trusted.act(state, "password_login", {"password": PASSWORD}).state == "success"
 
 
-def test_security_key_as_second_factor(flow_api, passcode_for):
+def test_security_key_as_second_factor(flow_client, passcode_outbox):
     key = SoftAuthenticator(ORIGIN)
-    state = sign_up_to_mfa_chooser(flow_api, passcode_for)
-    state = flow_api.act(state, "continue_to_security_key_creation")
+    state = sign_up_to_mfa_chooser(flow_client, passcode_outbox)
+    state = flow_client.act(state, "continue_to_security_key_creation")
     assert state.state == "mfa_security_key_creation"
-    state = flow_api.act(state, "webauthn_generate_creation_options")
+    state = flow_client.act(state, "webauthn_generate_creation_options")
     selection = state.body["payload"]["creation_options"]["publicKey"]["authenticatorSelection"]
     assert selection["residentKey"] == "discouraged"
-    state = flow_api.act(
+    state = flow_client.act(
         state,
         "webauthn_verify_attestation_response",
         {"public_key": key.create(state.body["payload"]["creation_options"])},
     )
     assert state.state == "onboarding_create_passkey"
-    done = flow_api.act(state, "skip")
+    done = flow_client.act(state, "skip")
     assert done.body["payload"]["claims"]["amr"] == ["otp", "pwd", "security_key"]
     assert len(done.body["payload"]["user"]["security_keys"]) == 1
 
@@ -244,24 +246,26 @@ def test_security_key_as_second_factor(flow_api, passcode_for):
     assert done.body["payload"]["claims"]["amr"] == ["pwd", "security_key"]
 
 
-def test_another_users_key_is_refused_in_the_mfa_step(flow_api, passcode_for, account_factory):
+def test_another_users_key_is_refused_in_the_mfa_step(
+    flow_client, passcode_outbox, account_factory
+):
     key = SoftAuthenticator(ORIGIN)
-    state = sign_up_to_mfa_chooser(flow_api, passcode_for)
-    state = flow_api.act(state, "continue_to_security_key_creation")
-    state = flow_api.act(state, "webauthn_generate_creation_options")
-    state = flow_api.act(
+    state = sign_up_to_mfa_chooser(flow_client, passcode_outbox)
+    state = flow_client.act(state, "continue_to_security_key_creation")
+    state = flow_client.act(state, "webauthn_generate_creation_options")
+    state = flow_client.act(
         state,
         "webauthn_verify_attestation_response",
         {"public_key": key.create(state.body["payload"]["creation_options"])},
     )
-    assert flow_api.act(state, "skip").state == "success"
+    assert flow_client.act(state, "skip").state == "success"
     # Mallory has her own account and key, and tries it in Pat's MFA step.
     mallory_key = SoftAuthenticator(ORIGIN)
     other = FlowClient()
     state = other.act(
         start(other, "registration"), "register_login_identifier", {"email": "mallory@example.com"}
     )
-    state = other.act(state, "verify_passcode", {"code": passcode_for("mallory@example.com")})
+    state = other.act(state, "verify_passcode", {"code": passcode_outbox("mallory@example.com")})
     state = other.act(state, "register_password", {"new_password": PASSWORD})
     state = other.act(state, "continue_to_security_key_creation")
     state = other.act(state, "webauthn_generate_creation_options")
@@ -286,15 +290,15 @@ def test_another_users_key_is_refused_in_the_mfa_step(flow_api, passcode_for, ac
 
 
 def test_duplicate_credential_at_sign_up_is_refused_and_the_flow_goes_on(
-    flow_api, passcode_for, device
+    flow_client, passcode_outbox, device
 ):
-    state = sign_up_to_mfa_chooser(flow_api, passcode_for)
-    create_passkey(flow_api, flow_api.act(state, "skip"), device)
+    state = sign_up_to_mfa_chooser(flow_client, passcode_outbox)
+    create_passkey(flow_client, flow_client.act(state, "skip"), device)
     again = FlowClient()
     state = again.act(
         start(again, "registration"), "register_login_identifier", {"email": "second@example.com"}
     )
-    state = again.act(state, "verify_passcode", {"code": passcode_for("second@example.com")})
+    state = again.act(state, "verify_passcode", {"code": passcode_outbox("second@example.com")})
     state = again.act(state, "register_password", {"new_password": PASSWORD})
     state = again.act(state, "skip")
     state = again.act(state, "webauthn_generate_creation_options")

@@ -60,72 +60,74 @@ def checked(answer: FlowResponse) -> bool:
     return True
 
 
-def test_thirty_wrong_passwords_from_six_networks_are_not_all_checked(flow_api, jane):
-    state = password_state(flow_api)
+def test_thirty_wrong_passwords_from_six_networks_are_not_all_checked(flow_client, jane):
+    state = password_state(flow_client)
     answers = []
     for n in range(30):
-        state = guess(flow_api, state, f"guess {n}", network(n % 6))
+        state = guess(flow_client, state, f"guess {n}", network(n % 6))
         answers.append(checked(state))
     assert answers.count(True) == attempts.SUBJECT_FREE
     assert answers[: attempts.SUBJECT_FREE] == [True] * attempts.SUBJECT_FREE
     # The right password from a seventh network is refused too while the budget holds.
-    refused = guess(flow_api, state, PASSWORD, network(6))
+    refused = guess(flow_client, state, PASSWORD, network(6))
     assert refused.status == 429 and refused.body["payload"]["retry_after"] == 1
 
 
-def test_the_right_password_is_refused_while_the_budget_holds(flow_api, jane, clock):
-    state = password_state(flow_api)
+def test_the_right_password_is_refused_while_the_budget_holds(flow_client, jane, clock):
+    state = password_state(flow_client)
     for n in range(attempts.NETWORK_FREE):
-        state = guess(flow_api, state, f"guess {n}", home(n))
+        state = guess(flow_client, state, f"guess {n}", home(n))
         assert checked(state)
-    refused = guess(flow_api, state, PASSWORD, home(10))
+    refused = guess(flow_client, state, PASSWORD, home(10))
     assert refused.status == 429 and refused.state == "login_password"
     assert refused.body["payload"]["retry_after"] == 1
     clock.advance(seconds=1)
-    done = guess(flow_api, refused, PASSWORD, home(11))
+    done = guess(flow_client, refused, PASSWORD, home(11))
     assert done.state == "success"
 
 
-def test_a_success_from_one_network_does_not_clear_anothers_wait(flow_api, jane):
-    attacker = password_state(flow_api)
+def test_a_success_from_one_network_does_not_clear_anothers_wait(flow_client, jane):
+    attacker = password_state(flow_client)
     for n in range(attempts.NETWORK_FREE):
-        attacker = guess(flow_api, attacker, f"guess {n}", f"192.0.2.{30 + n}")
+        attacker = guess(flow_client, attacker, f"guess {n}", f"192.0.2.{30 + n}")
         assert checked(attacker)
-    attacker = guess(flow_api, attacker, "another guess", "192.0.2.40")
+    attacker = guess(flow_client, attacker, "another guess", "192.0.2.40")
     assert not checked(attacker)
 
     person = FlowClient(Client())
     assert guess(person, password_state(person), PASSWORD, HOME).state == "success"
 
-    again = guess(flow_api, attacker, PASSWORD, "192.0.2.41")  # the same /24
+    again = guess(flow_client, attacker, PASSWORD, "192.0.2.41")  # the same /24
     assert again.status == 429 and again.body["payload"]["retry_after"] == 1
 
 
-def test_attackers_on_new_networks_cannot_lock_the_person_out_of_a_known_one(flow_api, jane, clock):
+def test_attackers_on_new_networks_cannot_lock_the_person_out_of_a_known_one(
+    flow_client, jane, clock
+):
     person = FlowClient(Client())
     assert guess(person, password_state(person), PASSWORD, HOME).state == "success"
 
-    attacker = password_state(flow_api)
+    attacker = password_state(flow_client)
     n = 0
     while AttemptBudget.objects.get(subject=str(jane.pk), network="*").failures < attempts.CEILING:
-        attacker = guess(flow_api, attacker, f"guess {n}", network(n))
+        attacker = guess(flow_client, attacker, f"guess {n}", network(n))
         if not checked(attacker):
             clock.advance(seconds=attacker.body["payload"]["retry_after"])
         n += 1
-    held = guess(flow_api, attacker, PASSWORD, network(n + 1))
+    held = guess(flow_client, attacker, PASSWORD, network(n + 1))
     assert held.status == 429
     assert held.body["payload"]["retry_after"] == 24 * 3600  # a new network waits a day
 
     assert guess(person, password_state(person), PASSWORD, HOME).state == "success"
 
 
-def test_an_unknown_email_gets_the_same_answers(flow_api, jane, clock):
-    known = password_state(flow_api)
-    made_up = password_state(flow_api, "nobody@example.com")
+def test_an_unknown_email_gets_the_same_answers(flow_client, jane, clock):
+    known = password_state(flow_client)
+    made_up = password_state(flow_client, "nobody@example.com")
     answers = {"known": [], "made_up": []}
     for n in range(20):  # five per address: under the per-IP limit
-        known = guess(flow_api, known, f"guess {n}", network(n % 4))
-        made_up = guess(flow_api, made_up, f"guess {n}", network(n % 4))
+        known = guess(flow_client, known, f"guess {n}", network(n % 4))
+        made_up = guess(flow_client, made_up, f"guess {n}", network(n % 4))
         answers["known"].append((known.status, known.body.get("payload", {}).get("retry_after")))
         answers["made_up"].append(
             (made_up.status, made_up.body.get("payload", {}).get("retry_after"))

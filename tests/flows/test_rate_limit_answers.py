@@ -19,9 +19,9 @@ def one_a_minute(bucket: str) -> dict:
     return {"RATE_LIMITER": {f"{bucket}_LIMITS": {"TOKENS": 1, "INTERVAL": 60}}}
 
 
-def identified(flow_api: FlowClient):
-    start = flow_api.act(flow_api.start("login"), "register_client_capabilities", NO_WEBAUTHN)
-    return flow_api.act(start, "continue_with_login_identifier", {"email": EMAIL})
+def identified(flow_client: FlowClient):
+    start = flow_client.act(flow_client.start("login"), "register_client_capabilities", NO_WEBAUTHN)
+    return flow_client.act(start, "continue_with_login_identifier", {"email": EMAIL})
 
 
 def assert_limited(answer, state: str, payload_key: str) -> None:
@@ -32,46 +32,49 @@ def assert_limited(answer, state: str, payload_key: str) -> None:
     assert 0 < answer.body["payload"][payload_key] <= 60
 
 
-def test_password_login_answers_retry_after(flow_api, account_factory):
+def test_password_login_answers_retry_after(flow_client, account_factory):
     account_factory(EMAIL, password=PASSWORD)
     with override_settings(HANKOFLOW=one_a_minute("PASSWORD")):
-        state = flow_api.act(identified(flow_api), "continue_to_password_login")
-        state = flow_api.act(state, "password_login", {"password": "wrong"})
+        state = flow_client.act(identified(flow_client), "continue_to_password_login")
+        state = flow_client.act(state, "password_login", {"password": "wrong"})
         assert state.status == 400
-        limited = flow_api.act(state, "password_login", {"password": PASSWORD})
+        limited = flow_client.act(state, "password_login", {"password": PASSWORD})
     assert_limited(limited, "login_password", "retry_after")
 
 
-def test_entering_passcode_confirmation_answers_resend_after(flow_api, account_factory):
+def test_entering_passcode_confirmation_answers_resend_after(flow_client, account_factory):
     account_factory(EMAIL, password=PASSWORD)
     with override_settings(HANKOFLOW=one_a_minute("PASSCODE")):
-        assert flow_api.act(identified(flow_api), "continue_to_passcode_confirmation").status == 200
-        limited = flow_api.act(identified(flow_api), "continue_to_passcode_confirmation")
+        assert (
+            flow_client.act(identified(flow_client), "continue_to_passcode_confirmation").status
+            == 200
+        )
+        limited = flow_client.act(identified(flow_client), "continue_to_passcode_confirmation")
     assert_limited(limited, "passcode_confirmation", "resend_after")
 
 
-def test_resend_passcode_answers_resend_after(flow_api, account_factory):
+def test_resend_passcode_answers_resend_after(flow_client, account_factory):
     account_factory(EMAIL, password=PASSWORD)
     with override_settings(HANKOFLOW=one_a_minute("PASSCODE")):
-        state = flow_api.act(identified(flow_api), "continue_to_passcode_confirmation")
+        state = flow_client.act(identified(flow_client), "continue_to_passcode_confirmation")
         assert state.status == 200
-        limited = flow_api.act(state, "resend_passcode")
+        limited = flow_client.act(state, "resend_passcode")
     assert_limited(limited, "passcode_confirmation", "resend_after")
 
 
 @pytest.fixture
-def at_login_otp(flow_api, account_factory):
+def at_login_otp(flow_client, account_factory):
     secret = pyotp.random_base32()
     account_factory(EMAIL, password=PASSWORD, totp=secret)
-    state = flow_api.act(identified(flow_api), "continue_to_password_login")
-    state = flow_api.act(state, "password_login", {"password": PASSWORD})
+    state = flow_client.act(identified(flow_client), "continue_to_password_login")
+    state = flow_client.act(state, "password_login", {"password": PASSWORD})
     assert state.state == "login_otp"
     return state
 
 
-def test_otp_code_validate_answers_retry_after(flow_api, at_login_otp):
+def test_otp_code_validate_answers_retry_after(flow_client, at_login_otp):
     with override_settings(HANKOFLOW=one_a_minute("OTP")):
-        wrong = flow_api.act(at_login_otp, "otp_code_validate", {"otp_code": "000000"})
+        wrong = flow_client.act(at_login_otp, "otp_code_validate", {"otp_code": "000000"})
         assert wrong.status == 400
-        limited = flow_api.act(wrong, "otp_code_validate", {"otp_code": "000000"})
+        limited = flow_client.act(wrong, "otp_code_validate", {"otp_code": "000000"})
     assert_limited(limited, "login_otp", "retry_after")

@@ -38,18 +38,18 @@ def signed_in(token: str) -> bool:
     return Client().get("/me", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
 
 
-def recover(flow_api: FlowClient, passcode_for):
-    state = to_password_recovery(flow_api, passcode_for)
-    return flow_api.act(state, "password_recovery", {"new_password": NEW_PASSWORD})
+def recover(flow_client: FlowClient, passcode_outbox):
+    state = to_password_recovery(flow_client, passcode_outbox)
+    return flow_client.act(state, "password_recovery", {"new_password": NEW_PASSWORD})
 
 
-def to_password_recovery(flow_api: FlowClient, passcode_for):
-    state = flow_api.start("login")
-    state = flow_api.act(state, "register_client_capabilities", {"webauthn_available": False})
-    state = flow_api.act(state, "continue_with_login_identifier", {"email": EMAIL})
-    state = flow_api.act(state, "continue_to_password_login")
-    state = flow_api.act(state, "continue_to_passcode_confirmation_recovery")
-    state = flow_api.act(state, "verify_passcode", {"code": passcode_for(EMAIL)})
+def to_password_recovery(flow_client: FlowClient, passcode_outbox):
+    state = flow_client.start("login")
+    state = flow_client.act(state, "register_client_capabilities", {"webauthn_available": False})
+    state = flow_client.act(state, "continue_with_login_identifier", {"email": EMAIL})
+    state = flow_client.act(state, "continue_to_password_login")
+    state = flow_client.act(state, "continue_to_passcode_confirmation_recovery")
+    state = flow_client.act(state, "verify_passcode", {"code": passcode_outbox(EMAIL)})
     assert state.state == "login_password_recovery"
     return state
 
@@ -68,7 +68,7 @@ def is_trusted(account, cookie: str) -> bool:
 
 
 def test_password_recovery_ends_every_other_session(
-    flow_api, account_factory, passcode_for, revoked
+    flow_client, account_factory, passcode_outbox, revoked
 ):
     account = account_factory(EMAIL, password=OLD_PASSWORD)
     other = account_factory("someone@example.com", password=OLD_PASSWORD)
@@ -78,14 +78,14 @@ def test_password_recovery_ends_every_other_session(
     trusted = trust_device(account)
     assert signed_in(laptop.token) and signed_in(phone.token) and is_trusted(account, trusted)
 
-    done = recover(flow_api, passcode_for)
+    done = recover(flow_client, passcode_outbox)
 
     assert done.state == "success"
     assert not signed_in(laptop.token) and not signed_in(phone.token)
     assert not is_trusted(account, trusted)
     assert signed_in(someone_else.token)
     # The session the recovery itself issued is the user's only one, and it works.
-    assert flow_api.client.get("/me").status_code == 200
+    assert flow_client.client.get("/me").status_code == 200
     remaining = Session.objects.filter(account=account).values_list("pk", flat=True)
     assert [str(pk) for pk in remaining] == [done.body["payload"]["claims"]["session_id"]]
     assert sorted(str(kw["session"].pk) for kw in revoked) == sorted(
@@ -103,20 +103,20 @@ def test_password_recovery_ends_every_other_session(
 
 
 def test_password_recovery_from_a_signed_in_browser_replaces_its_session(
-    flow_api, account_factory, passcode_for
+    flow_client, account_factory, passcode_outbox
 ):
     account = account_factory(EMAIL, password=OLD_PASSWORD)
     before = sessions.issue(account, amr=["pwd"], env=None, remember_me=None)
-    flow_api.client.cookies["hanko"] = before.token
-    done = recover(flow_api, passcode_for)
+    flow_client.client.cookies["hanko"] = before.token
+    done = recover(flow_client, passcode_outbox)
     assert done.state == "success"
     assert not signed_in(before.token)
-    me = flow_api.client.get("/me")  # the cookie the recovery set replaced the old one
+    me = flow_client.client.get("/me")  # the cookie the recovery set replaced the old one
     assert me.status_code == 200 and me.json()["user_id"] == str(account.pk)
 
 
 def test_a_failed_recovery_step_revokes_nothing(
-    flow_api, account_factory, passcode_for, monkeypatch, revoked
+    flow_client, account_factory, passcode_outbox, monkeypatch, revoked
 ):
     # Same transaction: when the step fails after the revocation, the sessions stay.
     from hankoflow.actions import credential_usage
@@ -129,7 +129,7 @@ def test_a_failed_recovery_step_revokes_nothing(
         raise RuntimeError("a later part of the step failed")
 
     client = FlowClient(Client(raise_request_exception=False), validate=False)
-    state = to_password_recovery(client, passcode_for)
+    state = to_password_recovery(client, passcode_outbox)
     monkeypatch.setattr(credential_usage, "schedule_mfa_creation", fail)
     failed = client.act(state, "password_recovery", {"new_password": NEW_PASSWORD})
     assert failed.status == 500
@@ -138,10 +138,10 @@ def test_a_failed_recovery_step_revokes_nothing(
 
 
 def test_recovery_without_other_sessions_writes_no_revocation_entry(
-    flow_api, account_factory, passcode_for
+    flow_client, account_factory, passcode_outbox
 ):
     account_factory(EMAIL, password=OLD_PASSWORD)
-    assert recover(flow_api, passcode_for).state == "success"
+    assert recover(flow_client, passcode_outbox).state == "success"
     assert not AuditLogEntry.objects.filter(type="user_logged_out").exists()
 
 
