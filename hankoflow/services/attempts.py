@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.core.cache import caches
+from django.db.models import Case, DateTimeField, IntegerField, Value, When
 
 from hankoflow import clock
 from hankoflow.conf import settings
@@ -151,10 +152,8 @@ class Attempt:
 
     def release(self) -> None:
         """The attempt was neither right nor wrong: take back the failure it was counted as."""
-        for row in self._rows:
-            AttemptBudget.objects.filter(pk=row.pk).update(
-                failures=row.failures, last_failure_at=row.last_failure_at
-            )
+        if self._rows:
+            _write([(row.pk, row.failures, row.last_failure_at) for row in self._rows])
 
 
 def reserve(kind: Kind, subject: str, ip: str | None) -> Attempt:
@@ -180,16 +179,14 @@ def reserve(kind: Kind, subject: str, ip: str | None) -> Attempt:
             [AttemptBudget(kind=kind.name, subject=subject, network=key) for key in missing],
             ignore_conflicts=True,  # a concurrent attempt may have created it
         )
-    # Always the row across networks first, then the network's: no two attempts deadlock.
-    everywhere = _locked(kind, subject, ALL_NETWORKS)
-    here = _locked(kind, subject, network)
+    locked = _locked(kind, subject, network)
+    everywhere, here = locked.get(ALL_NETWORKS), locked.get(network)
     if everywhere is None or here is None:
         return Attempt(1)  # deleted by a clean-up since we read it: try again
     retry_after = _retry_after(policy, everywhere, here, now)
     if retry_after:
         return Attempt(retry_after)
-    for row in (everywhere, here):
-        _count(row.pk, _current(policy, row, now) + 1, now)
+    _write([(row.pk, _current(policy, row, now) + 1, now) for row in (everywhere, here)])
     reserved = tuple(_Reserved(r.pk, r.failures, r.last_failure_at) for r in (everywhere, here))
     return Attempt(0, reserved)
 
@@ -223,10 +220,8 @@ def reserve_unknown(kind: Kind, identifier: str, ip: str | None) -> Attempt:
     # The statements ``reserve`` runs, for a subject no row has ("" is refused there).
     _read(kind, "", network)
     if not retry_after:
-        _locked(kind, "", ALL_NETWORKS)
         _locked(kind, "", network)
-        for _ in range(2):
-            _count(_NO_ROW, 1, now)
+        _write([(_NO_ROW, 1, now), (_NO_ROW, 1, now)])
     return Attempt(retry_after)
 
 
@@ -265,16 +260,30 @@ def _read(kind: Kind, subject: str, network: str) -> dict[str, AttemptBudget]:
     return {row.network: row for row in rows}
 
 
-def _locked(kind: Kind, subject: str, network: str) -> AttemptBudget | None:
-    """One row, locked until the transaction ends."""
-    rows = AttemptBudget.objects.select_for_update().filter(
-        kind=kind.name, subject=subject, network=network
+def _locked(kind: Kind, subject: str, network: str) -> dict[str, AttemptBudget]:
+    """The subject's rows for all networks and for ``network``, locked until the transaction
+    ends, by network.
+
+    One statement locks both, always the row across networks first: PostgreSQL locks rows in
+    the order it returns them, so no two attempts wait for each other's second row (deadlock).
+    """
+    first = Case(When(network=ALL_NETWORKS, then=Value(0)), default=Value(1))
+    rows = (
+        AttemptBudget.objects.select_for_update()
+        .filter(kind=kind.name, subject=subject, network__in=(ALL_NETWORKS, network))
+        .order_by(first)
     )
-    return next(iter(rows), None)
+    return {row.network: row for row in rows}
 
 
-def _count(pk: int, failures: int, now: datetime) -> None:
-    AttemptBudget.objects.filter(pk=pk).update(failures=failures, last_failure_at=now)
+def _write(counts: list[tuple[int, int, datetime | None]]) -> None:
+    """Set ``failures`` and ``last_failure_at`` of rows by id, all in one UPDATE."""
+    failures = [When(pk=pk, then=Value(n)) for pk, n, _ in counts]
+    failed_at = [When(pk=pk, then=Value(at)) for pk, _, at in counts]
+    AttemptBudget.objects.filter(pk__in=[pk for pk, _, _ in counts]).update(
+        failures=Case(*failures, output_field=IntegerField()),
+        last_failure_at=Case(*failed_at, output_field=DateTimeField()),
+    )
 
 
 def _current(policy: Policy, count: AttemptBudget | _Count | None, now: datetime) -> int:

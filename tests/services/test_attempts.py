@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 from django.core.cache import caches
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from hankoflow.conf import settings
 from hankoflow.models import AttemptBudget
@@ -262,3 +263,58 @@ def test_unknown_identifiers_are_allowed_when_the_cache_fails(clock, monkeypatch
 def test_no_wait_is_longer_than_the_maximum_delay_before_the_ceiling(clock):
     fail(clock, HOME, CEILING - 1)
     assert reserve(HOME).retry_after == int(attempts.MAX_DELAY.total_seconds())
+
+
+# --- what an attempt costs in SQL ---------------------------------------------------------------
+
+
+def statements(run) -> list[str]:
+    """The SQL ``run()`` sends, transaction control left out (as the bench counts)."""
+    with CaptureQueriesContext(connection) as captured:
+        run()
+    control = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT", "BEGIN", "COMMIT")
+    return [q["sql"] for q in captured.captured_queries if not q["sql"].startswith(control)]
+
+
+def test_a_first_ever_success_reads_inserts_locks_and_writes_once_each(clock):
+    sql = statements(lambda: succeed(clock, HOME))
+    kinds = [s.split(None, 1)[0] for s in sql]
+    # read (unlocked), INSERT both rows, lock both, count both, reset both
+    assert kinds == ["SELECT", "INSERT", "SELECT", "UPDATE", "UPDATE"], "\n".join(sql)
+
+
+def test_a_success_with_rows_reads_locks_counts_and_resets(clock):
+    fail(clock, HOME)
+    sql = statements(lambda: succeed(clock, HOME))
+    assert [s.split(None, 1)[0] for s in sql] == ["SELECT", "SELECT", "UPDATE", "UPDATE"]
+
+
+def test_a_refusal_is_one_unlocked_read(clock):
+    fail(clock, HOME, NETWORK_FREE)
+    sql = statements(lambda: reserve(HOME))
+    assert len(sql) == 1 and "FOR UPDATE" not in sql[0]
+
+
+def test_release_is_one_statement(clock):
+    fail(clock, HOME)
+    with transaction.atomic():
+        attempt = attempts.reserve(KIND, SUBJECT, HOME)
+        assert len(statements(attempt.release)) == 1
+
+
+def test_both_rows_are_locked_by_one_statement_the_row_across_networks_first(clock):
+    fail(clock, HOME)
+    locking = [s for s in statements(lambda: reserve(HOME)) if "FOR UPDATE" in s]
+    if connection.features.has_select_for_update:
+        assert len(locking) == 1
+        # PostgreSQL locks the rows in the order it returns them: "*" sorts first.
+        order_by = locking[0].split("ORDER BY", 1)[1]
+        assert order_by.lstrip().startswith("CASE WHEN") and "'*'" in order_by
+
+
+def test_an_unknown_identifier_runs_the_statements_of_a_known_one(clock):
+    fail(clock, HOME)
+    unknown(HOME)  # its first attempt from a network is no different from a known one's
+    known = statements(lambda: reserve(HOME))
+    made_up = statements(lambda: unknown(HOME))
+    assert [s.split(None, 1)[0] for s in made_up] == [s.split(None, 1)[0] for s in known]
