@@ -22,7 +22,7 @@ from django.db import IntegrityError, models, transaction
 from django.http import HttpRequest
 from django.utils.module_loading import import_string
 
-from hankoflow import jwt_template
+from hankoflow import emails, jwt_template
 from hankoflow.conf import settings
 
 if TYPE_CHECKING:
@@ -179,6 +179,28 @@ class DefaultHankoflowAdapter:
             "Picture": "",
             "Metadata": None,  # user metadata is not built yet
         }
+
+    # --- sending email --------------------------------------------------------------------
+
+    def send_mail(self, kind: str, to: str, context: dict[str, Any]) -> None:
+        """Send one of hankoflow's emails now; raise if it did not go out.
+
+        ``kind`` names the email (``hankoflow.emails.KINDS``): ``login``,
+        ``email_verification`` and ``recovery`` carry a passcode; ``email_login_attempted`` and
+        ``email_registration_attempted`` are the notices sent instead of a code;
+        ``password_update``. ``to`` is one address. ``context`` holds the template variables:
+        ``language`` (the Django language code to write in: ``en``, ``de``, ``pt-br``,
+        ``zh-hans``...), ``service_name``, and for the passcode kinds ``code`` and
+        ``ttl_minutes`` (the code's lifetime in minutes). ``context["code"]`` is the passcode in
+        the clear: never log or store it.
+
+        Called after the flow step committed, once per email at a time (the outbox row is
+        locked). Raising leaves the email for a retry with backoff, up to six tries; raise
+        ``hankoflow.emails.UndeliverableEmail`` when retrying cannot help (5xx SMTP answers
+        count as that too). Default: hankoflow's templates (``hankoflow.emails.render``) sent
+        through the project's ``EMAIL_BACKEND``; override to send through a mail API instead.
+        """
+        emails.build_message(kind, to=to, context=context).send()
 
     @staticmethod
     def _fills(model: type[AbstractBaseUser], name: str) -> bool:

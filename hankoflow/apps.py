@@ -9,7 +9,11 @@ class HankoflowConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from hankoflow import (
-            checks,  # noqa: F401  (registers the checks)
-            tasks,  # noqa: F401  (registers the tasks, so web processes can publish them)
-        )
+        from hankoflow import checks  # noqa: F401  (registers the checks)
+
+        try:
+            from hankoflow import tasks  # noqa: F401  (registers them: web processes publish them)
+        except ModuleNotFoundError as exc:
+            # Celery is optional (the `celery` extra): without it emails are sent in-process.
+            if exc.name != "celery":
+                raise

@@ -238,31 +238,63 @@ def check_rate_limit_cache(app_configs: Any = None, **kwargs: Any) -> list[Check
 
 @register("hankoflow", deploy=True)
 def check_email_delivery(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """W016: hankoflow's emails cannot leave (they would stay in the outbox, or in this process).
+
+    Only two setups are that: ``EMAIL_DELIVERY.MODE`` "celery" with a Celery app that has no
+    broker and does not run tasks eagerly (or no Celery at all); and, with DEBUG off, the
+    default ``send_mail`` on an ``EMAIL_BACKEND`` that never hands a message to a mail server
+    (console, locmem, dummy, file). "auto" without a broker sends in-process: not a problem.
+    """
     if not _settings_valid() or not settings.EMAIL_DELIVERY.ENABLED:
         return []
+    from hankoflow.services.mail import dispatch
+
+    problems: list[CheckMessage] = []
     app = _celery_app()
-    if app is not None and (
-        app.conf.task_always_eager or app.conf.broker_url or app.conf.broker_write_url
-    ):
-        return []
-    # Facts only: how an email leaves without a worker is the outbox's business
-    # (hankoflow/services/mail.py); the sweeper needs a worker and beat, or cron, either way.
-    if app is None:
-        fact = "Celery is not installed"
-    else:
-        fact = f"Celery's app {app.main!r} has no broker and does not run tasks eagerly"
-    return [
-        Warning(
-            f"{fact}: no Celery worker sends hankoflow's emails and no Celery beat runs the "
-            "outbox sweeper.",
-            hint="Give Celery a broker (broker_url) and run a worker and beat, or make it run "
-            "tasks eagerly (task_always_eager); either way run `manage.py "
-            "hankoflow_send_outbox` from cron if no beat runs. Django's CELERY_* settings only "
-            "apply to a Celery app that loads them (config_from_object('django.conf:settings', "
-            "namespace='CELERY')).",
-            id="hankoflow.W016",
+    if dispatch.delivery_mode(app) == dispatch.CELERY and not dispatch.can_publish(app):
+        if app is None:
+            fact = "Celery is not installed"
+        else:
+            fact = f"Celery's app {app.main!r} has no broker and does not run tasks eagerly"
+        problems.append(
+            Warning(
+                f"EMAIL_DELIVERY.MODE is 'celery' but {fact}: hankoflow's emails stay in the "
+                "outbox.",
+                hint="Give the Celery app a broker (broker_url) and run a worker, or set "
+                "EMAIL_DELIVERY.MODE to 'auto' or 'inline' to send from the web process. Django's "
+                "CELERY_* settings only apply to a Celery app that loads them "
+                "(config_from_object('django.conf:settings', namespace='CELERY')).",
+                id="hankoflow.W016",
+            )
         )
-    ]
+    backend = str(getattr(django_settings, "EMAIL_BACKEND", ""))
+    if not django_settings.DEBUG and backend in _LOCAL_EMAIL_BACKENDS and _sends_by_backend():
+        problems.append(
+            Warning(
+                f"EMAIL_BACKEND is {backend!r}, which never hands a message to a mail server: "
+                "nobody receives hankoflow's passcodes.",
+                hint="Set EMAIL_BACKEND (and EMAIL_HOST, ...) to your SMTP server, or override "
+                "the adapter's send_mail to send through your mail service.",
+                id="hankoflow.W016",
+            )
+        )
+    return problems
+
+
+# Django's backends that keep a message in this process or on this disk.
+_LOCAL_EMAIL_BACKENDS = {
+    "django.core.mail.backends.console.EmailBackend",
+    "django.core.mail.backends.locmem.EmailBackend",
+    "django.core.mail.backends.dummy.EmailBackend",
+    "django.core.mail.backends.filebased.EmailBackend",
+}
+
+
+def _sends_by_backend() -> bool:
+    """The adapter's ``send_mail`` is the default one, which sends through EMAIL_BACKEND."""
+    from hankoflow.adapter import DefaultHankoflowAdapter, get_adapter
+
+    return type(get_adapter()).send_mail is DefaultHankoflowAdapter.send_mail
 
 
 @register(Tags.security, "hankoflow", deploy=True)
@@ -288,11 +320,9 @@ def _settings_valid() -> bool:
 
 def _celery_app() -> Any:
     """Celery's current app (the host's, once its module is imported), or None without Celery."""
-    try:
-        from celery import current_app
-    except ImportError:
-        return None
-    return current_app
+    from hankoflow.services.mail import dispatch
+
+    return dispatch.celery_app()
 
 
 def _is_ip(host: str) -> bool:

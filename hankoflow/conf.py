@@ -39,6 +39,12 @@ DEFAULTS: dict[str, Any] = {
     "ACCOUNT": {"ALLOW_SIGNUP": True, "ALLOW_DELETION": False},
     "EMAIL_DELIVERY": {
         "ENABLED": True,
+        # How an email leaves once its flow step has committed (hankoflow/services/mail/
+        # dispatch.py): "celery" publishes the task hankoflow.send_outbox_email through Celery's
+        # current app; "inline" sends it in the web process right after the commit; "auto" is
+        # "celery" when Celery is installed and its app has a broker or runs tasks eagerly, else
+        # "inline". Either way the adapter's send_mail sends it (Django's EMAIL_BACKEND).
+        "MODE": "auto",
         "FROM_ADDRESS": "noreply@hanko.io",
         "FROM_NAME": "Hanko",
     },
@@ -150,6 +156,7 @@ DEFAULTS: dict[str, Any] = {
 }
 
 CHOICES: dict[str, tuple[str, ...]] = {
+    "EMAIL_DELIVERY.MODE": ("auto", "celery", "inline"),
     "EMAIL.PASSCODE_CHARSET": ("numeric", "alphanumeric"),
     "PASSWORD.ACQUIRE_ON_REGISTRATION": ("always", "conditional", "never"),
     "PASSWORD.ACQUIRE_ON_LOGIN": ("always", "conditional", "never"),

@@ -1,10 +1,14 @@
-"""Celery tasks of hankoflow.
+"""Celery tasks of hankoflow (Celery is optional: the ``celery`` extra).
+
+The app imports this module when Django starts only if Celery is installed; without it emails
+are sent in the web process (``EMAIL_DELIVERY.MODE``, hankoflow/services/mail/dispatch.py).
 
 ``ping`` is the liveness probe used by ``/health/ready`` and by the tests: a
 worker that answers it is consuming from the broker and can store results.
 
 ``send_outbox_email`` and ``send_pending_outbox`` deliver the email outbox (platform.md §7,
-security-checks.md RE-03…RE-05); the logic lives in ``hankoflow.services.mail``. Run
+security-checks.md RE-03…RE-05) when ``EMAIL_DELIVERY.MODE`` resolves to ``celery``;
+the logic lives in ``hankoflow.services.mail``. Run
 ``send_pending_outbox`` every minute with Celery beat, e.g. in Django settings::
 
     CELERY_BEAT_SCHEDULE = {

@@ -20,6 +20,7 @@ from django.core.checks import CheckMessage, run_checks
 from django.test import override_settings
 
 from hankoflow import checks
+from hankoflow.adapter import DefaultHankoflowAdapter
 from hankoflow.middleware import HankoflowMiddleware
 
 REPO = Path(__file__).resolve().parent.parent
@@ -38,6 +39,8 @@ REDIS = {
     "LOCATION": "redis://127.0.0.1:6379/0",
 }
 LOCMEM = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+SMTP_EMAIL = "django.core.mail.backends.smtp.EmailBackend"
+LOCMEM_EMAIL = "django.core.mail.backends.locmem.EmailBackend"
 
 
 class ProjectMiddleware(HankoflowMiddleware):
@@ -62,7 +65,9 @@ def celery_app(monkeypatch: pytest.MonkeyPatch) -> Celery:
 
 @pytest.fixture
 def production(celery_app: Celery) -> Iterator[None]:
-    with override_settings(DEBUG=False, HANKOFLOW=HANKOFLOW, CACHES={"default": REDIS}):
+    with override_settings(
+        DEBUG=False, HANKOFLOW=HANKOFLOW, CACHES={"default": REDIS}, EMAIL_BACKEND=SMTP_EMAIL
+    ):
         yield
 
 
@@ -85,13 +90,17 @@ def test_not_run_without_deploy(production):
 
 
 def test_every_problem_has_an_id_a_message_and_a_hint(production, celery_app):
-    celery_app.conf.broker_url = None
     everything_wrong = merged(
         CORS={"ALLOW_ORIGINS": ["http://localhost:3000"]},
         WEBAUTHN={"RELYING_PARTY": {"ORIGINS": ["https://example.org", "http://example.com"]}},
         SESSION={"COOKIE": {"SECURE": False, "SAME_SITE": "none"}},
     )
-    with override_settings(MIDDLEWARE=[], HANKOFLOW=everything_wrong, CACHES={"default": LOCMEM}):
+    with override_settings(
+        MIDDLEWARE=[],
+        HANKOFLOW=everything_wrong,
+        CACHES={"default": LOCMEM},
+        EMAIL_BACKEND=LOCMEM_EMAIL,
+    ):
         problems = deploy_problems()
     assert {p.id for p in problems} == {
         "hankoflow.W010",
@@ -221,38 +230,79 @@ def test_rate_limit_cache_unchecked_when_limits_are_off(production):
         assert deploy_ids() == set()
 
 
-# Email delivery through Celery
+# Email delivery (W016): only when emails cannot leave
 
 
-def test_no_broker_and_not_eager(production, celery_app):
+CELERY_MODE = {"EMAIL_DELIVERY": {"MODE": "celery"}}
+
+
+def test_no_broker_sends_inline_and_is_fine(production, celery_app):
     celery_app.conf.broker_url = None
-    # The issue's host: Django settings say eager, but no Celery app reads them.
+    # The issue's host: Django settings say eager, but no Celery app reads them. "auto" sends
+    # in-process then, so the emails leave.
     with override_settings(CELERY_TASK_ALWAYS_EAGER=True):
+        assert deploy_ids() == set()
+
+
+def test_no_celery_installed_sends_inline_and_is_fine(production, monkeypatch):
+    monkeypatch.setattr(checks, "_celery_app", lambda: None)
+    assert deploy_ids() == set()
+
+
+def test_celery_mode_without_a_broker(production, celery_app):
+    celery_app.conf.broker_url = None
+    with override_settings(HANKOFLOW=merged(**CELERY_MODE)):
         problems = deploy_problems()
     assert [p.id for p in problems] == ["hankoflow.W016"]
     assert "host" in problems[0].msg  # names the Celery app it looked at
 
 
-def test_broker_from_the_environment(production, celery_app, monkeypatch):
+def test_celery_mode_without_celery(production, monkeypatch):
+    monkeypatch.setattr(checks, "_celery_app", lambda: None)
+    with override_settings(HANKOFLOW=merged(**CELERY_MODE)):
+        assert deploy_ids() == {"hankoflow.W016"}
+
+
+def test_celery_mode_with_a_broker_from_the_environment(production, celery_app, monkeypatch):
     celery_app.conf.broker_url = None
     monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:6379/1")
-    assert deploy_ids() == set()
+    with override_settings(HANKOFLOW=merged(**CELERY_MODE)):
+        assert deploy_ids() == set()
 
 
-def test_eager_tasks_need_no_broker(production, celery_app):
+def test_celery_mode_with_eager_tasks_needs_no_broker(production, celery_app):
     celery_app.conf.broker_url = None
     celery_app.conf.task_always_eager = True
-    assert deploy_ids() == set()
+    with override_settings(HANKOFLOW=merged(**CELERY_MODE)):
+        assert deploy_ids() == set()
 
 
-def test_no_celery_installed(production, monkeypatch):
-    monkeypatch.setattr(checks, "_celery_app", lambda: None)
-    assert deploy_ids() == {"hankoflow.W016"}
+@pytest.mark.parametrize("backend", ["console", "locmem", "dummy", "filebased"])
+def test_email_backend_that_keeps_the_mail_here(production, backend):
+    path = f"django.core.mail.backends.{backend}.EmailBackend"
+    with override_settings(EMAIL_BACKEND=path):
+        problems = deploy_problems()
+        assert [p.id for p in problems] == ["hankoflow.W016"]
+        assert path in problems[0].msg
+        with override_settings(DEBUG=True):
+            assert deploy_ids() == set()
 
 
-def test_no_broker_needed_when_delivery_is_off(production, celery_app):
+class ApiMailAdapter(DefaultHankoflowAdapter):
+    def send_mail(self, kind, to, context):
+        """Sends through a mail API: EMAIL_BACKEND is not used."""
+
+
+def test_email_backend_unused_when_the_adapter_sends(production):
+    adapter = f"{__name__}.ApiMailAdapter"
+    with override_settings(EMAIL_BACKEND=LOCMEM_EMAIL, HANKOFLOW=merged(ADAPTER=adapter)):
+        assert deploy_ids() == set()
+
+
+def test_nothing_to_check_when_delivery_is_off(production, celery_app):
     celery_app.conf.broker_url = None
-    with override_settings(HANKOFLOW=merged(EMAIL_DELIVERY={"ENABLED": False})):
+    off = merged(EMAIL_DELIVERY={"ENABLED": False, "MODE": "celery"})
+    with override_settings(HANKOFLOW=off, EMAIL_BACKEND=LOCMEM_EMAIL):
         assert deploy_ids() == set()
 
 

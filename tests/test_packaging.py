@@ -82,8 +82,11 @@ def test_wheel_ships_code_migrations_and_templates(wheel: Path, metadata: str):
     assert "hankoflow/migrations/0001_initial.py" in names
     assert any(name.startswith("hankoflow/templates/hankoflow/web/") for name in names)
     assert not any(name.startswith(("tests/", "project/", "bench/")) for name in names)
-    for dependency in ("Django", "djangorestframework", "celery", "PyJWT", "webauthn"):
+    for dependency in ("Django", "djangorestframework", "PyJWT", "webauthn"):
         assert re.search(rf"^Requires-Dist: {dependency}\b[^;]*$", metadata, re.M), dependency
+    # Celery is optional: without it emails are sent in-process (EMAIL_DELIVERY.MODE).
+    assert not re.search(r"^Requires-Dist: celery\b[^;]*$", metadata, re.M)
+    assert re.search(r'^Requires-Dist: celery\b.*extra == "celery"', metadata, re.M)
 
 
 def test_wheel_ships_licence_and_type_marker(wheel: Path, metadata: str):
@@ -112,7 +115,7 @@ def test_library_imports_and_migrates_without_the_demo_extras(bare_venv: Path, t
             """
             import importlib, importlib.metadata, importlib.util, pkgutil
 
-            for extra in ("environ", "redis", "gunicorn"):
+            for extra in ("environ", "redis", "gunicorn", "celery"):
                 assert importlib.util.find_spec(extra) is None, extra + " is installed"
 
             import django
@@ -133,9 +136,12 @@ def test_library_imports_and_migrates_without_the_demo_extras(bare_venv: Path, t
             import hankoflow
             assert hankoflow.__file__.startswith(VENV), hankoflow.__file__
             assert hankoflow.__version__ == importlib.metadata.version("hankoflow")
-            # Every module but the pytest plugin (it needs the `test` extra).
+            # Every module but the pytest plugin (it needs the `test` extra) and the Celery
+            # tasks (the `celery` extra).
             for module in pkgutil.walk_packages(hankoflow.__path__, "hankoflow."):
-                if not module.name.startswith("hankoflow.testing"):
+                if module.name != "hankoflow.tasks" and not module.name.startswith(
+                    "hankoflow.testing"
+                ):
                     importlib.import_module(module.name)
 
             from django.core.management import call_command

@@ -1,20 +1,22 @@
 """``GET /health/alive`` and ``GET /health/ready`` (platform.md §10.1).
 
-Hanko's ready check checks nothing; ours asks the database, the cache and the Celery broker, and
-answers 503 naming what failed, so an orchestrator does not route traffic to a broken instance.
+Hanko's ready check checks nothing; ours asks the database, the cache and, when emails go
+through Celery (``EMAIL_DELIVERY.MODE``), the Celery broker, and answers 503 naming what failed,
+so an orchestrator does not route traffic to a broken instance. A host that sends emails
+in-process, or whose Celery app runs tasks eagerly, has no broker to ask.
 """
 
 from __future__ import annotations
 
 import logging
 
-from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from rest_framework.request import Request
 
 from hankoflow.api.public.base import PublicView
+from hankoflow.services.mail import dispatch
 
 logger = logging.getLogger("hankoflow.health")
 BROKER_TIMEOUT = 2  # seconds
@@ -32,11 +34,14 @@ def check_cache() -> None:
 
 
 def check_broker() -> None:
-    if getattr(django_settings, "CELERY_TASK_ALWAYS_EAGER", False):
+    app = dispatch.celery_app()
+    if dispatch.delivery_mode(app) != dispatch.CELERY:
+        return  # emails are sent in-process: no broker is needed
+    if app is None:
+        raise RuntimeError("EMAIL_DELIVERY.MODE is 'celery' but Celery is not installed")
+    if app.conf.task_always_eager:
         return  # tasks run in-process: there is no broker to reach
-    from celery import current_app
-
-    with current_app.connection_for_write() as conn:
+    with app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, timeout=BROKER_TIMEOUT)
 
 

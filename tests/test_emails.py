@@ -1,4 +1,5 @@
-"""Email templates, translations and language choice (platform.md §7.1, §7.3; PC-09)."""
+"""hankoflow/emails.py: templates, translations and language choice (platform.md §7.1, §7.3;
+PC-09)."""
 
 from __future__ import annotations
 
@@ -9,19 +10,19 @@ from pathlib import Path
 import pytest
 from django.test import override_settings
 
-from hankoflow.services import mail
+from hankoflow import emails
 
-LOCALE_DIR = Path(mail.__file__).resolve().parent.parent / "locale"
-DJANGO_LANGUAGES = sorted(mail.LANGUAGES.values())
-NOTICE_KINDS = sorted(mail.KINDS - mail.CODE_KINDS)
+LOCALE_DIR = Path(emails.__file__).resolve().parent / "locale"
+DJANGO_LANGUAGES = sorted(emails.LANGUAGES.values())
+NOTICE_KINDS = sorted(emails.KINDS - emails.CODE_KINDS)
 CODE = "048213"
 
 
 def render(kind: str, language: str, **context):
     values = {"ttl_minutes": 5, "service_name": "Example Shop"} | context
-    if kind in mail.CODE_KINDS:
+    if kind in emails.CODE_KINDS:
         values.setdefault("code", CODE)
-    return mail.render(kind, language=language, context=values)
+    return emails.render(kind, language=language, context=values)
 
 
 @pytest.mark.parametrize(
@@ -56,11 +57,11 @@ def render(kind: str, language: str, **context):
     ],
 )
 def test_language_for_picks_the_best_available_template_language(x_language, expected):
-    assert mail.language_for(x_language) == expected
+    assert emails.language_for(x_language) == expected
 
 
 @pytest.mark.parametrize("language", DJANGO_LANGUAGES)
-@pytest.mark.parametrize("kind", sorted(mail.KINDS))
+@pytest.mark.parametrize("kind", sorted(emails.KINDS))
 def test_every_kind_renders_in_every_language(kind, language):
     rendered = render(kind, language)
 
@@ -68,7 +69,7 @@ def test_every_kind_renders_in_every_language(kind, language):
     assert rendered.text.strip() and rendered.html.strip()
     assert f'<html lang="{language}">' in rendered.html
     assert "Example Shop" in rendered.html
-    if kind in mail.CODE_KINDS:
+    if kind in emails.CODE_KINDS:
         assert CODE in rendered.text.splitlines()  # on a line of its own
         assert CODE in rendered.html
         assert re.search(r"\b5\b", rendered.text), "the lifetime in minutes"
@@ -80,7 +81,7 @@ def test_every_kind_renders_in_every_language(kind, language):
         assert rendered.text != english.text
 
 
-@pytest.mark.parametrize("kind", sorted(mail.CODE_KINDS))
+@pytest.mark.parametrize("kind", sorted(emails.CODE_KINDS))
 def test_the_code_is_in_the_subject_of_code_emails(kind):
     assert CODE in render(kind, "de").subject
 
@@ -125,7 +126,7 @@ def test_english_stays_english_when_the_project_default_language_differs():
 
 def test_unknown_kind_is_refused():
     with pytest.raises(ValueError, match="unknown email kind"):
-        mail.render("newsletter", language="en", context={})
+        emails.render("newsletter", language="en", context={})
 
 
 def test_host_project_templates_override_ours(tmp_path, settings):

@@ -1,0 +1,82 @@
+"""Writing an email to the outbox in the flow step's transaction (security-checks.md RE-05,
+PC-01, PC-08).
+
+``queue()`` writes an ``OutboxEmail`` row in the caller's transaction and, once that commits,
+hands it to ``dispatch.send_after_commit`` (Celery or in-process, per ``EMAIL_DELIVERY.MODE``).
+A rolled-back step leaves no row and sends nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from django.db import IntegrityError, router, transaction
+
+from hankoflow.conf import settings
+from hankoflow.emails import CODE_KINDS, KINDS, NOTICE_KINDS, language_for
+from hankoflow.models.outbox import OutboxEmail
+from hankoflow.services.mail import dispatch, encryption
+
+
+def queue(
+    kind: str,
+    *,
+    to: str,
+    language: str,
+    context: dict[str, Any],
+    secret: dict[str, Any] | None = None,
+    dedupe_key: str | None = None,
+) -> OutboxEmail:
+    """Write an email to the outbox in the caller's transaction; it is sent after the commit.
+
+    ``language`` is an ``X-Language`` value or one of our language codes (see
+    ``language_for``). ``context`` is stored in the clear: never put a code in it; code kinds
+    take ``secret={"code": ...}``, which is stored encrypted (notices store an encrypted empty
+    one). ``service_name`` and, for code kinds, ``ttl_minutes`` default to the configured values.
+    With ``dedupe_key`` a second call returns the first row and sends nothing new.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown email kind {kind!r}")
+    if kind in CODE_KINDS and not (secret and secret.get("code")):
+        raise ValueError(f"a {kind!r} email needs secret={{'code': ...}}")
+    if kind not in CODE_KINDS and secret:
+        raise ValueError(f"a {kind!r} email carries no secret")
+    if "code" in context:
+        raise ValueError("the code goes in `secret`, never in the stored context")
+    values = {"service_name": settings.SERVICE.NAME, **context}
+    if kind in CODE_KINDS:
+        values.setdefault("ttl_minutes", ttl_minutes(settings.EMAIL.PASSCODE_TTL))
+    fields = {
+        "kind": kind,
+        "to": to,
+        "language": language_for(language),
+        "context": values,
+        "secret": encryption.encrypt(secret) if secret else _padding(kind),
+        "dedupe_key": dedupe_key,
+    }
+    alias = router.db_for_write(OutboxEmail)
+    if dedupe_key is None:
+        row = OutboxEmail.objects.using(alias).create(**fields)
+    else:
+        existing = OutboxEmail.objects.using(alias).filter(dedupe_key=dedupe_key).first()
+        if existing is not None:
+            return existing
+        try:
+            with transaction.atomic(using=alias):  # a savepoint: a lost race must not abort ours
+                row = OutboxEmail.objects.using(alias).create(**fields)
+        except IntegrityError:
+            return OutboxEmail.objects.using(alias).get(dedupe_key=dedupe_key)
+    transaction.on_commit(functools.partial(dispatch.send_after_commit, str(row.pk)), using=alias)
+    return row
+
+
+def ttl_minutes(seconds: int) -> int:
+    """A passcode lifetime in whole minutes as the emails state it (rounded half up, at least 1)."""
+    return max(1, int(seconds / 60 + 0.5))
+
+
+def _padding(kind: str) -> str | None:
+    """A notice stands in for a code email: it costs the same encryption (and decryption when
+    sent), of nothing, so the two cannot be told apart by time (security-checks PC-08)."""
+    return encryption.encrypt({}) if kind in NOTICE_KINDS else None
