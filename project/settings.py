@@ -138,6 +138,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / ".run" / "static"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# login_required pages send a signed-out person to the flow page, which brings them back (?next=).
+LOGIN_URL = "/?flow=login"
+LOGIN_REDIRECT_URL = "/protected/"
 
 # The frontends allowed to call this server (CORS and WebAuthn origins). By default the demo's own
 # pages on the port it serves (bin/demo: PORT, default 8000).

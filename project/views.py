@@ -29,7 +29,7 @@ LOGIN_URL = "/?flow=login"
 
 
 @never_cache
-@login_required(login_url=LOGIN_URL, redirect_field_name=None)
+@login_required  # settings.LOGIN_URL: the flow page, with ?next= back here
 def protected(request: HttpRequest) -> HttpResponse:
     claims = dict(request.auth) if getattr(request, "auth", None) else {}
     context = {"claims": claims, "claims_json": json.dumps(claims, indent=2, sort_keys=True)}

@@ -30,7 +30,7 @@ pytestmark = pytest.mark.django_db
 def test_protected_page_redirects_to_the_login_flow(client):
     response = client.get("/protected/")
     assert response.status_code == 302
-    assert response["Location"] == "/?flow=login"
+    assert response["Location"] == "/?flow=login&next=/protected/"
 
 
 def test_protected_page_with_the_session_cookie(client, issued, account):
@@ -61,7 +61,7 @@ def test_protected_page_with_a_dead_session(client, issued, case):
         token = sign(claims_for(issued, iat=now() - 100, exp=now() - 1))
     client.cookies["hanko"] = token
     response = client.get("/protected/")
-    assert response.status_code == 302 and response["Location"] == "/?flow=login"
+    assert response.status_code == 302 and response["Location"] == "/?flow=login&next=/protected/"
     assert not response.wsgi_request.user.is_authenticated
     assert not response.wsgi_request.auth
 

@@ -13,23 +13,12 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from hankoflow import names
+from hankoflow.conf import settings
+from hankoflow.engine import Back
+from hankoflow.web import texts
 from hankoflow.web.webauthn import WEBAUTHN_RESPONSE_ACTIONS, script_filled
 
-BACK_ACTION = "back"
-
-# Button texts where Hanko's action description reads oddly on a button: (state, action) first,
-# then the action alone; everything else uses the description.
-BUTTON_LABELS: dict[str | tuple[str, str], str] = {
-    names.ACTION_REGISTER_CLIENT_CAPABILITIES: "Continue",
-    names.ACTION_WEBAUTHN_GENERATE_REQUEST_OPTIONS: "Sign in with a passkey",
-    names.ACTION_WEBAUTHN_GENERATE_CREATION_OPTIONS: "Create a passkey",
-    (names.STATE_LOGIN_SECURITY_KEY, names.ACTION_WEBAUTHN_GENERATE_REQUEST_OPTIONS): (
-        "Use a security key"
-    ),
-    (names.STATE_MFA_SECURITY_KEY_CREATION, names.ACTION_WEBAUTHN_GENERATE_CREATION_OPTIONS): (
-        "Register a security key"
-    ),
-}
+BACK_ACTION = Back.name
 
 # Flow input type -> HTML widget. ``json`` is a <textarea>, ``boolean`` a checkbox.
 HTML_INPUT_TYPES = {
@@ -41,6 +30,9 @@ HTML_INPUT_TYPES = {
     "json": "textarea",
 }
 TEXT_LIKE_TYPES = {"string", "email", "password"}
+# Inputs that take a code: the phone shows digits, the browser offers the code from an SMS or
+# a password manager.
+CODE_INPUTS = {"code", "otp_code", "passcode"}
 
 
 def action_param(href: str) -> str:
@@ -61,9 +53,7 @@ def action_forms(
             {
                 "name": name,
                 "param": action_param(action["href"]),
-                "label": BUTTON_LABELS.get((state["name"], name))
-                or BUTTON_LABELS.get(name)
-                or _button_label(name, action.get("description", "")),
+                "label": texts.action_label(state["name"], name, action.get("description", "")),
                 "is_back": name == BACK_ACTION,
                 # Only webauthn.js can fill these; without it they are of no use to anyone.
                 "script_only": name in WEBAUTHN_RESPONSE_ACTIONS,
@@ -103,7 +93,7 @@ def _field(
         "name": item["name"],
         "id": field_id,
         "error_id": f"{field_id}--error",
-        "label": _humanize(item["name"]),
+        "label": texts.input_label(item["name"]),
         "widget": widget,
         "html_type": HTML_INPUT_TYPES[input_type],
         "input_type": input_type,
@@ -124,7 +114,9 @@ def _field(
         ],
         "has_value": value is not None,
         "autocomplete": _autocomplete(flow, state_name, item["name"], input_type, autofill),
+        "inputmode": _inputmode(item["name"], input_type),
         "error": error,
+        "error_message": texts.error_message(error, item["name"]),
     }
 
 
@@ -155,14 +147,15 @@ def _autocomplete(
         return "email"
     if name in ("username", "identifier"):
         return "username"
-    if name in ("code", "otp_code", "passcode"):
+    if name in CODE_INPUTS:
         return "one-time-code"
     return "off"
 
 
-def _button_label(name: str, description: str) -> str:
-    return description.strip().rstrip(".") or _humanize(name)
-
-
-def _humanize(name: str) -> str:
-    return name.replace("_", " ").strip().capitalize()
+def _inputmode(name: str, input_type: str) -> str:
+    """The on-screen keyboard to show: digits for codes and numbers, else the type's own."""
+    if name == "otp_code" or (name in CODE_INPUTS and settings.EMAIL.PASSCODE_CHARSET == "numeric"):
+        return "numeric"
+    if input_type == "number":
+        return "decimal"
+    return ""

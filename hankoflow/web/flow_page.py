@@ -6,6 +6,10 @@ each action as a form (``action_forms.py``). A POST is read back into ``input_da
 answer's status code and effects (cookies, headers) are kept. The only script is webauthn.js,
 for what needs the browser's WebAuthn API (``webauthn.py``).
 
+The words on the page (headings, labels, errors) come from ``texts.py`` in the request's
+language (``language.py``); ``?next=`` is kept across the steps and is where the success page
+leads (``next_url.py``).
+
 Two kinds of token protect a POST: Django's CSRF token (the page is same-origin HTML, so
 ``CsrfViewMiddleware`` stays on) and the flow's own ``csrf_token``, checked by the engine.
 """
@@ -19,6 +23,8 @@ from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
@@ -28,13 +34,19 @@ from hankoflow.engine import FlowResult
 from hankoflow.flows.registry import FLOWS
 from hankoflow.http import runner
 from hankoflow.renderers import hanko
+from hankoflow.web import texts
 from hankoflow.web.action_forms import action_forms, action_param
 from hankoflow.web.headers import FLOW_PAGE_POLICY, with_policy
 from hankoflow.web.input_data import FIELD_ACTION, FIELD_CSRF, FIELD_FLOW, form_input_data
+from hankoflow.web.language import in_page_language, tell_flow_the_language
+from hankoflow.web.next_url import FIELD_NEXT, continue_url, requested_next
 from hankoflow.web.webauthn import webauthn_config, webauthn_error
 
 # The flows a person can start from the home page: (flow name, link text).
-START_LINKS = ((names.FLOW_LOGIN, "Sign in"), (names.FLOW_REGISTRATION, "Sign up"))
+START_LINKS = (
+    (names.FLOW_LOGIN, gettext_lazy("Sign in")),
+    (names.FLOW_REGISTRATION, gettext_lazy("Sign up")),
+)
 
 # Steps the page takes on the server for a browser without JavaScript (``?flow=<name>&nojs=1``):
 # it cannot run WebAuthn, so it reports exactly that. With JavaScript, webauthn.js takes this
@@ -61,13 +73,15 @@ PARAM_NO_JS = "nojs"
 @with_policy(FLOW_PAGE_POLICY)
 @never_cache  # the page carries the flow's token: never store it
 @require_http_methods(["GET", "POST"])
+@in_page_language
 def flow_page(request: HttpRequest) -> HttpResponse:
     """``GET /``: links to the flows; ``GET /?flow=<name>``: start it; ``POST /``: one action."""
+    tell_flow_the_language(request)
     if request.method == "POST":
         return _post_action(request)
     flow = request.GET.get(FIELD_FLOW, "")
     if not flow:
-        return render(request, "hankoflow/web/home.html", {"start_links": START_LINKS})
+        return render(request, "hankoflow/web/home.html", _links_context(request))
     if flow not in FLOWS:
         return _unknown_flow(request, flow)
     result = runner.run(request, flow, None)
@@ -87,13 +101,19 @@ def _post_action(request: HttpRequest) -> HttpResponse:
         return _message(
             request,
             400,
-            "Nothing to do",
-            "The form did not name an action. Start the flow again.",
+            _("Nothing to do"),
+            _("The form did not say what to do. Please start again."),
             flow=flow,
         )
     if any("\x00" in name + "".join(values) for name, values in request.POST.lists()):
         # As the JSON API's strict body parsing: PostgreSQL cannot store NUL (issue 8).
-        return _message(request, 400, "Invalid form", "The form held a NUL character.", flow=flow)
+        return _message(
+            request,
+            400,
+            _("Invalid form"),
+            _("The form held a character that is not allowed. Please start again."),
+            flow=flow,
+        )
     result = runner.run(
         request, flow, action, form_input_data(request.POST), request.POST.get(FIELD_CSRF, "")
     )
@@ -105,7 +125,7 @@ def _with_auto_steps(
 ) -> tuple[FlowResult, list[Any]]:
     """Run the ``AUTO_STEPS`` of each state reached; returns the last result and all effects."""
     effects = list(result.effects)
-    for _ in range(MAX_AUTO_STEPS):
+    for _step in range(MAX_AUTO_STEPS):
         step = AUTO_STEPS.get(result.state)
         if step is None:
             break
@@ -127,16 +147,27 @@ def _state_response(
 ) -> HttpResponse:
     state = hanko.render(result, debug=settings.DEBUG)
     webauthn = webauthn_config(state)
+    heading, lead = texts.state_text(flow, state["name"])
+    next_url = requested_next(request)
+    payload = state.get("payload") or {}
     context = {
+        **_links_context(request),
         "flow": flow,
         "state": state,
+        "heading": heading,
+        "lead": lead,
+        "error_message": texts.error_message(state.get("error")),
         "is_terminal": state["name"] in TERMINAL_STATES,
         "is_success": state["name"] == names.STATE_SUCCESS,
+        "continue_url": continue_url(next_url),
+        "restart_url": _flow_url(flow, next_url),
         "actions": action_forms(flow, state, webauthn),
+        "otp_secret": payload.get("otp_secret") or "",
+        "otp_image": _data_image(payload.get("otp_image_source")),
         "state_json": json.dumps(state, indent=2, ensure_ascii=False),
         "webauthn": webauthn,
         "webauthn_error": webauthn_error(request),
-        "no_js_url": f"?{urlencode({FIELD_FLOW: flow, PARAM_NO_JS: '1'})}",
+        "no_js_url": _flow_url(flow, next_url, nojs=True),
     }
     # The HTTP status mirrors the state's, as on the JSON API (a 403 error state is a 403 page).
     response = render(request, "hankoflow/web/state.html", context, status=state["status"])
@@ -146,18 +177,42 @@ def _state_response(
 
 
 def _unknown_flow(request: HttpRequest, flow: str) -> HttpResponse:
-    shown = flow if flow.isprintable() and len(flow) <= 64 else "this flow"
     return _message(
         request,
         404,
-        "No such flow",
-        f"There is no flow called “{shown}”. Pick one below.",
+        _("Page not found"),
+        _("This link does not lead anywhere. Sign in or create an account below."),
     )
 
 
 def _message(
     request: HttpRequest, status: int, title: str, text: str, *, flow: str = ""
 ) -> HttpResponse:
-    context = {"status": status, "title": title, "text": text, "flow": flow}
-    context["start_links"] = START_LINKS
+    context = {**_links_context(request), "status": status, "title": title, "text": text}
+    context["flow"] = flow
+    context["restart_url"] = _flow_url(flow, requested_next(request)) if flow else ""
     return render(request, "hankoflow/web/message.html", context, status=status)
+
+
+def _flow_url(flow: str, next_url: str, *, nojs: bool = False) -> str:
+    """The query string that starts ``flow`` and keeps ``next``."""
+    query = {FIELD_FLOW: flow}
+    if nojs:
+        query[PARAM_NO_JS] = "1"
+    if next_url:
+        query[FIELD_NEXT] = next_url
+    return f"?{urlencode(query)}"
+
+
+def _links_context(request: HttpRequest) -> dict[str, Any]:
+    """The start links (home page, header, error pages), each keeping ``next``."""
+    next_url = requested_next(request)
+    links = [(flow, text, _flow_url(flow, next_url)) for flow, text in START_LINKS]
+    return {"start_links": links, "next": next_url}
+
+
+def _data_image(source: Any) -> str:
+    """The QR code's ``data:image/png`` URL; anything else is not put into ``src``."""
+    if isinstance(source, str) and source.startswith("data:image/png;base64,"):
+        return source
+    return ""

@@ -11,6 +11,8 @@ from typing import Any
 
 from django.http import QueryDict
 
+from hankoflow.web.next_url import FIELD_NEXT
+
 FIELD_FLOW = "flow"
 FIELD_ACTION = "action"
 FIELD_CSRF = "csrf_token"
@@ -18,6 +20,7 @@ FIELD_BOOLEANS = "boolean_inputs"
 FIELD_JSONS = "json_inputs"
 RESERVED_FIELDS = {FIELD_FLOW, FIELD_ACTION, FIELD_CSRF, FIELD_BOOLEANS, FIELD_JSONS}
 RESERVED_FIELDS.add("csrfmiddlewaretoken")  # Django's own {% csrf_token %}
+RESERVED_FIELDS.add(FIELD_NEXT)  # where to go after success (next_url.py)
 
 TRUE_VALUES = {"on", "true", "1", "yes"}
 

@@ -40,6 +40,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from hankoflow import names
 
@@ -61,14 +63,24 @@ WEBAUTHN_RESPONSE_ACTIONS = {
 
 # What the page says after webauthn.js gave up (DOMException names, WebAuthn §6.3.2/§6.3.3).
 WEBAUTHN_ERRORS = {
-    "NotAllowedError": "The passkey prompt was cancelled or timed out.",
-    "InvalidStateError": "This device already holds a passkey for your account.",
-    "NotSupportedError": "This browser or authenticator does not support what was asked.",
-    "SecurityError": "The browser refused: this page's address does not match the server's "
-    "WebAuthn settings (relying party ID or origin).",
-    "AbortError": "The passkey prompt was interrupted.",
+    "NotAllowedError": _("The passkey prompt was cancelled or timed out."),
+    "InvalidStateError": _("This device already holds a passkey for your account."),
+    "NotSupportedError": _("This browser or authenticator does not support what was asked."),
+    "SecurityError": _(
+        "The browser refused: this page’s address does not match the server’s passkey settings."
+    ),
+    "AbortError": _("The passkey prompt was interrupted."),
 }
-WEBAUTHN_ERROR_DEFAULT = "The browser could not complete the passkey step."
+WEBAUTHN_ERROR_DEFAULT = _("The browser could not complete the passkey step.")
+
+
+def script_messages() -> dict[str, str]:
+    """What webauthn.js shows while it works, in the page's language."""
+    return {
+        "waiting": gettext("Waiting for your passkey…"),
+        "checking": gettext("Checking your passkey…"),
+        "failed": gettext("The passkey step failed:"),
+    }
 
 
 def webauthn_config(state: dict[str, Any]) -> dict[str, Any] | None:
@@ -102,6 +114,7 @@ def webauthn_config(state: dict[str, Any]) -> dict[str, Any] | None:
     if action not in actions:
         return None
     return {
+        "messages": script_messages(),
         "ceremony": ceremony,
         "action": action,
         "field": SCRIPT_FILLED_INPUTS[action],
@@ -116,7 +129,7 @@ def webauthn_error(request: HttpRequest) -> str:
     name = request.GET.get(PARAM_WEBAUTHN_ERROR, "")
     if not name:
         return ""
-    return WEBAUTHN_ERRORS.get(name, WEBAUTHN_ERROR_DEFAULT)
+    return str(WEBAUTHN_ERRORS.get(name, WEBAUTHN_ERROR_DEFAULT))
 
 
 def script_filled(action: str, input_name: str) -> bool:

@@ -60,10 +60,17 @@ def form_fields(page: str, action: str | None = None) -> dict[str, str]:
     }
 
 
+def state_of(page: str) -> str:
+    """The state the page shows (its section's ``data-state``; the heading is for people)."""
+    match = re.search(r'data-state="([^"]*)"', page)
+    assert match, "no state on the page"
+    return match.group(1)
+
+
 def heading(page: str) -> str:
     match = re.search(r'<h1 id="state-heading"[^>]*>([^<]*)', page)
     assert match, "no state heading"
-    return match.group(1).strip()
+    return unescape(match.group(1).strip())
 
 
 # --- home page and starting flows ------------------------------------------------------------
@@ -84,9 +91,9 @@ def test_starting_a_flow_renders_preflight_for_the_script(client: Client) -> Non
     response = client.get("/?flow=login")
     assert response.status_code == 200
     page = html(response)
-    assert heading(page) == "preflight"
+    assert state_of(page) == "preflight"
     assert "no-store" in response["Cache-Control"]
-    assert webauthn_config(page) == {
+    assert without_messages(webauthn_config(page)) == {
         "ceremony": "capabilities",
         "action": "register_client_capabilities",
         "auto": True,
@@ -104,12 +111,12 @@ def test_starting_a_flow_renders_preflight_for_the_script(client: Client) -> Non
 @pytest.mark.django_db
 def test_preflight_page_works_without_javascript(client: Client) -> None:
     page = html(client.get("/?flow=registration"))
-    assert heading(page) == "preflight"
+    assert state_of(page) == "preflight"
     refresh = re.search(r'<noscript><meta http-equiv="refresh" content="([^"]*)"></noscript>', page)
     assert refresh, "no meta refresh for browsers without JavaScript"
     assert unescape(refresh.group(1)) == "0; url=?flow=registration&nojs=1"
     response = client.get("/?flow=registration&nojs=1")
-    assert heading(html(response)) == "registration_init"
+    assert state_of(html(response)) == "registration_init"
     assert "webauthn.js" not in html(response)
 
 
@@ -126,7 +133,7 @@ def test_posting_the_preflight_form_reports_the_capabilities(client: Client, mon
     )
     response = client.post("/", form)
     assert response.status_code == 200
-    assert heading(html(response)) == "login_init"
+    assert state_of(html(response)) == "login_init"
     assert calls[0]["input_data"] == {
         "webauthn_available": True,
         "webauthn_conditional_mediation_available": True,
@@ -140,7 +147,7 @@ def test_login_init_after_real_capabilities_offers_passkeys(client: Client) -> N
     form = {**form_fields(page, "register_client_capabilities"), "boolean_inputs": CAPABILITIES}
     form.update(dict.fromkeys(CAPABILITIES, "true"))
     page = html(client.post("/", form))
-    assert heading(page) == "login_init"
+    assert state_of(page) == "login_init"
     # Passkey autofill: the payload's request_options go to the script, for a conditional get.
     config = webauthn_config(page)
     assert config is not None and config["ceremony"] == "conditional"
@@ -157,7 +164,7 @@ def test_starting_login_without_javascript_skips_preflight(client: Client) -> No
     response = client.get(LOGIN_NO_JS)
     assert response.status_code == 200
     page = html(response)
-    assert heading(page) == "login_init"
+    assert state_of(page) == "login_init"
     assert "preflight" not in page
     assert "register_client_capabilities" not in page
     assert "<details" in page and "&quot;name&quot;: &quot;login_init&quot;" in page
@@ -168,7 +175,7 @@ def test_starting_login_without_javascript_skips_preflight(client: Client) -> No
 def test_starting_registration_without_javascript_skips_preflight(client: Client) -> None:
     response = client.get("/?flow=registration&nojs=1")
     assert response.status_code == 200
-    assert heading(html(response)) == "registration_init"
+    assert state_of(html(response)) == "registration_init"
 
 
 @pytest.mark.django_db
@@ -184,7 +191,7 @@ def test_unknown_flow_is_a_friendly_404(client: Client) -> None:
     response = client.get("/?flow=nope")
     assert response.status_code == 404
     assert response["Content-Type"].startswith("text/html")
-    assert "No such flow" in html(response)
+    assert "Page not found" in html(response)
     assert 'href="/?flow=login"' in html(response)
 
 
@@ -192,7 +199,7 @@ def test_unknown_flow_is_a_friendly_404(client: Client) -> None:
 def test_posting_to_an_unknown_flow_is_a_404(client: Client) -> None:
     response = client.post("/", {"flow": "nope", "action": "x@y", "csrf_token": "z"})
     assert response.status_code == 404
-    assert "No such flow" in html(response)
+    assert "Page not found" in html(response)
 
 
 @pytest.mark.django_db
@@ -211,10 +218,10 @@ def test_login_init_renders_remember_me_as_a_checkbox(client: Client) -> None:
     page = html(client.get(LOGIN_NO_JS))
     assert '<form method="post" action="/"' in page
     assert re.search(r'<input type="checkbox" id="[^"]+" name="remember_me">', page)
-    assert '<label for="remember_me--remember_me">Remember me</label>' in page
+    assert '<label for="remember_me--remember_me">Stay signed in on this device</label>' in page
     assert '<input type="hidden" name="boolean_inputs" value="remember_me">' in page
     assert form_fields(page, "remember_me")["action"].startswith("remember_me@")
-    assert "Enables the user to stay signed in</button>" in page
+    assert "Save</button>" in form_of(page, "remember_me")
 
 
 @pytest.mark.django_db
@@ -229,7 +236,7 @@ def test_posting_remember_me_sends_a_boolean(client: Client, monkeypatch) -> Non
     }
     response = client.post("/", form)
     assert response.status_code == 200
-    assert heading(html(response)) == "login_init"
+    assert state_of(html(response)) == "login_init"
     assert calls[0]["input_data"] == {"remember_me": True}
     # The new page carries a fresh flow token.
     assert hidden_value(html(response), "csrf_token") != form["csrf_token"]
@@ -255,7 +262,7 @@ def test_wrong_flow_csrf_token_shows_the_error_state(client: Client) -> None:
     response = client.post("/", form)
     assert response.status_code == 403
     page = html(response)
-    assert heading(page).startswith("error")
+    assert state_of(page) == "error"
     assert "operation_not_permitted_error" in page
     assert "Start again" in page
 
@@ -267,7 +274,7 @@ def test_garbled_action_is_an_error_page_not_a_crash(client: Client) -> None:
     form = {**form_fields(page), "action": "garbage"}
     response = client.post("/", form)
     assert response.status_code in (400, 403, 500)
-    assert heading(html(response)).startswith("error")
+    assert state_of(html(response)) == "error"
 
 
 @pytest.mark.django_db
@@ -289,7 +296,7 @@ def test_django_csrf_token_from_the_page_is_accepted() -> None:
     }
     response = strict.post("/", form)
     assert response.status_code == 200
-    assert heading(html(response)) == "login_init"
+    assert state_of(html(response)) == "login_init"
 
 
 # --- form values to JSON types ---------------------------------------------------------------
@@ -402,8 +409,8 @@ def test_any_state_renders_generically(client: Client, monkeypatch) -> None:
     response = client.get("/?flow=login")
     assert response.status_code == 400
     page = html(response)
-    assert heading(page) == "made_up_state"
-    assert "form_data_invalid_error" in page and "Form data invalid." in page
+    assert state_of(page) == "made_up_state"
+    assert "form_data_invalid_error" in page and "Please check what you entered." in page
 
     def tag(name: str) -> str:
         match = re.search(rf'<(?:input|select|textarea)[^>]*name="{name}"[^>]*>', page)
@@ -422,23 +429,25 @@ def test_any_state_renders_generically(client: Client, monkeypatch) -> None:
     assert tag("secret") == '<input type="hidden" name="secret" value="s3">'
     assert tag("color").startswith("<select") and "required" in tag("color")
     assert '<option value="g">Green</option>' in page
-    assert "The value is too short." in page and "value_too_short_error" in page
+    assert "This is too short." in page and "value_too_short_error" in page
     for name in ("email", "nickname", "password", "age", "flag", "blob", "color"):
         assert f'<label for="everything--{name}">' in page
     assert '<input type="hidden" name="json_inputs" value="blob">' in page
     assert '<input type="hidden" name="boolean_inputs" value="flag">' in page
     assert "Do everything</button>" in page
-    assert 'class="button-link">← Navigate one step back</button>' in page
-    assert page.index("Do everything</button>") < page.index("Navigate one step back</button>")
+    assert 'class="button-link">← Back</button>' in page
+    assert page.index("Do everything</button>") < page.index("← Back</button>")
 
 
 @pytest.mark.django_db
-def test_success_is_terminal_with_a_start_again_link(client: Client, monkeypatch) -> None:
+@override_settings(LOGIN_REDIRECT_URL="/after-login/")
+def test_success_continues_to_login_redirect_url(client: Client, monkeypatch) -> None:
     serve(monkeypatch, fake_result("success"))
     page = html(client.get("/?flow=login"))
-    assert heading(page) == "success"
-    assert "finished successfully" in page
-    assert 'href="/?flow=login">Start again</a>' in page
+    assert state_of(page) == "success"
+    assert heading(page) == "You’re signed in"
+    assert '<a class="button" href="/after-login/">Continue</a>' in page
+    assert "Start again" not in page
     assert "<form" not in page
 
 
@@ -502,8 +511,8 @@ def assertion_action() -> ActionView:
 def test_creation_options_are_handed_to_the_script(client: Client, monkeypatch) -> None:
     serve(monkeypatch, attestation_state())
     page = html(client.get("/?flow=registration"))
-    assert heading(page) == "onboarding_verify_passkey_attestation"
-    assert webauthn_config(page) == {
+    assert state_of(page) == "onboarding_verify_passkey_attestation"
+    assert without_messages(webauthn_config(page)) == {
         "ceremony": "create",
         "action": "webauthn_verify_attestation_response",
         "field": "public_key",
@@ -533,7 +542,7 @@ def test_request_options_on_login_passkey_start_a_get(client: Client, monkeypatc
     )
     serve(monkeypatch, result)
     page = html(client.get("/?flow=login"))
-    assert webauthn_config(page) == {
+    assert without_messages(webauthn_config(page)) == {
         "ceremony": "get",
         "action": "webauthn_verify_assertion_response",
         "field": "assertion_response",
@@ -612,7 +621,8 @@ def test_the_script_s_error_is_shown_after_going_back(
         f"/?webauthn_error={name}", {"flow": "registration", "action": "back@x", "csrf_token": "t"}
     )
     page = html(response)
-    assert '<div class="alert alert-error" role="alert" id="webauthn-error">' in page
+    assert '<p id="webauthn-error">' in page
+    assert re.search(r'<div id="page-errors" [^>]*role="alert" aria-live', page)
     assert text in page
 
 
@@ -730,6 +740,13 @@ def webauthn_config(page: str) -> dict[str, Any] | None:
         r'<script id="webauthn-options" type="application/json">(.*?)</script>', page, re.DOTALL
     )
     return json.loads(match.group(1)) if match else None
+
+
+def without_messages(config: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The script's config without its translated status texts."""
+    if config is None:
+        return None
+    return {key: value for key, value in config.items() if key != "messages"}
 
 
 def spy_on_run(monkeypatch) -> list[dict[str, Any]]:

@@ -92,11 +92,16 @@
     const name = (error && error.name) || "Error";
     const back = formFor("back");
     if (!back) {
-      showStatus(`The passkey step failed: ${error}`);
+      showStatus(`${message("failed", "The passkey step failed:")} ${error}`);
       return;
     }
     back.setAttribute("action", `?webauthn_error=${encodeURIComponent(name)}`);
     back.submit();
+  }
+
+  // The page's translations of these texts (webauthn.py's script_messages), English otherwise.
+  function message(key, fallback) {
+    return (config.messages && config.messages[key]) || fallback;
   }
 
   function showStatus(text) {
@@ -131,7 +136,7 @@
 
   async function ceremony() {
     if (startButton) startButton.disabled = true;
-    showStatus("Waiting for your passkey…");
+    showStatus(message("waiting", "Waiting for your passkey…"));
     let credential;
     try {
       credential =
@@ -143,7 +148,7 @@
       goBack(error);
       return;
     }
-    showStatus("Checking your passkey…");
+    showStatus(message("checking", "Checking your passkey…"));
     submitResult(credential);
   }
 
