@@ -108,6 +108,18 @@ def test_an_allowed_address_signs_up_as_usual(flow_api, mailoutbox):
     assert state.state == "passcode_confirmation" and len(mailoutbox) == 1
 
 
+@override_settings(
+    HANKOFLOW={**ADAPTER, "USERNAME": {"ENABLED": True}, "EMAIL": {"OPTIONAL": True}}
+)
+def test_the_adapter_sees_the_username(flow_api):
+    state = flow_api.act(
+        registration_init(flow_api), "register_login_identifier", {"username": " Jane_Doe "}
+    )
+    assert state.status == 200
+    [(_, email, username)] = calls("is_signup_allowed")
+    assert (email, username) == (None, "jane_doe")
+
+
 @override_settings(HANKOFLOW={**ADAPTER, "ACCOUNT": {"ALLOW_SIGNUP": False}})
 def test_allow_signup_off_wins_over_the_adapter(flow_api):
     start = flow_api.start("registration")
