@@ -7,6 +7,12 @@ adapter pattern, style.md §2.5). Point ``HANKOFLOW["ADAPTER"]`` at the subclass
 The default works with any user model that can be saved with only its ``USERNAME_FIELD`` and,
 if it has one, its ``EMAIL_FIELD`` filled: integer or UUID primary key, a username or an email
 as the login field. Models with further required columns override ``populate_user``.
+
+The other methods are named for the decision they make, each with Hanko's behaviour as the
+default: ``is_signup_allowed`` (who may register), ``send_mail`` (how an email leaves),
+``get_totp_issuer`` (the name authenticator apps show) and ``build_jwt_claims`` (extra session
+claims; ``SESSION.JWT_TEMPLATE``). Events a project reacts to, rather than decides, are signals
+(``hankoflow.signals``).
 """
 
 from __future__ import annotations
