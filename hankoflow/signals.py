@@ -58,7 +58,9 @@ already knew it, else None: never looked up for the signal alone, so an unknown 
 what a known one does), ``identifier`` (the email address or username the person gave, masked as
 in the audit log: ``j*****@example.com``; None when there was none, e.g. a passkey), ``method``
 (``LOGIN_METHOD_*``), ``reason`` (``FAILURE_*``) and ``request``. Wrong passcodes while confirming
-an address during sign-up count too, as in Hanko's audit log.
+an address during sign-up count too, as in Hanko's audit log. Unlike the others it is sent with
+``send_robust``: a receiver that raises is logged on ``hankoflow.signals`` and the step goes on,
+so a broken receiver cannot roll back the failure counters that limit guessing.
 """
 
 LOGIN_METHOD_PASSWORD = "password"

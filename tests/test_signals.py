@@ -154,6 +154,26 @@ def test_a_wrong_password_sends_login_failed_masked_and_without_the_password(acc
     assert "not the password" not in repr({k: v for k, v in failed.items() if k != "request"})
 
 
+def test_a_login_failed_receiver_that_raises_cannot_roll_back_the_attempt_count(
+    account_factory, caplog
+):
+    from hankoflow.models import AttemptBudget
+
+    account_factory(EMAIL, password=PASSWORD)
+
+    def broken(**kwargs):
+        raise RuntimeError("receiver bug")
+
+    signals.login_failed.connect(broken)
+    try:
+        state = password_login(FlowClient(), password="not the password")
+    finally:
+        signals.login_failed.disconnect(broken)
+    assert state.status == 400  # the wrong password's answer, not a 500
+    assert AttemptBudget.objects.filter(failures__gt=0).exists()  # the failure stayed counted
+    assert "login_failed receiver" in caplog.text
+
+
 def test_a_wrong_passcode_sends_login_failed_without_the_code(
     flow_api, account_factory, passcode_for, sent
 ):

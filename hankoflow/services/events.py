@@ -6,12 +6,15 @@ Each runs in the caller's transaction (the conventions are in ``hankoflow.signal
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from hankoflow import signals
 from hankoflow.engine import RequestFacts
 from hankoflow.models import Account
 from hankoflow.services import audit
+
+logger = logging.getLogger("hankoflow.signals")
 
 
 def _request(env: RequestFacts | None) -> Any:
@@ -45,8 +48,12 @@ def login_failed(
     reason: str,
     env: RequestFacts | None,
 ) -> None:
-    """``identifier`` as the person typed it (already normalised); sent masked."""
-    signals.login_failed.send(
+    """``identifier`` as the person typed it (already normalised); sent masked.
+
+    Sent robustly: a receiver that raises is logged, never allowed to fail the step, because a
+    failed step rolls back the attempt counters this failure has just written.
+    """
+    results = signals.login_failed.send_robust(
         sender=Account,
         account=account,
         identifier=mask_identifier(identifier),
@@ -54,6 +61,9 @@ def login_failed(
         reason=reason,
         request=_request(env),
     )
+    for receiver, outcome in results:
+        if isinstance(outcome, Exception):
+            logger.error("login_failed receiver %r raised", receiver, exc_info=outcome)
 
 
 def credential_added(
