@@ -27,7 +27,7 @@ from django.test.utils import CaptureQueriesContext
 
 from hankoflow.conf import settings as hankoflow_settings
 from hankoflow.models import OutboxEmail
-from hankoflow.services import accounts, crypto, passwords
+from hankoflow.services import accounts, crypto
 from hankoflow.testing.client import FlowClient, FlowResponse
 
 KNOWN = "jane@example.com"
@@ -105,14 +105,12 @@ def measure(monkeypatch, mailoutbox) -> Callable[..., contextmanager]:
     return run
 
 
-def make_account(email: str, *, password: bool = True, username: str | None = None):
-    return accounts.create(
-        uuid.uuid4(),
-        email=email,
-        email_verified=True,
-        username=username,
-        password_hash=passwords.hash_password(PASSWORD) if password else None,
-    )
+@pytest.fixture
+def make_account(account_factory):
+    def make(email: str, *, password: bool = True, username: str | None = None):
+        return account_factory(email, password=PASSWORD if password else None, username=username)
+
+    return make
 
 
 def start(flow_client: FlowClient, flow: str) -> FlowResponse:
@@ -197,12 +195,12 @@ def login_passcode(email: str) -> FlowResponse:
 
 
 @pytest.mark.parametrize("password", [True, False], ids=["with_password", "passcode_only"])
-def test_login_identifier_email(measure, password):
+def test_login_identifier_email(measure, password, make_account):
     make_account(KNOWN, password=password)
     same_work(measure, with_email("continue_with_login_identifier"), started("login"))
 
 
-def test_login_identifier_email_when_passwords_are_off(measure, settings):
+def test_login_identifier_email_when_passwords_are_off(measure, settings, make_account):
     """The identifier step itself sends the passcode (or the notice)."""
     settings.HANKOFLOW = {"PASSWORD": {"ENABLED": False}}
     make_account(KNOWN, password=False)
@@ -212,32 +210,32 @@ def test_login_identifier_email_when_passwords_are_off(measure, settings):
     assert (known.outbox_kinds, unknown.outbox_kinds) == (["login"], ["email_login_attempted"])
 
 
-def test_login_identifier_email_when_usernames_are_on(measure, settings):
+def test_login_identifier_email_when_usernames_are_on(measure, settings, make_account):
     settings.HANKOFLOW = {"USERNAME": {"ENABLED": True}}
     make_account(KNOWN, username="jane_doe")
     step = with_email("continue_with_login_identifier", "identifier")
     same_work(measure, step, started("login"))
 
 
-def test_login_passcode(measure):
+def test_login_passcode(measure, make_account):
     make_account(KNOWN)
     known, unknown = same_work(measure, act("continue_to_passcode_confirmation"), login_chooser)
     assert (known.outbox_kinds, unknown.outbox_kinds) == (["login"], ["email_login_attempted"])
     assert known.sent == 1
 
 
-def test_login_passcode_resend(measure):
+def test_login_passcode_resend(measure, make_account):
     make_account(KNOWN)
     known, unknown = same_work(measure, act("resend_passcode"), login_passcode)
     assert (known.outbox_kinds, unknown.outbox_kinds) == (["login"], ["email_login_attempted"])
 
 
-def test_login_passcode_wrong_code(measure):
+def test_login_passcode_wrong_code(measure, make_account):
     make_account(KNOWN)
     same_work(measure, act("verify_passcode", {"code": "000000x"}), login_passcode)
 
 
-def test_password_recovery_passcode(measure):
+def test_password_recovery_passcode(measure, make_account):
     make_account(KNOWN)
     known, unknown = same_work(
         measure,
@@ -250,7 +248,7 @@ def test_password_recovery_passcode(measure):
 # --- registration and email onboarding ---------------------------------------------------------
 
 
-def test_registration_with_a_registered_address(measure):
+def test_registration_with_a_registered_address(measure, make_account):
     make_account(KNOWN)
     step = with_email("register_login_identifier")
     known, unknown = same_work(measure, step, started("registration"))
@@ -260,16 +258,12 @@ def test_registration_with_a_registered_address(measure):
     )
 
 
-def test_email_onboarding_with_a_registered_address(measure, settings):
+def test_email_onboarding_with_a_registered_address(
+    measure, settings, make_account, account_factory
+):
     settings.HANKOFLOW = {"USERNAME": {"ENABLED": True}}
     make_account(KNOWN)
-    accounts.create(
-        uuid.uuid4(),
-        email=None,
-        email_verified=False,
-        username="solo",
-        password_hash=passwords.hash_password(PASSWORD),
-    )
+    account_factory(None, username="solo", verified=False, password=PASSWORD)
 
     def onboarding_email(email: str) -> FlowResponse:
         state = start(FLOW_API, "login")
@@ -282,7 +276,7 @@ def test_email_onboarding_with_a_registered_address(measure, settings):
 # --- the service on its own ---------------------------------------------------------------------
 
 
-def test_account_lookups_cost_the_same_found_or_not(db, measure):
+def test_account_lookups_cost_the_same_found_or_not(db, measure, make_account):
     make_account(KNOWN, username="jane_doe")
     lookups = [
         (accounts.find_by_email, KNOWN, UNKNOWN),

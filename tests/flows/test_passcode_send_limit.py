@@ -9,15 +9,13 @@ Clearing the rate-limit cache stands in for the minute passing.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 
 import pytest
 from django.core.cache import caches
 
 from hankoflow.conf import settings as hankoflow_settings
-from hankoflow.models import Account, Email, Session
-from hankoflow.services import accounts, passwords
+from hankoflow.models import Email, Session
 from hankoflow.testing.client import FlowClient, FlowResponse
 
 EMAIL = "jane@example.com"
@@ -28,16 +26,6 @@ NO_WEBAUTHN = {"webauthn_available": False}
 
 def start(flow_client: FlowClient, flow: str) -> FlowResponse:
     return flow_client.act(flow_client.start(flow), "register_client_capabilities", NO_WEBAUTHN)
-
-
-def make_account(email: str | None, *, username: str | None = None) -> Account:
-    return accounts.create(
-        uuid.uuid4(),
-        email=email,
-        email_verified=True,
-        username=username,
-        password_hash=passwords.hash_password(PASSWORD),
-    )
 
 
 def the_minute_passes() -> None:
@@ -83,13 +71,13 @@ PATHS = {
 
 
 @pytest.fixture
-def setup_path(db, settings):
+def setup_path(account_factory, settings):
     def setup(name: str):
         if name in ("login", "recovery"):
-            make_account(EMAIL)
+            account_factory(EMAIL, password=PASSWORD)
         elif name == "onboarding_email":
             settings.HANKOFLOW = {"USERNAME": {"ENABLED": True}}
-            make_account(None, username="solo")
+            account_factory(None, username="solo", password=PASSWORD)
         return PATHS[name]
 
     return setup
@@ -153,11 +141,11 @@ def test_resend_works_once_the_limit_allows(
 
 
 def test_a_code_for_another_address_cannot_sign_in_after_a_limited_send(
-    flow_client, passcode_outbox, mailoutbox
+    flow_client, passcode_outbox, mailoutbox, account_factory
 ):
     """The code of the address entered first must not verify the one entered after ``back``."""
-    victim = make_account(EMAIL)
-    make_account(OTHER)
+    victim = account_factory(EMAIL, password=PASSWORD)
+    account_factory(OTHER, password=PASSWORD)
     for _ in range(3):  # spend the victim's send limit from this IP (the victim gets 3 codes)
         enter(flow_client, login_path)
 

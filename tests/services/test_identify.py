@@ -8,19 +8,14 @@ import uuid
 import pytest
 
 from hankoflow.models import OTPSecret, WebauthnCredential
-from hankoflow.services import accounts, passwords
+from hankoflow.services import accounts
 
 pytestmark = pytest.mark.django_db
 
 
-def make(email="ann@example.com", username=None, password=None):
-    return accounts.create(
-        uuid.uuid4(),
-        email=email,
-        email_verified=True,
-        username=username,
-        password_hash=passwords.hash_password(password) if password else None,
-    )
+@pytest.fixture
+def make(account_factory):
+    return lambda email="ann@example.com", **details: account_factory(email, **details)
 
 
 def credential(account, *, mfa_only: bool) -> None:
@@ -41,7 +36,7 @@ def loaded_facts(account) -> accounts.AccountFacts:
     "setup",
     ["plain", "password", "username", "passkey", "security_key", "both_keys", "otp", "no_email"],
 )
-def test_identify_gives_the_facts_of_the_loaded_account(setup):
+def test_identify_gives_the_facts_of_the_loaded_account(make, setup):
     account = make(
         email=None if setup == "no_email" else "ann@example.com",
         username="ann" if setup in ("username", "no_email") else None,
@@ -62,7 +57,7 @@ def test_identify_gives_the_facts_of_the_loaded_account(setup):
         assert found == accounts.IdentifiedAccount(str(account.id), loaded_facts(account))
 
 
-def test_an_unusable_or_blank_password_counts_as_none():
+def test_an_unusable_or_blank_password_counts_as_none(make):
     account = make(password="a long enough password")
     user = account.user
     user.set_unusable_password()
@@ -72,7 +67,7 @@ def test_an_unusable_or_blank_password_counts_as_none():
     assert accounts.identify_by_email("ann@example.com").facts.has_password is False
 
 
-def test_unknown_identifiers(django_assert_num_queries):
+def test_unknown_identifiers(make, django_assert_num_queries):
     make(username="ann")
     with django_assert_num_queries(1):
         assert accounts.identify_by_email("nobody@example.com") is None
