@@ -26,11 +26,13 @@ learn from the answers whether an account exists (``reserve_unknown`` answers th
 login identifier that has no account, from the cache, writing no rows).
 
 ``reserve`` counts the attempt as a failure before the secret is compared, holding row locks
-(the row across networks first, then the network's, always in that order), so concurrent
-guesses cannot get more comparisons than the budget allows; ``Attempt.succeeded`` resets the
-counts and ``Attempt.release`` undoes the attempt when it was neither right nor wrong (a replayed
-TOTP code, a passcode another request used first). The counts are written in the caller's
-transaction: a flow step commits on every answer, so they persist.
+(the row across networks first, then the network's, always in that order, in one statement; rows
+it creates count the attempt from their INSERT on and need no lock, as no other attempt sees them
+before the transaction ends), so concurrent guesses cannot get more comparisons than the budget
+allows; ``Attempt.succeeded`` resets the counts and ``Attempt.release`` undoes the attempt when
+it was neither right nor wrong (a replayed TOTP code, a passcode another request used first). The
+counts are written in the caller's transaction: a flow step commits on every answer, so they
+persist.
 """
 
 from __future__ import annotations
@@ -43,7 +45,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.core.cache import caches
-from django.db.models import Case, DateTimeField, IntegerField, Value, When
+from django.db import connections, router
+from django.db.models import Case, F, Value, When
 
 from hankoflow import clock
 from hankoflow.conf import settings
@@ -173,21 +176,38 @@ def reserve(kind: Kind, subject: str, ip: str | None) -> Attempt:
     retry_after = _retry_after(policy, found.get(ALL_NETWORKS), found.get(network), now)
     if retry_after:
         return Attempt(retry_after)
+    created: dict[str, int] = {}
     if len(found) < 2:
         missing = [key for key in (ALL_NETWORKS, network) if key not in found]
-        AttemptBudget.objects.bulk_create(
-            [AttemptBudget(kind=kind.name, subject=subject, network=key) for key in missing],
-            ignore_conflicts=True,  # a concurrent attempt may have created it
-        )
+        created = _create_counted(kind, subject, missing, now)
+        if len(created) == 2:
+            # Both rows are new, hold this attempt, and stay invisible to every other attempt
+            # until the transaction ends (theirs wait on the unique key): nothing to lock.
+            return Attempt(0, tuple(_Reserved(created[key], 0, None) for key in missing))
     locked = _locked(kind, subject, network)
     everywhere, here = locked.get(ALL_NETWORKS), locked.get(network)
     if everywhere is None or here is None:
+        _write([(pk, 0, None) for pk in created.values()])  # take this attempt back
         return Attempt(1)  # deleted by a clean-up since we read it: try again
-    retry_after = _retry_after(policy, everywhere, here, now)
+    # A row this attempt created held nothing before it.
+    before = {row.network: _Count() if row.network in created else row for row in locked.values()}
+    retry_after = _retry_after(policy, before[ALL_NETWORKS], before[network], now)
     if retry_after:
+        _write([(pk, 0, None) for pk in created.values()])
         return Attempt(retry_after)
-    _write([(row.pk, _current(policy, row, now) + 1, now) for row in (everywhere, here)])
-    reserved = tuple(_Reserved(r.pk, r.failures, r.last_failure_at) for r in (everywhere, here))
+    _write(
+        [
+            (row.pk, _current(policy, before[row.network], now) + 1, now)
+            for row in (everywhere, here)
+            if row.network not in created
+        ]
+    )
+    reserved = tuple(
+        _Reserved(row.pk, 0, None)
+        if row.network in created
+        else _Reserved(row.pk, row.failures, row.last_failure_at)
+        for row in (everywhere, here)
+    )
     return Attempt(0, reserved)
 
 
@@ -276,13 +296,52 @@ def _locked(kind: Kind, subject: str, network: str) -> dict[str, AttemptBudget]:
     return {row.network: row for row in rows}
 
 
+_FAILURES = AttemptBudget._meta.get_field("failures")
+_FAILED_AT = AttemptBudget._meta.get_field("last_failure_at")
+
+
+def _create_counted(kind: Kind, subject: str, networks: list[str], now: datetime) -> dict[str, int]:
+    """Create the subject's missing rows for ``networks``, each already counting one failure
+    (this attempt); the ids of the rows this attempt created, by network. A row a concurrent
+    attempt created first is left as it is (and waited for until that attempt commits).
+
+    Raw SQL: the ORM's ``bulk_create(ignore_conflicts=True)`` cannot tell which rows it created.
+    """
+    connection = connections[router.db_for_write(AttemptBudget)]
+    if not connection.features.can_return_columns_from_insert:
+        AttemptBudget.objects.bulk_create(
+            [AttemptBudget(kind=kind.name, subject=subject, network=key) for key in networks],
+            ignore_conflicts=True,
+        )
+        return {}
+    at = _FAILED_AT.get_db_prep_value(now, connection)
+    quote = connection.ops.quote_name
+    columns = ", ".join(
+        quote(c) for c in ("kind", "subject", "network", "failures", "last_failure_at")
+    )
+    values = ", ".join(["(%s, %s, %s, 1, %s)"] * len(networks))
+    key = ", ".join(quote(c) for c in ("kind", "subject", "network"))
+    # Only quoted names of this model's table go into the text; every value is a parameter.
+    table = quote(AttemptBudget._meta.db_table)
+    insert = f"INSERT INTO {table} ({columns}) VALUES {values}"  # noqa: S608
+    sql = f"{insert} ON CONFLICT ({key}) DO NOTHING RETURNING {quote('id')}, {quote('network')}"
+    params = [value for network in networks for value in (kind.name, subject, network, at)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {network: pk for pk, network in cursor.fetchall()}
+
+
 def _write(counts: list[tuple[int, int, datetime | None]]) -> None:
     """Set ``failures`` and ``last_failure_at`` of rows by id, all in one UPDATE."""
+    if not counts:
+        return
     failures = [When(pk=pk, then=Value(n)) for pk, n, _ in counts]
     failed_at = [When(pk=pk, then=Value(at)) for pk, _, at in counts]
+    # The ELSE branches (never taken) give each CASE its column's type: PostgreSQL cannot type
+    # one whose every branch is NULL.
     AttemptBudget.objects.filter(pk__in=[pk for pk, _, _ in counts]).update(
-        failures=Case(*failures, output_field=IntegerField()),
-        last_failure_at=Case(*failed_at, output_field=DateTimeField()),
+        failures=Case(*failures, default=F("failures"), output_field=_FAILURES),
+        last_failure_at=Case(*failed_at, default=F("last_failure_at"), output_field=_FAILED_AT),
     )
 
 

@@ -276,11 +276,49 @@ def statements(run) -> list[str]:
     return [q["sql"] for q in captured.captured_queries if not q["sql"].startswith(control)]
 
 
-def test_a_first_ever_success_reads_inserts_locks_and_writes_once_each(clock):
+def test_a_first_ever_success_reads_creates_counted_rows_and_resets_them(clock):
     sql = statements(lambda: succeed(clock, HOME))
     kinds = [s.split(None, 1)[0] for s in sql]
-    # read (unlocked), INSERT both rows, lock both, count both, reset both
-    assert kinds == ["SELECT", "INSERT", "SELECT", "UPDATE", "UPDATE"], "\n".join(sql)
+    # read (unlocked), INSERT both rows already counting the attempt, reset both: the new rows
+    # are this transaction's alone until it ends, so there is nothing to lock.
+    assert kinds == ["SELECT", "INSERT", "UPDATE"], "\n".join(sql)
+    assert row(attempts.ALL_NETWORKS).failures == row(attempts.network_of(HOME)).failures == 0
+
+
+def test_a_first_attempt_creates_both_rows_counting_it(clock):
+    reserve(HOME)
+    for network in (attempts.ALL_NETWORKS, attempts.network_of(HOME)):
+        assert (row(network).failures, row(network).last_failure_at) == (1, clock())
+
+
+def test_a_first_attempt_from_a_new_network_counts_the_existing_row_too(clock):
+    fail(clock, "192.0.2.30", 3)
+    sql = statements(lambda: reserve(HOME))
+    assert [s.split(None, 1)[0] for s in sql] == ["SELECT", "INSERT", "SELECT", "UPDATE"]
+    assert row(attempts.ALL_NETWORKS).failures == 4
+    assert row(attempts.network_of(HOME)).failures == 1
+
+
+def test_a_refusal_after_a_stale_read_takes_back_the_row_it_created(clock, monkeypatch):
+    fail(clock, ip(0), NETWORK_FREE)
+    for n in range(1, SUBJECT_FREE - NETWORK_FREE + 1):
+        fail(clock, ip(n))
+    # A concurrent attempt counted between this one's read and its lock: the read saw nothing.
+    monkeypatch.setattr(attempts, "_read", lambda *args: {})
+    refused = reserve(HOME)
+    assert refused.retry_after == 1
+    assert (
+        row(attempts.network_of(HOME)).failures,
+        row(attempts.network_of(HOME)).last_failure_at,
+    ) == (0, None)
+    assert row(attempts.ALL_NETWORKS).failures == SUBJECT_FREE
+
+
+def test_release_of_a_first_attempt_leaves_empty_rows(clock):
+    with transaction.atomic():
+        attempts.reserve(KIND, SUBJECT, HOME).release()
+    for network in (attempts.ALL_NETWORKS, attempts.network_of(HOME)):
+        assert (row(network).failures, row(network).last_failure_at) == (0, None)
 
 
 def test_a_success_with_rows_reads_locks_counts_and_resets(clock):
