@@ -216,7 +216,8 @@ def reserve_unknown(kind: Kind, identifier: str, ip: str | None) -> Attempt:
     cache (``RATE_LIMITER.CACHE``) instead of rows, so guessing at made-up identifiers fills no
     table and the answers do not tell which accounts exist. The same SQL statements run too, on
     rows that do not exist, so neither does their number (security-checks PC-08); only the
-    first attempt from a network at an account also inserts its rows.
+    first attempt from a network at an account differs: it inserts the rows it lacks, already
+    counting the attempt (instead of locking and counting when both rows are new).
 
     Such an attempt never succeeds. The cache has no row locks, so concurrent attempts may get a
     little more than the budget; when the cache fails the attempt is allowed (as rate limits are).
