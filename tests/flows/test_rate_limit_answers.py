@@ -69,12 +69,16 @@ def at_login_otp(flow_client, account_factory):
     state = flow_client.act(identified(flow_client), "continue_to_password_login")
     state = flow_client.act(state, "password_login", {"password": PASSWORD})
     assert state.state == "login_otp"
-    return state
+    return state, secret
 
 
-def test_otp_code_validate_answers_retry_after(flow_client, at_login_otp):
+def test_otp_code_validate_answers_retry_after(flow_client, at_login_otp, clock):
+    state, secret = at_login_otp
+    now = clock.timestamp()
+    valid = {pyotp.TOTP(secret).at(now + 30 * step) for step in (-1, 0, 1)}
+    code = next(c for c in ("000000", "111111", "222222", "333333") if c not in valid)
     with override_settings(HANKOFLOW=one_a_minute("OTP")):
-        wrong = flow_client.act(at_login_otp, "otp_code_validate", {"otp_code": "000000"})
+        wrong = flow_client.act(state, "otp_code_validate", {"otp_code": code})
         assert wrong.status == 400
-        limited = flow_client.act(wrong, "otp_code_validate", {"otp_code": "000000"})
+        limited = flow_client.act(wrong, "otp_code_validate", {"otp_code": code})
     assert_limited(limited, "login_otp", "retry_after")
