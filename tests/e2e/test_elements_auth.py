@@ -210,8 +210,8 @@ def assert_signed_out(auth: HankoAuth) -> None:
     redirect = response.request.redirected_from
     assert redirect is not None and redirect.response() is not None
     assert redirect.response().status == 302
-    assert auth.page.url == f"{auth.base_url}/?flow=login"
-    expect(auth.page.get_by_role("heading", name="login_init")).to_be_visible()
+    assert auth.page.url == f"{auth.base_url}/?flow=login&next=/protected/"
+    expect(auth.page.locator("section[data-state]")).to_have_attribute("data-state", "login_init")
     # The page posts its preflight by script and loads /webauthn.js again for passkey autofill;
     # let it finish loading so the next navigation aborts nothing.
     auth.page.wait_for_load_state("load")

@@ -3,7 +3,7 @@ JavaScript), in Debian's Chromium, with emails that really travel.
 
 The same journey as test_elements_auth.py, through ``hankoflow.web``: each flow state is a page
 whose ``<h1>`` is the state's name and whose actions are ``<form method="post">`` elements
-(``<code class="action-name">`` names the action, inputs have the id ``<action>--<input>``).
+(``data-action`` names the action, inputs have the id ``<action>--<input>``).
 A person fills a form and submits it; the browser posts it with Django's CSRF token and the
 flow's own ``csrf_token``, and the answer is the next state (with the state's HTTP status).
 
@@ -24,7 +24,6 @@ they add onboarding pages to these journeys and have end-to-end tests of their o
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from typing import Any
 from urllib.parse import urlsplit
@@ -62,16 +61,17 @@ class FlowPage:
         self.base_url = base_url
         self.visited: list[tuple[str, int]] = []  # (state, HTTP status) of each state page
 
-    def heading(self) -> Locator:
-        return self.page.locator("#state-heading")
+    def section(self) -> Locator:
+        """The state's section: ``data-state`` and ``data-status`` name it, the heading is words."""
+        return self.page.locator("section[data-state]")
 
     def expect_state(self, name: str, status: int = 200) -> None:
-        expect(self.heading()).to_have_text(name if status == 200 else f"{name} HTTP {status}")
+        expect(self.section()).to_have_attribute("data-state", name)
+        expect(self.section()).to_have_attribute("data-status", str(status))
 
     def form(self, action: str) -> Locator:
-        """The form that executes ``action`` (its ``<code class="action-name">``)."""
-        name = self.page.locator("code.action-name", has_text=re.compile(rf"^{action}$"))
-        form = self.page.locator("main form.action", has=name)
+        """The form that executes ``action`` (its ``data-action``)."""
+        form = self.page.locator(f'main form.action[data-action="{action}"]')
         expect(form).to_have_count(1)
         return form
 
@@ -145,7 +145,7 @@ def assert_signed_out(flow: FlowPage) -> None:
     redirect = response.request.redirected_from
     assert redirect is not None and redirect.response() is not None
     assert redirect.response().status == 302
-    assert flow.page.url == f"{flow.base_url}/?flow=login"
+    assert flow.page.url == f"{flow.base_url}/?flow=login&next=/protected/"
     flow.expect_state("login_init")
     flow.visited.append(("login_init", 200))
 
@@ -164,7 +164,7 @@ def test_sign_up_log_out_and_log_in_by_passcode_and_password_on_the_html_page(
     code = mailbox.code(email, VERIFICATION_SUBJECT)
     flow.submit("verify_passcode", then="password_creation", code=code)
     flow.submit("register_password", then="success", new_password=PASSWORD)
-    expect(page.get_by_role("status")).to_contain_text("All done.")
+    expect(page.get_by_role("heading", name="Your account is ready")).to_be_visible()
     success = flow.state_json()
     assert success["payload"]["claims"]["email"]["address"] == email
     user_id = success["payload"]["claims"]["subject"]
@@ -183,6 +183,10 @@ def test_sign_up_log_out_and_log_in_by_passcode_and_password_on_the_html_page(
     code = mailbox.code(email, LOGIN_SUBJECT)
     flow.submit("verify_passcode", then="success", code=code)
     assert flow.state_json()["payload"]["claims"]["subject"] == user_id
+    # /protected/ sent the person here with ?next=: success leads back there.
+    expect(page.get_by_role("link", name="Continue", exact=True)).to_have_attribute(
+        "href", "/protected/"
+    )
     assert_signed_in(flow, email, amr=["otp"])
 
     # 4. Log out; log in with the password: a wrong one first. --------------------------------

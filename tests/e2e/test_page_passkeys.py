@@ -17,7 +17,6 @@ the screenshot folder are those of ``test_elements_smoke.py``.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -212,8 +211,8 @@ def _screenshot(page: Page, name: str) -> None:
 
 
 def _wait_for_state(page: Page, name: str) -> None:
-    expect(page.locator("#state-heading")).to_have_text(
-        re.compile(rf"^{re.escape(name)}\b"), timeout=TIMEOUT_MS
+    expect(page.locator("section[data-state]")).to_have_attribute(
+        "data-state", name, timeout=TIMEOUT_MS
     )
 
 
