@@ -76,6 +76,8 @@ def host_python(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path: 
     venv.create(root, with_pip=False)  # the suite's pip installs into it (--python)
     python = root / "bin" / "python"
     _pip(python, "install", "-q", wheel, "-c", REPO / "requirements.txt")
+    # No Celery (an extra): the passcode email must leave in-process, as in a plain host.
+    _run(python, "-c", "import importlib.util as u; assert u.find_spec('celery') is None")
     return python
 
 
