@@ -4,8 +4,10 @@ Mount with ``path("", include("hankoflow.web.urls"))``. Nothing here needs a JS 
 page is plain Django templates, and ``/elements/`` serves the ``@teamhanko/hanko-elements``
 bundle that ships in ``static/hankoflow/vendor/``.
 
-One module per concern: ``flow_page`` (the ``/`` views), ``action_forms`` (a state's actions as
-form fields), ``input_data`` (a posted form back into ``input_data``), ``webauthn`` (what
-webauthn.js does on a state), ``elements_page`` (``/elements/`` and the bundle), ``files`` (the
-pages' script and stylesheet), ``headers`` (the pages' security headers), ``urls``.
+One module per concern: ``flow_page`` (the ``/`` views), ``texts`` (the words a person reads
+for each state, action, input and error), ``language`` (which language the page speaks),
+``next_url`` (``?next=``), ``action_forms`` (a state's actions as form fields), ``input_data``
+(a posted form back into ``input_data``), ``webauthn`` (what webauthn.js does on a state),
+``elements_page`` (``/elements/`` and the bundle), ``files`` (the pages' script and
+stylesheet), ``headers`` (the pages' security headers), ``urls``.
 """
