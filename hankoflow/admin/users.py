@@ -1,0 +1,1 @@
+"""The project's user admin with what support needs from hankoflow."""
