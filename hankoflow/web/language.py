@@ -17,10 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
 
-try:  # issue 10 moves the emails' language rules to hankoflow/emails.py
-    from hankoflow.emails import language_for
-except ImportError:  # pragma: no cover - before that move
-    from hankoflow.services.mail import language_for  # type: ignore[no-redef]
+from hankoflow.emails import language_for
 
 View = Callable[..., HttpResponse]
 
