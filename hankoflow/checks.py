@@ -71,6 +71,15 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warni
     for dotted in ("FLOW.TTL", "FLOW.MAX_BODY_SIZE", "SESSION.LIFESPAN", "EMAIL.PASSCODE_TTL"):
         if settings.get(dotted) <= 0:
             problems.append(Error(f"HANKOFLOW[{dotted}] must be positive.", id="hankoflow.E005"))
+    for dotted in (
+        "AUDIT_LOG.RETENTION",
+        "EMAIL_DELIVERY.OUTBOX_RETENTION",
+        "SESSION.KEY_ROTATION.INTERVAL",
+    ):
+        if settings.get(dotted) < 0:
+            problems.append(
+                Error(f"HANKOFLOW[{dotted}] must be 0 (off) or positive.", id="hankoflow.E007")
+            )
     if not settings.WEBAUTHN.RELYING_PARTY.ID:
         problems.append(
             Error("HANKOFLOW[WEBAUTHN.RELYING_PARTY.ID] must not be empty.", id="hankoflow.E006")

@@ -47,6 +47,9 @@ DEFAULTS: dict[str, Any] = {
         "MODE": "auto",
         "FROM_ADDRESS": "noreply@hanko.io",
         "FROM_NAME": "Hanko",
+        # Sent and failed outbox rows older than this are deleted by ``manage.py
+        # hankoflow_cleanup`` (0: kept for ever). Pending rows are never deleted.
+        "OUTBOX_RETENTION": 7 * 24 * 3600,
     },
     "EMAIL": {
         "ENABLED": True,
@@ -127,6 +130,9 @@ DEFAULTS: dict[str, Any] = {
         # session.jwt_template.claims: custom claims rendered from templates over the user's
         # data (platform.md §2.1.2; hankoflow/jwt_template.py). None by default.
         "JWT_TEMPLATE": {"CLAIMS": {}},
+        # The beat task hankoflow.rotate_signing_key makes a new signing key once the current
+        # one is this old (0: never; rotate by hand with ``manage.py hankoflow_jwk --rotate``).
+        "KEY_ROTATION": {"INTERVAL": 0},
         "COOKIE": {
             "NAME": "hanko",
             "DOMAIN": "",
@@ -136,6 +142,9 @@ DEFAULTS: dict[str, Any] = {
             "RETENTION": "persistent",
         },
     },
+    # Audit log entries older than RETENTION are deleted by ``manage.py hankoflow_cleanup``
+    # (0: kept for ever). Hanko: audit_log.retention, default 720h, used only by hanko cleanup.
+    "AUDIT_LOG": {"RETENTION": 720 * 3600},
     "PRIVACY": {"SHOW_ACCOUNT_EXISTENCE_HINTS": False, "ONLY_SHOW_ACTUAL_LOGIN_METHODS": False},
     "RATE_LIMITER": {
         "ENABLED": True,
@@ -152,6 +161,9 @@ DEFAULTS: dict[str, Any] = {
         "IP": {"EXTRACTOR": "direct", "TRUSTED_PROXIES": []},
     },
     "THIRD_PARTY": {"PROVIDERS": {}, "CUSTOM_PROVIDERS": {}},
+    # Not in Hanko: /metrics for Prometheus (the `metrics` extra). TOKEN (a bearer token) and
+    # ALLOWED_NETWORKS (CIDRs of the client IP) guard it; with neither set it answers 403.
+    "METRICS": {"ENABLED": False, "TOKEN": "", "ALLOWED_NETWORKS": []},
     "SAML": {"ENABLED": False, "IDENTITY_PROVIDERS": []},
 }
 

@@ -58,3 +58,11 @@ def send_pending_outbox() -> dict[str, int]:
     from hankoflow.services import mail
 
     return asdict(mail.sweep())
+
+
+@shared_task(name="hankoflow.cleanup", ignore_result=True)
+def cleanup() -> dict[str, int]:
+    """Delete the rows that no longer matter (``manage.py hankoflow_cleanup``); run it hourly."""
+    from hankoflow.services import cleanup as service
+
+    return service.run()
