@@ -28,7 +28,7 @@ from hankoflow.services.mail.delivery import (
     sweep,
 )
 from hankoflow.services.mail.dispatch import SEND_TASK, celery_app, delivery_mode
-from hankoflow.services.mail.outbox import queue, ttl_minutes
+from hankoflow.services.mail.outbox import queue, requeue, ttl_minutes
 
 __all__ = [
     "CODE_KINDS",
@@ -49,6 +49,7 @@ __all__ = [
     "mail_context",
     "passcode_dedupe_key",
     "queue",
+    "requeue",
     "sweep",
     "ttl_minutes",
 ]

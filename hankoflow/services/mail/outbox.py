@@ -71,6 +71,31 @@ def queue(
     return row
 
 
+def requeue(row: OutboxEmail) -> bool:
+    """Send a sent or failed email again (staff's "resend"): pending with a fresh attempt count,
+    handed on after the commit like a new row. False, and nothing changes, for a code email whose
+    code was wiped after delivery (a new code needs a new flow step) or a row still pending."""
+    if row.status == OutboxEmail.Status.PENDING or (row.kind in CODE_KINDS and not row.secret):
+        return False
+    alias = router.db_for_write(OutboxEmail)
+    updated = (
+        OutboxEmail.objects.using(alias)
+        .filter(pk=row.pk, status=row.status)
+        .update(
+            status=OutboxEmail.Status.PENDING,
+            attempts=0,
+            next_attempt_at=None,
+            sent_at=None,
+            last_error="",
+        )
+    )
+    if updated:
+        transaction.on_commit(
+            functools.partial(dispatch.send_after_commit, str(row.pk)), using=alias
+        )
+    return bool(updated)
+
+
 def ttl_minutes(seconds: int) -> int:
     """A passcode lifetime in whole minutes as the emails state it (rounded half up, at least 1)."""
     return max(1, int(seconds / 60 + 0.5))

@@ -41,7 +41,12 @@ from hankoflow.services.webauthn.challenges import (
     Options,
     delete_expired_challenges,
 )
-from hankoflow.services.webauthn.credentials import NIL_AAGUID, credential_dto, credentials_of
+from hankoflow.services.webauthn.credentials import (
+    NIL_AAGUID,
+    credential_dto,
+    credentials_of,
+    delete_credential,
+)
 from hankoflow.services.webauthn.errors import CredentialExists, MfaOnlyCredential, WebauthnInvalid
 from hankoflow.services.webauthn.registration import (
     NewCredential,
@@ -64,6 +69,7 @@ __all__ = [
     "authentication_options",
     "credential_dto",
     "credentials_of",
+    "delete_credential",
     "delete_expired_challenges",
     "registration_options",
     "save_credential",

@@ -6,11 +6,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.db import transaction
+from django.http import HttpRequest
 from webauthn.helpers import base64url_to_bytes
 from webauthn.helpers.structs import AuthenticatorTransport, PublicKeyCredentialDescriptor
 
+from hankoflow import signals
 from hankoflow.models import Account, WebauthnCredential
-from hankoflow.services.accounts import rfc3339
+from hankoflow.services import events
+from hankoflow.services.accounts import forget_cached, rfc3339
 
 NIL_AAGUID = "00000000-0000-0000-0000-000000000000"
 
@@ -22,6 +26,24 @@ def credentials_of(account: Account, *, mfa_only: bool | None = None) -> list[We
     """
     rows = sorted(account.webauthn_credentials.all(), key=lambda c: (c.created_at, c.id))
     return [c for c in rows if mfa_only is None or c.mfa_only == mfa_only]
+
+
+def delete_credential(
+    credential: WebauthnCredential, *, request: HttpRequest | None = None
+) -> bool:
+    """Delete one passkey or security key and send ``credential_removed``; False when it was
+    already gone (announced only by whoever deleted it)."""
+    with transaction.atomic():
+        deleted, _ = WebauthnCredential.objects.filter(pk=credential.pk).delete()
+        if deleted:
+            kind = (
+                signals.CREDENTIAL_SECURITY_KEY
+                if credential.mfa_only
+                else signals.CREDENTIAL_PASSKEY
+            )
+            events.credential_removed(credential.account, kind, credential.id, request=request)
+    forget_cached(credential.account)
+    return bool(deleted)
 
 
 def credential_dto(credential: WebauthnCredential) -> dict[str, Any]:
