@@ -66,3 +66,13 @@ def cleanup() -> dict[str, int]:
     from hankoflow.services import cleanup as service
 
     return service.run()
+
+
+@shared_task(name="hankoflow.rotate_signing_key", ignore_result=True)
+def rotate_signing_key() -> str | None:
+    """Rotate the session signing key once it is ``SESSION.KEY_ROTATION.INTERVAL`` old and
+    retire keys whose tokens have all expired; the new key's kid, or None. Run it hourly."""
+    from hankoflow.services import jwks
+
+    row = jwks.rotate_if_due()
+    return row.kid if row is not None else None

@@ -117,6 +117,16 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    "hankoflow-cleanup": {
+        "task": "hankoflow.cleanup",
+        "schedule": 3600.0,
+        "options": {"expires": 3000},
+    },
+    "hankoflow-rotate-signing-key": {
+        "task": "hankoflow.rotate_signing_key",
+        "schedule": 3600.0,
+        "options": {"expires": 3000},
+    },
 }
 
 # Argon2id first (argon2-cffi); PBKDF2 stays so older hashes verify and get upgraded on login.

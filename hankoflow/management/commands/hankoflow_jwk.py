@@ -3,9 +3,12 @@
 Without options it makes sure a signing key exists (creating the first one) and prints its
 ``kid``. ``--rotate`` creates a new signing key; the previous ones keep verifying until tokens
 they signed have expired, then a later rotation retires them. ``--list`` shows every key.
-``--retire KID`` withdraws one key at once (its tokens stop validating; use after a leak). The
-running server processes learn of a retire or rotation through the shared cache on their next
-request, or within ``jwks.VERIFICATION_CACHE_SECONDS`` without one (services/jwks.py).
+``--retire KID`` withdraws one key at once (its tokens stop validating; use after a leak). It is
+refused for the key that signs (rotate first) and, unless ``--force``, while live sessions may
+hold tokens the key signed. The running server processes learn of a retire or rotation through
+the shared cache on their next request, or within ``jwks.VERIFICATION_CACHE_SECONDS`` without
+one (services/jwks.py). ``SESSION.KEY_ROTATION.INTERVAL`` rotates on a schedule (beat task
+``hankoflow.rotate_signing_key``).
 
 Hanko: ``hanko jwk create`` only prints a key; keys are stored and rotated through
 ``secret_keys`` and a restart.
@@ -28,17 +31,31 @@ class Command(BaseCommand):
         group = parser.add_mutually_exclusive_group()
         group.add_argument("--rotate", action="store_true", help="create a new signing key")
         group.add_argument("--list", action="store_true", help="list all keys")
-        group.add_argument("--retire", metavar="KID", help="stop publishing and accepting a key")
+        group.add_argument(
+            "--retire",
+            metavar="KID",
+            help="stop publishing and accepting a key that no longer signs",
+        )
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="with --retire: retire even while live sessions may hold its tokens "
+            "(they are signed out)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["force"] and not options["retire"]:
+            raise CommandError("--force goes with --retire")
         if options["rotate"]:
             row = jwks.rotate()
             self.stdout.write(f"new signing key {row.kid}")
         elif options["list"]:
             self._list()
         elif options["retire"]:
-            if not jwks.retire(options["retire"]):
-                raise CommandError(f"no active key with kid {options['retire']!r}")
+            try:
+                jwks.retire_checked(options["retire"], force=options["force"])
+            except jwks.RetireRefused as exc:
+                raise CommandError(str(exc)) from exc
             self.stdout.write(
                 f"retired {options['retire']}: refused from the next request where the cache is "
                 f"shared, else within {jwks.VERIFICATION_CACHE_SECONDS} s"
