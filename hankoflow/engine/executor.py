@@ -98,7 +98,7 @@ class FlowEngine:
                 csrf_token_hash=hash_token(csrf_token),
                 expires_at=self.now() + self.ttl,
                 facts=dict(facts or {}),
-                history=[self._event(None, None, first, ctx.flow_error)],
+                history=[self._event(None, None, first, ctx.flow_error, env)],
             )
             self.store.create(record)
         except Exception:
@@ -195,7 +195,10 @@ class FlowEngine:
         record.csrf_token_hash = hash_token(csrf_token)
         record.version += 1
         record.facts.update(facts or {})
-        record.history.append(self._event(ref.name, state.name, ctx.stash.state, ctx.flow_error))
+        sent = [name for name in setup.inputs if name in input_data]
+        record.history.append(
+            self._event(ref.name, state.name, ctx.stash.state, ctx.flow_error, env, sent)
+        )
         self.store.save(record)
         return self._render(ctx, csrf_token, executed=(action.name, setup.inputs))
 
@@ -335,12 +338,23 @@ class FlowEngine:
         )
 
     def _event(
-        self, action: str | None, from_state: str | None, to_state: str, error: FlowError | None
+        self,
+        action: str | None,
+        from_state: str | None,
+        to_state: str,
+        error: FlowError | None,
+        env: RequestFacts | None,
+        inputs: list[str] | None = None,
     ) -> dict[str, Any]:
+        """One step for the flow inspection: declared input names only, never their values."""
         return {
             "at": self.now().isoformat(),
             "action": action,
             "from": from_state,
             "to": to_state,
+            "inputs": inputs or [],
             "error": error.code if error else None,
+            # Only what the transport already put into the facts; plain test envs have none.
+            "ip": getattr(env, "ip", ""),
+            "user_agent": getattr(env, "user_agent", ""),
         }

@@ -8,15 +8,19 @@ databases without row locks (SQLite) just as safe: the loser's update matches no
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from django.db import transaction
+from django.db.models import Subquery
 
+from hankoflow import names
 from hankoflow.engine import FlowRecord, StaleFlowError, Stash
-from hankoflow.models import Flow
+from hankoflow.models import Account, Flow
 
-MAX_HISTORY = 200  # steps kept per flow for inspection
+MAX_HISTORY = 100  # steps kept per flow for inspection; a flow rarely takes more than 20
 
 
 class DjangoFlowStore:
@@ -35,11 +39,11 @@ class DjangoFlowStore:
 
     def save(self, record: FlowRecord) -> None:
         rows = Flow.objects.filter(id=record.id, version=record.version - 1)
-        if rows.update(**_columns(record)) != 1:
+        if rows.update(**_columns(record), user=_user_of(record.stash)) != 1:
             raise StaleFlowError(record.id)
 
 
-def _columns(record: FlowRecord) -> dict:
+def _columns(record: FlowRecord) -> dict[str, Any]:
     """The columns a step changes."""
     return {
         "state": record.stash.state,
@@ -49,6 +53,20 @@ def _columns(record: FlowRecord) -> dict:
         "language": record.facts.get("language", ""),
         "history": record.history[-MAX_HISTORY:],
     }
+
+
+def _user_of(stash: Stash) -> Subquery:
+    """The Django user behind the stash's account id, looked up inside the same UPDATE.
+
+    Registration stashes an id before the account exists, so the user appears at success. The
+    UPDATE has one shape whatever the stash holds (no id, Hanko's nil id, an unknown one): the SQL
+    a step runs must not tell a registered address from a new one (security-checks).
+    """
+    try:
+        account_id = uuid.UUID(str(stash.get(names.STASH_USER_ID) or names.NIL_USER_ID))
+    except ValueError:
+        account_id = uuid.UUID(names.NIL_USER_ID)
+    return Subquery(Account.objects.filter(id=account_id).values("user_id")[:1])
 
 
 def _to_record(row: Flow) -> FlowRecord:

@@ -60,14 +60,17 @@ def assert_refused(harness: Harness, before, result, error=errors.OPERATION_NOT_
     assert not [entry for entry in harness.env.log if entry.startswith("execute:")]
 
 
-def event(harness: Harness, action, from_state, to_state, error=None) -> dict:
+def event(harness: Harness, action, from_state, to_state, error=None, inputs=()) -> dict:
     """The step record the engine appends to ``FlowRecord.history``."""
     return {
         "at": harness.clock().isoformat(),
         "action": action,
         "from": from_state,
         "to": to_state,
+        "inputs": list(inputs),
         "error": error,
+        "ip": "",
+        "user_agent": "",
     }
 
 
@@ -883,7 +886,7 @@ def test_each_persisted_step_appends_one_entry_to_the_flows_history(started):
         (lambda: started.act("go"), ("go", "start", "second", None)),
         (
             lambda: started.act("form", {"email": "nope"}),
-            ("form", "second", "second", "form_data_invalid_error"),
+            ("form", "second", "second", "form_data_invalid_error", ["email"]),
         ),
         (lambda: started.act("back"), ("back", "second", "start", None)),
         (lambda: started.act("nope"), None),  # early error: nothing recorded
