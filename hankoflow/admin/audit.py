@@ -82,6 +82,9 @@ class AuditLogEntryAdmin(ReadOnlyAdmin):
     ]
     readonly_fields = fields
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # only the retention job deletes entries (security-checks AU-03)
+
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         owner = Account.objects.filter(pk=OuterRef("actor_user_id")).values("user_id")[:1]
         return super().get_queryset(request).annotate(hankoflow_user_pk=Subquery(owner))
