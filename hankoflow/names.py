@@ -137,3 +137,52 @@ LOGIN_METHOD_PASSKEY = "passkey"
 MFA_METHOD_TOTP = "totp"
 MFA_METHOD_SECURITY_KEY = "security_key"
 NIL_USER_ID = "00000000-0000-0000-0000-000000000000"  # Hanko's "any user" for discoverable logins
+
+# --- flow inspection (admin, manage.py hankoflow_flows) -----------------------------------------
+
+# Stash keys whose values an operator never sees: ids that let a holder act (passcode, WebAuthn
+# challenge), secrets, hashes and anything encrypted. Keys in neither list are redacted too
+# unless their value is a plain flag or number (hankoflow.services.flow_inspection).
+STASH_REDACTED = frozenset(
+    {
+        STASH_PASSCODE_ID,
+        STASH_NEW_PASSWORD,
+        STASH_WEBAUTHN_SESSION_DATA_ID,
+        STASH_OTP_SECRET,
+        STASH_OTP_IMAGE_SRC,
+    }
+)
+STASH_SHOWN = frozenset(
+    {
+        STASH_WEBAUTHN_AVAILABLE,
+        STASH_WEBAUTHN_CONDITIONAL_MEDIATION_AVAILABLE,
+        STASH_WEBAUTHN_PLATFORM_AUTHENTICATOR_AVAILABLE,
+        STASH_SECURITY_KEY_ATTACHMENT_SUPPORTED,
+        STASH_REMEMBER_ME_SELECTED,
+        STASH_USER_ID,
+        STASH_EMAIL,
+        STASH_USERNAME,
+        STASH_USER_IDENTIFICATION,
+        STASH_EMAIL_VERIFIED,
+        STASH_LOGIN_METHOD,
+        STASH_PASSCODE_TEMPLATE,
+        STASH_PASSCODE_EMAIL,
+        STASH_PW_RECOVERY_PENDING,
+        STASH_USER_HAS_PASSWORD,
+        STASH_USER_HAS_PASSKEY,
+        STASH_USER_HAS_WEBAUTHN_CREDENTIAL,
+        STASH_USER_HAS_SECURITY_KEY,
+        STASH_USER_HAS_OTP_SECRET,
+        STASH_USER_HAS_USERNAME,
+        STASH_USER_HAS_EMAILS,
+        STASH_LOGIN_ONBOARDING_SCHEDULED,
+        STASH_LOGIN_ONBOARDING_CREATE_EMAIL,
+        STASH_SKIP_USER_CREATION,
+        STASH_REGISTRATION_AMR_PASSCODE,
+        STASH_CREATE_MFA_ONLY_CREDENTIAL,
+        STASH_MFA_METHOD,
+        STASH_OTP_LAST_VALIDATED_STEP,
+        STASH_DEVICE_TRUST_GRANTED,
+    }
+)
+REDACTED = "[redacted]"
