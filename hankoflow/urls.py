@@ -2,11 +2,13 @@
 
 ``path("", include("hankoflow.urls"))`` serves ``/login``, ``/registration``, ``/profile``,
 ``/token_exchange``, ``/.well-known/config``, ``/.well-known/jwks.json``, ``/sessions/validate``,
-``/me``, ``/users/<id>``, ``/logout`` and ``/health/*``.
+``/me``, ``/users/<id>``, ``/logout``, ``/health/*`` and ``/metrics`` (404 unless
+``METRICS.ENABLED``).
 """
 
 from django.urls import path
 
+from hankoflow.api.metrics import metrics_view
 from hankoflow.api.public.flows import FlowView
 from hankoflow.api.public.health import AliveView, ReadyView
 from hankoflow.api.public.sessions import (
@@ -31,4 +33,5 @@ urlpatterns = [
     path("logout", LogoutView.as_view(), name="logout"),
     path("health/alive", AliveView.as_view(), name="health-alive"),
     path("health/ready", ReadyView.as_view(), name="health-ready"),
+    path("metrics", metrics_view, name="metrics"),
 ]

@@ -8,6 +8,7 @@ store, and turning a ``FlowResult`` into an HTTP response with its cookies and h
 from __future__ import annotations
 
 import dataclasses
+import time
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -20,6 +21,7 @@ from hankoflow.http import availability
 from hankoflow.http.request import request_env
 from hankoflow.http.sessions import deliver
 from hankoflow.renderers import hanko
+from hankoflow.services import metrics
 from hankoflow.services.flow_store import DjangoFlowStore
 
 
@@ -48,6 +50,22 @@ def run(
     csrf_token: str = "",
 ) -> FlowResult:
     """Start ``flow_name`` (no ``action``) or execute ``action`` on one of its flows."""
+    started = time.perf_counter()
+    result = _run(request, flow_name, action, input_data, csrf_token)
+    if metrics.enabled():
+        outcome = result.error.code if result.error else metrics.OK
+        labels = metrics.step_labels(FLOWS, flow_name, action, result.state, outcome)
+        metrics.record_step(*labels, seconds=time.perf_counter() - started)
+    return result
+
+
+def _run(
+    request: HttpRequest,
+    flow_name: str,
+    action: str | None,
+    input_data: dict[str, Any] | None,
+    csrf_token: str,
+) -> FlowResult:
     engine = engine_for(flow_name)
     refusal = gatekeeper_error(flow_name, request)
     if refusal is not None:

@@ -28,6 +28,7 @@ from django.core.cache import caches
 
 from hankoflow import clock
 from hankoflow.conf import settings
+from hankoflow.services import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -71,11 +72,14 @@ def take(bucket: Bucket, key: str) -> Decision:
     limits = settings.RATE_LIMITER[bucket.limits_setting]
     tokens, interval = int(limits.TOKENS), int(limits.INTERVAL)
     try:
-        return _take(caches[settings.RATE_LIMITER.CACHE], bucket, key, tokens, interval)
+        decision = _take(caches[settings.RATE_LIMITER.CACHE], bucket, key, tokens, interval)
     except Exception:
         # Hanko: a store error fails the request. We fail open (decision D3, RE-02).
         logger.warning("rate limiter cache unavailable; allowing %s request", bucket, exc_info=True)
         return ALLOWED
+    if not decision.allowed:
+        metrics.record_rate_limited(bucket.value)
+    return decision
 
 
 def passcode_key(ip: str, email: str) -> str:

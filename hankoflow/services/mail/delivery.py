@@ -29,7 +29,7 @@ from hankoflow.conf import settings
 from hankoflow.emails import UndeliverableEmail
 from hankoflow.models.outbox import OutboxEmail
 from hankoflow.models.passcodes import Passcode
-from hankoflow.services import passcodes
+from hankoflow.services import metrics, passcodes
 from hankoflow.services.mail import encryption
 
 logger = logging.getLogger(__name__)
@@ -76,6 +76,13 @@ def passcode_dedupe_key(passcode_id: str) -> str:
 
 
 def deliver(outbox_id: str) -> Delivery:
+    """Send one pending row now (``_deliver``) and count what came of it in the metrics."""
+    delivery = _deliver(outbox_id)
+    metrics.record_email(delivery.outcome)
+    return delivery
+
+
+def _deliver(outbox_id: str) -> Delivery:
     """Send one pending row now, unless another process holds it or its retry is not due.
 
     Success marks it ``sent`` and wipes the secret. A transient failure counts an attempt and
