@@ -386,7 +386,19 @@ def _hasher_problem(encoded: str) -> str | None:
         except ValueError:
             package = hasher.library[0] if isinstance(hasher.library, tuple) else hasher.library
             return f"a {algorithm} hash needs the {package!r} package (pip install {package})"
+        if algorithm == "bcrypt" and _bcrypt_major(hasher) >= 5:
+            # bcrypt 5 raises on a password over 72 bytes and Django's hasher passes that on: a
+            # long password typed at login would be a server error instead of a wrong password.
+            return "bcrypt 5 or later is installed; hankoflow[bcrypt] needs bcrypt<5"
     return None
+
+
+def _bcrypt_major(hasher: Any) -> int:
+    version = getattr(hasher._load_library(), "__version__", "0")
+    try:
+        return int(version.split(".")[0])
+    except ValueError:
+        return 0
 
 
 def _otp(value: Any, record: UserRecord, problems: list[str]) -> None:

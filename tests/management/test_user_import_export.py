@@ -199,3 +199,17 @@ def passkey_login(device) -> dict:
     )
     assert done.state == "success", done.body
     return done.body["payload"]
+
+
+def test_a_password_over_72_bytes_against_an_imported_bcrypt_hash_is_just_wrong(db, tmp_path):
+    # bcrypt 5 raises for such passwords where Django's hasher calls it; the login must answer.
+    hanko_hash = bcrypt.hashpw(b"from hanko", bcrypt.gensalt(4, prefix=b"2a")).decode()
+    users = [
+        {
+            "emails": [{"address": "lee@example.com", "is_primary": True, "is_verified": True}],
+            "password": {"password": hanko_hash},
+        }
+    ]
+    run("hankoflow_import_users", write(tmp_path, users))
+    _, state = login_with_password("lee@example.com", "x" * 100)
+    assert state.status == 400 and state.state == "login_password"

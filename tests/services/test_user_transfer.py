@@ -213,6 +213,15 @@ def test_bcrypt_needs_the_bcrypt_package(db, with_bcrypt, monkeypatch):
     )
 
 
+def test_bcrypt_5_is_refused(db, with_bcrypt, monkeypatch):
+    monkeypatch.setattr(bcrypt, "__version__", "5.0.0")
+    users = [{"username": "u", "password": {"password": hanko_bcrypt("pw")}}]
+    [error] = user_transfer.read_file(dump(users)).errors
+    assert error.message == (
+        "password.password: bcrypt 5 or later is installed; hankoflow[bcrypt] needs bcrypt<5"
+    )
+
+
 def test_short_or_malformed_secrets_are_refused(db):
     users = [
         {"username": "a", "otp_secret": {"secret": "JBSWY3DPEHPK3PXP"}},  # 80 bits
