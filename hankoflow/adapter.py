@@ -194,7 +194,8 @@ class DefaultHankoflowAdapter:
         ``kind`` names the email (``hankoflow.emails.KINDS``): ``login``,
         ``email_verification`` and ``recovery`` carry a passcode; ``email_login_attempted`` and
         ``email_registration_attempted`` are the notices sent instead of a code;
-        ``password_update``. ``to`` is one address. ``context`` holds the template variables:
+        ``password_update``; ``test`` (``manage.py hankoflow_send_test_email``). ``to`` is one
+        address. ``context`` holds the template variables:
         ``language`` (the Django language code to write in: ``en``, ``de``, ``pt-br``,
         ``zh-hans``...), ``service_name``, and for the passcode kinds ``code`` and
         ``ttl_minutes`` (the code's lifetime in minutes). ``context["code"]`` is the passcode in

@@ -32,10 +32,12 @@ RECOVERY = "recovery"
 EMAIL_LOGIN_ATTEMPTED = "email_login_attempted"
 EMAIL_REGISTRATION_ATTEMPTED = "email_registration_attempted"
 PASSWORD_UPDATE = "password_update"  # noqa: S105  (a template name)
+# ``manage.py hankoflow_send_test_email``; hankoflow's own, Hanko has no such email.
+TEST = "test"
 CODE_KINDS = frozenset({LOGIN, EMAIL_VERIFICATION, RECOVERY})
 # Sent instead of a code when the account does not exist (or already does, at sign-up).
 NOTICE_KINDS = frozenset({EMAIL_LOGIN_ATTEMPTED, EMAIL_REGISTRATION_ATTEMPTED})
-KINDS = CODE_KINDS | NOTICE_KINDS | {PASSWORD_UPDATE}
+KINDS = CODE_KINDS | NOTICE_KINDS | {PASSWORD_UPDATE, TEST}
 
 # X-Language values Hanko has templates for (platform.md §7.3) -> Django language codes.
 LANGUAGES = {
