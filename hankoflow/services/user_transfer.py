@@ -43,6 +43,7 @@ BCRYPT_PREFIXES = ("$2a$", "$2b$", "$2y$")
 _BCRYPT = re.compile(r"^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$")
 _B64URL = re.compile(r"^[A-Za-z0-9_-]+={0,2}$")
 _QUERY_CHUNK = 500
+MAX_EMAIL_LENGTH = Email._meta.get_field("address").max_length
 
 _ENTRY_KEYS = {
     "user_id",
@@ -320,6 +321,9 @@ def _emails(value: Any, problems: list[str]) -> list[EmailRecord]:
             validate_email(address)
         except ValidationError:
             problems.append(f"{where}address: {address!r} is not a valid email address")
+            continue
+        if len(address) > MAX_EMAIL_LENGTH:
+            problems.append(f"{where}address: longer than {MAX_EMAIL_LENGTH} characters")
             continue
         found.append(
             EmailRecord(
@@ -606,10 +610,20 @@ def import_users(
             except ImportFailed:
                 raise
             except Exception as exc:  # a rival write, the adapter refusing the user, ...
-                raise ImportFailed(RowError(record.index, record.line, str(exc))) from exc
+                raise ImportFailed(RowError(record.index, record.line, _describe(exc))) from exc
             if progress is not None and (done % every == 0 or done == total):
                 progress(done, total)
     return total
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, accounts.EmailAlreadyExists):
+        return f"email {exc.args[0]!r} already exists"
+    if isinstance(exc, accounts.UsernameAlreadyExists):
+        return f"username {exc.args[0]!r} already exists"
+    if isinstance(exc, webauthn.CredentialExists):
+        return f"credential id {exc.args[0]!r} already exists"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _import_one(record: UserRecord) -> None:

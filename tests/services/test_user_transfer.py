@@ -228,6 +228,7 @@ def test_short_or_malformed_secrets_are_refused(db):
         {"username": "b", "otp_secret": {"secret": "not base32!"}},
         {"username": "c", "password": {"password": "$2a$10$tooshort"}},
         {"username": "d", "password": {"password": "!unusable"}},
+        {"emails": [{"address": "a" * 250 + "@example.com", "is_primary": True}]},
     ]
     messages = [e.message for e in user_transfer.read_file(dump(users)).errors]
     assert messages == [
@@ -235,6 +236,7 @@ def test_short_or_malformed_secrets_are_refused(db):
         "otp_secret.secret: not base32",
         "password.password: not a well-formed bcrypt hash",
         "password.password: not a password hash",
+        "emails[0].address: longer than 254 characters",
     ]
 
 
@@ -249,7 +251,7 @@ def test_a_failing_row_rolls_back_the_whole_import(db, monkeypatch):
     monkeypatch.setattr(totp, "save_secret", refuse)
     with pytest.raises(user_transfer.ImportFailed) as failed:
         user_transfer.import_users(result.records)
-    assert str(failed.value) == "row 1 (line 5): disk full"
+    assert str(failed.value) == "row 1 (line 5): RuntimeError: disk full"
     assert Account.objects.count() == Username.objects.count() == 0
 
 
@@ -280,3 +282,17 @@ def test_export_gives_hanko_bcrypt_and_django_hashes_otherwise(db, with_bcrypt, 
     assert [e["otp_secret"]["secret"] for e in with_secrets] == [SECRET]
     assert user_transfer.has_otp_secret() == 2
     assert Email.objects.count() == 3
+
+
+def test_a_value_taken_after_validation_fails_the_import_with_its_row(db, account_factory):
+    users = [
+        {"username": "first"},
+        {"emails": [{"address": "late@example.com", "is_primary": True}]},
+    ]
+    result = user_transfer.read_file(dump(users))
+    assert result.errors == []
+    account_factory("late@example.com")  # someone signs up in between
+    with pytest.raises(user_transfer.ImportFailed) as failed:
+        user_transfer.import_users(result.records)
+    assert str(failed.value) == "row 1 (line 5): email 'late@example.com' already exists"
+    assert Account.objects.count() == 1

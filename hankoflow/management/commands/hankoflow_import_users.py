@@ -69,6 +69,6 @@ class Command(BaseCommand):
         if name == "-":
             return sys.stdin.read()
         try:
-            return Path(name).read_text(encoding="utf-8")
+            return Path(name).read_text(encoding="utf-8-sig")  # a BOM is not JSON
         except (OSError, UnicodeDecodeError) as exc:
             raise CommandError(f"cannot read {name}: {exc}") from exc
