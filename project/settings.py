@@ -189,14 +189,29 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {"request_context": {"()": "hankoflow.api.request_log.RequestContextFilter"}},
     "formatters": {
-        "request": {"format": "%(levelname)s %(method)s %(path)s flow=%(flow_id)s: %(message)s"}
+        "request": {
+            "format": "%(levelname)s %(method)s %(path)s flow=%(flow_id)s "
+            "request=%(request_id)s: %(message)s"
+        },
+        # The flow and request ids of the step being run: grep one flow across workers.
+        "hankoflow": {
+            "format": "%(levelname)s %(name)s flow=%(flow_id)s request=%(request_id)s: %(message)s"
+        },
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler"},
+        "hankoflow_console": {
+            "class": "logging.StreamHandler",
+            "formatter": "hankoflow",
+            # On the handler, so records of child loggers (hankoflow.engine, ...) get the ids.
+            "filters": ["request_context"],
+        },
         "request_console": {"class": "logging.StreamHandler", "formatter": "request"},
     },
     "loggers": {
-        "hankoflow": {"handlers": ["console"], "level": env.str("LOG_LEVEL", "INFO")},
+        "hankoflow": {"handlers": ["hankoflow_console"], "level": env.str("LOG_LEVEL", "INFO")},
+        # Audit entries stay one JSON line each (Hanko's console output; it has the request id).
+        "hankoflow.audit": {"handlers": ["console"], "propagate": False},
         # 5xx answers and unhandled exceptions (with the traceback), also with DEBUG off, where
         # Django's default would only mail them to ADMINS. 4xx stay quiet: clients cause them.
         "django.request": {

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import uuid
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -17,11 +18,11 @@ from hankoflow import clock, errors, names
 from hankoflow.conf import settings
 from hankoflow.engine import FlowEngine, FlowResult
 from hankoflow.flows.registry import FLOWS
-from hankoflow.http import availability
+from hankoflow.http import availability, log_context
 from hankoflow.http.request import request_env
 from hankoflow.http.sessions import deliver
 from hankoflow.renderers import hanko
-from hankoflow.services import metrics
+from hankoflow.services import audit, metrics
 from hankoflow.services.flow_store import DjangoFlowStore
 
 
@@ -51,12 +52,22 @@ def run(
 ) -> FlowResult:
     """Start ``flow_name`` (no ``action``) or execute ``action`` on one of its flows."""
     started = time.perf_counter()
-    result = _run(request, flow_name, action, input_data, csrf_token)
+    with log_context.bound(audit.request_id(request), flow_id_of(action)):
+        result = _run(request, flow_name, action, input_data, csrf_token)
     if metrics.enabled():
         outcome = result.error.code if result.error else metrics.OK
         labels = metrics.step_labels(FLOWS, flow_name, action, result.state, outcome)
         metrics.record_step(*labels, seconds=time.perf_counter() - started)
     return result
+
+
+def flow_id_of(action: str | None) -> str | None:
+    """The flow id of an ``<action>@<flow id>`` parameter, when it is a well-formed UUID."""
+    name, separator, flow_id = (action or "").partition("@")
+    try:
+        return str(uuid.UUID(flow_id)) if name and separator else None
+    except ValueError:
+        return None
 
 
 def _run(

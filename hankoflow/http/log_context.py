@@ -1,0 +1,34 @@
+"""The request id and flow id of the flow step being run, for log records (contextvars).
+
+``hankoflow.http.runner`` binds them for the length of a step; the logging filter
+``hankoflow.api.request_log.RequestContextFilter`` copies them onto every record, so a format
+string can print ``%(request_id)s`` and ``%(flow_id)s`` and one flow can be followed across
+workers. The request id is the one the audit log stores (``meta_http_request_id``).
+
+Only the standard library: the logging configuration loads this before Django's apps.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from collections.abc import Iterator
+
+request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "hankoflow_request_id", default=None
+)
+flow_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "hankoflow_flow_id", default=None
+)
+
+
+@contextlib.contextmanager
+def bound(request: str | None, flow: str | None) -> Iterator[None]:
+    """Log records made inside carry ``request`` and ``flow`` (None: unknown)."""
+    tokens = (request_id.set(request), flow_id.set(flow))
+    try:
+        yield
+    finally:
+        request_id.reset(tokens[0])
+        flow_id.reset(tokens[1])
+
