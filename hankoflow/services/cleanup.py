@@ -65,6 +65,8 @@ def _expired(now: datetime) -> Q:
 def _spent_budget(now: datetime) -> Q:
     # attempts._current: a failure counts while now < last_failure_at + cooldown;
     # attempts._known: a network is known while now < last_success_at + known_network_for.
+    # Every kind (password, passcode, totp) has DEFAULT_POLICY; a kind with longer limits
+    # would need its own condition here.
     policy = attempts.DEFAULT_POLICY
     no_failure = Q(last_failure_at__isnull=True) | Q(last_failure_at__lte=now - policy.cooldown)
     no_success = Q(last_success_at__isnull=True) | Q(

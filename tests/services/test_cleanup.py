@@ -207,3 +207,8 @@ def test_negative_retentions_and_intervals_are_refused_at_start_up(value):
 
     with override_settings(HANKOFLOW=value):
         assert "hankoflow.E007" in {problem.id for problem in check_settings()}
+
+
+def test_every_attempt_kind_has_the_policy_the_budget_condition_assumes():
+    for kind in (attempts.PASSWORD, attempts.PASSCODE, attempts.TOTP):
+        assert kind.policy == attempts.DEFAULT_POLICY, f"cleanup needs {kind.name}'s limits"
