@@ -28,7 +28,7 @@ RANKS = [
     ["hankoflow.actions", "hankoflow.hooks"],
     ["hankoflow.flows"],
     ["hankoflow.http"],
-    ["hankoflow.api", "hankoflow.web"],
+    ["hankoflow.api", "hankoflow.web", "hankoflow.admin"],
 ]
 # Imported without django.setup():
 FRAMEWORK_FREE = {"hankoflow.engine", "hankoflow.clock", "hankoflow.names"}
@@ -44,7 +44,14 @@ if not framework_free:
     import django
     from django.conf import settings
     settings.configure(
-        INSTALLED_APPS=["django.contrib.auth", "django.contrib.contenttypes", "hankoflow"],
+        # SimpleAdminConfig: the admin without autodiscovery, so hankoflow.admin can be imported
+        # and no other layer loads it.
+        INSTALLED_APPS=[
+            "django.contrib.admin.apps.SimpleAdminConfig",
+            "django.contrib.auth",
+            "django.contrib.contenttypes",
+            "hankoflow",
+        ],
         DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
     )
     django.setup()

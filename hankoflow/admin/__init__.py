@@ -1,4 +1,13 @@
-"""Django admin pages for hankoflow: one module per page, each registering its ModelAdmins."""
+"""Django admin pages for hankoflow: one module per page, each registering its ModelAdmins.
+
+Django imports this package itself (admin autodiscovery) when ``django.contrib.admin`` is
+installed; without it there is nothing to register the pages with.
+"""
+
+from django.apps import apps
+
+if not apps.is_installed("django.contrib.admin"):
+    raise ImportError("hankoflow.admin needs django.contrib.admin in INSTALLED_APPS")
 
 import hankoflow.admin.audit  # noqa: F401
 import hankoflow.admin.credentials  # noqa: F401

@@ -47,9 +47,11 @@ CHILD = textwrap.dedent(
     django.setup()
 
     import hankoflow
-    # Every module but the tasks and the pytest plugin imports without Celery.
+    # Every module but the tasks and the pytest plugin imports without Celery (the admin pages
+    # only where django.contrib.admin is installed, which Django's autodiscovery respects).
+    skipped = ("hankoflow.testing", "hankoflow.admin")
     for module in pkgutil.walk_packages(hankoflow.__path__, "hankoflow."):
-        if module.name != "hankoflow.tasks" and not module.name.startswith("hankoflow.testing"):
+        if module.name != "hankoflow.tasks" and not module.name.startswith(skipped):
             importlib.import_module(module.name)
 
     from django.core import mail as django_mail
