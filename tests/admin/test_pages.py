@@ -189,3 +189,17 @@ def test_totp_page_never_shows_the_secret_and_deletes_through_the_service(
     admin_client.post(f"{ADMIN}/otpsecret/{secret.pk}/delete/", {"post": "yes"})
     assert not OTPSecret.objects.filter(pk=secret.pk).exists()
     assert staff_entry(superuser, "remove_second_factor").details["kind"] == "totp"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["session", "webauthncredential", "otpsecret", "outboxemail", "auditlogentry"],
+)
+@pytest.mark.parametrize("term", ["carol@example.com", "not a uuid", "%_'\""])
+def test_search_never_fails(admin_client, full_account, url, term):
+    assert admin_client.get(f"{ADMIN}/{url}/", {"q": term}).status_code == 200
+
+
+def test_sessions_search_by_email(admin_client, full_account, other_account):
+    found = admin_client.get(f"{ADMIN}/session/", {"q": "carol@example.com"}).context["cl"]
+    assert {s.account_id for s in found.result_list} == {full_account.pk}
