@@ -24,6 +24,32 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class ActionsOnlyAdmin(ReadOnlyAdmin):
+    """Read-only pages whose change permission allows actions (resend, rotate, retire) only:
+    every field stays read-only and the change page has no save buttons."""
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return admin.ModelAdmin.has_change_permission(self, request, obj)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return self.fields or ()
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> Any:
+        no_save = {"show_save": False, "show_save_and_continue": False}
+        return super().change_view(
+            request, object_id, form_url, {**no_save, **(extra_context or {})}
+        )
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        """Nothing on these pages is edited by hand."""
+
+
 def env(request: HttpRequest) -> RequestEnv:
     """The admin request's facts, for the audit entries the staff services write."""
     return request_env(request)

@@ -9,13 +9,13 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet, Subquery
 from django.http import HttpRequest
 
-from hankoflow.admin.common import ReadOnlyAdmin, fingerprint
+from hankoflow.admin.common import ActionsOnlyAdmin, fingerprint
 from hankoflow.models import SigningKey
 from hankoflow.services import jwks, staff
 
 
 @admin.register(SigningKey)
-class SigningKeyAdmin(ReadOnlyAdmin):
+class SigningKeyAdmin(ActionsOnlyAdmin):
     list_display = ["kid", "status", "created_at", "retired_at", "public_key_fingerprint"]
     fields = ["kid", "status", "created_at", "retired_at", "public_key_fingerprint"]
     readonly_fields = fields
@@ -59,7 +59,3 @@ class SigningKeyAdmin(ReadOnlyAdmin):
                     f"else within {jwks.VERIFICATION_CACHE_SECONDS} s",
                     messages.SUCCESS,
                 )
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        # The change permission allows rotate and retire; the fields stay read-only.
-        return super(ReadOnlyAdmin, self).has_change_permission(request, obj)

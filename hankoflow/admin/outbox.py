@@ -10,13 +10,13 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from hankoflow.admin.common import ReadOnlyAdmin
+from hankoflow.admin.common import ActionsOnlyAdmin
 from hankoflow.models import OutboxEmail
 from hankoflow.services import staff
 
 
 @admin.register(OutboxEmail)
-class OutboxEmailAdmin(ReadOnlyAdmin):
+class OutboxEmailAdmin(ActionsOnlyAdmin):
     list_display = ["created_at", "kind", "to", "status", "attempts", "sent_at", "last_error"]
     list_filter = ["status", "kind", "created_at"]
     search_fields = ["to", "=id", "dedupe_key"]
@@ -51,7 +51,3 @@ class OutboxEmailAdmin(ReadOnlyAdmin):
                 "is gone (ask for a new code).",
                 messages.WARNING,
             )
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        # The change permission allows "resend"; the page itself stays read-only (fields above).
-        return super(ReadOnlyAdmin, self).has_change_permission(request, obj)

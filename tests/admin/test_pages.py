@@ -203,3 +203,15 @@ def test_search_never_fails(admin_client, full_account, url, term):
 def test_sessions_search_by_email(admin_client, full_account, other_account):
     found = admin_client.get(f"{ADMIN}/session/", {"q": "carol@example.com"}).context["cl"]
     assert {s.account_id for s in found.result_list} == {full_account.pk}
+
+
+def test_pages_with_actions_have_no_save_button(admin_client, db):
+    row = make_email("email_registration_attempted", "failed", last_error="boom")
+    key = jwks.signing_key_row()
+    for url in [f"{ADMIN}/outboxemail/{row.pk}/change/", f"{ADMIN}/signingkey/{key.pk}/change/"]:
+        page = admin_client.get(url)
+        assert page.status_code == 200
+        assert b'name="_save"' not in page.content and b'name="_continue"' not in page.content
+    admin_client.post(f"{ADMIN}/outboxemail/{row.pk}/change/", {"status": "pending", "to": "x@y.z"})
+    row.refresh_from_db()
+    assert (row.status, row.to) == ("failed", "dan@example.com")
