@@ -28,7 +28,9 @@ class Flow(models.Model):
         on_delete=models.SET_NULL,
         related_name="hankoflow_flows",
     )
-    history = models.JSONField(default=list, help_text="steps taken: action, from, to, error")
+    history = models.JSONField(
+        default=list, help_text="steps: time, from, action, input names, to, error, IP, agent"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     expires_at = models.DateTimeField(db_index=True)
@@ -36,6 +38,12 @@ class Flow(models.Model):
     class Meta:
         db_table = "hankoflow_flow"
         ordering = ["-created_at"]
+        # The admin's flow inspection: newest first, filtered by flow, state and outcome.
+        indexes = [
+            models.Index(fields=["-created_at"], name="hankoflow_flow_created_idx"),
+            models.Index(fields=["name", "-created_at"], name="hankoflow_flow_name_idx"),
+            models.Index(fields=["state", "expires_at"], name="hankoflow_flow_state_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} flow {self.id} in {self.state}"
