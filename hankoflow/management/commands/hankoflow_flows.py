@@ -300,4 +300,7 @@ def _explore(
 def _describe(depth: int, action: str, result: FlowResult) -> str:
     offered = ", ".join(view.name for view in result.actions) or "-"
     error = f"  error {result.error.code}" if result.error else ""
-    return f"{'  ' * depth}{action} -> {result.state}{error}  (offers: {offered})"
+    line = f"{'  ' * depth}{action} -> {result.state}{error}  (offers: {offered})"
+    stash = Flow.objects.filter(id=result.flow_id).values_list("stash", flat=True).first()
+    scheduled = (stash or {}).get("scheduled") or []
+    return f"{line}; then: {', '.join(scheduled)}" if scheduled else line
