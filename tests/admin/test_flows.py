@@ -218,3 +218,10 @@ def test_a_changelist_of_100_flows_has_a_fixed_query_budget(
         response = admin_client.get("/admin/hankoflow/flow/")
     assert response.status_code == 200
     assert response.content.decode().count("/admin/auth/user/") >= 100
+
+
+def test_entries_written_before_inspection_still_show(admin_client):
+    flow = make_flow("login_init", history=[{"action": None, "from": None, "to": "preflight"}])
+    Flow.objects.filter(pk=flow.pk).update(history=[{"action": "x", "from": "a", "to": "b"}])
+    page = admin_client.get(f"/admin/hankoflow/flow/{flow.pk}/change/").content.decode()
+    assert "<td>a</td><td>x</td><td></td><td>b</td>" in page
