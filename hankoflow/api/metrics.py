@@ -8,13 +8,18 @@ network (``hankoflow.services.metrics.access``).
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_http_methods
 
 from hankoflow.services import metrics
 
 
-@require_GET
+@require_http_methods(["GET", "HEAD", "OPTIONS"])
 def metrics_view(request: HttpRequest) -> HttpResponse:
+    if request.method == "OPTIONS":  # as every API route: an empty answer with Allow
+        response = HttpResponse(status=204)
+        del response["Content-Type"]
+        response["Allow"] = "GET, HEAD, OPTIONS"
+        return response
     status = metrics.access(request)
     if status != 200:
         return HttpResponse(status=status)
