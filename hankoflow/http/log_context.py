@@ -31,4 +31,3 @@ def bound(request: str | None, flow: str | None) -> Iterator[None]:
     finally:
         request_id.reset(tokens[0])
         flow_id.reset(tokens[1])
-
