@@ -236,3 +236,9 @@ metrics.record_rate_limited("otp")
 assert "prometheus_client" not in sys.modules, "imported"
 """
     subprocess.run([sys.executable, "-c", script], cwd=ROOT, check=True)
+
+
+def test_a_malformed_network_setting_is_ignored_not_a_500(client, metrics_on):
+    metrics_on(TOKEN="", ALLOWED_NETWORKS=["not-a-cidr", "10.0.0.0/8"])
+    assert scrape(client, token=None, REMOTE_ADDR="10.1.2.3").status_code == 200
+    assert scrape(client, token=None, REMOTE_ADDR="192.0.2.7").status_code == 403

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import logging
 import os
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
@@ -27,6 +28,8 @@ from django.http import HttpRequest
 from hankoflow import signals
 from hankoflow.conf import settings
 from hankoflow.services.client_ip import client_ip
+
+logger = logging.getLogger(__name__)
 
 UNKNOWN = "unknown"
 START = "start"  # the action label of a request that starts a flow
@@ -178,7 +181,14 @@ def exposition() -> tuple[bytes, str]:
 
 @lru_cache(maxsize=8)
 def _parsed(cidrs: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    return tuple(ipaddress.ip_network(cidr, strict=False) for cidr in cidrs)
+    networks = []
+    for cidr in cidrs:
+        try:
+            networks.append(ipaddress.ip_network(str(cidr), strict=False))
+        except ValueError:
+            # A typo lets nobody in through that entry; it must not turn scrapes into 500s.
+            logger.error("METRICS.ALLOWED_NETWORKS: %r is not a network; ignored", cidr)
+    return tuple(networks)
 
 
 def _in_networks(address: str, cidrs: tuple[str, ...]) -> bool:
