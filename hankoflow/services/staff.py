@@ -132,25 +132,13 @@ def rotate_signing_key() -> SigningKey:
     return jwks.rotate()
 
 
-class RetireRefused(Exception):
-    """The key cannot be retired; the message says why."""
+RetireRefused = jwks.RetireRefused
 
 
 def retire_signing_key(kid: str) -> None:
-    """``manage.py hankoflow_jwk --retire KID``, refused for an unknown or already retired key
-    and for the only active one (every session would end and the next login would make a new
-    key anyway: rotate first)."""
-    with transaction.atomic():
-        active = list(
-            SigningKey.objects.select_for_update()
-            .filter(retired_at__isnull=True)
-            .values_list("kid", flat=True)
-        )
-        if kid not in active:
-            raise RetireRefused(f"no active key with kid {kid!r}")
-        if len(active) == 1:
-            raise RetireRefused(f"{kid} is the only active signing key: rotate first")
-        jwks.retire(kid)
+    """``manage.py hankoflow_jwk --retire KID`` without ``--force``: the same checks (an unknown
+    or retired key, the key that signs, a key live sessions may still need are refused)."""
+    jwks.retire_checked(kid, force=False)
 
 
 def _otp_secret(account: Account) -> OTPSecret | None:

@@ -146,7 +146,7 @@ def test_rotate_and_retire_as_the_command_does(admin_client, db):
 def test_retire_refuses_the_only_active_key(admin_client, db):
     only = jwks.signing_key_row()
     response = post_action(admin_client, "signingkey", "retire", [only.pk])
-    assert "only active signing key" in response.content.decode()
+    assert "is the only signing key" in response.content.decode()
     only.refresh_from_db()
     assert only.retired_at is None
 
@@ -215,3 +215,15 @@ def test_pages_with_actions_have_no_save_button(admin_client, db):
     admin_client.post(f"{ADMIN}/outboxemail/{row.pk}/change/", {"status": "pending", "to": "x@y.z"})
     row.refresh_from_db()
     assert (row.status, row.to) == ("failed", "dan@example.com")
+
+
+def test_retire_refuses_a_key_live_sessions_still_need(
+    admin_client, account_factory, signed_in_client
+):
+    first = jwks.signing_key_row()
+    signed_in_client(account_factory())  # a live session whose token the first key signed
+    post_action(admin_client, "signingkey", "rotate", [first.pk])
+    response = post_action(admin_client, "signingkey", "retire", [first.pk])
+    assert "live session" in response.content.decode()
+    first.refresh_from_db()
+    assert first.retired_at is None

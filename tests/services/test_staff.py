@@ -110,7 +110,7 @@ def test_requeue_refuses(db, kind, status, fields):
 
 def test_retire_refuses_unknown_and_the_only_key(db):
     only = jwks.signing_key_row()
-    with pytest.raises(staff.RetireRefused, match="only active"):
+    with pytest.raises(staff.RetireRefused, match="only signing key"):
         staff.retire_signing_key(only.kid)
     with pytest.raises(staff.RetireRefused, match="no active key"):
         staff.retire_signing_key("nope")
