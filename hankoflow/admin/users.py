@@ -27,6 +27,7 @@ from hankoflow.models import (
     Account,
     AuditLogEntry,
     Email,
+    Flow,
     OTPSecret,
     Session,
     TrustedDevice,
@@ -59,6 +60,7 @@ class AccountInline(admin.StackedInline):
         "trusted_devices",
         "last_login_method",
         "audit_trail",
+        "recent_flows",
         "created_at",
     ]
     readonly_fields = fields
@@ -135,6 +137,13 @@ class AccountInline(admin.StackedInline):
     def audit_trail(self, account: Account) -> str:
         url = admin_url(AuditLogEntry, view="changelist")
         return link(f"{url}?actor_user_id={account.pk}" if url else None, "this user's trail")
+
+    @admin.display(description="flows")
+    def recent_flows(self, account: Account) -> str:
+        url = admin_url(Flow, view="changelist")
+        return link(
+            f"{url}?user__id__exact={account.user_id}" if url else None, "this user's flows"
+        )
 
 
 def _has_username(account: Account) -> bool:

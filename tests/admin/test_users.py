@@ -49,6 +49,7 @@ def test_change_page_shows_the_account_and_no_secrets(admin_client, full_account
     assert "Trusted devices:" in page
     assert "this user&#x27;s trail" in page or "this user's trail" in page
     assert f"?actor_user_id={full_account.pk}" in page
+    assert f"/admin/hankoflow/flow/?user__id__exact={full_account.user_id}" in page
     credential = WebauthnCredential.objects.filter(account=full_account).first()
     assert credential.public_key not in page
     assert OTPSecret.objects.get(account=full_account).secret_encrypted not in page
