@@ -1,5 +1,8 @@
 """The audit log, read-only: filters, search by email/IP/user id, a link to each user, CSV export.
 
+The CSV export is both an action (the selected entries) and a button on the list (``export/``:
+every entry the page's filters and search match, with the same columns).
+
 Actor emails are stored masked, so a search for an address also looks the address up among the
 accounts' emails and finds the entries of those accounts.
 """
@@ -14,11 +17,15 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ERROR_FLAG
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.db.models import OuterRef, Q, QuerySet, Subquery
-from django.http import HttpRequest, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.urls import URLPattern, path
 
-from hankoflow.admin.common import ReadOnlyAdmin, user_link
+from hankoflow.admin.common import ReadOnlyAdmin, admin_url, user_link
 from hankoflow.models import Account, AuditLogEntry, Email
 
 CSV_COLUMNS = [
@@ -67,6 +74,7 @@ class AuditLogEntryAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     show_full_result_count = False
     actions = ["export_csv"]
+    change_list_template = "hankoflow/admin/auditlogentry_change_list.html"
     fields = [
         "id",
         "created_at",
@@ -109,18 +117,44 @@ class AuditLogEntryAdmin(ReadOnlyAdmin):
             extra |= Q(actor_user_id=uuid.UUID(term))
         return queryset.filter(Q(pk__in=found.values("pk")) | extra), duplicates
 
+    def get_urls(self) -> list[URLPattern]:
+        meta = self.model._meta
+        export = path(
+            "export/",
+            self.admin_site.admin_view(self.export_view),
+            name=f"{meta.app_label}_{meta.model_name}_export",
+        )
+        return [export, *super().get_urls()]
+
+    def export_view(self, request: HttpRequest) -> HttpResponse:
+        """The button: every entry the changelist's filters and search (same query string) match."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        try:
+            changelist = self.get_changelist_instance(request)
+        except IncorrectLookupParameters:
+            # As the changelist does with a bad filter: back to the list, which says so.
+            changelist_url = admin_url(self.model, view="changelist")
+            return HttpResponseRedirect(f"{changelist_url}?{ERROR_FLAG}=1")
+        return csv_response(changelist.queryset)
+
     @admin.action(permissions=["view"], description="Export as CSV")
     def export_csv(self, request: HttpRequest, queryset: QuerySet) -> StreamingHttpResponse:
         """Streams the selected entries ("select all" takes every entry the filters match)."""
-        writer = csv.writer(_Echo())
+        return csv_response(queryset)
 
-        def rows() -> Iterator[str]:
-            yield writer.writerow(CSV_COLUMNS)
-            for entry in queryset.order_by("-created_at").iterator(chunk_size=2000):
-                values = [getattr(entry, name) for name in CSV_COLUMNS[:-1]]
-                details = json.dumps(entry.details) if entry.details is not None else ""
-                yield writer.writerow(["" if v is None else v for v in values] + [details])
 
-        response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="hankoflow-audit-log.csv"'
-        return response
+def csv_response(queryset: QuerySet) -> StreamingHttpResponse:
+    """The entries as a streamed CSV file, newest first, ``CSV_COLUMNS`` (details as JSON)."""
+    writer = csv.writer(_Echo())
+
+    def rows() -> Iterator[str]:
+        yield writer.writerow(CSV_COLUMNS)
+        for entry in queryset.order_by("-created_at").iterator(chunk_size=2000):
+            values = [getattr(entry, name) for name in CSV_COLUMNS[:-1]]
+            details = json.dumps(entry.details) if entry.details is not None else ""
+            yield writer.writerow(["" if v is None else v for v in values] + [details])
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="hankoflow-audit-log.csv"'
+    return response
