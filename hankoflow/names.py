@@ -81,6 +81,7 @@ STASH_LOGIN_ONBOARDING_SCHEDULED = "login_onboarding_scheduled"
 STASH_LOGIN_ONBOARDING_CREATE_EMAIL = "login_onboarding_create_email"
 STASH_SKIP_USER_CREATION = "skip_user_creation"
 STASH_REGISTRATION_AMR_PASSCODE = "registration.amr.passcode"
+STASH_AMR = "amr"  # the authentication methods of the sign-in, e.g. ["otp", "totp"]
 
 LOGIN_METHOD_PASSWORD = "password"
 LOGIN_METHOD_PASSCODE = "passcode"
@@ -179,6 +180,7 @@ STASH_SHOWN = frozenset(
         STASH_LOGIN_ONBOARDING_CREATE_EMAIL,
         STASH_SKIP_USER_CREATION,
         STASH_REGISTRATION_AMR_PASSCODE,
+        STASH_AMR,
         STASH_CREATE_MFA_ONLY_CREDENTIAL,
         STASH_MFA_METHOD,
         STASH_OTP_LAST_VALIDATED_STEP,

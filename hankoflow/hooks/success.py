@@ -14,7 +14,6 @@ from hankoflow.steps import account_of, enrolment_secret
 # login_method / mfa_method -> amr value (flow-api.md §4.5.1)
 AMR_BY_LOGIN_METHOD = {"password": "pwd", "passkey": "passkey", "passcode": "otp"}
 AMR_BY_MFA_METHOD = {"totp": "totp", "security_key": "security_key"}
-STASH_AMR = "amr"
 
 
 class CreateUser(Hook):
@@ -87,7 +86,7 @@ class DetermineLoginAMR(Hook):
     def run(self, ctx: FlowContext) -> None:
         first = AMR_BY_LOGIN_METHOD.get(ctx.stash.get(n.STASH_LOGIN_METHOD, ""))
         second = AMR_BY_MFA_METHOD.get(ctx.stash.get(n.STASH_MFA_METHOD, ""))
-        ctx.stash.set(STASH_AMR, [m for m in (first, second) if m])
+        ctx.stash.set(n.STASH_AMR, [m for m in (first, second) if m])
 
 
 class DetermineRegistrationAMR(Hook):
@@ -105,7 +104,7 @@ class DetermineRegistrationAMR(Hook):
             "security_key": facts.has_security_key,
         }
         amr += [method for method, present in enrolled.items() if present]
-        ctx.stash.set(STASH_AMR, amr)
+        ctx.stash.set(n.STASH_AMR, amr)
 
 
 class IssueSession(Hook):
@@ -115,7 +114,7 @@ class IssueSession(Hook):
         account = _account(ctx)
         issued = sessions.issue(
             account,
-            amr=ctx.stash.get(STASH_AMR, []),
+            amr=ctx.stash.get(n.STASH_AMR, []),
             env=ctx.env,
             remember_me=ctx.stash.get(n.STASH_REMEMBER_ME_SELECTED),
         )
@@ -133,7 +132,7 @@ class IssueSession(Hook):
                 account=account,
                 details={**last_login, "flow_id": ctx.flow_id},
             )
-            amr = ctx.stash.get(STASH_AMR, [])
+            amr = ctx.stash.get(n.STASH_AMR, [])
             events.login_succeeded(account, amr=amr, session_id=issued.session_id, env=ctx.env)
 
 
