@@ -128,7 +128,7 @@ DEFAULTS: dict[str, Any] = {
         "ACQUIRE_IP_ADDRESS": True,
         "ACQUIRE_USER_AGENT": True,
         # session.jwt_template.claims: custom claims rendered from templates over the user's
-        # data (platform.md §2.1.2; hankoflow/jwt_template.py). None by default.
+        # data (platform.md §2.1.2; hankoflow/jwt_template/). None by default.
         "JWT_TEMPLATE": {"CLAIMS": {}},
         # The beat task hankoflow.rotate_signing_key makes a new signing key once the current
         # one is this old (0: never; rotate by hand with ``manage.py hankoflow_jwk --rotate``).
