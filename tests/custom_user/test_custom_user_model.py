@@ -28,6 +28,9 @@ def test_services_work_with_custom_user_models():
     env = {
         k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "PYTEST_ADDOPTS")
     }
+    # The two runs are parallel and every test clears the cache: a shared Redis would let one
+    # run wipe the other's rate-limit and attempt counters mid-test. Each gets its own memory.
+    env["CACHE_URL"] = "locmemcache://"
     runs = {
         module: subprocess.Popen(
             [
