@@ -41,7 +41,7 @@ def _pooled_key() -> rsa.RSAPrivateKey:
 
 @pytest.fixture(autouse=True)
 def fast_keys(monkeypatch):
-    monkeypatch.setattr(jwks, "generate_private_key", _pooled_key)
+    monkeypatch.setattr(jwks.keypairs, "generate_private_key", _pooled_key)
     jwks.clear_cache()
     yield
     jwks.clear_cache()

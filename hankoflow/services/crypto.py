@@ -6,7 +6,7 @@ Django's ``SECRET_KEY`` with HKDF-SHA256; ``decrypt()`` also tries every key of
 readable. ``purpose`` separates the keys of different uses (HKDF ``info`` =
 ``hankoflow <purpose> v1``): a token made for one purpose never decrypts as another.
 
-Purposes in use: ``"signing keys"`` (services/jwks.py), ``"outbox secret"``
+Purposes in use: ``"signing keys"`` (services/jwks/keypairs.py), ``"outbox secret"``
 (services/mail/encryption.py), ``"totp"`` (services/totp.py).
 """
 

@@ -7,7 +7,7 @@ they signed have expired, then a later rotation retires them. ``--list`` shows e
 refused for the key that signs (rotate first) and, unless ``--force``, while live sessions may
 hold tokens the key signed. The running server processes learn of a retire or rotation through
 the shared cache on their next request, or within ``jwks.VERIFICATION_CACHE_SECONDS`` without
-one (services/jwks.py). ``SESSION.KEY_ROTATION.INTERVAL`` rotates on a schedule (beat task
+one (services/jwks/). ``SESSION.KEY_ROTATION.INTERVAL`` rotates on a schedule (beat task
 ``hankoflow.rotate_signing_key``).
 
 Hanko: ``hanko jwk create`` only prints a key; keys are stored and rotated through

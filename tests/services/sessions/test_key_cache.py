@@ -71,7 +71,7 @@ def monotonic(monkeypatch):
             self.now += seconds
 
     clock = Clock()
-    monkeypatch.setattr(jwks.time, "monotonic", lambda: clock.now)
+    monkeypatch.setattr(jwks.cache.time, "monotonic", lambda: clock.now)
     return clock
 
 
@@ -83,7 +83,7 @@ def other_process(monkeypatch, django_capture_on_commit_callbacks):
     @contextlib.contextmanager
     def elsewhere():
         with monkeypatch.context() as patch:
-            patch.setattr(jwks, "clear_cache", lambda: None)
+            patch.setattr(jwks.cache, "clear_cache", lambda: None)
             with django_capture_on_commit_callbacks(execute=True):
                 yield
 
