@@ -28,18 +28,40 @@ can publish them without the worker's autodiscovery. They import the mail servic
 loading the app stays light, and the service never imports this module (it publishes by name).
 """
 
+import functools
+from collections.abc import Callable
 from dataclasses import asdict
+from typing import Any, TypeVar
 
-from celery import shared_task
+from celery import current_task, shared_task
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _with_request_id(function: F) -> F:
+    """Log lines of the task carry a request id: its task id, or a fresh one (log_context.task)."""
+
+    @functools.wraps(function)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        from hankoflow.http import log_context  # when it runs: the app loads no layer above models
+
+        request = getattr(current_task, "request", None)
+        eager = bool(getattr(request, "is_eager", False))
+        with log_context.task(getattr(request, "id", None), eager=eager):
+            return function(*args, **kwargs)
+
+    return run  # type: ignore[return-value]
 
 
 @shared_task(name="hankoflow.ping")
+@_with_request_id
 def ping() -> str:
     """Return ``"pong"``; proves that a worker picked the task up."""
     return "pong"
 
 
 @shared_task(bind=True, name="hankoflow.send_outbox_email", ignore_result=True, max_retries=None)
+@_with_request_id
 def send_outbox_email(self, outbox_id: str) -> str:
     """Send one outbox row; a transient failure is retried with backoff (the row counts tries)."""
     from hankoflow.services import mail
@@ -52,6 +74,7 @@ def send_outbox_email(self, outbox_id: str) -> str:
 
 
 @shared_task(name="hankoflow.send_pending_outbox", ignore_result=True)
+@_with_request_id
 def send_pending_outbox() -> dict[str, int]:
     """The sweeper: send the pending rows older than 30 s whose retry is due (the email of a
     passcode that died meanwhile is closed unsent)."""
@@ -61,6 +84,7 @@ def send_pending_outbox() -> dict[str, int]:
 
 
 @shared_task(name="hankoflow.cleanup", ignore_result=True)
+@_with_request_id
 def cleanup() -> dict[str, int]:
     """Delete the rows that no longer matter (``manage.py hankoflow_cleanup``); run it hourly."""
     from hankoflow.services import cleanup as service
@@ -69,6 +93,7 @@ def cleanup() -> dict[str, int]:
 
 
 @shared_task(name="hankoflow.rotate_signing_key", ignore_result=True)
+@_with_request_id
 def rotate_signing_key() -> str | None:
     """Rotate the session signing key once it is ``SESSION.KEY_ROTATION.INTERVAL`` old and
     retire keys whose tokens have all expired; the new key's kid, or None. Run it hourly."""

@@ -1,6 +1,8 @@
 """The request id and flow id of the flow step being run, for log records (contextvars).
 
-``hankoflow.http.runner`` binds them for the length of a step; the logging filter
+``hankoflow.http.runner`` binds them for the length of a step, ``hankoflow.http.request_ids``
+binds the request id for a whole view (and sends it back as ``X-Request-ID``), and ``task``
+binds one while a Celery task runs; the logging filter
 ``hankoflow.api.request_log.RequestContextFilter`` copies them onto every record, so a format
 string can print ``%(request_id)s`` and ``%(flow_id)s`` and one flow can be followed across
 workers. The request id is the one the audit log stores (``meta_http_request_id``).
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import secrets
 from collections.abc import Iterator
 
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
@@ -31,3 +34,14 @@ def bound(request: str | None, flow: str | None) -> Iterator[None]:
     finally:
         request_id.reset(tokens[0])
         flow_id.reset(tokens[1])
+
+
+@contextlib.contextmanager
+def task(task_id: str | None, *, eager: bool = False) -> Iterator[None]:
+    """While a Celery task runs: its task id as request id (the worker's own log lines name it),
+    or a fresh id for a direct call. An eager run inside a request keeps that request's ids."""
+    if eager and request_id.get() is not None:
+        yield
+        return
+    with bound(task_id or secrets.token_hex(16), None):
+        yield

@@ -33,6 +33,7 @@ from hankoflow.conf import settings
 from hankoflow.engine import FlowResult
 from hankoflow.flows.registry import FLOWS
 from hankoflow.http import runner
+from hankoflow.http.request_ids import with_request_id
 from hankoflow.renderers import hanko
 from hankoflow.web import texts
 from hankoflow.web.action_forms import action_forms, action_param
@@ -71,6 +72,7 @@ PARAM_NO_JS = "nojs"
 
 
 @with_policy(FLOW_PAGE_POLICY)
+@with_request_id
 @never_cache  # the page carries the flow's token: never store it
 @require_http_methods(["GET", "POST"])
 @in_page_language

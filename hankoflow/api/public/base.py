@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler, set_rollback
 
 from hankoflow.http import availability
+from hankoflow.http.request_ids import RequestIdMixin
 
 
 class JSONOnly(BaseContentNegotiation):
@@ -43,8 +44,9 @@ def hanko_exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResp
     return answer
 
 
-class PublicView(APIView):
-    """Public endpoints authenticate in their own way (the flow's CSRF token, later sessions)."""
+class PublicView(RequestIdMixin, APIView):
+    """Public endpoints authenticate in their own way (the flow's CSRF token, later sessions).
+    Each answer carries ``X-Request-ID`` and log lines the request id (``RequestIdMixin``)."""
 
     authentication_classes: list[Any] = []
     permission_classes: list[Any] = []
