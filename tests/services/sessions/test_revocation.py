@@ -119,7 +119,7 @@ def test_a_failed_recovery_step_revokes_nothing(
     flow_client, account_factory, passcode_outbox, monkeypatch, revoked
 ):
     # Same transaction: when the step fails after the revocation, the sessions stay.
-    from hankoflow.actions import credential_usage
+    from hankoflow.actions.credential_usage import password as password_actions
 
     account = account_factory(EMAIL, password=OLD_PASSWORD)
     laptop = sessions.issue(account, amr=["pwd"], env=None, remember_me=None)
@@ -130,7 +130,7 @@ def test_a_failed_recovery_step_revokes_nothing(
 
     client = FlowClient(Client(raise_request_exception=False), validate=False)
     state = to_password_recovery(client, passcode_outbox)
-    monkeypatch.setattr(credential_usage, "schedule_mfa_creation", fail)
+    monkeypatch.setattr(password_actions, "schedule_mfa_creation", fail)
     failed = client.act(state, "password_recovery", {"new_password": NEW_PASSWORD})
     assert failed.status == 500
     assert signed_in(laptop.token) and is_trusted(account, trusted)
