@@ -37,6 +37,7 @@ EXPOSED = [
     "X-RateLimit-Reset",
     "X-Session-Lifetime",
     "X-Session-Retention",
+    "X-Request-ID",  # not Hanko's: lets a frontend quote the id support finds in the logs
 ]
 ALLOWED_METHODS = "GET,POST,PUT,PATCH,DELETE,OPTIONS"
 PREFLIGHT_MAX_AGE = "7200"

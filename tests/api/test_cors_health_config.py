@@ -34,6 +34,7 @@ def test_flow_response_exposes_session_headers(client):
     assert response["Access-Control-Allow-Origin"] == ORIGIN
     exposed = response["Access-Control-Expose-Headers"]
     assert "X-Session-Lifetime" in exposed and "X-Session-Retention" in exposed
+    assert "X-Request-ID" in exposed
     assert "X-Auth-Token" not in exposed
 
 
