@@ -144,6 +144,19 @@ class AuditLogEntryAdmin(ReadOnlyAdmin):
         return csv_response(queryset)
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula; user agents and emails
+# come from clients, so such cells are written with a leading quote (OWASP "CSV injection").
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def csv_response(queryset: QuerySet) -> StreamingHttpResponse:
     """The entries as a streamed CSV file, newest first, ``CSV_COLUMNS`` (details as JSON)."""
     writer = csv.writer(_Echo())
@@ -153,7 +166,7 @@ def csv_response(queryset: QuerySet) -> StreamingHttpResponse:
         for entry in queryset.order_by("-created_at").iterator(chunk_size=2000):
             values = [getattr(entry, name) for name in CSV_COLUMNS[:-1]]
             details = json.dumps(entry.details) if entry.details is not None else ""
-            yield writer.writerow(["" if v is None else v for v in values] + [details])
+            yield writer.writerow([_cell(v) for v in values] + [details])
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="hankoflow-audit-log.csv"'

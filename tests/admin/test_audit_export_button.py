@@ -69,3 +69,14 @@ def test_staff_without_the_view_permission_cannot(trail):  # noqa: F811
     client.force_login(staff)
     assert client.get(EXPORT).status_code == 403
     assert b"export/" not in client.get("/admin/hankoflow/flow/").content
+
+
+@pytest.mark.parametrize(
+    "agent", ['=HYPERLINK("https://evil.example")', "+1+2", "-2+3", "@SUM(A1)"]
+)
+def test_a_client_controlled_cell_cannot_become_a_spreadsheet_formula(admin_client, trail, agent):  # noqa: F811
+    from hankoflow.models import AuditLogEntry
+
+    AuditLogEntry.objects.update(meta_user_agent=agent)
+    rows = exported(admin_client.get(EXPORT))
+    assert rows and {row["meta_user_agent"] for row in rows} == {"'" + agent}
