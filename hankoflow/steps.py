@@ -13,7 +13,7 @@ from hankoflow import names as n
 from hankoflow.conf import settings
 from hankoflow.engine import FlowContext, Outcome
 from hankoflow.errors import FlowError
-from hankoflow.services import accounts, crypto, mail, passcodes, ratelimit
+from hankoflow.services import accounts, audit, crypto, events, mail, passcodes, ratelimit
 
 
 def account_of(ctx: FlowContext) -> accounts.Account | None:
@@ -120,6 +120,23 @@ def rate_limit_error(ctx: FlowContext, bucket: ratelimit.Bucket, key: str) -> Fl
         return None
     ctx.payload[_WAIT_PAYLOAD_KEY[bucket]] = decision.retry_after
     return errors.RATE_LIMIT_EXCEEDED
+
+
+def record_login_failure(
+    ctx: FlowContext,
+    *,
+    account: accounts.Account | None,
+    identifier: str | None,
+    method: str,
+    reason: str,
+    error: str,
+    details: dict[str, object] | None = None,
+) -> None:
+    """Audit a failed login and send ``login_failed``: every failure gets both."""
+    audit.record(audit.LOGIN_FAILURE, env=ctx.env, account=account, error=error, details=details)
+    events.login_failed(
+        account=account, identifier=identifier, method=method, reason=reason, env=ctx.env
+    )
 
 
 def can_use_passkeys(ctx: FlowContext) -> bool:

@@ -8,8 +8,8 @@ from hankoflow.actions.mfa_creation import WRONG_OTP_CODE
 from hankoflow.conf import settings
 from hankoflow.engine import Action, ActionSetup, FlowContext, Outcome
 from hankoflow.engine import inputs as i
-from hankoflow.services import audit, events, ratelimit, totp, webauthn
-from hankoflow.steps import account_of, rate_limit_error
+from hankoflow.services import ratelimit, totp, webauthn
+from hankoflow.steps import account_of, rate_limit_error, record_login_failure
 
 
 class WebauthnGenerateSecurityKeyRequestOptions(Action):
@@ -71,19 +71,14 @@ class OtpCodeValidate(Action):
             return ctx.error(limited)
         result = totp.verify_login(account, str(ctx.input("otp_code", "")), ip=ctx.env.ip)
         if not result.ok:
-            audit.record(
-                audit.LOGIN_FAILURE,
-                env=ctx.env,
-                account=account,
-                error="replayed TOTP code" if result.replayed else "wrong TOTP code",
-                details={"mfa_method": n.MFA_METHOD_TOTP, "flow_id": ctx.flow_id},
-            )
-            events.login_failed(
+            record_login_failure(
+                ctx,
                 account=account,
                 identifier=ctx.stash.get(n.STASH_USER_IDENTIFICATION),
                 method=signals.LOGIN_METHOD_TOTP,
                 reason=signals.FAILURE_WRONG_OTP_CODE,
-                env=ctx.env,
+                error="replayed TOTP code" if result.replayed else "wrong TOTP code",
+                details={"mfa_method": n.MFA_METHOD_TOTP, "flow_id": ctx.flow_id},
             )
             return ctx.input_error("otp_code", WRONG_OTP_CODE)
         ctx.stash.set(n.STASH_MFA_METHOD, n.MFA_METHOD_TOTP)

@@ -10,8 +10,13 @@ from hankoflow.conf import settings
 from hankoflow.engine import Action, ActionSetup, FlowContext, Outcome
 from hankoflow.engine import inputs as i
 from hankoflow.engine.inputs import EMAIL_PATTERN
-from hankoflow.services import accounts, audit, events
-from hankoflow.steps import account_of, start_passcode_login, stash_identified
+from hankoflow.services import accounts
+from hankoflow.steps import (
+    account_of,
+    record_login_failure,
+    start_passcode_login,
+    stash_identified,
+)
 
 
 class ContinueWithLoginIdentifier(Action):
@@ -64,13 +69,13 @@ class ContinueWithLoginIdentifier(Action):
         else:
             account = accounts.identify_by_username(value)
             if account is None:  # Hanko reveals unknown usernames whatever the privacy setting
-                audit.record(audit.LOGIN_FAILURE, env=ctx.env, error="unknown username")
-                events.login_failed(
+                record_login_failure(
+                    ctx,
                     account=None,
                     identifier=value,
                     method=signals.LOGIN_METHOD_PASSWORD,
                     reason=signals.FAILURE_UNKNOWN_IDENTIFIER,
-                    env=ctx.env,
+                    error="unknown username",
                 )
                 return ctx.input_error(field, errors.UNKNOWN_USERNAME)
             ctx.stash.set(n.STASH_USERNAME, value)

@@ -6,8 +6,13 @@ from hankoflow import errors, signals
 from hankoflow import names as n
 from hankoflow.engine import Action, ActionSetup, FlowContext, Outcome
 from hankoflow.engine import inputs as i
-from hankoflow.services import audit, events, passcodes, ratelimit
-from hankoflow.steps import deliver_passcode, rate_limit_error, schedule_mfa_creation
+from hankoflow.services import passcodes, ratelimit
+from hankoflow.steps import (
+    deliver_passcode,
+    rate_limit_error,
+    record_login_failure,
+    schedule_mfa_creation,
+)
 
 
 class VerifyPasscode(Action):
@@ -29,21 +34,27 @@ class VerifyPasscode(Action):
             passcode_id = None
         result = passcodes.verify(passcode_id or "", str(ctx.input("code", "")), ip=ctx.env.ip)
         failure = {"login_method": n.LOGIN_METHOD_PASSCODE, "flow_id": ctx.flow_id}
-        if not result.ok or result.max_attempts_reached:
-            events.login_failed(
+        if result.max_attempts_reached:
+            record_login_failure(
+                ctx,
                 account=None,
                 identifier=ctx.stash.get(n.STASH_EMAIL),
                 method=signals.LOGIN_METHOD_PASSCODE,
-                reason=signals.FAILURE_TOO_MANY_ATTEMPTS
-                if result.max_attempts_reached
-                else signals.FAILURE_WRONG_PASSCODE,
-                env=ctx.env,
+                reason=signals.FAILURE_TOO_MANY_ATTEMPTS,
+                error="passcode tries",
+                details=failure,
             )
-        if result.max_attempts_reached:
-            audit.record(audit.LOGIN_FAILURE, env=ctx.env, error="passcode tries", details=failure)
             return ctx.error(errors.PASSCODE_MAX_ATTEMPTS_REACHED)
         if not result.ok:
-            audit.record(audit.LOGIN_FAILURE, env=ctx.env, error="wrong passcode", details=failure)
+            record_login_failure(
+                ctx,
+                account=None,
+                identifier=ctx.stash.get(n.STASH_EMAIL),
+                method=signals.LOGIN_METHOD_PASSCODE,
+                reason=signals.FAILURE_WRONG_PASSCODE,
+                error="wrong passcode",
+                details=failure,
+            )
             return ctx.input_error("code", errors.PASSCODE_INVALID)
         if not ctx.stash.get(n.STASH_USER_ID):
             return ctx.error(errors.OPERATION_NOT_PERMITTED)  # a "…_attempted" notice: no account

@@ -7,8 +7,13 @@ from hankoflow import names as n
 from hankoflow.conf import settings
 from hankoflow.engine import Action, ActionSetup, FlowContext, Outcome
 from hankoflow.engine import inputs as i
-from hankoflow.services import accounts, audit, events, webauthn
-from hankoflow.steps import account_of, schedule_mfa_creation, stash_account_facts
+from hankoflow.services import accounts, webauthn
+from hankoflow.steps import (
+    account_of,
+    record_login_failure,
+    schedule_mfa_creation,
+    stash_account_facts,
+)
 
 
 class WebauthnGenerateRequestOptions(Action):
@@ -76,15 +81,16 @@ class WebauthnVerifyAssertionResponse(Action):
             ctx.set_flow_error(errors.WEBAUTHN_CREDENTIAL_INVALID_MFA_ONLY)
             return ctx.continue_to(ctx.current_state)
         except webauthn.WebauthnInvalid as problem:
-            audit.record(audit.LOGIN_FAILURE, env=ctx.env, error=str(problem), details=failure)
-            events.login_failed(
+            record_login_failure(
+                ctx,
                 account=None,
                 identifier=ctx.stash.get(n.STASH_USER_IDENTIFICATION) if second_factor else None,
                 method=signals.LOGIN_METHOD_SECURITY_KEY
                 if second_factor
                 else signals.LOGIN_METHOD_PASSKEY,
                 reason=signals.FAILURE_INVALID_PASSKEY,
-                env=ctx.env,
+                error=str(problem),
+                details=failure,
             )
             ctx.set_flow_error(errors.PASSKEY_INVALID)
             return ctx.continue_to(ctx.current_state)

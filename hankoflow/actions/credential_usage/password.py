@@ -8,7 +8,13 @@ from hankoflow.conf import settings
 from hankoflow.engine import Action, ActionSetup, FlowContext, Outcome
 from hankoflow.engine import inputs as i
 from hankoflow.services import accounts, audit, events, passwords, ratelimit, sessions
-from hankoflow.steps import account_of, rate_limit_error, schedule_mfa_creation, stash_account_facts
+from hankoflow.steps import (
+    account_of,
+    rate_limit_error,
+    record_login_failure,
+    schedule_mfa_creation,
+    stash_account_facts,
+)
 
 
 class PasswordLogin(Action):
@@ -36,21 +42,16 @@ class PasswordLogin(Action):
             account, ctx.input("password", ""), identifier=identification, ip=ctx.env.ip
         )
         if not check.ok:
-            audit.record(
-                audit.LOGIN_FAILURE,
-                env=ctx.env,
-                account=account,
-                error="password attempts refused" if check.retry_after else "wrong password",
-                details={"login_method": n.LOGIN_METHOD_PASSWORD, "flow_id": ctx.flow_id},
-            )
-            events.login_failed(
+            record_login_failure(
+                ctx,
                 account=account,
                 identifier=identification,
                 method=signals.LOGIN_METHOD_PASSWORD,
                 reason=signals.FAILURE_TOO_MANY_ATTEMPTS
                 if check.retry_after
                 else signals.FAILURE_WRONG_PASSWORD,
-                env=ctx.env,
+                error="password attempts refused" if check.retry_after else "wrong password",
+                details={"login_method": n.LOGIN_METHOD_PASSWORD, "flow_id": ctx.flow_id},
             )
         if check.retry_after:
             # Hanko: only its per-IP limit answers this; the account's attempt budget does too.
