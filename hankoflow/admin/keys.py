@@ -11,7 +11,7 @@ from django.http import HttpRequest
 
 from hankoflow.admin.common import ActionsOnlyAdmin, fingerprint
 from hankoflow.models import SigningKey
-from hankoflow.services import jwks, staff
+from hankoflow.services import jwks
 
 
 @admin.register(SigningKey)
@@ -40,7 +40,7 @@ class SigningKeyAdmin(ActionsOnlyAdmin):
 
     @admin.action(permissions=["change"], description="Rotate: create a new signing key")
     def rotate(self, request: HttpRequest, queryset: QuerySet) -> None:
-        row = staff.rotate_signing_key()
+        row = jwks.rotate()
         self.message_user(request, f"new signing key {row.kid}", messages.SUCCESS)
 
     @admin.action(
@@ -49,8 +49,10 @@ class SigningKeyAdmin(ActionsOnlyAdmin):
     def retire(self, request: HttpRequest, queryset: QuerySet) -> None:
         for kid in queryset.values_list("kid", flat=True):
             try:
-                staff.retire_signing_key(kid)
-            except staff.RetireRefused as refused:
+                # The command's checks without --force: an unknown or retired key, the key that
+                # signs and a key live sessions may still need are refused.
+                jwks.retire_checked(kid)
+            except jwks.RetireRefused as refused:
                 self.message_user(request, str(refused), messages.ERROR)
             else:
                 self.message_user(

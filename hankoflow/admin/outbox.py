@@ -12,7 +12,7 @@ from django.http import HttpRequest
 
 from hankoflow.admin.common import ActionsOnlyAdmin
 from hankoflow.models import OutboxEmail
-from hankoflow.services import staff
+from hankoflow.services.mail import requeue
 
 
 @admin.register(OutboxEmail)
@@ -42,7 +42,7 @@ class OutboxEmailAdmin(ActionsOnlyAdmin):
     @admin.action(permissions=["change"], description="Resend (queue again)")
     def resend(self, request: HttpRequest, queryset: QuerySet) -> None:
         rows = list(queryset)
-        queued = sum(staff.resend_email(row) for row in rows)
+        queued = sum(requeue(row) for row in rows)
         self.message_user(request, f"{queued} email(s) queued again.", messages.SUCCESS)
         if queued < len(rows):
             self.message_user(

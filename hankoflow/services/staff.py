@@ -18,10 +18,8 @@ from django.db import transaction
 
 from hankoflow import signals
 from hankoflow.engine import RequestFacts
-from hankoflow.models import Account, OTPSecret, Session, SigningKey, WebauthnCredential
-from hankoflow.models.outbox import OutboxEmail
-from hankoflow.services import audit, jwks, totp
-from hankoflow.services.mail import requeue
+from hankoflow.models import Account, OTPSecret, Session, WebauthnCredential
+from hankoflow.services import audit, totp
 from hankoflow.services.sessions import revoke, revoke_all
 from hankoflow.services.webauthn import delete_credential
 
@@ -120,25 +118,6 @@ def delete_user(user: AbstractBaseUser, *, staff: AbstractBaseUser, env: Request
                 audit.USER_DELETED, env=env, account=account, details=staff_details(staff, DELETE)
             )
         user.delete()
-
-
-def resend_email(row: OutboxEmail) -> bool:
-    """Queue a sent or failed email again (see ``mail.requeue`` for what cannot be resent)."""
-    return requeue(row)
-
-
-def rotate_signing_key() -> SigningKey:
-    """``manage.py hankoflow_jwk --rotate``."""
-    return jwks.rotate()
-
-
-RetireRefused = jwks.RetireRefused
-
-
-def retire_signing_key(kid: str) -> None:
-    """``manage.py hankoflow_jwk --retire KID`` without ``--force``: the same checks (an unknown
-    or retired key, the key that signs, a key live sessions may still need are refused)."""
-    jwks.retire_checked(kid, force=False)
 
 
 def _otp_secret(account: Account) -> OTPSecret | None:

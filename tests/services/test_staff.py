@@ -110,12 +110,12 @@ def test_requeue_refuses(db, kind, status, fields):
 
 def test_retire_refuses_unknown_and_the_only_key(db):
     only = jwks.signing_key_row()
-    with pytest.raises(staff.RetireRefused, match="only signing key"):
-        staff.retire_signing_key(only.kid)
-    with pytest.raises(staff.RetireRefused, match="no active key"):
-        staff.retire_signing_key("nope")
-    staff.rotate_signing_key()
-    staff.retire_signing_key(only.kid)
+    with pytest.raises(jwks.RetireRefused, match="only signing key"):
+        jwks.retire_checked(only.kid)
+    with pytest.raises(jwks.RetireRefused, match="no active key"):
+        jwks.retire_checked("nope")
+    jwks.rotate()
+    jwks.retire_checked(only.kid)
     assert SigningKey.objects.get(pk=only.pk).retired_at is not None
-    with pytest.raises(staff.RetireRefused, match="no active key"):
-        staff.retire_signing_key(only.kid)
+    with pytest.raises(jwks.RetireRefused, match="no active key"):
+        jwks.retire_checked(only.kid)
