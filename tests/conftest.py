@@ -12,7 +12,6 @@ from django.db import connection
 
 from hankoflow.services import jwks, sessions
 from hankoflow.testing.client import FlowClient
-from hankoflow.testing.plugin import last_passcode  # noqa: F401  (imported from here by tests)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -67,12 +66,6 @@ def _fresh_cache():
 
 
 @pytest.fixture
-def flow_api(flow_client: FlowClient) -> FlowClient:
-    """The plugin's ``flow_client`` under its old name, for test files still being edited."""
-    return flow_client
-
-
-@pytest.fixture
 def preflight_done(flow_client: FlowClient):
     """Start a flow and pass ``preflight`` the way hanko-elements does; returns the next state."""
 
@@ -82,12 +75,6 @@ def preflight_done(flow_client: FlowClient):
         return flow_client.act(state, "register_client_capabilities", inputs)
 
     return run
-
-
-@pytest.fixture
-def passcode_for(passcode_outbox):
-    """The plugin's ``passcode_outbox`` under its old name, for test files still being edited."""
-    return passcode_outbox
 
 
 @pytest.fixture

@@ -51,15 +51,17 @@ def calls(name: str) -> list[tuple]:
     return [args for called, args in RecordingAdapter.calls if called == name]
 
 
-def registration_init(flow_api: FlowClient):
-    start = flow_api.start("registration")
-    return flow_api.act(start, "register_client_capabilities", NO_WEBAUTHN)
+def registration_init(flow_client: FlowClient):
+    start = flow_client.start("registration")
+    return flow_client.act(start, "register_client_capabilities", NO_WEBAUTHN)
 
 
-def sign_up(flow_api: FlowClient, passcode_for, email: str = EMAIL):
-    state = flow_api.act(registration_init(flow_api), "register_login_identifier", {"email": email})
-    state = flow_api.act(state, "verify_passcode", {"code": passcode_for(email)})
-    state = flow_api.act(state, "register_password", {"new_password": PASSWORD})
+def sign_up(flow_client: FlowClient, passcode_outbox, email: str = EMAIL):
+    state = flow_client.act(
+        registration_init(flow_client), "register_login_identifier", {"email": email}
+    )
+    state = flow_client.act(state, "verify_passcode", {"code": passcode_outbox(email)})
+    state = flow_client.act(state, "register_password", {"new_password": PASSWORD})
     assert state.state == "mfa_method_chooser"
     return state
 
@@ -72,9 +74,13 @@ def token_claims(done) -> dict:
 
 
 @override_settings(HANKOFLOW=ADAPTER)
-def test_a_refused_sign_up_answers_operation_not_permitted_and_sends_nothing(flow_api, mailoutbox):
-    state = flow_api.act(
-        registration_init(flow_api), "register_login_identifier", {"email": " X@Blocked.Example "}
+def test_a_refused_sign_up_answers_operation_not_permitted_and_sends_nothing(
+    flow_client, mailoutbox
+):
+    state = flow_client.act(
+        registration_init(flow_client),
+        "register_login_identifier",
+        {"email": " X@Blocked.Example "},
     )
     assert state.status == 403 and state.state == "registration_init"
     assert state.error_code == "operation_not_permitted_error"
@@ -86,13 +92,19 @@ def test_a_refused_sign_up_answers_operation_not_permitted_and_sends_nothing(flo
 
 
 @override_settings(HANKOFLOW=ADAPTER)
-def test_a_refusal_reads_the_same_for_a_registered_address(flow_api, account_factory, mailoutbox):
+def test_a_refusal_reads_the_same_for_a_registered_address(
+    flow_client, account_factory, mailoutbox
+):
     account_factory("taken@blocked.example")
-    known = flow_api.act(
-        registration_init(flow_api), "register_login_identifier", {"email": "taken@blocked.example"}
+    known = flow_client.act(
+        registration_init(flow_client),
+        "register_login_identifier",
+        {"email": "taken@blocked.example"},
     )
-    new = flow_api.act(
-        registration_init(flow_api), "register_login_identifier", {"email": "fresh@blocked.example"}
+    new = flow_client.act(
+        registration_init(flow_client),
+        "register_login_identifier",
+        {"email": "fresh@blocked.example"},
     )
 
     def shape(state):
@@ -103,17 +115,19 @@ def test_a_refusal_reads_the_same_for_a_registered_address(flow_api, account_fac
 
 
 @override_settings(HANKOFLOW=ADAPTER)
-def test_an_allowed_address_signs_up_as_usual(flow_api, mailoutbox):
-    state = flow_api.act(registration_init(flow_api), "register_login_identifier", {"email": EMAIL})
+def test_an_allowed_address_signs_up_as_usual(flow_client, mailoutbox):
+    state = flow_client.act(
+        registration_init(flow_client), "register_login_identifier", {"email": EMAIL}
+    )
     assert state.state == "passcode_confirmation" and len(mailoutbox) == 1
 
 
 @override_settings(
     HANKOFLOW={**ADAPTER, "USERNAME": {"ENABLED": True}, "EMAIL": {"OPTIONAL": True}}
 )
-def test_the_adapter_sees_the_username(flow_api):
-    state = flow_api.act(
-        registration_init(flow_api), "register_login_identifier", {"username": " Jane_Doe "}
+def test_the_adapter_sees_the_username(flow_client):
+    state = flow_client.act(
+        registration_init(flow_client), "register_login_identifier", {"username": " Jane_Doe "}
     )
     assert state.status == 200
     [(_, email, username)] = calls("is_signup_allowed")
@@ -121,16 +135,16 @@ def test_the_adapter_sees_the_username(flow_api):
 
 
 @override_settings(HANKOFLOW={**ADAPTER, "ACCOUNT": {"ALLOW_SIGNUP": False}})
-def test_allow_signup_off_wins_over_the_adapter(flow_api):
-    start = flow_api.start("registration")
-    init = flow_api.act(start, "register_client_capabilities", NO_WEBAUTHN)
+def test_allow_signup_off_wins_over_the_adapter(flow_client):
+    start = flow_client.start("registration")
+    init = flow_client.act(start, "register_client_capabilities", NO_WEBAUTHN)
     assert "register_login_identifier" not in init.body["actions"]
     # The flow's URL with the suspended action's name.
     href = start.href("register_client_capabilities").replace(
         "register_client_capabilities", "register_login_identifier"
     )
     body = {"input_data": {"email": EMAIL}, "csrf_token": init.csrf_token}
-    state = flow_api.post_raw(href, json.dumps(body).encode())
+    state = flow_client.post_raw(href, json.dumps(body).encode())
     assert state.status == 403 and state.error_code == "operation_not_permitted_error"
     assert calls("is_signup_allowed") == []
 
@@ -153,8 +167,10 @@ def provisioning_uris(monkeypatch):
 
 
 @override_settings(HANKOFLOW=ADAPTER)
-def test_the_adapter_names_the_totp_issuer(flow_api, passcode_for, provisioning_uris):
-    state = flow_api.act(sign_up(flow_api, passcode_for), "continue_to_otp_secret_creation")
+def test_the_adapter_names_the_totp_issuer(flow_client, passcode_outbox, provisioning_uris):
+    state = flow_client.act(
+        sign_up(flow_client, passcode_outbox), "continue_to_otp_secret_creation"
+    )
     assert state.state == "mfa_otp_secret_creation"
     [uri] = provisioning_uris
     assert uri.startswith("otpauth://totp/Acme%20Corp:new.user%40example.com?")
@@ -163,9 +179,11 @@ def test_the_adapter_names_the_totp_issuer(flow_api, passcode_for, provisioning_
     assert isinstance(request, HttpRequest)
 
 
-def test_the_default_totp_issuer_is_the_service_name(flow_api, passcode_for, provisioning_uris):
+def test_the_default_totp_issuer_is_the_service_name(
+    flow_client, passcode_outbox, provisioning_uris
+):
     with override_settings(HANKOFLOW={"SERVICE": {"NAME": "Example Shop"}}):
-        flow_api.act(sign_up(flow_api, passcode_for), "continue_to_otp_secret_creation")
+        flow_client.act(sign_up(flow_client, passcode_outbox), "continue_to_otp_secret_creation")
     assert "issuer=Example%20Shop" in provisioning_uris[0]
 
 
@@ -173,9 +191,11 @@ def test_the_default_totp_issuer_is_the_service_name(flow_api, passcode_for, pro
 
 
 @override_settings(HANKOFLOW=ADAPTER)
-def test_the_adapter_adds_claims_and_cannot_override_reserved_ones(flow_api, passcode_for, caplog):
+def test_the_adapter_adds_claims_and_cannot_override_reserved_ones(
+    flow_client, passcode_outbox, caplog
+):
     with caplog.at_level(logging.WARNING, logger="hankoflow.sessions"):
-        done = flow_api.act(sign_up(flow_api, passcode_for), "skip")
+        done = flow_client.act(sign_up(flow_client, passcode_outbox), "skip")
     assert done.state == "success"
     user_id = done.body["payload"]["user"]["id"]
     claims = token_claims(done)
@@ -200,9 +220,9 @@ TEMPLATE = {
 
 
 @override_settings(HANKOFLOW={"SESSION": {"JWT_TEMPLATE": {"CLAIMS": TEMPLATE}}})
-def test_the_default_adapter_renders_hankos_jwt_template(flow_api, passcode_for, caplog):
+def test_the_default_adapter_renders_hankos_jwt_template(flow_client, passcode_outbox, caplog):
     with caplog.at_level(logging.WARNING, logger="hankoflow.sessions"):
-        done = flow_api.act(sign_up(flow_api, passcode_for), "skip")
+        done = flow_client.act(sign_up(flow_client, passcode_outbox), "skip")
     claims = token_claims(done)
     user_id = done.body["payload"]["user"]["id"]
     assert claims["role"] == "member"
@@ -214,8 +234,8 @@ def test_the_default_adapter_renders_hankos_jwt_template(flow_api, passcode_for,
     assert done.body["payload"]["claims"]["role"] == "member"
 
 
-def test_no_template_no_custom_claims(flow_api, passcode_for):
-    done = flow_api.act(sign_up(flow_api, passcode_for), "skip")
+def test_no_template_no_custom_claims(flow_client, passcode_outbox):
+    done = flow_client.act(sign_up(flow_client, passcode_outbox), "skip")
     assert set(token_claims(done)) == {"sub", "iat", "exp", "aud", "session_id", "email", "amr"}
 
 

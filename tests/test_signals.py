@@ -63,34 +63,34 @@ def only(sent, name: str) -> dict:
     return kwargs
 
 
-def start(flow_api: FlowClient, flow: str, capabilities=NO_WEBAUTHN):
-    first = flow_api.start(flow)
-    return flow_api.act(first, "register_client_capabilities", capabilities)
+def start(flow_client: FlowClient, flow: str, capabilities=NO_WEBAUTHN):
+    first = flow_client.start(flow)
+    return flow_client.act(first, "register_client_capabilities", capabilities)
 
 
-def sign_up_to_mfa_chooser(flow_api, passcode_for, capabilities=NO_WEBAUTHN):
-    state = start(flow_api, "registration", capabilities)
-    state = flow_api.act(state, "register_login_identifier", {"email": EMAIL})
-    state = flow_api.act(state, "verify_passcode", {"code": passcode_for(EMAIL)})
-    state = flow_api.act(state, "register_password", {"new_password": PASSWORD})
+def sign_up_to_mfa_chooser(flow_client, passcode_outbox, capabilities=NO_WEBAUTHN):
+    state = start(flow_client, "registration", capabilities)
+    state = flow_client.act(state, "register_login_identifier", {"email": EMAIL})
+    state = flow_client.act(state, "verify_passcode", {"code": passcode_outbox(EMAIL)})
+    state = flow_client.act(state, "register_password", {"new_password": PASSWORD})
     assert state.state == "mfa_method_chooser"
     return state
 
 
-def password_login(flow_api, password=PASSWORD):
-    state = start(flow_api, "login")
-    state = flow_api.act(state, "continue_with_login_identifier", {"email": EMAIL})
-    state = flow_api.act(state, "continue_to_password_login")
-    return flow_api.act(state, "password_login", {"password": password})
+def password_login(flow_client, password=PASSWORD):
+    state = start(flow_client, "login")
+    state = flow_client.act(state, "continue_with_login_identifier", {"email": EMAIL})
+    state = flow_client.act(state, "continue_to_password_login")
+    return flow_client.act(state, "password_login", {"password": password})
 
 
 # --- sign-up --------------------------------------------------------------------------------------
 
 
 def test_sign_up_sends_user_registered_then_credentials_then_django_login(
-    flow_api, passcode_for, sent
+    flow_client, passcode_outbox, sent
 ):
-    done = flow_api.act(sign_up_to_mfa_chooser(flow_api, passcode_for), "skip")
+    done = flow_client.act(sign_up_to_mfa_chooser(flow_client, passcode_outbox), "skip")
     assert done.state == "success"
     assert names(sent) == ["user_registered", "credential_added", "user_logged_in"]
     account = Account.objects.get(pk=done.body["payload"]["user"]["id"])
@@ -105,13 +105,15 @@ def test_sign_up_sends_user_registered_then_credentials_then_django_login(
     assert logged_in["user"] == account.user and isinstance(logged_in["request"], HttpRequest)
 
 
-def test_sign_up_with_totp_and_passkey_announces_each_credential(flow_api, passcode_for, sent):
+def test_sign_up_with_totp_and_passkey_announces_each_credential(
+    flow_client, passcode_outbox, sent
+):
     device = SoftAuthenticator(ORIGIN)
-    state = sign_up_to_mfa_chooser(flow_api, passcode_for, WEBAUTHN)
-    state = flow_api.act(state, "continue_to_otp_secret_creation")
+    state = sign_up_to_mfa_chooser(flow_client, passcode_outbox, WEBAUTHN)
+    state = flow_client.act(state, "continue_to_otp_secret_creation")
     code = pyotp.TOTP(state.body["payload"]["otp_secret"]).now()
-    state = flow_api.act(state, "otp_code_verify", {"otp_code": code})
-    done = create_passkey(flow_api, state, device)
+    state = flow_client.act(state, "otp_code_verify", {"otp_code": code})
+    done = create_passkey(flow_client, state, device)
     assert done.state == "success"
     added = [(kw["kind"], kw["credential_id"]) for n, _, kw in sent if n == "credential_added"]
     assert added == [
@@ -175,14 +177,14 @@ def test_a_login_failed_receiver_that_raises_cannot_roll_back_the_attempt_count(
 
 
 def test_a_wrong_passcode_sends_login_failed_without_the_code(
-    flow_api, account_factory, passcode_for, sent
+    flow_client, account_factory, passcode_outbox, sent
 ):
     account_factory(EMAIL)
-    state = start(flow_api, "login")
-    state = flow_api.act(state, "continue_with_login_identifier", {"email": EMAIL})
-    state = flow_api.act(state, "continue_to_passcode_confirmation")
-    wrong = "000000" if passcode_for(EMAIL) != "000000" else "111111"
-    flow_api.act(state, "verify_passcode", {"code": wrong})
+    state = start(flow_client, "login")
+    state = flow_client.act(state, "continue_with_login_identifier", {"email": EMAIL})
+    state = flow_client.act(state, "continue_to_passcode_confirmation")
+    wrong = "000000" if passcode_outbox(EMAIL) != "000000" else "111111"
+    flow_client.act(state, "verify_passcode", {"code": wrong})
     failed = only(sent, "login_failed")
     assert failed["account"] is None  # never looked up for the signal alone
     assert failed["identifier"] == "j*****@example.com"
@@ -191,11 +193,11 @@ def test_a_wrong_passcode_sends_login_failed_without_the_code(
     assert wrong not in repr({k: v for k, v in failed.items() if k != "request"})
 
 
-def test_a_wrong_totp_code_sends_login_failed(flow_api, passcode_for, sent):
-    state = sign_up_to_mfa_chooser(flow_api, passcode_for)
-    state = flow_api.act(state, "continue_to_otp_secret_creation")
+def test_a_wrong_totp_code_sends_login_failed(flow_client, passcode_outbox, sent):
+    state = sign_up_to_mfa_chooser(flow_client, passcode_outbox)
+    state = flow_client.act(state, "continue_to_otp_secret_creation")
     secret = state.body["payload"]["otp_secret"]
-    flow_api.act(state, "otp_code_verify", {"otp_code": pyotp.TOTP(secret).now()})
+    flow_client.act(state, "otp_code_verify", {"otp_code": pyotp.TOTP(secret).now()})
     sent.clear()
     login = FlowClient()
     state = password_login(login)
@@ -210,10 +212,10 @@ def test_a_wrong_totp_code_sends_login_failed(flow_api, passcode_for, sent):
     assert failed["account"] is not None and failed["identifier"] == "j*****@example.com"
 
 
-def test_a_refused_passkey_sends_login_failed(flow_api, passcode_for, sent):
+def test_a_refused_passkey_sends_login_failed(flow_client, passcode_outbox, sent):
     device = SoftAuthenticator(ORIGIN)
-    state = sign_up_to_mfa_chooser(flow_api, passcode_for, WEBAUTHN)
-    create_passkey(flow_api, flow_api.act(state, "skip"), device)
+    state = sign_up_to_mfa_chooser(flow_client, passcode_outbox, WEBAUTHN)
+    create_passkey(flow_client, flow_client.act(state, "skip"), device)
     sent.clear()
     login = FlowClient()
     state = start(login, "login", WEBAUTHN)

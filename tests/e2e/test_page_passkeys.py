@@ -27,7 +27,7 @@ import pytest
 from django.db import connections
 
 from hankoflow.models import WebauthnCredential
-from tests.conftest import last_passcode
+from hankoflow.testing.plugin import last_passcode
 from tests.e2e.support import (
     CHROMIUM,
     CHROMIUM_ARGS,

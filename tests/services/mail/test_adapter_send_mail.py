@@ -71,14 +71,14 @@ def pending_login(code: str = "123456", age: int = 60) -> OutboxEmail:
     return row
 
 
-def test_a_flow_steps_passcode_email_goes_through_the_adapter(api_adapter, flow_api, mailoutbox):
+def test_a_flow_steps_passcode_email_goes_through_the_adapter(api_adapter, flow_client, mailoutbox):
     accounts.create(
         uuid.uuid4(), email=EMAIL, email_verified=True, username=None, password_hash=None
     )
-    state = flow_api.act(flow_api.start("login"), "register_client_capabilities", {})
-    state = flow_api.act(state, "continue_with_login_identifier", {"email": EMAIL})
+    state = flow_client.act(flow_client.start("login"), "register_client_capabilities", {})
+    state = flow_client.act(state, "continue_with_login_identifier", {"email": EMAIL})
 
-    flow_api.act(state, "continue_to_passcode_confirmation", **{"X-Language": "de-AT"})
+    flow_client.act(state, "continue_to_passcode_confirmation", **{"X-Language": "de-AT"})
 
     ((kind, to, context),) = api_adapter
     assert (kind, to) == ("login", EMAIL)

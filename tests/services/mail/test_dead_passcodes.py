@@ -17,30 +17,30 @@ from hankoflow.models import OutboxEmail
 from hankoflow.services import accounts, mail
 from hankoflow.tasks import send_outbox_email, send_pending_outbox
 from hankoflow.testing.client import FlowClient, FlowResponse
+from hankoflow.testing.plugin import last_passcode
 from tests.celery_worker import celery_publishing_to
-from tests.conftest import last_passcode
 
 EMAIL = "jane@example.com"
 
 
 @pytest.fixture
-def passcode_state(flow_api: FlowClient) -> FlowResponse:
+def passcode_state(flow_client: FlowClient) -> FlowResponse:
     """``passcode_confirmation`` of a login whose email is still pending (the broker lost it)."""
     accounts.create(
         uuid.uuid4(), email=EMAIL, email_verified=True, username=None, password_hash=None
     )
     with celery_publishing_to("memory://"):
-        state = flow_api.act(flow_api.start("login"), "register_client_capabilities", {})
-        state = flow_api.act(state, "continue_with_login_identifier", {"email": EMAIL})
-        state = flow_api.act(state, "continue_to_passcode_confirmation")
+        state = flow_client.act(flow_client.start("login"), "register_client_capabilities", {})
+        state = flow_client.act(state, "continue_with_login_identifier", {"email": EMAIL})
+        state = flow_client.act(state, "continue_to_passcode_confirmation")
     assert state.state == "passcode_confirmation"
     assert OutboxEmail.objects.get().status == OutboxEmail.Status.PENDING
     return state
 
 
-def test_sweeper_skips_the_code_a_resend_replaced(flow_api, passcode_state, clock, mailoutbox):
+def test_sweeper_skips_the_code_a_resend_replaced(flow_client, passcode_state, clock, mailoutbox):
     with celery_publishing_to("memory://"):
-        resent = flow_api.act(passcode_state, "resend_passcode")
+        resent = flow_client.act(passcode_state, "resend_passcode")
     old, new = OutboxEmail.objects.order_by("created_at")
     clock.advance(seconds=mail.SWEEP_AFTER + 1)
 
@@ -52,7 +52,7 @@ def test_sweeper_skips_the_code_a_resend_replaced(flow_api, passcode_state, cloc
     assert new.status == OutboxEmail.Status.SENT
     assert old.status == OutboxEmail.Status.FAILED and old.secret is None and old.attempts == 0
     assert old.last_error == "not sent: a newer passcode replaced this one"
-    done = flow_api.act(resent, "verify_passcode", {"code": last_passcode(mailoutbox, EMAIL)})
+    done = flow_client.act(resent, "verify_passcode", {"code": last_passcode(mailoutbox, EMAIL)})
     assert done.state == "success"
 
 
@@ -79,14 +79,14 @@ def test_a_late_task_does_not_send_a_dead_code(passcode_state, clock, mailoutbox
 
 
 def test_a_retry_after_a_resend_does_not_send_the_old_code(
-    flow_api, passcode_state, clock, mailoutbox, monkeypatch
+    flow_client, passcode_state, clock, mailoutbox, monkeypatch
 ):
     old = OutboxEmail.objects.get()
     refused = smtplib.SMTPResponseException(451, b"try again later")
     with monkeypatch.context() as patch:
         patch.setattr("django.core.mail.EmailMessage.send", _raise(refused))
         assert mail.deliver(str(old.pk)).outcome == "retry"
-    flow_api.act(passcode_state, "resend_passcode")  # sent at once: the broker is back
+    flow_client.act(passcode_state, "resend_passcode")  # sent at once: the broker is back
     assert len(mailoutbox) == 1
     clock.advance(seconds=mail.RETRY_BASE_DELAY + 1)
 
@@ -97,11 +97,13 @@ def test_a_retry_after_a_resend_does_not_send_the_old_code(
     assert old.status == OutboxEmail.Status.FAILED and old.attempts == 1
 
 
-def test_notices_of_a_dead_passcode_are_skipped_too(flow_api, clock, mailoutbox):
+def test_notices_of_a_dead_passcode_are_skipped_too(flow_client, clock, mailoutbox):
     with celery_publishing_to("memory://"):
-        state = flow_api.act(flow_api.start("login"), "register_client_capabilities", {})
-        state = flow_api.act(state, "continue_with_login_identifier", {"email": "no@example.com"})
-        flow_api.act(state, "continue_to_passcode_confirmation")
+        state = flow_client.act(flow_client.start("login"), "register_client_capabilities", {})
+        state = flow_client.act(
+            state, "continue_with_login_identifier", {"email": "no@example.com"}
+        )
+        flow_client.act(state, "continue_to_passcode_confirmation")
     clock.advance(seconds=300)
 
     assert mail.sweep().stale == 1

@@ -23,8 +23,8 @@ from hankoflow.models import OutboxEmail
 from hankoflow.services import accounts, mail
 from hankoflow.services.mail import dispatch
 from hankoflow.testing.client import FlowClient
+from hankoflow.testing.plugin import last_passcode
 from project.celery import app as project_celery_app
-from tests.conftest import last_passcode
 
 EMAIL = "jane@example.com"
 
@@ -65,13 +65,13 @@ def queue_login(code: str = "123456") -> OutboxEmail:
     return mail.queue("login", to=EMAIL, language="en", context={}, secret={"code": code})
 
 
-def start_passcode_login(flow_api: FlowClient):
+def start_passcode_login(flow_client: FlowClient):
     accounts.create(
         uuid.uuid4(), email=EMAIL, email_verified=True, username=None, password_hash=None
     )
-    state = flow_api.act(flow_api.start("login"), "register_client_capabilities", {})
-    state = flow_api.act(state, "continue_with_login_identifier", {"email": EMAIL})
-    return flow_api.act(state, "continue_to_passcode_confirmation")
+    state = flow_client.act(flow_client.start("login"), "register_client_capabilities", {})
+    state = flow_client.act(state, "continue_with_login_identifier", {"email": EMAIL})
+    return flow_client.act(state, "continue_to_passcode_confirmation")
 
 
 # -- the mode ---------------------------------------------------------------------------------
@@ -120,11 +120,11 @@ def test_an_unknown_mode_is_refused_by_the_settings_check():
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("host", ["no_broker", "no_celery"])
 def test_without_a_broker_the_passcode_email_leaves_when_the_step_commits(
-    host, request, flow_api, mailoutbox, publish_forbidden
+    host, request, flow_client, mailoutbox, publish_forbidden
 ):
     request.getfixturevalue(host)
 
-    state = start_passcode_login(flow_api)
+    state = start_passcode_login(flow_client)
 
     assert state.state == "passcode_confirmation"
     assert last_passcode(mailoutbox, EMAIL) is not None
