@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import uuid
-from typing import Any
 
 from hankoflow.http import log_context
 
@@ -30,17 +28,6 @@ MISSING = "-"
 
 def _escaped(value: str) -> str:
     return value.encode("unicode_escape").decode("ascii")
-
-
-def flow_id_of(request: Any) -> str | None:
-    """The flow id of ``?action=<name>@<flow id>``, or None when absent or malformed."""
-    name, separator, flow_id = request.GET.get("action", "").partition("@")
-    if not (name and separator) or "@" in flow_id:
-        return None
-    try:
-        return str(uuid.UUID(flow_id))
-    except ValueError:
-        return None
 
 
 # Where hankoflow.services.audit keeps the request's id (set by its first use in the request).
@@ -59,6 +46,6 @@ class RequestContextFilter(logging.Filter):
         with contextlib.suppress(Exception):
             record.method = _escaped(str(request.method))
             record.path = _escaped(str(request.path))
-            record.flow_id = flow_id_of(request) or MISSING
+            record.flow_id = log_context.flow_id_of(request.GET.get("action")) or MISSING
             record.request_id = _escaped(getattr(request, _REQUEST_ID_ATTR, None) or MISSING)
         return True

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import secrets
+import uuid
 from collections.abc import Iterator
 
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
@@ -23,6 +24,17 @@ request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 flow_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "hankoflow_flow_id", default=None
 )
+
+
+def flow_id_of(action: str | None) -> str | None:
+    """The flow id of an ``<action>@<flow id>`` parameter, when it is a well-formed UUID."""
+    name, separator, flow = (action or "").partition("@")
+    if not (name and separator) or "@" in flow:
+        return None
+    try:
+        return str(uuid.UUID(flow))
+    except ValueError:
+        return None
 
 
 @contextlib.contextmanager

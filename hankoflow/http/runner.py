@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import time
-import uuid
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -52,22 +51,13 @@ def run(
 ) -> FlowResult:
     """Start ``flow_name`` (no ``action``) or execute ``action`` on one of its flows."""
     started = time.perf_counter()
-    with log_context.bound(audit.request_id(request), flow_id_of(action)):
+    with log_context.bound(audit.request_id(request), log_context.flow_id_of(action)):
         result = _run(request, flow_name, action, input_data, csrf_token)
     if metrics.enabled():
         outcome = result.error.code if result.error else metrics.OK
         labels = metrics.step_labels(FLOWS, flow_name, action, result.state, outcome)
         metrics.record_step(*labels, seconds=time.perf_counter() - started)
     return result
-
-
-def flow_id_of(action: str | None) -> str | None:
-    """The flow id of an ``<action>@<flow id>`` parameter, when it is a well-formed UUID."""
-    name, separator, flow_id = (action or "").partition("@")
-    try:
-        return str(uuid.UUID(flow_id)) if name and separator else None
-    except ValueError:
-        return None
 
 
 def _run(
