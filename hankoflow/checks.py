@@ -259,7 +259,7 @@ def check_email_delivery(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
     from hankoflow.services.mail import dispatch
 
     problems: list[CheckMessage] = []
-    app = _celery_app()
+    app = dispatch.celery_app()
     if dispatch.delivery_mode(app) == dispatch.CELERY and not dispatch.can_publish(app):
         if app is None:
             fact = "Celery is not installed"
@@ -325,13 +325,6 @@ def check_cors_origins(app_configs: Any = None, **kwargs: Any) -> list[CheckMess
 
 def _settings_valid() -> bool:
     return not any(_walk(DEFAULTS, settings.user_settings()))
-
-
-def _celery_app() -> Any:
-    """Celery's current app (the host's, once its module is imported), or None without Celery."""
-    from hankoflow.services.mail import dispatch
-
-    return dispatch.celery_app()
 
 
 def _is_ip(host: str) -> bool:

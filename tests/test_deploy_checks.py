@@ -22,6 +22,7 @@ from django.test import override_settings
 from hankoflow import checks
 from hankoflow.adapter import DefaultHankoflowAdapter
 from hankoflow.middleware import HankoflowMiddleware
+from hankoflow.services.mail import dispatch
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -59,7 +60,7 @@ def celery_app(monkeypatch: pytest.MonkeyPatch) -> Celery:
     monkeypatch.delenv("CELERY_BROKER_URL", raising=False)  # Celery reads it before its conf
     app = Celery("host", set_as_current=False)
     app.conf.broker_url = "redis://127.0.0.1:6379/1"
-    monkeypatch.setattr(checks, "_celery_app", lambda: app)
+    monkeypatch.setattr(dispatch, "celery_app", lambda: app)
     return app
 
 
@@ -245,7 +246,7 @@ def test_no_broker_sends_inline_and_is_fine(production, celery_app):
 
 
 def test_no_celery_installed_sends_inline_and_is_fine(production, monkeypatch):
-    monkeypatch.setattr(checks, "_celery_app", lambda: None)
+    monkeypatch.setattr(dispatch, "celery_app", lambda: None)
     assert deploy_ids() == set()
 
 
@@ -258,7 +259,7 @@ def test_celery_mode_without_a_broker(production, celery_app):
 
 
 def test_celery_mode_without_celery(production, monkeypatch):
-    monkeypatch.setattr(checks, "_celery_app", lambda: None)
+    monkeypatch.setattr(dispatch, "celery_app", lambda: None)
     with override_settings(HANKOFLOW=merged(**CELERY_MODE)):
         assert deploy_ids() == {"hankoflow.W016"}
 
