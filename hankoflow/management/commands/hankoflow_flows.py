@@ -26,8 +26,8 @@ from hankoflow import clock, names, steps
 from hankoflow.engine import ActionSetup, FlowDefinition, FlowEngine, FlowResult, HistoryItem, Stash
 from hankoflow.flows.registry import FLOWS
 from hankoflow.http.request import request_env
-from hankoflow.models import Email, Flow
-from hankoflow.services import flow_inspection
+from hankoflow.models import Flow
+from hankoflow.services import accounts, flow_inspection
 from hankoflow.services.flow_store import DjangoFlowStore
 
 STATE_REFERENCE = re.compile(r"\bSTATE_[A-Z_]+\b")
@@ -80,10 +80,10 @@ class Command(BaseCommand):
             raise CommandError("--limit must be at least 1")
         user = None
         if options["user"]:
-            email = Email.objects.filter(address=options["user"].strip().lower()).first()
-            if email is None:
+            account = accounts.find_by_email(options["user"])
+            if account is None:
                 raise CommandError(f"no user has the address {options['user']!r}")
-            user = email.account.user
+            user = account.user
         rows = flow_inspection.recent(
             name=options["flow"], state=options["state"], outcome=options["outcome"], user=user
         ).defer("stash", "history")[: options["limit"]]
@@ -146,8 +146,8 @@ class Command(BaseCommand):
     # --- simulate ------------------------------------------------------------------------------
 
     def handle_simulate(self, **options: Any) -> None:
-        address = options["email"].strip().lower()
-        if not Email.objects.filter(address=address).exists():
+        address = accounts.normalise_email(options["email"])
+        if not accounts.email_exists(address):
             raise CommandError(f"no user has the address {address!r}; simulate needs one")
         capabilities = {names.STASH_WEBAUTHN_AVAILABLE: not options["no_webauthn"]}
         for line in simulate_login(address, capabilities):
