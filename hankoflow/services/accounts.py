@@ -90,11 +90,7 @@ _NO_ACCOUNT = uuid.UUID(int=0)
 
 def get(account_id: str | uuid.UUID) -> Account | None:
     """The account with this Hanko user id, or None (also for a malformed id)."""
-    try:
-        key = account_id if isinstance(account_id, uuid.UUID) else uuid.UUID(str(account_id))
-    except ValueError:
-        key = _NO_ACCOUNT
-    return _load(Q(pk=key))
+    return _load(Q(pk=_key(account_id)))
 
 
 def find_by_email(address: str) -> Account | None:
@@ -183,11 +179,17 @@ def _identify_query(alias: str, lookup: str) -> tuple[str, tuple[Any, ...]]:
 
 def get_bare(account_id: str | uuid.UUID | None) -> Account | None:
     """The account row alone (nothing joined), or None; one query whatever the id, even none."""
+    return Account.objects.filter(pk=_key(account_id)).first()
+
+
+def _key(account_id: str | uuid.UUID | None) -> uuid.UUID:
+    """The primary key an account id names; ``_NO_ACCOUNT`` for a malformed id or none."""
+    if isinstance(account_id, uuid.UUID):
+        return account_id
     try:
-        key = account_id if isinstance(account_id, uuid.UUID) else uuid.UUID(str(account_id))
+        return uuid.UUID(str(account_id))
     except ValueError:
-        key = _NO_ACCOUNT
-    return Account.objects.filter(pk=key).first()
+        return _NO_ACCOUNT
 
 
 def _load(condition: Q) -> Account | None:
