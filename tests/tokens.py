@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from typing import Any
 
@@ -10,6 +9,7 @@ import jwt
 
 from hankoflow import clock
 from hankoflow.services import jwks, sessions
+from hankoflow.testing.webauthn import b64url
 
 
 def sign(
@@ -45,11 +45,8 @@ def sign_raw(header: dict[str, Any], claims: dict[str, Any]) -> str:
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import padding
 
-    def b64(data: bytes) -> str:
-        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-    signing_input = f"{b64(json.dumps(header).encode())}.{b64(json.dumps(claims).encode())}"
+    signing_input = f"{b64url(json.dumps(header).encode())}.{b64url(json.dumps(claims).encode())}"
     signature = jwks.signing_key().key.sign(
         signing_input.encode(), padding.PKCS1v15(), hashes.SHA256()
     )
-    return f"{signing_input}.{b64(signature)}"
+    return f"{signing_input}.{b64url(signature)}"
