@@ -20,7 +20,7 @@ MAX_ADDRESS_LENGTH = 64
 
 def client_ip(request: HttpRequest) -> str:
     peer = request.META.get("REMOTE_ADDR", "")
-    if not _valid(peer):
+    if not valid_address(peer):
         peer = ""  # a proxy's garbage is stored nowhere (NUL or long text fails PostgreSQL)
     extractor = settings.SERVER.IP.EXTRACTOR
     proxies = _networks(tuple(settings.SERVER.IP.TRUSTED_PROXIES))
@@ -28,10 +28,10 @@ def client_ip(request: HttpRequest) -> str:
         return peer
     if extractor == "x_real_ip":
         candidate = request.META.get("HTTP_X_REAL_IP", "").strip()
-        return candidate if _valid(candidate) else peer
+        return candidate if valid_address(candidate) else peer
     hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
     for hop in reversed(hops):
-        if not _valid(hop):
+        if not valid_address(hop):
             return peer  # a malformed chain is ignored as a whole
         if not _trusted(hop, proxies):
             return hop
@@ -43,7 +43,8 @@ def _networks(cidrs: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress
     return tuple(ipaddress.ip_network(cidr, strict=False) for cidr in cidrs)
 
 
-def _valid(address: str) -> bool:
+def valid_address(address: str) -> bool:
+    """An IP address that parses and fits the address columns (what is safe to store)."""
     if len(address) > MAX_ADDRESS_LENGTH:
         return False  # an IPv6 zone id can be any length; the columns hold 64
     try:
@@ -54,7 +55,7 @@ def _valid(address: str) -> bool:
 
 
 def _trusted(address: str, networks: tuple) -> bool:
-    if not _valid(address):
+    if not valid_address(address):
         return False
     ip = ipaddress.ip_address(address)
     return any(ip in network for network in networks if ip.version == network.version)

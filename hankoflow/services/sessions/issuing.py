@@ -8,7 +8,6 @@ What the HTTP response must carry comes back as a ``NewSessionToken`` effect: th
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from hankoflow.conf import settings
 from hankoflow.engine import RequestFacts
 from hankoflow.models import Account
 from hankoflow.models.sessions import Session
+from hankoflow.services.client_ip import valid_address
 from hankoflow.services.sessions import tokens
 from hankoflow.services.sessions.revocation import end, lock_account
 
@@ -33,7 +33,6 @@ logger = logging.getLogger("hankoflow.sessions")
 Retention = Literal["persistent", "session"]
 
 USER_AGENT_MAX_LENGTH = 512  # Session.user_agent
-IP_MAX_LENGTH = 64  # Session.ip_address
 
 
 @dataclass(frozen=True)
@@ -152,10 +151,4 @@ def storable_user_agent(value: str) -> str:
 
 def storable_ip(value: str) -> str:
     """A client address as stored on a session row: a valid IP address, else empty."""
-    if len(value) > IP_MAX_LENGTH:
-        return ""
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return ""
-    return value
+    return value if valid_address(value) else ""
