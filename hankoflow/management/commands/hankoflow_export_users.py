@@ -50,12 +50,11 @@ class Command(BaseCommand):
             except ValueError as exc:
                 raise CommandError(f"--user-id: not a UUID ({exc})") from exc
         secrets = options["include_secrets"]
-        with_totp = user_transfer.has_otp_secret(user_ids)
         if secrets:
             self.stderr.write(
                 "warning: the export holds TOTP secrets in clear text; keep the file safe"
             )
-        elif with_totp:
+        elif with_totp := user_transfer.has_otp_secret(user_ids):
             self.stderr.write(
                 f"warning: {with_totp} TOTP secret(s) left out; pass --include-secrets to keep "
                 "authenticator apps working after an import"
