@@ -12,7 +12,7 @@ that value.
 
 A claim whose template cannot be parsed or evaluated (e.g. ``.User.Email.Address`` for a user
 without an email) is logged and left out; the token is still issued. ``manage.py check`` reports
-templates that do not parse (hankoflow.E021) before any token is signed.
+templates that do not parse (hankoflow.E020) before any token is signed.
 
 Modules: parser.py (text -> nodes), functions.py (the built-in functions and Go's formatting),
 evaluation.py (nodes + data -> text), claims.py (the CLAIMS setting: reserved names, Hanko's
