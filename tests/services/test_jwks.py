@@ -136,3 +136,9 @@ def test_command_creates_lists_rotates_and_retires(capsys):
     assert "retired" in capsys.readouterr().out
     with pytest.raises(CommandError):
         call_command("hankoflow_jwk", "--retire", "no-such-kid")
+
+
+def test_jwks_reads_the_key_table_once_when_keys_exist(django_assert_num_queries):
+    first = jwks.public_jwks()  # creates the first key
+    with django_assert_num_queries(1):
+        assert jwks.public_jwks() == first

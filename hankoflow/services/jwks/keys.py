@@ -14,6 +14,7 @@ from typing import Any
 from cryptography.fernet import InvalidToken
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.db import connection, transaction
+from django.db.models import QuerySet
 
 from hankoflow import clock
 from hankoflow.models.sessions import SigningKey
@@ -51,9 +52,14 @@ def create_key(*, now: datetime | None = None) -> SigningKey:
     return row
 
 
+def unretired() -> QuerySet[SigningKey]:
+    """The unretired key rows, newest (the signing key) first."""
+    return SigningKey.objects.filter(retired_at__isnull=True).order_by("-created_at", "-id")
+
+
 def newest() -> SigningKey | None:
     """The newest unretired key row: the one that signs."""
-    return SigningKey.objects.filter(retired_at__isnull=True).order_by("-created_at", "-id").first()
+    return unretired().first()
 
 
 def lock_table() -> None:
@@ -135,6 +141,8 @@ def verification_key(kid: Any) -> rsa.RSAPublicKey | None:
 
 def public_jwks() -> dict[str, list[dict[str, Any]]]:
     """``{"keys": [...]}``: the public JWK of every unretired key, the signing key first."""
-    signing_key_row()  # an app backend may fetch the set before anybody has logged in
-    rows = SigningKey.objects.filter(retired_at__isnull=True).order_by("-created_at", "-id")
+    rows = list(unretired())
+    if not rows:  # an app backend may fetch the set before anybody has logged in
+        signing_key_row()
+        rows = list(unretired())
     return {"keys": [keypairs.public_members(row.public_jwk) for row in rows]}
