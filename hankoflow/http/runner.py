@@ -37,7 +37,8 @@ def gatekeeper_error(flow_name: str, request: HttpRequest) -> errors.FlowError |
     if flow_name == names.FLOW_TOKEN_EXCHANGE and not settings.SAML.ENABLED:
         return errors.FORBIDDEN
     if flow_name == names.FLOW_PROFILE:
-        # Sessions are not built yet, so no request can carry a valid one.
+        # The profile flow is not built yet (issue 12): every request is refused as Hanko refuses
+        # one without a session.
         return errors.UNAUTHORIZED
     return None
 
