@@ -32,9 +32,9 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
 
-from hankoflow import clock, names
+from hankoflow import clock
 from hankoflow.models import Account, AuditLogEntry, Flow
-from hankoflow.services import audit
+from hankoflow.services import audit, flow_inspection
 
 DEFAULT_DAYS = 7
 PERMISSIONS = ("hankoflow.view_flow", "hankoflow.view_auditlogentry")
@@ -123,13 +123,14 @@ def compute(start: datetime, end: datetime) -> Funnel:
             setattr(row(flow, state), kind, count)
 
     now = clock.now()
-    unfinished = ~Q(state__in=[names.STATE_SUCCESS, names.STATE_ERROR])
+    in_progress = flow_inspection.outcome_filter(flow_inspection.IN_PROGRESS, now)
+    abandoned = flow_inspection.outcome_filter(flow_inspection.EXPIRED, now)
     current = (
         Flow.objects.filter(created_at__gte=start, created_at__lt=end)
         .values("name", "state")
         .annotate(
-            in_progress=Count("pk", filter=unfinished & Q(expires_at__gt=now)),
-            abandoned=Count("pk", filter=unfinished & Q(expires_at__lte=now)),
+            in_progress=Count("pk", filter=in_progress),
+            abandoned=Count("pk", filter=abandoned),
         )
         .order_by()
     )
