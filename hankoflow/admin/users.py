@@ -34,7 +34,7 @@ from hankoflow.models import (
     WebauthnCredential,
 )
 from hankoflow.services import audit, staff
-from hankoflow.services.accounts import has_password
+from hankoflow.services.accounts import has_password, username_of
 
 User = get_user_model()
 
@@ -85,7 +85,7 @@ class AccountInline(admin.StackedInline):
 
     @admin.display(description="username")
     def username_value(self, account: Account) -> str:
-        row = getattr(account, "username", None) if _has_username(account) else None
+        row = username_of(account)
         return row.username if row is not None else "-"
 
     @admin.display(description="passkeys")
@@ -144,14 +144,6 @@ class AccountInline(admin.StackedInline):
         return link(
             f"{url}?user__id__exact={account.user_id}" if url else None, "this user's flows"
         )
-
-
-def _has_username(account: Account) -> bool:
-    try:
-        account.username  # noqa: B018 - the reverse one-to-one raises when there is none
-    except Account.username.RelatedObjectDoesNotExist:
-        return False
-    return True
 
 
 def _credentials(account: Account, *, mfa_only: bool) -> str:
