@@ -57,7 +57,6 @@ class SigningKeyAdmin(ActionsOnlyAdmin):
             else:
                 self.message_user(
                     request,
-                    f"retired {kid}: refused from the next request where the cache is shared, "
-                    f"else within {jwks.VERIFICATION_CACHE_SECONDS} s",
+                    jwks.retired_message(kid),
                     messages.SUCCESS,
                 )

@@ -56,10 +56,7 @@ class Command(BaseCommand):
                 jwks.retire_checked(options["retire"], force=options["force"])
             except jwks.RetireRefused as exc:
                 raise CommandError(str(exc)) from exc
-            self.stdout.write(
-                f"retired {options['retire']}: refused from the next request where the cache is "
-                f"shared, else within {jwks.VERIFICATION_CACHE_SECONDS} s"
-            )
+            self.stdout.write(jwks.retired_message(options["retire"]))
         else:
             row = jwks.signing_key_row()
             self.stdout.write(f"signing key {row.kid}")

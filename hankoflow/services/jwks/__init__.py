@@ -59,6 +59,7 @@ from hankoflow.services.jwks.rotation import (
     check_retire,
     retire,
     retire_checked,
+    retired_message,
     rotate,
     rotate_if_due,
 )
@@ -71,6 +72,7 @@ __all__ = [
     "KEY_USE_MARGIN",
     "PUBLIC_EXPONENT",
     "VERIFICATION_CACHE_SECONDS",
+    "retired_message",
     "PrivateKey",
     "RetireRefused",
     "SigningKeyUnavailable",

@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 from hankoflow import clock
 from hankoflow.conf import settings
 from hankoflow.models.sessions import Session, SigningKey
-from hankoflow.services.jwks.cache import announce_change
+from hankoflow.services.jwks.cache import VERIFICATION_CACHE_SECONDS, announce_change
 from hankoflow.services.jwks.keys import create_key, lock_table, newest
 
 logger = logging.getLogger("hankoflow.jwks")
@@ -122,6 +122,14 @@ def check_retire(kid: str, *, force: bool = False, now: datetime | None = None) 
             "--force (e.g. after a leak).",
             forceable=True,
         )
+
+
+def retired_message(kid: str) -> str:
+    """What the command and the admin tell the operator once ``kid`` is retired."""
+    return (
+        f"retired {kid}: refused from the next request where the cache is shared, "
+        f"else within {VERIFICATION_CACHE_SECONDS} s"
+    )
 
 
 def retire_checked(kid: str, *, force: bool = False, now: datetime | None = None) -> None:
