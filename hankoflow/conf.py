@@ -165,6 +165,26 @@ DEFAULTS: dict[str, Any] = {
     # ALLOWED_NETWORKS (CIDRs of the client IP) guard it; with neither set it answers 403.
     "METRICS": {"ENABLED": False, "TOKEN": "", "ALLOWED_NETWORKS": []},
     "SAML": {"ENABLED": False, "IDENTITY_PROVIDERS": []},
+    # Emails that tell a person about a change to their account (platform.md §7.4), each
+    # switched on or off by its template name.
+    "SECURITY_NOTIFICATIONS": {
+        "NOTIFICATIONS": {
+            kind: {"ENABLED": True}
+            for kind in (
+                "PASSWORD_UPDATE",
+                "PRIMARY_EMAIL_UPDATE",
+                "EMAIL_CREATE",
+                "EMAIL_DELETE",
+                "PASSKEY_CREATE",
+                "MFA_CREATE",
+                "MFA_DELETE",
+            )
+        }
+    },
+    # Not in Hanko: a sensitive change in the profile flow (password, email, credential removal,
+    # account deletion) asks the person to prove who they are again when the session's last
+    # authentication is older than this many seconds (0: never ask, as Hanko).
+    "PROFILE": {"REAUTHENTICATION_MAX_AGE": 600},
 }
 
 CHOICES: dict[str, tuple[str, ...]] = {

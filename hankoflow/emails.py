@@ -31,7 +31,25 @@ EMAIL_VERIFICATION = "email_verification"
 RECOVERY = "recovery"
 EMAIL_LOGIN_ATTEMPTED = "email_login_attempted"
 EMAIL_REGISTRATION_ATTEMPTED = "email_registration_attempted"
+# Security notifications (platform.md §7.4), sent by hankoflow.services.notifications.
 PASSWORD_UPDATE = "password_update"  # noqa: S105  (a template name)
+PRIMARY_EMAIL_UPDATE = "primary_email_update"
+EMAIL_CREATE = "email_create"
+EMAIL_DELETE = "email_delete"
+PASSKEY_CREATE = "passkey_create"
+MFA_CREATE = "mfa_create"
+MFA_DELETE = "mfa_delete"
+SECURITY_NOTIFICATION_KINDS = frozenset(
+    {
+        PASSWORD_UPDATE,
+        PRIMARY_EMAIL_UPDATE,
+        EMAIL_CREATE,
+        EMAIL_DELETE,
+        PASSKEY_CREATE,
+        MFA_CREATE,
+        MFA_DELETE,
+    }
+)
 # ``manage.py hankoflow_send_test_email``; hankoflow's own, Hanko has no such email.
 TEST = "test"
 CODE_KINDS = frozenset({LOGIN, EMAIL_VERIFICATION, RECOVERY})

@@ -139,6 +139,36 @@ MFA_METHOD_TOTP = "totp"
 MFA_METHOD_SECURITY_KEY = "security_key"
 NIL_USER_ID = "00000000-0000-0000-0000-000000000000"  # Hanko's "any user" for discoverable logins
 
+# --- profile (flow-api.md §4.3) -----------------------------------------------------------------
+
+STATE_WEBAUTHN_CREDENTIAL_VERIFICATION = "webauthn_credential_verification"
+STATE_ACCOUNT_DELETED = "account_deleted"
+
+ACTION_ACCOUNT_DELETE = "account_delete"
+ACTION_EMAIL_CREATE = "email_create"
+ACTION_EMAIL_DELETE = "email_delete"
+ACTION_EMAIL_SET_PRIMARY = "email_set_primary"
+ACTION_EMAIL_VERIFY = "email_verify"
+ACTION_OTP_SECRET_DELETE = "otp_secret_delete"
+ACTION_PASSWORD_CREATE = "password_create"
+ACTION_PASSWORD_DELETE = "password_delete"
+ACTION_PASSWORD_UPDATE = "password_update"
+ACTION_PATCH_METADATA = "patch_metadata"
+ACTION_SECURITY_KEY_CREATE = "security_key_create"
+ACTION_SECURITY_KEY_DELETE = "security_key_delete"
+ACTION_USERNAME_DELETE = "username_delete"
+ACTION_USERNAME_UPDATE = "username_update"
+ACTION_WEBAUTHN_CREDENTIAL_CREATE = "webauthn_credential_create"
+ACTION_WEBAUTHN_CREDENTIAL_DELETE = "webauthn_credential_delete"
+ACTION_WEBAUTHN_CREDENTIAL_RENAME = "webauthn_credential_rename"
+ACTION_SESSION_DELETE = "session_delete"
+ACTION_CONNECT_THIRDPARTY_OAUTH_PROVIDER = "connect_thirdparty_oauth_provider"
+ACTION_DISCONNECT_THIRDPARTY_OAUTH_PROVIDER = "disconnect_thirdparty_oauth_provider"
+
+# The account the profile flow was started for: every later step must carry a session of the
+# same account (security-checks FL-10).
+STASH_SESSION_USER_ID = "session_user_id"
+
 # --- flow inspection (admin, manage.py hankoflow_flows) -----------------------------------------
 
 # Stash keys whose values an operator never sees: ids that let a holder act (passcode, WebAuthn
@@ -185,6 +215,7 @@ STASH_SHOWN = frozenset(
         STASH_MFA_METHOD,
         STASH_OTP_LAST_VALIDATED_STEP,
         STASH_DEVICE_TRUST_GRANTED,
+        STASH_SESSION_USER_ID,
     }
 )
 REDACTED = "[redacted]"

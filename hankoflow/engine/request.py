@@ -29,6 +29,12 @@ class RequestFacts(Protocol):
         ...
 
     @property
+    def session(self) -> Any:
+        """The validated session the request carries, if the transport checked one (the
+        ``profile`` flow), else ``None``; opaque to the engine."""
+        ...
+
+    @property
     def request(self) -> Any:
         """The transport's own request object, opaque to the engine (cookies, Django signals)."""
         ...

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from django.http import HttpRequest
 
 from hankoflow.services.client_ip import client_ip
-from hankoflow.services.sessions import storable_user_agent
+from hankoflow.services.sessions import SessionInfo, storable_user_agent
 
 # At most four subtags: 35 characters, what the flow row stores (issue 8: longer ones made
 # PostgreSQL fail). Used with fullmatch: "$" would also match before a final newline.
@@ -28,13 +28,16 @@ class RequestEnv:
     language: str
     ip: str
     user_agent: str
+    # The request's validated session: set by the runner for the profile flow only.
+    session: SessionInfo | None = None
 
 
-def request_env(request: HttpRequest) -> RequestEnv:
+def request_env(request: HttpRequest, *, session: SessionInfo | None = None) -> RequestEnv:
     language = request.headers.get("X-Language", "")
     return RequestEnv(
         request=request,
         language=language if LANGUAGE_PATTERN.fullmatch(language) else "",
         ip=client_ip(request),
         user_agent=storable_user_agent(request.headers.get("User-Agent", "")),
+        session=session,
     )

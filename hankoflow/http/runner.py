@@ -1,7 +1,8 @@
 """Runs one Flow API request against the engine; shared by the JSON API and the HTML page.
 
 It owns the Django side of a step: which flow, the checks Hanko makes before the engine runs
-(session for ``profile``, SAML for ``token_exchange``), the request facts handed to actions, the
+(the session for ``profile``, which actions then find as ``ctx.env.session``; SAML for
+``token_exchange``), the request facts handed to actions, the
 store, and turning a ``FlowResult`` into an HTTP response with its cookies and headers.
 """
 
@@ -19,7 +20,7 @@ from hankoflow.engine import FlowEngine, FlowResult
 from hankoflow.flows.registry import FLOWS
 from hankoflow.http import availability, log_context
 from hankoflow.http.request import request_env
-from hankoflow.http.sessions import deliver
+from hankoflow.http.sessions import DeleteSessionCookie, deliver, session_for_request
 from hankoflow.renderers import hanko
 from hankoflow.services import audit, metrics
 from hankoflow.services.flow_store import DjangoFlowStore
@@ -36,10 +37,6 @@ def gatekeeper_error(flow_name: str, request: HttpRequest) -> errors.FlowError |
     """Refusals Hanko makes before a flow is created or advanced (flow-api.md §1.8 step 0)."""
     if flow_name == names.FLOW_TOKEN_EXCHANGE and not settings.SAML.ENABLED:
         return errors.FORBIDDEN
-    if flow_name == names.FLOW_PROFILE:
-        # The profile flow is not built yet (issue 12): every request is refused as Hanko refuses
-        # one without a session.
-        return errors.UNAUTHORIZED
     return None
 
 
@@ -74,7 +71,13 @@ def _run(
         return engine.early_error(refusal)
     if not availability.database_connects():
         return unavailable(engine)
-    env = request_env(request)
+    session = None
+    if flow_name == names.FLOW_PROFILE:
+        # Every profile request, the first one too, needs a valid session (flow-api.md §1.4.3).
+        session = session_for_request(request)
+        if session is None:
+            return unauthorized(engine, request)
+    env = request_env(request, session=session)
     facts = {"language": env.language} if env.language else {}
     if not action:
         result = engine.start(env, facts)
@@ -83,6 +86,15 @@ def _run(
     if result.error == errors.TECHNICAL and not availability.database_reachable():
         return unavailable(engine)  # the connection was lost during the step
     return dataclasses.replace(result, effects=deliver(result.effects))
+
+
+def unauthorized(engine: FlowEngine, request: HttpRequest) -> FlowResult:
+    """No valid session for the profile flow: 401 ``unauthorized``; a session cookie that
+    failed to validate is deleted, so the browser stops sending it."""
+    result = engine.early_error(errors.UNAUTHORIZED)
+    if settings.SESSION.COOKIE.NAME in request.COOKIES:
+        return dataclasses.replace(result, effects=(DeleteSessionCookie.from_settings(),))
+    return result
 
 
 def unavailable(engine: FlowEngine) -> FlowResult:

@@ -27,6 +27,12 @@ class Account(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Hanko's user_metadata (platform.md §1.14): compact JSON object text, at most 3000
+    # characters each; NULL (or "{}") is empty. Public: the user reads, admins write; private:
+    # admins only; unsafe: the user reads and writes (profile action patch_metadata).
+    public_metadata = models.TextField(null=True, blank=True)  # noqa: DJ001
+    private_metadata = models.TextField(null=True, blank=True)  # noqa: DJ001
+    unsafe_metadata = models.TextField(null=True, blank=True)  # noqa: DJ001
 
     class Meta:
         db_table = "hankoflow_account"

@@ -50,6 +50,9 @@ class Session(models.Model):
     updated_at = models.DateTimeField()
     last_used = models.DateTimeField()
     expires_at = models.DateTimeField(db_index=True)
+    # When the person last proved who they are in this session: the sign-in, or a later
+    # re-authentication in the profile flow (PROFILE.REAUTHENTICATION_MAX_AGE). NULL: created_at.
+    authenticated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "hankoflow_session"

@@ -201,6 +201,19 @@ def _load(condition: Q) -> Account | None:
     return found[0] if found else None
 
 
+def lock(account: Account) -> Account:
+    """Lock the account's row until the transaction ends and load it afresh.
+
+    Changes that must not race take it first and decide on what it returns: two requests each
+    removing one of the last two ways to sign in would otherwise both see the other one left.
+    """
+    Account.objects.select_for_update().filter(pk=account.pk).values_list("pk").first()
+    fresh = get(account.pk)
+    if fresh is None:
+        raise Account.DoesNotExist(account.pk)
+    return fresh
+
+
 def forget_cached(account: Account) -> None:
     """Drop what ``get`` loaded with the account, after something about it changed."""
     getattr(account, "_prefetched_objects_cache", {}).clear()

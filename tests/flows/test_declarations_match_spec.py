@@ -28,7 +28,12 @@ _LOGIN_ONLY = {
     "login_password_recovery",
     "login_passkey",
 }
-UNREACHABLE = {"registration": _LOGIN_ONLY, "token_exchange": _LOGIN_ONLY}
+UNREACHABLE = {
+    "registration": _LOGIN_ONLY,
+    "token_exchange": _LOGIN_ONLY,
+    # flow-api.md §4.3.1: registered in profile, but no action leads there.
+    "profile": _LOGIN_ONLY | {"mfa_method_chooser", "mfa_security_key_creation"},
+}
 
 
 def declared():

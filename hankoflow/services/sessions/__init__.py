@@ -27,6 +27,7 @@ from hankoflow.services.sessions.issuing import (
 )
 from hankoflow.services.sessions.revocation import active_sessions, logout, revoke, revoke_all
 from hankoflow.services.sessions.tokens import audience, claims_payload, decode
+from hankoflow.services.sessions.user_agents import describe_user_agent
 from hankoflow.services.sessions.validation import (
     SOURCE_COOKIE,
     SOURCE_HEADER,
@@ -46,6 +47,7 @@ __all__ = [
     "audience",
     "claims_payload",
     "decode",
+    "describe_user_agent",
     "idle_expires_at",
     "issue",
     "logout",
