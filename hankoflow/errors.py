@@ -80,4 +80,3 @@ def catalogue() -> tuple[list[FlowError], list[InputError]]:
         elif isinstance(value, InputError):
             input_errors.setdefault(value.code, value)
     return list(flow_errors.values()), list(input_errors.values())
-
