@@ -359,6 +359,13 @@ def set_username(account: Account, name: str) -> Username:
     return row
 
 
+def delete_username(account: Account) -> bool:
+    """Remove the account's username; False when it had none."""
+    deleted, _ = Username.objects.filter(account=account).delete()
+    forget_cached(account)
+    return bool(deleted)
+
+
 # --- Wire representation (the user object: services/profile.py) ---------------------------------
 
 
