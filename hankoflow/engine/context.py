@@ -63,11 +63,16 @@ class _Base:
 class ActionSetup(_Base):
     """Passed to ``Action.initialize``: declare inputs or suspend; never read input values."""
 
-    def __init__(self, *args: Any, flow_error: FlowError | None = None) -> None:
+    def __init__(
+        self, *args: Any, flow_error: FlowError | None = None, memo: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(*args)
         self.inputs: dict[str, Input] = {}
         self.suspended = False
         self.flow_error = flow_error
+        # The step's per-request cache (``FlowContext.memo``): what the hooks loaded, read-only
+        # here, e.g. the profile flow's session user.
+        self.memo: dict[str, Any] = memo if memo is not None else {}
 
     def add_input(self, *inputs: Input) -> None:
         for item in inputs:

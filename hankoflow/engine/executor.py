@@ -302,7 +302,13 @@ class FlowEngine:
 
     def _setup(self, ctx: FlowContext, action: Action) -> ActionSetup:
         setup = ActionSetup(
-            self.definition, ctx.flow_id, ctx.stash, ctx.env, ctx.payload, flow_error=ctx.flow_error
+            self.definition,
+            ctx.flow_id,
+            ctx.stash,
+            ctx.env,
+            ctx.payload,
+            flow_error=ctx.flow_error,
+            memo=ctx.memo,
         )
         action.initialize(setup)
         return setup
