@@ -31,7 +31,9 @@ EMAIL_VERIFICATION = "email_verification"
 RECOVERY = "recovery"
 EMAIL_LOGIN_ATTEMPTED = "email_login_attempted"
 EMAIL_REGISTRATION_ATTEMPTED = "email_registration_attempted"
-# Security notifications (platform.md §7.4), sent by hankoflow.services.notifications.
+# Security notifications (platform.md §7.4), sent by hankoflow.services.notifications. Their
+# template variables: primary_email_update ``old_email``, ``new_email``; email_create
+# ``new_email``; email_delete ``deleted_email``; the others only ``service_name``.
 PASSWORD_UPDATE = "password_update"  # noqa: S105  (a template name)
 PRIMARY_EMAIL_UPDATE = "primary_email_update"
 EMAIL_CREATE = "email_create"
@@ -55,7 +57,7 @@ TEST = "test"
 CODE_KINDS = frozenset({LOGIN, EMAIL_VERIFICATION, RECOVERY})
 # Sent instead of a code when the account does not exist (or already does, at sign-up).
 NOTICE_KINDS = frozenset({EMAIL_LOGIN_ATTEMPTED, EMAIL_REGISTRATION_ATTEMPTED})
-KINDS = CODE_KINDS | NOTICE_KINDS | {PASSWORD_UPDATE, TEST}
+KINDS = CODE_KINDS | NOTICE_KINDS | SECURITY_NOTIFICATION_KINDS | {TEST}
 
 # X-Language values Hanko has templates for (platform.md §7.3) -> Django language codes.
 LANGUAGES = {
