@@ -124,6 +124,12 @@ class DefaultHankoflowAdapter:
 
     # --- decisions ------------------------------------------------------------------------
 
+    def delete_user(self, user: AbstractBaseUser) -> None:
+        """Delete the Django user of a deleted account (its ``Account`` and everything hanging
+        off it are already gone). Override to keep the user, e.g. deactivated and anonymised,
+        when other data of the project must not cascade away with it."""
+        user.delete()
+
     def is_signup_allowed(
         self, request: HttpRequest | None, email: str | None, username: str | None = None
     ) -> bool:

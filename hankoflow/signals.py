@@ -43,6 +43,15 @@ issued (``user_logged_in`` follows). ``sender`` is the ``Account`` model class. 
 credential the new account has.
 """
 
+account_deleted = Signal()
+"""An account is about to be deleted: by its owner (the profile flow's ``account_delete``) or by
+staff (Django admin). Sent inside the deleting transaction after its sessions ended and before
+any row is deleted, so receivers still see everything (remove or anonymise the project's own data
+here, or keep the Django user by overriding the adapter's ``delete_user``). ``sender`` is the
+``Account`` model class. Arguments: ``account``, ``user`` (the Django user), ``by_staff`` (the
+staff member's Django user, or None when the person deleted their own account) and ``request``.
+"""
+
 login_succeeded = Signal()
 """A login flow signed someone in: sent once its session is stored (after Django's
 ``user_logged_in``). Sign-ups send ``user_registered`` instead. ``sender`` is the ``Account``
@@ -97,8 +106,8 @@ string; None for a password, which lives on the Django user) and ``request``.
 """
 
 credential_removed = Signal()
-"""An account lost a credential: sent by ``hankoflow.services.totp.remove_secret`` today (the
-profile flow, not built yet, will send it for every kind). Arguments as ``credential_added``.
+"""An account lost a credential: in the profile flow, from Django admin, or when staff remove a
+second factor. Arguments as ``credential_added``.
 """
 
 CREDENTIAL_PASSWORD = "password"
@@ -133,6 +142,20 @@ REASON_LIMIT = "limit"
 REASON_IDLE_TIMEOUT = "idle_timeout"
 """Unused for longer than ``SESSION.IDLE_TIMEOUT``; noticed when its token was next presented."""
 
+REASON_USER_REVOKED = "user_revoked"
+"""The person ended it from another of their sessions (the profile flow's ``session_delete``)."""
+
+REASON_ACCOUNT_DELETED = "account_deleted"
+"""The account was deleted (by its owner or by staff); all of its sessions end."""
+
 SESSION_REVOKED_REASONS = frozenset(
-    {REASON_LOGOUT, REASON_CREDENTIAL_RESET, REASON_REVOKED, REASON_LIMIT, REASON_IDLE_TIMEOUT}
+    {
+        REASON_LOGOUT,
+        REASON_CREDENTIAL_RESET,
+        REASON_REVOKED,
+        REASON_LIMIT,
+        REASON_IDLE_TIMEOUT,
+        REASON_USER_REVOKED,
+        REASON_ACCOUNT_DELETED,
+    }
 )

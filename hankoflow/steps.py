@@ -11,7 +11,7 @@ from __future__ import annotations
 from hankoflow import errors, features
 from hankoflow import names as n
 from hankoflow.conf import settings
-from hankoflow.engine import FlowContext, Outcome
+from hankoflow.engine import ActionSetup, FlowContext, Outcome
 from hankoflow.errors import FlowError
 from hankoflow.services import accounts, audit, crypto, events, mail, passcodes, ratelimit
 
@@ -28,6 +28,12 @@ def account_of(ctx: FlowContext) -> accounts.Account | None:
     if cached is None or str(cached.id) != user_id:
         cached = ctx.memo["account"] = accounts.get(user_id)
     return cached
+
+
+def session_account(step: FlowContext | ActionSetup) -> accounts.Account | None:
+    """The profile flow's session user, as ``hooks/profile.py`` loaded it for this step (fresh
+    from the database before every action); None once the account is gone."""
+    return step.memo.get("account")
 
 
 def stash_account_facts(ctx: FlowContext, account: accounts.Account) -> accounts.AccountFacts:

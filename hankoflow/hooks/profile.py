@@ -51,11 +51,10 @@ class RefreshSessionUser(Hook):
         bound = ctx.stash.get(n.STASH_SESSION_USER_ID)
         if bound != str(info.account.id):
             raise SessionUserMissing("the session belongs to another account than the flow")
-        account = accounts.get(info.account.id)
-        if account is None:
-            raise SessionUserMissing("the session's account no longer exists")
+        # None once the account is gone (account_delete continues to account_deleted);
+        # actions that need it answer operation_not_permitted_error (flow-api.md §4.3).
+        ctx.memo["account"] = accounts.get(info.account.id)
         ctx.stash.set(n.STASH_USER_ID, bound)
-        ctx.memo["account"] = account
 
 
 class GetSessions(Hook):

@@ -23,7 +23,7 @@ from django.http.response import HttpResponseBase
 from hankoflow.conf import settings
 from hankoflow.engine import RequestFacts
 from hankoflow.services import sessions
-from hankoflow.services.sessions import NewSessionToken, Retention, SessionInfo
+from hankoflow.services.sessions import NewSessionToken, Retention, SessionEnded, SessionInfo
 
 BEARER_PREFIX = "bearer "
 _SAME_SITE = {"strict": "Strict", "lax": "Lax", "none": "None"}
@@ -137,12 +137,14 @@ def session_effects(new: NewSessionToken) -> tuple[Any, ...]:
 
 
 def deliver(effects: Iterable[Any]) -> tuple[Any, ...]:
-    """``effects`` with each ``NewSessionToken`` replaced by the response effects it stands for;
-    the others are kept as they are."""
+    """``effects`` with each ``NewSessionToken`` replaced by the response effects it stands for
+    and each ``SessionEnded`` by the cookie's deletion; the others are kept as they are."""
     delivered: list[Any] = []
     for effect in effects:
         if isinstance(effect, NewSessionToken):
             delivered.extend(session_effects(effect))
+        elif isinstance(effect, SessionEnded):
+            delivered.append(DeleteSessionCookie.from_settings())
         else:
             delivered.append(effect)
     return tuple(delivered)

@@ -20,6 +20,7 @@ from hankoflow import signals
 from hankoflow.engine import RequestFacts
 from hankoflow.models import Account, OTPSecret, Session, WebauthnCredential
 from hankoflow.services import audit, totp
+from hankoflow.services.account_deletion import delete_account
 from hankoflow.services.sessions import revoke, revoke_all
 from hankoflow.services.webauthn import delete_credential
 
@@ -108,16 +109,15 @@ def deactivate(user: AbstractBaseUser, *, staff: AbstractBaseUser, env: RequestF
 
 
 def delete_user(user: AbstractBaseUser, *, staff: AbstractBaseUser, env: RequestFacts) -> None:
-    """Delete the user and its account; its sessions end first, announced one by one."""
+    """Delete the user and its account (``account_deletion.delete_account``); a user without
+    an account is simply deleted."""
     with transaction.atomic():
         account = Account.objects.filter(user=user).first()
-        if account is not None:
-            revoke_all(account, env=env, audit_details=staff_details(staff, DELETE))
-            # Hanko: the admin API's deletion writes no entry; ours names the staff member.
-            audit.record(
-                audit.USER_DELETED, env=env, account=account, details=staff_details(staff, DELETE)
-            )
-        user.delete()
+        if account is None:
+            user.delete()
+            return
+        # Hanko: the admin API's deletion writes no entry; ours names the staff member.
+        delete_account(account, env=env, by_staff=staff, audit_details=staff_details(staff, DELETE))
 
 
 def _otp_secret(account: Account) -> OTPSecret | None:

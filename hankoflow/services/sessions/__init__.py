@@ -25,7 +25,13 @@ from hankoflow.services.sessions.issuing import (
     storable_ip,
     storable_user_agent,
 )
-from hankoflow.services.sessions.revocation import active_sessions, logout, revoke, revoke_all
+from hankoflow.services.sessions.revocation import (
+    SessionEnded,
+    active_sessions,
+    logout,
+    revoke,
+    revoke_all,
+)
 from hankoflow.services.sessions.tokens import audience, claims_payload, decode
 from hankoflow.services.sessions.user_agents import describe_user_agent
 from hankoflow.services.sessions.validation import (
@@ -42,6 +48,7 @@ __all__ = [
     "IssuedSession",
     "NewSessionToken",
     "Retention",
+    "SessionEnded",
     "SessionInfo",
     "active_sessions",
     "audience",

@@ -8,6 +8,7 @@ sends ``hankoflow.signals.session_revoked`` with the reason, once, from whoever 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import user_logged_out
@@ -20,6 +21,12 @@ from hankoflow.models import Account
 from hankoflow.models.sessions import Session
 from hankoflow.services import audit, device_trust
 from hankoflow.services.sessions.tokens import canonical_uuid
+
+
+@dataclass(frozen=True)
+class SessionEnded:
+    """A step effect: the request's own session ended (its account was deleted), so the
+    transport expires the session cookie (``hankoflow.http.sessions.deliver``)."""
 
 
 def revoke(
