@@ -114,7 +114,8 @@ def test_text_is_not_html_escaped_but_html_is():
 
 
 def test_subject_is_one_line_whatever_the_context_holds():
-    rendered = render("password_update", "en", service_name="Evil\r\nBcc: x@example.com")
+    # "test": a subject that carries a template variable (the notifications' do not).
+    rendered = render("test", "en", service_name="Evil\r\nBcc: x@example.com")
 
     assert "\n" not in rendered.subject and "\r" not in rendered.subject
 
@@ -163,3 +164,93 @@ def test_every_template_language_has_a_catalogue():
 
 def _msgids(po: Path) -> list[str]:
     return [m for m in re.findall(r'^msgid "(.*)"$', po.read_text(), re.MULTILINE) if m]
+
+
+# -- security notifications (platform.md §7.1, §7.4) -------------------------------------------
+
+NOTIFICATION_CONTEXT = {
+    "old_email": "old.address@example.com",
+    "new_email": "new.address@example.com",
+    "deleted_email": "gone.address@example.com",
+}
+# platform.md §7.1: the English subject and first sentence of each notification.
+NOTIFICATION_TEXTS = {
+    emails.PASSWORD_UPDATE: (
+        "Your password has been updated",
+        "The password for your Example Shop account has been updated.",
+    ),
+    emails.PRIMARY_EMAIL_UPDATE: (
+        "Your primary email address has been updated",
+        "The primary email address for your Example Shop account has been updated from "
+        "old.address@example.com to new.address@example.com.",
+    ),
+    emails.EMAIL_CREATE: (
+        "A new email address has been added",
+        "The email address new.address@example.com has been added to your Example Shop account.",
+    ),
+    emails.EMAIL_DELETE: (
+        "An email address has been removed",
+        "The email address gone.address@example.com has been removed from your Example Shop "
+        "account.",
+    ),
+    emails.PASSKEY_CREATE: (
+        "A new passkey has been added",
+        "A new passkey has been added to your Example Shop account.",
+    ),
+    emails.MFA_CREATE: (
+        "A new MFA method has been added",
+        "A new multi-factor (MFA) method has been successfully added to your Example Shop account.",
+    ),
+    emails.MFA_DELETE: (
+        "MFA method removed",
+        "An existing multi-factor (MFA) method has been removed from your Example Shop account.",
+    ),
+}
+
+
+def test_every_security_notification_is_a_kind_the_outbox_takes():
+    assert set(NOTIFICATION_TEXTS) == emails.SECURITY_NOTIFICATION_KINDS
+    assert emails.SECURITY_NOTIFICATION_KINDS <= emails.KINDS
+
+
+@pytest.mark.parametrize("kind", sorted(NOTIFICATION_TEXTS))
+def test_security_notifications_say_what_the_spec_says_in_english(kind):
+    subject, sentence = NOTIFICATION_TEXTS[kind]
+
+    rendered = render(kind, "en", **NOTIFICATION_CONTEXT)
+
+    assert rendered.subject == subject
+    assert rendered.text.splitlines()[0] == sentence
+    assert sentence in rendered.html
+    assert f"<title>{subject}</title>" in rendered.html
+
+
+@pytest.mark.parametrize("language", sorted(set(DJANGO_LANGUAGES) - {"en"}))
+@pytest.mark.parametrize("kind", sorted(NOTIFICATION_TEXTS))
+def test_security_notifications_have_no_english_left_in_other_languages(kind, language):
+    english = render(kind, "en", **NOTIFICATION_CONTEXT)
+    rendered = render(kind, language, **NOTIFICATION_CONTEXT)
+
+    assert rendered.subject != english.subject
+    english_lines = {line for line in english.text.splitlines() if line.strip(" -")}
+    assert english_lines.isdisjoint(rendered.text.splitlines())
+    for line in english_lines:
+        assert line not in rendered.html
+    for key, address in NOTIFICATION_CONTEXT.items():
+        if key in _variables(kind):
+            assert address in rendered.text and address in rendered.html
+
+
+def test_notification_addresses_are_escaped_in_html_only():
+    rendered = render(emails.EMAIL_CREATE, "de", new_email="<b>x</b>@example.com")
+
+    assert "<b>x</b>@example.com" in rendered.text
+    assert "&lt;b&gt;x&lt;/b&gt;@example.com" in rendered.html
+
+
+def _variables(kind: str) -> set[str]:
+    return {
+        emails.PRIMARY_EMAIL_UPDATE: {"old_email", "new_email"},
+        emails.EMAIL_CREATE: {"new_email"},
+        emails.EMAIL_DELETE: {"deleted_email"},
+    }.get(kind, set())
