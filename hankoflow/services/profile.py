@@ -10,14 +10,14 @@ from typing import Any
 
 from hankoflow.conf import settings
 from hankoflow.models import Account
-from hankoflow.services import accounts, webauthn
+from hankoflow.services import accounts, metadata, webauthn
 
 
 def profile_data(account: Account) -> dict[str, Any]:
     """The ``user`` object of flow-api.md §4.6.1, also the body of ``GET /me``.
 
-    Metadata, identities and names are added by the issues that build them; absent keys are
-    omitted, as Hanko omits empty ones.
+    Identities and names are added by the issues that build them; absent keys are omitted, as
+    Hanko omits empty ones (``metadata`` too: the public and unsafe objects, never the private).
     """
     emails = list(account.emails.all())
     username = accounts.username_of(account)
@@ -48,6 +48,8 @@ def profile_data(account: Account) -> dict[str, Any]:
         }
     data["created_at"] = accounts.rfc3339(account.created_at)
     data["updated_at"] = accounts.rfc3339(account.updated_at)
+    if (user_metadata := metadata.profile_metadata(account)) is not None:
+        data["metadata"] = user_metadata
     return data
 
 
