@@ -4,11 +4,18 @@ Each action of the rendered state (``hankoflow.renderers.hanko.render``) becomes
 ``<form method="post">`` whose fields follow the declared input types, so every state, action
 and input the engine serves appears without template work. ``input_data.py`` reads the posted
 form back.
+
+An action whose hidden input names one item of a list in the payload (``email_id`` an email of
+``user.emails``, ``session_id`` one of ``sessions``: ``ITEM_INPUTS``) is not a form with a
+free-text id: ``for_item`` makes it one form per item it applies to, with the id filled in.
+Which items it applies to is the state's word: the input's ``allowed_values`` when it has them,
+else every item that passes the action's ``ITEM_CONDITIONS`` (what Hanko's element checks).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -33,6 +40,35 @@ TEXT_LIKE_TYPES = {"string", "email", "password"}
 # Inputs that take a code: the phone shows digits, the browser offers the code from an SMS or
 # a password manager.
 CODE_INPUTS = {"code", "otp_code", "passcode"}
+# Inputs that hold a password whatever their declared type (Hanko declares the profile's
+# ``password`` a ``string``): a password field, never echoed as text.
+PASSWORD_INPUTS = {"password", "new_password"}
+
+# Hidden inputs that name one item of a payload list: input -> (the list's path in the payload,
+# the item's key that the input takes).
+ITEM_INPUTS: dict[str, tuple[tuple[str, ...], str]] = {
+    "email_id": (("user", "emails"), "id"),
+    "passkey_id": (("user", "passkeys"), "id"),
+    "security_key_id": (("user", "security_keys"), "id"),
+    "session_id": (("sessions",), "id"),
+}
+# Per-item rules of actions whose input lists no allowed values: the item's own facts decide
+# (as in Hanko's element: "set as primary" on a verified other address, "verify" on an
+# unverified one).
+ITEM_CONDITIONS: dict[str, Callable[[dict[str, Any]], bool]] = {
+    names.ACTION_EMAIL_SET_PRIMARY: lambda email: bool(
+        email.get("is_verified") and not email.get("is_primary")
+    ),
+    names.ACTION_EMAIL_VERIFY: lambda email: not email.get("is_verified"),
+}
+# Actions whose item input lists every item it accepts; no list means no item (Hanko omits an
+# empty ``allowed_values``, flow-api.md §4.3.2 #4).
+ALLOWED_VALUES_ONLY = {names.ACTION_EMAIL_DELETE, names.ACTION_SESSION_DELETE}
+# Other inputs of a per-item form that start with the item's value: input -> item key.
+ITEM_FIELD_VALUES = {"passkey_name": "name"}
+# Actions that cannot be undone: their form has a checkbox the person ticks first
+# (``input_data.FIELD_CONFIRM``), checked again by the page before the action runs.
+CONFIRMED_ACTIONS = {names.ACTION_ACCOUNT_DELETE}
 
 
 def action_param(href: str) -> str:
@@ -49,6 +85,7 @@ def action_forms(
     forms = []
     for name, action in state["actions"].items():
         inputs = list(action["inputs"].values())
+        item_input = next((i for i in inputs if i["name"] in ITEM_INPUTS and i.get("hidden")), None)
         forms.append(
             {
                 "name": name,
@@ -62,11 +99,57 @@ def action_forms(
                 ],
                 "boolean_names": [i["name"] for i in inputs if i["type"] == "boolean"],
                 "json_names": [i["name"] for i in inputs if i["type"] == "json"],
+                "item_input": item_input["name"] if item_input else None,
+                "item_list": ITEM_INPUTS[item_input["name"]][0] if item_input else None,
+                "item_allowed": _allowed(item_input) if item_input else None,
+                "confirm": name in CONFIRMED_ACTIONS,
             }
         )
     # ``back`` goes last: it is the way out, not the main thing to do.
     forms.sort(key=lambda form: form["is_back"])
     return forms
+
+
+def _allowed(item: dict[str, Any]) -> list[str] | None:
+    values = item.get("allowed_values")
+    return [str(allowed["value"]) for allowed in values] if values else None
+
+
+def item_list(form: dict[str, Any], payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """The payload list whose items ``form`` acts on (``[]`` when absent or not a list)."""
+    found: Any = payload
+    for key in form["item_list"] or ():
+        found = found.get(key) if isinstance(found, dict) else None
+    return [item for item in found if isinstance(item, dict)] if isinstance(found, list) else []
+
+
+def for_item(form: dict[str, Any], item: dict[str, Any]) -> dict[str, Any] | None:
+    """``form`` for one item of its list, its id filled in; None when the state does not offer
+    the action for that item."""
+    item_input = form["item_input"]
+    item_id = str(item.get(ITEM_INPUTS[item_input][1], ""))
+    allowed = form["item_allowed"]
+    if allowed is not None:
+        if item_id not in allowed:
+            return None
+    elif form["name"] in ALLOWED_VALUES_ONLY:
+        return None
+    condition = ITEM_CONDITIONS.get(form["name"])
+    if condition is not None and not condition(item):
+        return None
+    fields = []
+    for field in form["fields"]:
+        field = {
+            **field,
+            "id": f"{field['id']}--{item_id}",
+            "error_id": f"{field['error_id']}--{item_id}",
+        }
+        if field["name"] == item_input:
+            field.update(widget="hidden", value=item_id)
+        elif field["name"] in ITEM_FIELD_VALUES and not field["has_value"]:
+            field["value"] = _as_form_text(item.get(ITEM_FIELD_VALUES[field["name"]]))
+        fields.append(field)
+    return {**form, "fields": fields, "item_id": item_id}
 
 
 def _field(
@@ -87,6 +170,9 @@ def _field(
     else:
         widget = "input"
     text_like = input_type in TEXT_LIKE_TYPES
+    html_type = HTML_INPUT_TYPES[input_type]
+    if item["name"] in PASSWORD_INPUTS and input_type == "string":
+        input_type = html_type = "password"
     field_id = f"{action}--{item['name']}"
     error = item.get("error")
     return {
@@ -95,7 +181,7 @@ def _field(
         "error_id": f"{field_id}--error",
         "label": texts.input_label(item["name"]),
         "widget": widget,
-        "html_type": HTML_INPUT_TYPES[input_type],
+        "html_type": html_type,
         "input_type": input_type,
         # A checkbox is never ``required`` in HTML: unticked means ``false``, which Hanko
         # accepts for a required boolean (booleans are not validated, flow-api.md §2.5).
@@ -139,7 +225,8 @@ def _autocomplete(
     field also says ``webauthn``: browsers list passkeys only under such a field.
     """
     if input_type == "password":
-        creating = flow == names.FLOW_REGISTRATION or "creation" in state_name
+        # The profile sets or changes a password; it never asks for the current one.
+        creating = flow in (names.FLOW_REGISTRATION, names.FLOW_PROFILE) or "creation" in state_name
         return "new-password" if creating else "current-password"
     if autofill and (input_type == "email" or name in ("email", "username", "identifier")):
         return "username webauthn"

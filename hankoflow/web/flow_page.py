@@ -28,7 +28,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from hankoflow import names
+from hankoflow import errors, names
 from hankoflow.conf import settings
 from hankoflow.engine import FlowResult
 from hankoflow.flows.registry import FLOWS
@@ -36,11 +36,18 @@ from hankoflow.http import runner
 from hankoflow.http.request_ids import with_request_id
 from hankoflow.renderers import hanko
 from hankoflow.web import texts
-from hankoflow.web.action_forms import action_forms, action_param
+from hankoflow.web.action_forms import CONFIRMED_ACTIONS, action_forms, action_param
 from hankoflow.web.headers import FLOW_PAGE_POLICY, with_policy
-from hankoflow.web.input_data import FIELD_ACTION, FIELD_CSRF, FIELD_FLOW, form_input_data
+from hankoflow.web.input_data import (
+    FIELD_ACTION,
+    FIELD_CONFIRM,
+    FIELD_CSRF,
+    FIELD_FLOW,
+    form_input_data,
+)
 from hankoflow.web.language import in_page_language, tell_flow_the_language
 from hankoflow.web.next_url import FIELD_NEXT, continue_url, requested_next
+from hankoflow.web.profile_page import profile_sections
 from hankoflow.web.webauthn import webauthn_config, webauthn_error
 
 # The flows a person can start from the home page: (flow name, link text).
@@ -64,7 +71,7 @@ AUTO_STEPS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 MAX_AUTO_STEPS = 5  # a guard against a flow that keeps coming back to an auto-step state
 
-TERMINAL_STATES = {names.STATE_SUCCESS, names.STATE_ERROR}
+TERMINAL_STATES = {names.STATE_SUCCESS, names.STATE_ERROR, names.STATE_ACCOUNT_DELETED}
 
 # Query parameter: ``nojs=1`` asks for the server-side auto-steps (the no-JavaScript fallback of
 # ``preflight``).
@@ -116,6 +123,15 @@ def _post_action(request: HttpRequest) -> HttpResponse:
             _("The form held a character that is not allowed. Please start again."),
             flow=flow,
         )
+    if action.partition("@")[0] in CONFIRMED_ACTIONS and not request.POST.get(FIELD_CONFIRM):
+        # The form's checkbox is ``required``; this is for a browser that ignores that.
+        return _message(
+            request,
+            400,
+            str(texts.profile_word("not_confirmed_title")),
+            str(texts.profile_word("not_confirmed")),
+            flow=flow,
+        )
     result = runner.run(
         request, flow, action, form_input_data(request.POST), request.POST.get(FIELD_CSRF, "")
     )
@@ -147,11 +163,14 @@ def _with_auto_steps(
 def _state_response(
     request: HttpRequest, flow: str, result: FlowResult, effects: Iterable[Any]
 ) -> HttpResponse:
+    if flow == names.FLOW_PROFILE and result.error == errors.UNAUTHORIZED:
+        return _signed_out(request, result, effects)
     state = hanko.render(result, debug=settings.DEBUG)
     webauthn = webauthn_config(state)
     heading, lead = texts.state_text(flow, state["name"])
     next_url = requested_next(request)
     payload = state.get("payload") or {}
+    actions = action_forms(flow, state, webauthn)
     context = {
         **_links_context(request),
         "flow": flow,
@@ -161,9 +180,11 @@ def _state_response(
         "error_message": texts.error_message(state.get("error")),
         "is_terminal": state["name"] in TERMINAL_STATES,
         "is_success": state["name"] == names.STATE_SUCCESS,
+        "is_farewell": state["name"] == names.STATE_ACCOUNT_DELETED,
         "continue_url": continue_url(next_url),
         "restart_url": _flow_url(flow, next_url),
-        "actions": action_forms(flow, state, webauthn),
+        "profile_url": _flow_url(names.FLOW_PROFILE, next_url),
+        "actions": actions,
         "otp_secret": payload.get("otp_secret") or "",
         "otp_image": _data_image(payload.get("otp_image_source")),
         "state_json": json.dumps(state, indent=2, ensure_ascii=False),
@@ -171,8 +192,31 @@ def _state_response(
         "webauthn_error": webauthn_error(request),
         "no_js_url": _flow_url(flow, next_url, nojs=True),
     }
+    template = "hankoflow/web/state.html"
+    if flow == names.FLOW_PROFILE and state["name"] == names.STATE_PROFILE_INIT:
+        template = "hankoflow/web/profile.html"
+        context["sections"] = profile_sections(state, actions)
+        context["has_next"] = bool(next_url)
     # The HTTP status mirrors the state's, as on the JSON API (a 403 error state is a 403 page).
-    response = render(request, "hankoflow/web/state.html", context, status=state["status"])
+    response = render(request, template, context, status=state["status"])
+    for effect in effects:
+        effect.apply_to(response)
+    return response
+
+
+def _signed_out(request: HttpRequest, result: FlowResult, effects: Iterable[Any]) -> HttpResponse:
+    """The profile without a valid session: what to do, and sign-in links that lead back here
+    (``next`` is the profile with its own ``next``)."""
+    profile = f"{request.path}{_flow_url(names.FLOW_PROFILE, requested_next(request))}"
+    links = [(flow, text, _flow_url(flow, profile)) for flow, text in START_LINKS]
+    context = {
+        "start_links": links,
+        "next": profile,
+        "title": texts.profile_word("signed_out_title"),
+        "text": texts.profile_word("signed_out"),
+    }
+    # 401 as on the JSON API; a session cookie that failed to validate is deleted (effects).
+    response = render(request, "hankoflow/web/signed_out.html", context, status=result.status)
     for effect in effects:
         effect.apply_to(response)
     return response

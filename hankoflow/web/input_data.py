@@ -18,7 +18,8 @@ FIELD_ACTION = "action"
 FIELD_CSRF = "csrf_token"
 FIELD_BOOLEANS = "boolean_inputs"
 FIELD_JSONS = "json_inputs"
-RESERVED_FIELDS = {FIELD_FLOW, FIELD_ACTION, FIELD_CSRF, FIELD_BOOLEANS, FIELD_JSONS}
+FIELD_CONFIRM = "confirm"  # the "I am sure" checkbox of an action that cannot be undone
+RESERVED_FIELDS = {FIELD_FLOW, FIELD_ACTION, FIELD_CSRF, FIELD_BOOLEANS, FIELD_JSONS, FIELD_CONFIRM}
 RESERVED_FIELDS.add("csrfmiddlewaretoken")  # Django's own {% csrf_token %}
 RESERVED_FIELDS.add(FIELD_NEXT)  # where to go after success (next_url.py)
 

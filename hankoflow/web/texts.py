@@ -99,6 +99,27 @@ STATE_TEXTS: dict[str | tuple[str, str], tuple[Text, Text]] = {
         _("You’re signed in."),
     ),
     names.STATE_SUCCESS: (_("All done"), _("This step is complete.")),
+    names.STATE_PROFILE_INIT: (
+        _("Your account"),
+        _("Manage how you sign in: email addresses, password, passkeys and sessions."),
+    ),
+    # Re-authentication before a sensitive change uses the login states.
+    (names.FLOW_PROFILE, names.STATE_LOGIN_PASSWORD): (
+        _("Confirm it’s you"),
+        _("Enter your password to make this change."),
+    ),
+    (names.FLOW_PROFILE, names.STATE_LOGIN_PASSKEY): (
+        _("Confirm it’s you"),
+        _("Follow your browser’s prompt to use your passkey, then make the change again."),
+    ),
+    names.STATE_WEBAUTHN_CREDENTIAL_VERIFICATION: (
+        _("Create a passkey"),
+        _("Follow your browser’s prompt to create your passkey or register your security key."),
+    ),
+    names.STATE_ACCOUNT_DELETED: (
+        _("Your account is deleted"),
+        _("We deleted your account and signed you out."),
+    ),
     names.STATE_ERROR: (
         _("Something went wrong"),
         _("This cannot continue. Please start again."),
@@ -135,6 +156,28 @@ ACTION_LABELS: dict[str | tuple[str, str], Text] = {
     names.ACTION_CONTINUE_TO_LOGIN_OTP: _("Use your authenticator app instead"),
     names.ACTION_CONTINUE_TO_LOGIN_SECURITY_KEY: _("Use your security key instead"),
     names.ACTION_TRUST_DEVICE: _("Trust this device"),
+    names.ACTION_ACCOUNT_DELETE: _("Delete account"),
+    names.ACTION_EMAIL_CREATE: _("Add email address"),
+    names.ACTION_EMAIL_DELETE: _("Delete"),
+    names.ACTION_EMAIL_SET_PRIMARY: _("Make primary"),
+    names.ACTION_EMAIL_VERIFY: _("Verify"),
+    names.ACTION_OTP_SECRET_DELETE: _("Remove authenticator app"),
+    names.ACTION_PASSWORD_CREATE: _("Set password"),
+    names.ACTION_PASSWORD_UPDATE: _("Change password"),
+    names.ACTION_PASSWORD_DELETE: _("Remove password"),
+    names.ACTION_PATCH_METADATA: _("Save"),
+    names.ACTION_SECURITY_KEY_CREATE: _("Add a security key"),
+    names.ACTION_SECURITY_KEY_DELETE: _("Remove"),
+    names.ACTION_USERNAME_UPDATE: _("Change username"),
+    names.ACTION_USERNAME_DELETE: _("Remove username"),
+    names.ACTION_WEBAUTHN_CREDENTIAL_CREATE: _("Create a passkey"),
+    names.ACTION_WEBAUTHN_CREDENTIAL_DELETE: _("Delete"),
+    names.ACTION_WEBAUTHN_CREDENTIAL_RENAME: _("Rename"),
+    names.ACTION_SESSION_DELETE: _("Sign out"),
+    (names.STATE_PROFILE_INIT, names.ACTION_CONTINUE_TO_OTP_SECRET_CREATION): _(
+        "Set up an authenticator app"
+    ),
+    (names.STATE_PROFILE_INIT, names.ACTION_USERNAME_CREATE): _("Set username"),
     Skip.name: _("Skip for now"),
     Back.name: _("Back"),
     (names.STATE_LOGIN_SECURITY_KEY, names.ACTION_WEBAUTHN_GENERATE_REQUEST_OPTIONS): _(
@@ -156,6 +199,8 @@ INPUT_LABELS: dict[str, Text] = {
     "code": _("Code from the email"),
     "otp_code": _("Code from your authenticator app"),
     "remember_me": _("Stay signed in on this device"),
+    "passkey_name": _("Passkey name"),
+    "patch_metadata": _("Metadata (JSON)"),
 }
 
 # error code -> what the person reads. ``(input, code)`` keys win over ``code`` keys.
@@ -229,3 +274,67 @@ def error_message(error: dict[str, Any] | None, input_name: str = "") -> Text:
 
 def humanize(name: str) -> str:
     return name.replace("_", " ").strip().capitalize()
+
+
+# --- the profile page (``profile_page.py``) ----------------------------------------------------
+
+# section -> (heading, what it is for).
+PROFILE_SECTIONS: dict[str, tuple[Text, Text]] = {
+    "username": (_("Username"), _("You can sign in with your username.")),
+    "emails": (_("Email addresses"), _("We send sign-in codes and notices to these addresses.")),
+    "password": (_("Password"), _("Sign in with your email address or username and a password.")),
+    "passkeys": (
+        _("Passkeys"),
+        _("Sign in with your fingerprint, face or screen lock instead of a password."),
+    ),
+    "security_keys": (
+        _("Security keys"),
+        _("A security key confirms it is you as a second step when you sign in."),
+    ),
+    "authenticator_app": (
+        _("Authenticator app"),
+        _("An app on your phone shows a code you enter as a second step when you sign in."),
+    ),
+    "sessions": (_("Sessions"), _("The browsers and devices where you are signed in.")),
+    "account": (
+        _("Delete account"),
+        _("This deletes your account with everything in it and cannot be undone."),
+    ),
+    "more": (_("More"), ""),
+}
+# What the page says about an item or a section's state.
+PROFILE_WORDS: dict[str, Text] = {
+    "primary": _("Primary"),
+    "verified": _("Verified"),
+    "unverified": _("Unverified"),
+    "current_session": _("This session"),
+    "created": _("Created"),
+    "last_used": _("Last used"),
+    "ip_address": _("IP address"),
+    "unknown_device": _("Unknown browser"),
+    "passkey": _("Passkey"),
+    "security_key": _("Security key"),
+    "no_username": _("You have no username."),
+    "has_password": _("You have a password."),
+    "no_password": _("You have no password."),
+    "no_emails": _("You have no email address."),
+    "no_passkeys": _("You have no passkeys yet."),
+    "no_security_keys": _("You have no security keys."),
+    "app_set_up": _("Your authenticator app is set up."),
+    "app_not_set_up": _("No authenticator app is set up."),
+    "confirm_delete": _("Yes, delete my account and everything in it."),
+    "not_confirmed_title": _("Please confirm"),
+    "not_confirmed": _("Tick the box to confirm before you delete your account."),
+    "signed_out_title": _("You’re not signed in"),
+    "signed_out": _("Sign in to see and manage your account."),
+    "profile_link": _("Your account"),
+    "home": _("Home"),
+}
+
+
+def profile_section(key: str) -> tuple[Text, Text]:
+    return PROFILE_SECTIONS[key]
+
+
+def profile_word(key: str) -> Text:
+    return PROFILE_WORDS[key]
