@@ -149,11 +149,12 @@ def test_compiled_catalogues_translate_every_message(locale):
     with open(LOCALE_DIR / locale / "LC_MESSAGES" / "django.mo", "rb") as compiled:
         catalogue = gettext.GNUTranslations(compiled)
 
+    # Present in the compiled catalogue, not "differs from English": some words are the same
+    # in both ("Passkeys" in German).
+    compiled = {key[0] if isinstance(key, tuple) else key for key in catalogue._catalog}
     assert msgids
     for msgid in msgids:
-        assert catalogue.gettext(msgid) != msgid or catalogue.ngettext(msgid, msgid, 5) != msgid, (
-            f"{locale}: {msgid!r} is not translated in django.mo"
-        )
+        assert msgid in compiled, f"{locale}: {msgid!r} is not translated in django.mo"
 
 
 def test_every_template_language_has_a_catalogue():
