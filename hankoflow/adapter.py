@@ -199,8 +199,11 @@ class DefaultHankoflowAdapter:
 
         ``kind`` names the email (``hankoflow.emails.KINDS``): ``login``,
         ``email_verification`` and ``recovery`` carry a passcode; ``email_login_attempted`` and
-        ``email_registration_attempted`` are the notices sent instead of a code;
-        ``password_update``; ``test`` (``manage.py hankoflow_send_test_email``). ``to`` is one
+        ``email_registration_attempted`` are the notices sent instead of a code; the security
+        notifications ``password_update``, ``primary_email_update`` (context ``old_email``,
+        ``new_email``), ``email_create`` (``new_email``), ``email_delete`` (``deleted_email``),
+        ``passkey_create``, ``mfa_create``, ``mfa_delete``; ``test`` (``manage.py
+        hankoflow_send_test_email``). ``to`` is one
         address. ``context`` holds the template variables:
         ``language`` (the Django language code to write in: ``en``, ``de``, ``pt-br``,
         ``zh-hans``...), ``service_name``, and for the passcode kinds ``code`` and
