@@ -169,6 +169,8 @@ class DefaultHankoflowAdapter:
 
     def jwt_template_user(self, account: Account, claims: dict[str, Any]) -> dict[str, Any]:
         """The data behind ``.User`` in JWT templates (platform.md §2.1.2)."""
+        from hankoflow.services import metadata  # the services import the adapter
+
         email = claims.get("email")
         user = account.user
         # Hanko: Name, GivenName and FamilyName come from a third-party provider's profile;
@@ -189,7 +191,11 @@ class DefaultHankoflowAdapter:
             "GivenName": first,
             "FamilyName": last,
             "Picture": "",
-            "Metadata": None,  # user metadata is not built yet
+            # Private metadata is never available to templates (platform.md §2.1.2).
+            "Metadata": {
+                "Public": jwt_template.selector(metadata.read(account, metadata.PUBLIC)),
+                "Unsafe": jwt_template.selector(metadata.read(account, metadata.UNSAFE)),
+            },
         }
 
     # --- sending email --------------------------------------------------------------------

@@ -115,3 +115,42 @@ def test_template_errors_name_each_bad_claim():
     )
     assert set(problems) == {"iss", "bad"}
     assert "registered claim" in problems["iss"] and "unclosed" in problems["bad"]
+
+
+def test_metadata_paths_pick_values_as_gjson_text():
+    from hankoflow.jwt_template import selector
+
+    select = selector({"plan": "pro", "seats": 3, "a.b": {"c": [1, {"d": True}]}, "tags": ["x"]})
+    assert select("plan") == "pro"
+    assert select("seats") == "3"
+    assert select("a\\.b.c.1.d") == "true"
+    assert select("a\\.b.c") == '[1,{"d":true}]'
+    assert select("tags.0") == "x"
+    assert select("tags.5") == select("nope.deeper") == ""
+    assert select() == '{"plan":"pro","seats":3,"a.b":{"c":[1,{"d":true}]},"tags":["x"]}'
+    assert selector(None)("plan") == ""
+
+
+def test_metadata_reaches_the_session_claims(account_factory, settings):
+    from hankoflow.services import metadata, sessions
+
+    settings.HANKOFLOW = {
+        "SESSION": {
+            "JWT_TEMPLATE": {
+                "CLAIMS": {
+                    "plan": '{{ .User.Metadata.Public "plan" }}',
+                    "prefs": "{{ .User.Metadata.Unsafe }}",
+                    "beta": '{{ .User.Metadata.Public "beta" }}',
+                }
+            }
+        }
+    }
+    account = account_factory()
+    metadata.patch(account, metadata.PUBLIC, {"plan": "pro", "beta": True})
+    metadata.patch(account, metadata.UNSAFE, {"theme": "dark"})
+    account.refresh_from_db()
+    issued = sessions.issue(account, amr=["pwd"], env=None, remember_me=None)
+    claims = sessions.decode(issued.token)
+    assert claims["plan"] == "pro"
+    assert claims["beta"] is True
+    assert claims["prefs"] == {"theme": "dark"}

@@ -15,19 +15,21 @@ without an email) is logged and left out; the token is still issued. ``manage.py
 templates that do not parse (hankoflow.E020) before any token is signed.
 
 Modules: parser.py (text -> nodes), functions.py (the built-in functions and Go's formatting),
-evaluation.py (nodes + data -> text), claims.py (the CLAIMS setting: reserved names, Hanko's
-post-processing, checks). No Django here: the adapter builds the data
-(``DefaultHankoflowAdapter.build_jwt_claims``).
+evaluation.py (nodes + data -> text), paths.py (``.User.Metadata.Public "a.b"``), claims.py
+(the CLAIMS setting: reserved names, Hanko's post-processing, checks). No Django here: the
+adapter builds the data (``DefaultHankoflowAdapter.build_jwt_claims``).
 """
 
 from hankoflow.jwt_template.claims import RESERVED_CLAIMS, render_claims, template_errors
 from hankoflow.jwt_template.errors import TemplateError
 from hankoflow.jwt_template.evaluation import render
 from hankoflow.jwt_template.parser import parse
+from hankoflow.jwt_template.paths import selector
 
 __all__ = [
     "RESERVED_CLAIMS",
     "TemplateError",
+    "selector",
     "parse",
     "render",
     "render_claims",

@@ -1,0 +1,53 @@
+"""``.User.Metadata.Public "path"`` / ``.Unsafe "path"``: a value picked out of a metadata object
+by a gjson-style path (platform.md §2.1.2), as Hanko's templates read it.
+
+The part of gjson's path syntax that names one value: keys separated by ``.`` (``\\.`` for a dot
+inside a key) and array indexes (``tags.0``). The result is text like gjson's ``String()``: a
+string as it is, anything else as compact JSON, nothing (``""``) when the path selects nothing.
+No path: the whole object.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+_SEPARATOR = re.compile(r"(?<!\\)\.")
+
+
+def selector(document: Mapping[str, Any] | None) -> Callable[..., str]:
+    """A template method over ``document``: ``select(path="")`` -> text."""
+
+    def select(path: str = "") -> str:
+        return as_text(pick(document, path))
+
+    return select
+
+
+def pick(document: Any, path: str) -> Any:
+    """The value ``path`` names in ``document``, or None."""
+    if document is None:
+        return None
+    if not path:
+        return document
+    value = document
+    for part in (p.replace("\\.", ".") for p in _SEPARATOR.split(str(path))):
+        if isinstance(value, Mapping):
+            value = value.get(part)
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return None
+        if value is None:
+            return None
+    return value
+
+
+def as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
