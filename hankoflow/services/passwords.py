@@ -1,9 +1,9 @@
 """Passwords: hashing, login checks and the policy for new passwords.
 
 Used by the ``password_login``, ``register_password`` and ``password_recovery`` actions
-(flow-api.md §4.0.2, action tables) and later by the profile's ``password_create`` /
-``password_update``. The password lives in the Django user's own ``password`` field through
-Django's hashers, so the admin and ``changepassword`` keep working.
+(flow-api.md §4.0.2, action tables) and the profile's ``password_create``, ``password_update``
+and ``password_delete`` (§4.3.2 #8-#10). The password lives in the Django user's own
+``password`` field through Django's hashers, so the admin and ``changepassword`` keep working.
 
 Hanko: hashes with bcrypt; we use ``PASSWORD_HASHERS`` (Argon2 recommended in the README).
 
@@ -29,11 +29,12 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from hankoflow import errors
+from hankoflow import errors, signals
 from hankoflow.adapter import get_adapter
 from hankoflow.conf import settings
+from hankoflow.engine import RequestFacts
 from hankoflow.models import Account
-from hankoflow.services import accounts, attempts
+from hankoflow.services import accounts, attempts, audit, sessions
 
 # Hanko's cap (bcrypt reads 72 bytes), kept so clients see the same limits.
 MAX_BYTES = 72
@@ -145,3 +146,46 @@ def set_password(account: Account, raw: str) -> None:
     user = account.user
     user.set_password(raw)
     user.save(update_fields=["password"])
+
+
+def remove_password(account: Account) -> bool:
+    """Take the account's password away (the user keeps an unusable one); False when it had
+    none. The caller holds ``accounts.lock`` and has checked another way in is left."""
+    user = account.user
+    if not accounts.has_password(user):
+        return False
+    user.set_unusable_password()
+    user.save(update_fields=["password"])
+    return True
+
+
+def end_other_sessions(
+    account: Account,
+    *,
+    keep: object,
+    env: RequestFacts | None,
+    audit_details: dict[str, object] | None = None,
+) -> list[str]:
+    """End every session of the account but ``keep`` (a session id) after its password changed
+    or went (security-checks PW-07, SE-07; ASVS 7.4.3); the ids ended.
+
+    Each sends ``session_revoked`` with ``credential_reset``; one ``user_logged_out`` audit entry
+    lists them, as ``sessions.revoke_all`` writes it. Devices trusted for MFA stay trusted: they
+    only spare the second factor, never the password. Call it holding ``accounts.lock``, which
+    also orders it against a session being issued at the same moment.
+    """
+    request = env.request if env is not None else None
+    ended = [
+        str(row.pk)
+        for row in sessions.active_sessions(account)
+        if str(row.pk) != str(keep)
+        and sessions.revoke(row.pk, reason=signals.REASON_CREDENTIAL_RESET, request=request)
+    ]
+    if ended:
+        details = {
+            "reason": signals.REASON_CREDENTIAL_RESET,
+            "session_ids": sorted(ended),
+            **(audit_details or {}),
+        }
+        audit.record(audit.USER_LOGGED_OUT, env=env, account=account, details=details)
+    return ended
