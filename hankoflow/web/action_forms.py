@@ -52,6 +52,12 @@ ITEM_INPUTS: dict[str, tuple[tuple[str, ...], str]] = {
     "security_key_id": (("user", "security_keys"), "id"),
     "session_id": (("sessions",), "id"),
 }
+# Actions whose item input names items of more lists than the input's own: Hanko's element
+# renames security keys with ``webauthn_credential_rename`` too (deleting them has its own
+# action, with the second-factor rules).
+ITEM_ACTION_LISTS: dict[str, tuple[tuple[str, ...], ...]] = {
+    names.ACTION_WEBAUTHN_CREDENTIAL_RENAME: (("user", "passkeys"), ("user", "security_keys")),
+}
 # Per-item rules of actions whose input lists no allowed values: the item's own facts decide
 # (as in Hanko's element: "set as primary" on a verified other address, "verify" on an
 # unverified one).
@@ -100,7 +106,7 @@ def action_forms(
                 "boolean_names": [i["name"] for i in inputs if i["type"] == "boolean"],
                 "json_names": [i["name"] for i in inputs if i["type"] == "json"],
                 "item_input": item_input["name"] if item_input else None,
-                "item_list": ITEM_INPUTS[item_input["name"]][0] if item_input else None,
+                "item_lists": _item_lists(name, item_input),
                 "item_allowed": _allowed(item_input) if item_input else None,
                 "confirm": name in CONFIRMED_ACTIONS,
             }
@@ -110,15 +116,21 @@ def action_forms(
     return forms
 
 
+def _item_lists(action: str, item_input: dict[str, Any] | None) -> tuple[tuple[str, ...], ...]:
+    if item_input is None:
+        return ()
+    return ITEM_ACTION_LISTS.get(action) or (ITEM_INPUTS[item_input["name"]][0],)
+
+
 def _allowed(item: dict[str, Any]) -> list[str] | None:
     values = item.get("allowed_values")
     return [str(allowed["value"]) for allowed in values] if values else None
 
 
-def item_list(form: dict[str, Any], payload: dict[str, Any]) -> list[dict[str, Any]]:
-    """The payload list whose items ``form`` acts on (``[]`` when absent or not a list)."""
+def item_list(path: tuple[str, ...], payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """The items of the payload list at ``path`` (``[]`` when absent or not a list)."""
     found: Any = payload
-    for key in form["item_list"] or ():
+    for key in path:
         found = found.get(key) if isinstance(found, dict) else None
     return [item for item in found if isinstance(item, dict)] if isinstance(found, list) else []
 

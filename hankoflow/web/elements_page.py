@@ -1,4 +1,5 @@
-"""``/elements/``: Hanko's own web components (``<hanko-auth>``) talking to this server.
+"""``/elements/``: Hanko's own web components (``<hanko-auth>``) talking to this server;
+``/elements/profile/``: ``<hanko-profile>`` for a signed-in person, ``<hanko-auth>`` otherwise.
 
 The page loads Hanko's ``@teamhanko/hanko-elements`` bundle (``dist/elements.js``, MIT), which
 ships inside hankoflow under ``static/hankoflow/vendor/hanko-elements/`` with its licence, so a
@@ -48,14 +49,28 @@ def api_base_url(request: HttpRequest) -> str:
 @require_http_methods(["GET", "HEAD"])
 def elements_page(request: HttpRequest) -> HttpResponse:
     """``<hanko-auth>`` from ``@teamhanko/hanko-elements`` talking to this server."""
-    context = {
+    return render(request, "hankoflow/web/elements.html", _elements_context(request))
+
+
+@with_policy(ELEMENTS_PAGE_POLICY)
+@require_http_methods(["GET", "HEAD"])
+def elements_profile_page(request: HttpRequest) -> HttpResponse:
+    """``<hanko-profile>`` for a signed-in person, ``<hanko-auth>`` otherwise, with logout.
+
+    The page script (``elements-profile.js``) asks ``/sessions/validate`` which one to show, so
+    the page itself is the same for everyone and never holds the session.
+    """
+    return render(request, "hankoflow/web/elements_profile.html", _elements_context(request))
+
+
+def _elements_context(request: HttpRequest) -> dict[str, object]:
+    return {
         "bundle_missing": not elements_bundle_path().is_file(),
         "elements_config": {
             "api": api_base_url(request),
             "bundle": reverse("hankoflow_web:elements-bundle"),
         },
     }
-    return render(request, "hankoflow/web/elements.html", context)
 
 
 def _bundle_last_modified(request: HttpRequest) -> datetime | None:

@@ -18,6 +18,7 @@ from django.views.decorators.http import condition, require_http_methods
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static" / "hankoflow"
 WEBAUTHN_SCRIPT = STATIC_DIR / "webauthn.js"
 ELEMENTS_SCRIPT = STATIC_DIR / "elements-page.js"
+ELEMENTS_PROFILE_SCRIPT = STATIC_DIR / "elements-profile.js"
 STYLESHEET = STATIC_DIR / "page.css"
 
 JAVASCRIPT = "text/javascript; charset=utf-8"
@@ -45,4 +46,5 @@ def package_file_view(path: Path, content_type: str) -> Callable[[HttpRequest], 
 
 webauthn_script = package_file_view(WEBAUTHN_SCRIPT, JAVASCRIPT)
 elements_script = package_file_view(ELEMENTS_SCRIPT, JAVASCRIPT)
+elements_profile_script = package_file_view(ELEMENTS_PROFILE_SCRIPT, JAVASCRIPT)
 stylesheet = package_file_view(STYLESHEET, "text/css; charset=utf-8")

@@ -97,10 +97,9 @@ def profile_sections(state: dict[str, Any], forms: list[dict[str, Any]]) -> list
                 sections[key].forms.append(_decorate(by_name[action], ""))
                 claimed.add(action)
     for path, key in ITEM_SECTIONS.items():
-        per_item = [form for form in by_name.values() if form["item_list"] == path]
+        per_item = [form for form in by_name.values() if path in form["item_lists"]]
         claimed.update(form["name"] for form in per_item)
-        probe = {"item_list": path}
-        for raw in item_list(probe, payload):
+        for raw in item_list(path, payload):
             item = ITEM_BUILDERS[key](raw)
             for form in per_item:
                 offered = for_item(form, raw)

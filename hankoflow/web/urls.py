@@ -2,8 +2,9 @@
 
 ``/`` is the generic flow page, ``/webauthn.js`` its WebAuthn script and ``/hankoflow.css`` the
 pages' stylesheet; ``/elements/`` shows ``<hanko-auth>`` (its script is ``/elements/page.js``) and
-``/elements/hanko-elements.js`` serves the web components' bundle. None of
-them collides with the API routes of ``hankoflow.urls``.
+``/elements/hanko-elements.js`` serves the web components' bundle. ``/elements/profile/`` shows
+``<hanko-profile>`` to a signed-in person and ``<hanko-auth>`` otherwise (its script is
+``/elements/profile/page.js``). None of them collides with the API routes of ``hankoflow.urls``.
 """
 
 from django.urls import path
@@ -19,4 +20,10 @@ urlpatterns = [
     path("elements/", elements_page.elements_page, name="elements"),
     path("elements/page.js", files.elements_script, name="elements-script"),
     path("elements/hanko-elements.js", elements_page.elements_bundle, name="elements-bundle"),
+    path("elements/profile/", elements_page.elements_profile_page, name="elements-profile"),
+    path(
+        "elements/profile/page.js",
+        files.elements_profile_script,
+        name="elements-profile-script",
+    ),
 ]

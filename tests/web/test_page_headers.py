@@ -63,8 +63,9 @@ def test_a_posted_step_carries_the_policy_too():
 
 
 @pytest.mark.django_db
-def test_the_elements_page_allows_what_hankos_bundle_needs_and_no_more():
-    policy = directives(Client().get("/elements/"))
+@pytest.mark.parametrize("path", ["/elements/", "/elements/profile/"])
+def test_the_elements_page_allows_what_hankos_bundle_needs_and_no_more(path):
+    policy = directives(Client().get(path))
     assert policy["script-src"] == ["'self'"]  # the bundle and page.js, no inline script
     assert policy["connect-src"] == ["'self'"]  # the Flow API on this server
     # The bundle's one <style> element, by its hash: no 'unsafe-inline'.
@@ -73,7 +74,7 @@ def test_the_elements_page_allows_what_hankos_bundle_needs_and_no_more():
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("path", [*FLOW_PAGES, "/elements/"])
+@pytest.mark.parametrize("path", [*FLOW_PAGES, "/elements/", "/elements/profile/"])
 def test_pages_have_no_inline_script_or_style(path):
     page = Client().get(path).content.decode()
     for tag in re.findall(r"<script\b[^>]*>", page):

@@ -188,7 +188,8 @@ def test_passkeys_can_be_renamed_and_deleted_one_by_one(profile_page_html: str) 
     assert 'value="Laptop"' in rename
     assert "<strong>Passkey</strong>" in unnamed
     assert actions_in(section(page, "passkeys"))[-1] == "webauthn_credential_create"
-    assert actions_in(item(page, "c2sx")) == ["security_key_delete"]
+    # Hanko's element renames security keys with the passkeys' action, too.
+    assert actions_in(item(page, "c2sx")) == ["security_key_delete", "webauthn_credential_rename"]
     assert actions_in(section(page, "security_keys"))[-1] == "security_key_create"
 
 
@@ -271,7 +272,7 @@ def test_the_item_rules_are_the_state_s() -> None:
     form = {
         "name": n.ACTION_SESSION_DELETE,
         "item_input": "session_id",
-        "item_list": ("sessions",),
+        "item_lists": (("sessions",),),
         "item_allowed": None,
         "fields": [],
     }
@@ -354,3 +355,26 @@ def test_account_deleted_says_goodbye(client: Client, monkeypatch) -> None:
     page = html(client.get("/?flow=profile"))
     assert state_of(page) == "account_deleted"
     assert "Your account is deleted" in page and "<form" not in page
+
+
+# --- /elements/profile/ ----------------------------------------------------------------------
+
+
+def test_the_elements_profile_page_hands_its_script_the_api(client: Client) -> None:
+    response = client.get("/elements/profile/")
+    assert response.status_code == 200
+    page = html(response)
+    assert '<script type="module" src="/elements/profile/page.js"></script>' in page
+    config = re.search(r'id="hanko-elements-config" type="application/json">(.*?)</script>', page)
+    assert config and '"api": "http://testserver"' in config.group(1)
+    assert '"bundle": "/elements/hanko-elements.js"' in config.group(1)
+    # The script creates the element it needs: none starts a flow before the session is known.
+    assert "<hanko-profile" not in page and "<hanko-auth" not in page
+
+
+def test_the_elements_profile_script_is_served(client: Client) -> None:
+    response = client.get("/elements/profile/page.js")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/javascript; charset=utf-8"
+    script = response.content.decode()
+    assert "hanko-profile" in script and "onUserDeleted" in script
