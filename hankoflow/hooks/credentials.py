@@ -1,16 +1,17 @@
-"""Login hooks that store what onboarding collected (flow-api.md §4.0.8, §4.1.2).
+"""Hooks that store what onboarding and passcodes proved (flow-api.md §4.0.8, §4.1.2, §4.3).
 
-Registration keeps everything in the stash until ``success`` creates the account; login has an
-account already, so these write as soon as the state is left.
+Registration keeps everything in the stash until ``success`` creates the account; login and the
+profile have an account already, so these write as soon as the state is left.
 """
 
 from __future__ import annotations
 
+from hankoflow import emails as kinds
+from hankoflow import errors, signals
 from hankoflow import names as n
-from hankoflow import signals
 from hankoflow.conf import settings
-from hankoflow.engine import FlowContext, Hook
-from hankoflow.services import accounts, audit, events
+from hankoflow.engine import FlowContext, Hook, StepRefused
+from hankoflow.services import accounts, audit, email_addresses, events, notifications
 from hankoflow.steps import account_of
 
 
@@ -48,6 +49,9 @@ class EmailPersistVerifiedStatus(Hook):
         email = ctx.stash.get(n.STASH_EMAIL)
         if not (email and ctx.stash.get(n.STASH_EMAIL_VERIFIED)):
             return
+        if ctx.is_flow(n.FLOW_PROFILE):
+            _persist_for_session_user(ctx, email)
+            return
         account = _account(ctx)
         accounts.mark_email_verified(account, email)
         audit.record(
@@ -55,6 +59,40 @@ class EmailPersistVerifiedStatus(Hook):
             env=ctx.env,
             account=account,
             details={"email": email, "flow_id": ctx.flow_id},
+        )
+
+
+def _persist_for_session_user(ctx: FlowContext, email: str) -> None:
+    """Profile: the address a passcode just proved joins the session user's account, verified
+    (``email_create``), or is marked verified (``email_verify``); flow-api.md §4.3.2 #3, #6."""
+    template = ctx.stash.get(n.STASH_PASSCODE_TEMPLATE)
+    if template == n.TEMPLATE_EMAIL_REGISTRATION_ATTEMPTED:
+        # The address is someone else's and its code was never sent (email_create's privacy
+        # branch): a lucky guess must not take it over.
+        raise StepRefused(errors.OPERATION_NOT_PERMITTED)
+    if template != n.TEMPLATE_EMAIL_VERIFICATION:
+        return  # a passcode for another purpose (re-authentication) adds no address
+    account = ctx.memo["account"] = accounts.lock(_account(ctx))
+    before = email_addresses.primary(account)
+    known = any(row.address == email for row in account.emails.all())
+    if not known and len(account.emails.all()) >= settings.EMAIL.LIMIT:
+        raise StepRefused(errors.OPERATION_NOT_PERMITTED)  # addresses added meanwhile
+    try:
+        accounts.mark_email_verified(account, email)
+    except accounts.EmailAlreadyExists:
+        raise StepRefused(errors.OPERATION_NOT_PERMITTED) from None  # taken meanwhile
+    details = {"email": email, "flow_id": ctx.flow_id}
+    audit.record(audit.EMAIL_VERIFIED, env=ctx.env, account=account, details=details)
+    if known:
+        return
+    audit.record(audit.EMAIL_CREATED, env=ctx.env, account=account, details=details)
+    if before is not None:
+        notifications.notify(
+            account,
+            kinds.EMAIL_CREATE,
+            env=ctx.env,
+            to=before.address,
+            context={"new_email": email},
         )
 
 
