@@ -168,6 +168,10 @@ ACTION_DISCONNECT_THIRDPARTY_OAUTH_PROVIDER = "disconnect_thirdparty_oauth_provi
 # The account the profile flow was started for: every later step must carry a session of the
 # same account (security-checks FL-10).
 STASH_SESSION_USER_ID = "session_user_id"
+# Re-authentication before a sensitive change (actions/profile/reauthentication.py): the method
+# being asked for, and the second-factor states that may follow it (preferred first; [] for none).
+STASH_REAUTHENTICATION_METHOD = "reauthentication.method"
+STASH_REAUTHENTICATION_SECOND_FACTOR = "reauthentication.second_factor"
 
 # --- flow inspection (admin, manage.py hankoflow_flows) -----------------------------------------
 

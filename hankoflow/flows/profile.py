@@ -4,6 +4,13 @@ Every request needs a valid session (the transport refuses one without: ``unauth
 flow is bound to the session's account when it starts and re-checks it before every action
 (``hooks/profile.py``). ``passcode_confirmation`` (verifying a new address) and
 ``mfa_otp_secret_creation`` come from the shared sub-flows, as in Hanko.
+
+Hanko: its profile never asks the person to prove who they are again. Here a sensitive change in
+an older session first goes through Hanko's own login states (``login_passkey``,
+``login_password``, ``passcode_confirmation``, then ``login_security_key``/``login_otp`` when the
+session had a second factor), declared below with re-authentication actions of the same wire
+names (``actions/profile/reauthentication.py``). They come before the sub-flows: the first
+declaration of a state name wins.
 """
 
 from hankoflow import names as n
@@ -24,6 +31,15 @@ from hankoflow.actions.profile.identifiers import (
     UsernameUpdate,
 )
 from hankoflow.actions.profile.mfa import ContinueToOtpSecretCreation, OtpSecretDelete
+from hankoflow.actions.profile.reauthentication import (
+    ReauthBack,
+    ReauthContinueToLoginOtp,
+    ReauthContinueToLoginSecurityKey,
+    ReauthOtpCodeValidate,
+    ReauthPasswordLogin,
+    ReauthWebauthnGenerateRequestOptions,
+    ReauthWebauthnVerifyAssertionResponse,
+)
 from hankoflow.actions.profile.webauthn import (
     SecurityKeyCreate,
     SecurityKeyDelete,
@@ -43,6 +59,7 @@ from hankoflow.hooks.profile import (
     GetSessions,
     RefreshSessionUser,
 )
+from hankoflow.hooks.reauthentication import CompletePasscodeReauthentication
 from hankoflow.hooks.webauthn import WebauthnCredentialSave
 
 profile = (
@@ -73,11 +90,23 @@ profile = (
     .state(n.STATE_WEBAUTHN_CREDENTIAL_VERIFICATION, WebauthnVerifyAttestationResponse, Back)
     .state(n.STATE_ACCOUNT_DELETED)
     .state(n.STATE_ERROR)
+    # Re-authentication (beyond Hanko): before the sub-flows, whose login states would win.
+    .state(n.STATE_LOGIN_PASSKEY, ReauthWebauthnVerifyAssertionResponse, ReauthBack)
+    .state(n.STATE_LOGIN_PASSWORD, ReauthPasswordLogin, ReauthBack)
+    .state(
+        n.STATE_LOGIN_SECURITY_KEY,
+        ReauthWebauthnGenerateRequestOptions,
+        ReauthContinueToLoginOtp,
+        ReauthBack,
+    )
+    .state(n.STATE_LOGIN_OTP, ReauthOtpCodeValidate, ReauthContinueToLoginSecurityKey, ReauthBack)
     .subflows(capabilities, credential_usage, mfa_creation)
     .before_state(n.STATE_PREFLIGHT, BindSessionUser)
     .before_state(n.STATE_PROFILE_INIT, BindSessionUser, GetSessions, GetProfileData)
     .after_state(n.STATE_WEBAUTHN_CREDENTIAL_VERIFICATION, WebauthnCredentialSave)
-    .after_state(n.STATE_PASSCODE_CONFIRMATION, EmailPersistVerifiedStatus)
+    .after_state(
+        n.STATE_PASSCODE_CONFIRMATION, EmailPersistVerifiedStatus, CompletePasscodeReauthentication
+    )
     .before_each_action(RefreshSessionUser)
     .initial_states(n.STATE_PREFLIGHT, n.STATE_PROFILE_INIT)
     .error_state(n.STATE_ERROR)

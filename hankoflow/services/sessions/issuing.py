@@ -98,6 +98,7 @@ def issue(
         updated_at=now,
         last_used=now,
         expires_at=expires_at,
+        authenticated_at=now,  # the sign-in proved who the person is (PROFILE re-authentication)
     )
     claims = tokens.token_claims(
         account, iat=iat, exp=iat + lifespan, session_id=session_id, amr=amr
