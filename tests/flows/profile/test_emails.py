@@ -13,7 +13,7 @@ from hankoflow import emails as kinds
 from hankoflow import errors
 from hankoflow import names as n
 from hankoflow.actions.profile import emails as email_actions
-from hankoflow.models import AuditLogEntry, Email
+from hankoflow.models import AuditLogEntry, Email, OutboxEmail
 from hankoflow.services import accounts, audit, notifications, passcodes
 from hankoflow.testing.client import FlowResponse
 
@@ -51,6 +51,12 @@ def addresses(account) -> dict[str, tuple[bool, bool]]:
 
 def email_id(account, address: str) -> str:
     return str(Email.objects.get(account=account, address=address).pk)
+
+
+def queued(kind: str) -> list[tuple[str, dict[str, Any]]]:
+    """The outbox rows of one email kind: (to, context without the service's name)."""
+    rows = OutboxEmail.objects.filter(kind=kind)
+    return [(row.to, {k: v for k, v in row.context.items() if k != "service_name"}) for row in rows]
 
 
 def audited(account, kind: str) -> list[AuditLogEntry]:
@@ -120,6 +126,7 @@ def test_email_create_adds_the_address_verified_after_its_passcode(
     assert len(audited(person.account, audit.EMAIL_CREATED)) == 1
     assert len(audited(person.account, audit.EMAIL_VERIFIED)) == 1
     assert notified == [{"kind": kinds.EMAIL_CREATE, "to": primary, "context": {"new_email": NEW}}]
+    assert queued(kinds.EMAIL_CREATE) == [(primary, {"new_email": NEW})]
     assert deletable_ids(state) == [email_id(person.account, NEW)]
 
 
@@ -279,6 +286,7 @@ def test_deleting_a_second_address(profile_session, notified):
     assert notified == [
         {"kind": kinds.EMAIL_DELETE, "to": primary, "context": {"deleted_email": NEW}}
     ]
+    assert queued(kinds.EMAIL_DELETE) == [(primary, {"deleted_email": NEW})]
 
 
 @pytest.mark.parametrize("which", ["foreign", "unknown", "malformed", "missing"])
@@ -435,6 +443,7 @@ def test_set_primary_moves_the_marker_and_the_users_email(profile_session, notif
             "context": {"old_email": old, "new_email": NEW},
         }
     ]
+    assert queued(kinds.PRIMARY_EMAIL_UPDATE) == [(old, {"old_email": old, "new_email": NEW})]
     # The old primary is deletable now, the new one is not.
     assert deletable_ids(state) == [email_id(person.account, old)]
 
