@@ -53,12 +53,15 @@ def reauthentication_required(ctx: FlowContext) -> Outcome | None:
     if account is None:
         raise RuntimeError("a profile step without the session's account")
     facts = accounts.facts(account)
+    multi_factor = _multi_factor(info.claims)
     ctx.stash.set(n.STASH_REAUTHENTICATION_SECOND_FACTOR, [])
     if facts.has_passkey and can_use_passkeys(ctx):
         ctx.stash.set(n.STASH_REAUTHENTICATION_METHOD, n.LOGIN_METHOD_PASSKEY)
-        _request_options(ctx, account, second_factor=False)
+        # A passkey stands for two factors only with user verification (NIST: the session's AAL).
+        _request_options(ctx, account, second_factor=False, verify_user=multi_factor)
         return ctx.continue_to(n.STATE_LOGIN_PASSKEY, n.STATE_PROFILE_INIT)
-    ctx.stash.set(n.STASH_REAUTHENTICATION_SECOND_FACTOR, _second_factors(ctx, info.claims, facts))
+    if multi_factor:
+        ctx.stash.set(n.STASH_REAUTHENTICATION_SECOND_FACTOR, _second_factors(ctx, facts))
     if facts.has_password and features.passwords():
         ctx.stash.set(n.STASH_REAUTHENTICATION_METHOD, n.LOGIN_METHOD_PASSWORD)
         return ctx.continue_to(n.STATE_LOGIN_PASSWORD, n.STATE_PROFILE_INIT)
@@ -73,14 +76,15 @@ def reauthentication_required(ctx: FlowContext) -> Outcome | None:
     return ctx.error(errors.OPERATION_NOT_PERMITTED)
 
 
-def _second_factors(
-    ctx: FlowContext, claims: dict[str, object], facts: accounts.AccountFacts
-) -> list[str]:
-    """The second-factor states a first factor must be followed by (the preferred first), or
-    none when the session was signed in with one factor."""
+def _multi_factor(claims: dict[str, object]) -> bool:
+    """Whether the session was signed in with a second factor (its ``amr``)."""
     amr = claims.get("amr") or []
-    if not (isinstance(amr, list) and _SECOND_FACTOR_AMR.intersection(amr)):
-        return []
+    return isinstance(amr, list) and bool(_SECOND_FACTOR_AMR.intersection(amr))
+
+
+def _second_factors(ctx: FlowContext, facts: accounts.AccountFacts) -> list[str]:
+    """The second-factor states a first factor must be followed by (the preferred first); none
+    when the second factor the session used is gone (the first is then all there is)."""
     states = []
     if (
         features.security_keys()
@@ -90,18 +94,23 @@ def _second_factors(
         states.append(n.STATE_LOGIN_SECURITY_KEY)
     if features.totp() and facts.has_otp_secret:
         states.append(n.STATE_LOGIN_OTP)
-    return states  # empty: the second factor the session used is gone; the first is all there is
+    return states
 
 
-def _request_options(ctx: FlowContext, account: accounts.Account, *, second_factor: bool) -> None:
+def _request_options(
+    ctx: FlowContext, account: accounts.Account, *, second_factor: bool, verify_user: bool = False
+) -> None:
     """A fresh WebAuthn challenge for the person's own credentials (passkeys, or any WebAuthn
-    credential as a second factor) into the stash and the payload."""
+    credential as a second factor) into the stash and the payload; ``verify_user`` requires
+    user verification whatever the settings say."""
     if second_factor:
         allowed = webauthn.credentials_of(account)
         verification = settings.MFA.SECURITY_KEYS.USER_VERIFICATION
     else:
         allowed = webauthn.credentials_of(account, mfa_only=False)
         verification = settings.PASSKEY.USER_VERIFICATION
+    if verify_user:
+        verification = "required"
     options = webauthn.authentication_options(
         user_id=str(account.id),
         allow_credential_ids=[c.id for c in allowed],
@@ -240,7 +249,8 @@ class ReauthWebauthnVerifyAssertionResponse(Action):
                 details=_details(ctx, method),
             )
             # Stay, with a fresh challenge: the element's auto-step asks again, or goes back.
-            _request_options(ctx, account, second_factor=second_factor)
+            verify_user = not second_factor and _multi_factor(ctx.env.session.claims)
+            _request_options(ctx, account, second_factor=second_factor, verify_user=verify_user)
             ctx.set_flow_error(errors.PASSKEY_INVALID)
             return ctx.continue_to(n.STATE_LOGIN_PASSKEY)
         if second_factor:

@@ -9,6 +9,7 @@ sensitive action asks through the same ``reauthentication_required``.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,7 +18,7 @@ import pytest
 
 from hankoflow import errors
 from hankoflow import names as n
-from hankoflow.models import AuditLogEntry, Session
+from hankoflow.models import AuditLogEntry, Email, Flow, Session
 from hankoflow.services import attempts, audit, sessions, webauthn
 from hankoflow.testing.client import FlowClient, FlowResponse
 from hankoflow.testing.openapi import assert_valid_flow_response
@@ -485,3 +486,91 @@ def test_back_from_the_second_factor_changes_nothing(signed_in, account_factory,
     back = person.act(otp, "back")
     assert back.state == n.STATE_PROFILE_INIT and exists(other)
     assert end_session(person, back, other).state == n.STATE_LOGIN_PASSWORD
+
+
+def test_a_passcode_then_the_sessions_second_factor(
+    signed_in, account_factory, passcode_outbox, totp_now, clock
+):
+    account = account_factory("pat@example.com", totp=TOTP_SECRET)  # no password
+    person = signed_in(account, amr=("otp", "totp"))
+    other = other_session(person)
+    clock.advance(**LATER)
+    asked = end_session(person, person.start(), other)
+    assert asked.state == n.STATE_PASSCODE_CONFIRMATION
+    code = passcode_outbox("pat@example.com")
+    otp = person.act(asked, n.ACTION_VERIFY_PASSCODE, {"code": code})
+    assert otp.state == n.STATE_LOGIN_OTP
+    assert exists(other)
+    done = person.act(otp, n.ACTION_OTP_CODE_VALIDATE, {"otp_code": totp_now(TOTP_SECRET)})
+    assert done.state == n.STATE_PROFILE_INIT
+    assert end_session(person, done, other).state == n.STATE_PROFILE_INIT
+
+
+# --- through other sensitive actions --------------------------------------------------------------
+
+
+def test_password_update_is_repeated_after_re_authentication_and_never_stashed(signed_in, clock):
+    person = signed_in()
+    new_password = "a brand new passphrase"
+    clock.advance(**LATER)
+    state = person.start()
+    asked = person.act(state, n.ACTION_PASSWORD_UPDATE, {"password": new_password})
+    assert asked.state == n.STATE_LOGIN_PASSWORD
+    stored = Flow.objects.get(pk=state.action_param(n.ACTION_PASSWORD_UPDATE).split("@")[1])
+    assert new_password not in json.dumps(stored.stash)
+
+    done = person.act(asked, n.ACTION_PASSWORD_LOGIN, {"password": PASSWORD})
+    person.account.user.refresh_from_db()
+    assert person.account.user.check_password(PASSWORD)  # not changed by the re-authentication
+    changed = person.act(done, n.ACTION_PASSWORD_UPDATE, {"password": new_password})
+    assert changed.state == n.STATE_PROFILE_INIT and changed.status == 200
+    person.account.user.refresh_from_db()
+    assert person.account.user.check_password(new_password)
+
+
+def test_an_email_added_after_a_passcode_re_authentication_needs_its_own_code(
+    signed_in, account_factory, passcode_outbox, clock
+):
+    account = account_factory("pat@example.com")  # re-authenticates by passcode
+    person = signed_in(account)
+    clock.advance(**LATER)
+    state = person.start()
+    asked = person.act(state, n.ACTION_EMAIL_CREATE, {"email": "second@example.com"})
+    assert asked.state == n.STATE_PASSCODE_CONFIRMATION
+    done = person.act(asked, n.ACTION_VERIFY_PASSCODE, {"code": passcode_outbox("pat@example.com")})
+    assert done.state == n.STATE_PROFILE_INIT
+    assert not Email.objects.filter(address="second@example.com").exists()
+
+    verifying = person.act(done, n.ACTION_EMAIL_CREATE, {"email": "second@example.com"})
+    assert verifying.state == n.STATE_PASSCODE_CONFIRMATION
+    resent = person.act(verifying, n.ACTION_RESEND_PASSCODE)  # runs the after-state hooks
+    assert resent.state == n.STATE_PASSCODE_CONFIRMATION
+    assert not Email.objects.filter(address="second@example.com").exists()
+    code = passcode_outbox("second@example.com")
+    added = person.act(resent, n.ACTION_VERIFY_PASSCODE, {"code": code})
+    assert added.state == n.STATE_PROFILE_INIT
+    assert Email.objects.get(address="second@example.com").is_verified
+
+
+def test_a_passkey_must_verify_the_user_when_the_session_had_two_factors(
+    signed_in, account_factory, soft_authenticator, clock
+):
+    account = account_factory(password=PASSWORD, passkey=soft_authenticator, totp=TOTP_SECRET)
+    person = signed_in(account, amr=("pwd", "totp"))
+    other = other_session(person)
+    clock.advance(**LATER)
+    asked = end_session(person, person.start(), other)
+    options = asked.body["payload"]["request_options"]
+    assert options["publicKey"]["userVerification"] == "required"
+    presence_only = soft_authenticator.get(options, user_verified=False)
+    refused = person.act(
+        asked, n.ACTION_WEBAUTHN_VERIFY_ASSERTION_RESPONSE, {"assertion_response": presence_only}
+    )
+    assert refused.status == 401 and refused.state == n.STATE_LOGIN_PASSKEY
+    options = refused.body["payload"]["request_options"]
+    assert options["publicKey"]["userVerification"] == "required"
+    verified = soft_authenticator.get(options)
+    done = person.act(
+        refused, n.ACTION_WEBAUTHN_VERIFY_ASSERTION_RESPONSE, {"assertion_response": verified}
+    )
+    assert done.state == n.STATE_PROFILE_INIT  # a verified passkey is both factors
