@@ -1,13 +1,13 @@
 """WebAuthn hooks: passkey autofill options on ``login_init``, and storing credentials created
-during login onboarding (flow-api.md §4.1.2, §4.0.8)."""
+during login onboarding or in the profile (flow-api.md §4.1.2, §4.0.8, §4.3.3)."""
 
 from __future__ import annotations
 
-from hankoflow import features, signals
+from hankoflow import emails, features, signals
 from hankoflow import names as n
 from hankoflow.conf import settings
 from hankoflow.engine import FlowContext, Hook
-from hankoflow.services import audit, events, webauthn
+from hankoflow.services import audit, events, notifications, webauthn
 from hankoflow.steps import account_of
 
 
@@ -34,7 +34,10 @@ class ConditionalUiRequestOptions(Hook):
 
 
 class WebauthnCredentialSave(Hook):
-    """Login: store the credential created in ``onboarding_verify_passkey_attestation`` at once."""
+    """Store the credential just verified, at once: login (after
+    ``onboarding_verify_passkey_attestation``) and profile (after
+    ``webauthn_credential_verification``, with the ``passkey_create`` or ``mfa_create`` security
+    notification)."""
 
     def run(self, ctx: FlowContext) -> None:
         pending = ctx.stash.get(n.STASH_WEBAUTHN_CREDENTIALS, [])
@@ -54,4 +57,7 @@ class WebauthnCredentialSave(Hook):
                 signals.CREDENTIAL_SECURITY_KEY if saved.mfa_only else signals.CREDENTIAL_PASSKEY
             )
             events.credential_added(account, added, saved.id, env=ctx.env)
+            if ctx.is_flow(n.FLOW_PROFILE):
+                kind = emails.MFA_CREATE if saved.mfa_only else emails.PASSKEY_CREATE
+                notifications.notify(account, kind, env=ctx.env)
         ctx.stash.set(n.STASH_WEBAUTHN_CREDENTIALS, [])

@@ -42,10 +42,16 @@ from hankoflow.services.webauthn.challenges import (
     delete_expired_challenges,
 )
 from hankoflow.services.webauthn.credentials import (
+    MAX_NAME_LENGTH,
     NIL_AAGUID,
+    InvalidCredentialName,
+    clean_name,
     credential_dto,
     credentials_of,
     delete_credential,
+    find_credential,
+    legacy_credential_dto,
+    rename_credential,
 )
 from hankoflow.services.webauthn.errors import CredentialExists, MfaOnlyCredential, WebauthnInvalid
 from hankoflow.services.webauthn.registration import (
@@ -57,21 +63,27 @@ from hankoflow.services.webauthn.registration import (
 
 __all__ = [
     "AUTHENTICATION",
+    "MAX_NAME_LENGTH",
     "NIL_AAGUID",
     "REGISTRATION",
     "SIGN_COUNT_REGRESSION",
     "Assertion",
     "CredentialExists",
+    "InvalidCredentialName",
     "MfaOnlyCredential",
     "NewCredential",
     "Options",
     "WebauthnInvalid",
     "authentication_options",
+    "clean_name",
     "credential_dto",
     "credentials_of",
     "delete_credential",
     "delete_expired_challenges",
+    "find_credential",
+    "legacy_credential_dto",
     "registration_options",
+    "rename_credential",
     "save_credential",
     "verify_authentication",
     "verify_registration",
