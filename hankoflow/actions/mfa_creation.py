@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from hankoflow import errors, features, signals
+from hankoflow import emails, errors, features, signals
 from hankoflow import names as n
 from hankoflow.actions.credential_onboarding import WebauthnGenerateCreationOptions
 from hankoflow.conf import settings
 from hankoflow.engine import Action, ActionSetup, FlowContext, Outcome, Skip
 from hankoflow.engine import inputs as i
-from hankoflow.services import audit, events, totp
+from hankoflow.services import audit, events, notifications, totp
 from hankoflow.steps import account_of, enrolment_secret
 
 # Hanko (v3) says otp_code_invalid here; elements 2.7.0 only has a text for passcode_invalid,
@@ -73,10 +73,11 @@ class OtpCodeVerify(Action):
             return ctx.input_error("otp_code", WRONG_OTP_CODE)
         ctx.stash.set(n.STASH_OTP_LAST_VALIDATED_STEP, step)
         ctx.stash.set(n.STASH_USER_HAS_OTP_SECRET, True)
-        if ctx.is_flow(n.FLOW_LOGIN):
+        # Registration stores the secret with the account at success; login and profile now.
+        if ctx.is_flow(n.FLOW_LOGIN, n.FLOW_PROFILE):
             account = account_of(ctx)
             if account is None:
-                raise RuntimeError("TOTP enrolment at login without an account")
+                raise RuntimeError("TOTP enrolment without an account")
             secret = totp.save_secret(account, enrolment_secret(ctx), last_step=step)
             audit.record(
                 audit.OTP_CREATED,
@@ -85,6 +86,8 @@ class OtpCodeVerify(Action):
                 details={"otp_secret": str(secret.id), "flow_id": ctx.flow_id},
             )
             events.credential_added(account, signals.CREDENTIAL_TOTP, str(secret.id), env=ctx.env)
+            if ctx.is_flow(n.FLOW_PROFILE):
+                notifications.notify(account, emails.MFA_CREATE, env=ctx.env)
         ctx.prevent_revert()
         return ctx.continue_to()
 
