@@ -160,7 +160,17 @@ DEFAULTS: dict[str, Any] = {
         # "x_real_ip" (honoured only from TRUSTED_PROXIES, a list of CIDRs).
         "IP": {"EXTRACTOR": "direct", "TRUSTED_PROXIES": []},
     },
-    "THIRD_PARTY": {"PROVIDERS": {}, "CUSTOM_PROVIDERS": {}},
+    "THIRD_PARTY": {
+        # The callback URL registered at every provider (``<base>/thirdparty/callback``); empty:
+        # built from the request. Redirect targets after the callback: ALLOWED_REDIRECT_URLS
+        # (globs, platform.md §9.3) and ERROR_REDIRECT_URL, where errors go when no target is known.
+        "REDIRECT_URL": "",
+        "ERROR_REDIRECT_URL": "",
+        "DEFAULT_REDIRECT_URL": "",
+        "ALLOWED_REDIRECT_URLS": [],
+        "PROVIDERS": {},
+        "CUSTOM_PROVIDERS": {},
+    },
     # Not in Hanko: /metrics for Prometheus (the `metrics` extra). TOKEN (a bearer token) and
     # ALLOWED_NETWORKS (CIDRs of the client IP) guard it; with neither set it answers 403.
     "METRICS": {"ENABLED": False, "TOKEN": "", "ALLOWED_NETWORKS": []},

@@ -173,6 +173,17 @@ STASH_SESSION_USER_ID = "session_user_id"
 STASH_REAUTHENTICATION_METHOD = "reauthentication.method"
 STASH_REAUTHENTICATION_SECOND_FACTOR = "reauthentication.second_factor"
 
+# --- third party (flow-api.md §4.0.2.4, §4.0.2.10, §4.4) --------------------------------------
+
+ACTION_THIRDPARTY_OAUTH = "thirdparty_oauth"
+ACTION_EXCHANGE_TOKEN = "exchange_token"
+
+STASH_THIRD_PARTY_PROVIDER = "third_party_provider"
+STASH_REGISTRATION_AMR_THIRD_PARTY = "registration.amr.used.third_party"
+STASH_REGISTRATION_AMR_THIRD_PARTY_PROVIDER = "registration.amr.used.third_party_provider"
+
+LOGIN_METHOD_THIRD_PARTY = "third_party"
+
 # --- flow inspection (admin, manage.py hankoflow_flows) -----------------------------------------
 
 # Stash keys whose values an operator never sees: ids that let a holder act (passcode, WebAuthn

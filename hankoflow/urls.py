@@ -2,8 +2,8 @@
 
 ``path("", include("hankoflow.urls"))`` serves ``/login``, ``/registration``, ``/profile``,
 ``/token_exchange``, ``/.well-known/config``, ``/.well-known/jwks.json``, ``/sessions/validate``,
-``/me``, ``/users/<id>``, ``/logout``, ``/health/*`` and ``/metrics`` (404 unless
-``METRICS.ENABLED``).
+``/me``, ``/users/<id>``, ``/logout``, ``/health/*``, ``/metrics`` (404 unless
+``METRICS.ENABLED``) and ``/thirdparty/callback``.
 """
 
 from django.urls import path
@@ -18,6 +18,7 @@ from hankoflow.api.public.sessions import (
     UserView,
     ValidateSessionView,
 )
+from hankoflow.api.public.thirdparty import CallbackView
 from hankoflow.api.public.wellknown import ConfigView
 from hankoflow.flows.registry import FLOWS
 
@@ -34,4 +35,5 @@ urlpatterns = [
     path("health/alive", AliveView.as_view(), name="health-alive"),
     path("health/ready", ReadyView.as_view(), name="health-ready"),
     path("metrics", metrics_view, name="metrics"),
+    path("thirdparty/callback", CallbackView.as_view(), name="thirdparty-callback"),
 ]

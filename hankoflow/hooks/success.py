@@ -85,6 +85,8 @@ class DetermineLoginAMR(Hook):
 
     def run(self, ctx: FlowContext) -> None:
         first = AMR_BY_LOGIN_METHOD.get(ctx.stash.get(n.STASH_LOGIN_METHOD, ""))
+        if ctx.stash.get(n.STASH_LOGIN_METHOD) == n.LOGIN_METHOD_THIRD_PARTY:
+            first = _ext_amr(ctx.stash.get(n.STASH_THIRD_PARTY_PROVIDER))
         second = AMR_BY_MFA_METHOD.get(ctx.stash.get(n.STASH_MFA_METHOD, ""))
         ctx.stash.set(n.STASH_AMR, [m for m in (first, second) if m])
 
@@ -96,6 +98,8 @@ class DetermineRegistrationAMR(Hook):
         amr = []
         if ctx.stash.get(n.STASH_REGISTRATION_AMR_PASSCODE):
             amr.append("otp")
+        if ctx.stash.get(n.STASH_REGISTRATION_AMR_THIRD_PARTY):
+            amr.append(_ext_amr(ctx.stash.get(n.STASH_REGISTRATION_AMR_THIRD_PARTY_PROVIDER)))
         facts = accounts.facts(_account(ctx))
         enrolled = {
             "pwd": facts.has_password,
@@ -121,8 +125,12 @@ class IssueSession(Hook):
         ctx.payload["claims"] = issued.claims
         for effect in issued.effects:
             ctx.effects.add(effect)
-        if ctx.is_flow(n.FLOW_LOGIN):
+        if ctx.is_flow(n.FLOW_LOGIN) or (
+            ctx.is_flow(n.FLOW_TOKEN_EXCHANGE) and ctx.stash.get(n.STASH_LOGIN_METHOD)
+        ):
             last_login = {"login_method": ctx.stash.get(n.STASH_LOGIN_METHOD)}
+            if ctx.stash.get(n.STASH_THIRD_PARTY_PROVIDER):
+                last_login["third_party_provider"] = ctx.stash.get(n.STASH_THIRD_PARTY_PROVIDER)
             if ctx.stash.get(n.STASH_MFA_METHOD):
                 last_login["mfa_method"] = ctx.stash.get(n.STASH_MFA_METHOD)
             ctx.payload["last_login"] = last_login
@@ -134,6 +142,11 @@ class IssueSession(Hook):
             )
             amr = ctx.stash.get(n.STASH_AMR, [])
             events.login_succeeded(account, amr=amr, session_id=issued.session_id, env=ctx.env)
+
+
+def _ext_amr(provider: str | None) -> str:
+    """A third-party sign-in's amr value: ``ext:<provider>`` (``ext`` when unknown)."""
+    return f"ext:{provider}" if provider else "ext"
 
 
 def _account(ctx: FlowContext) -> accounts.Account:

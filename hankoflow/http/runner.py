@@ -24,6 +24,7 @@ from hankoflow.http.sessions import DeleteSessionCookie, deliver, session_for_re
 from hankoflow.renderers import hanko
 from hankoflow.services import audit, metrics
 from hankoflow.services.flow_store import DjangoFlowStore
+from hankoflow.services.thirdparty import providers as thirdparty_providers
 
 
 def engine_for(flow_name: str) -> FlowEngine:
@@ -35,7 +36,11 @@ def engine_for(flow_name: str) -> FlowEngine:
 
 def gatekeeper_error(flow_name: str, request: HttpRequest) -> errors.FlowError | None:
     """Refusals Hanko makes before a flow is created or advanced (flow-api.md §1.8 step 0)."""
-    if flow_name == names.FLOW_TOKEN_EXCHANGE and not settings.SAML.ENABLED:
+    # Hanko v3: 403 unless SAML is on (v2.7.0 always ran it). One-time tokens come from OAuth
+    # providers too, so here the flow runs when SAML or any third-party provider is enabled.
+    if flow_name == names.FLOW_TOKEN_EXCHANGE and not (
+        settings.SAML.ENABLED or thirdparty_providers.enabled()
+    ):
         return errors.FORBIDDEN
     return None
 

@@ -4,6 +4,7 @@ from hankoflow.models.accounts import Account, Email, Username
 from hankoflow.models.attempts import AttemptBudget
 from hankoflow.models.audit import AuditLogEntry
 from hankoflow.models.flows import Flow
+from hankoflow.models.identities import ExchangeToken, Identity
 from hankoflow.models.mfa import OTPSecret, TrustedDevice
 from hankoflow.models.outbox import OutboxEmail
 from hankoflow.models.passcodes import Passcode
@@ -25,4 +26,6 @@ __all__ = [
     "WebauthnCredential",
     "OTPSecret",
     "TrustedDevice",
+    "Identity",
+    "ExchangeToken",
 ]

@@ -102,7 +102,12 @@ def test_well_known_config_reflects_settings(client):
             "PASSWORD": {"MIN_LENGTH": 10},
             "ACCOUNT": {"ALLOW_SIGNUP": False},
             "THIRD_PARTY": {
-                "PROVIDERS": {"github": {"ENABLED": True}, "google": {"ENABLED": False}}
+                "PROVIDERS": {
+                    "github": {"ENABLED": True, "CLIENT_ID": "id", "SECRET": "secret"},
+                    "google": {"ENABLED": False},
+                    # Enabled without credentials: cannot work, so not listed.
+                    "discord": {"ENABLED": True},
+                }
             },
         }
     ):

@@ -9,21 +9,10 @@ from rest_framework.request import Request
 
 from hankoflow.api.public.base import PublicView
 from hankoflow.conf import settings
-
-# Built-in providers in Hanko's order, with the field names Hanko lists them by.
-BUILTIN_PROVIDERS = {
-    "apple": "Apple",
-    "discord": "Discord",
-    "github": "GitHub",
-    "google": "Google",
-    "linkedin": "LinkedIn",
-    "microsoft": "Microsoft",
-    "facebook": "Facebook",
-}
+from hankoflow.services.thirdparty import providers as thirdparty_providers
 
 
 def public_config() -> dict[str, Any]:
-    providers = settings.THIRD_PARTY.PROVIDERS
     return {
         "password": {
             "enabled": settings.PASSWORD.ENABLED,
@@ -33,11 +22,9 @@ def public_config() -> dict[str, Any]:
             "require_verification": settings.EMAIL.REQUIRE_VERIFICATION,
             "max_num_of_addresses": settings.EMAIL.LIMIT,
         },
-        "providers": [
-            label
-            for key, label in BUILTIN_PROVIDERS.items()
-            if providers.get(key, {}).get("ENABLED")
-        ],
+        # Only providers that work: enabled, supported and with credentials (Hanko lists every
+        # enabled built-in, even one that cannot sign anybody in).
+        "providers": [p.display_name for p in thirdparty_providers.enabled() if not p.custom],
         "account": {
             "allow_deletion": settings.ACCOUNT.ALLOW_DELETION,
             "allow_signup": settings.ACCOUNT.ALLOW_SIGNUP,

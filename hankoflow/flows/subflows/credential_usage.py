@@ -14,6 +14,7 @@ from hankoflow.actions.credential_usage import (
     WebauthnVerifyAssertionResponse,
 )
 from hankoflow.actions.shared import RememberMe
+from hankoflow.actions.thirdparty import ExchangeToken, ThirdPartyOAuth
 from hankoflow.engine import Back, SubFlow
 from hankoflow.hooks.passcodes import SendPasscode
 
@@ -25,6 +26,7 @@ credential_usage = (
         WebauthnGenerateRequestOptions,
         WebauthnVerifyAssertionResponse,
         RememberMe,
+        ThirdPartyOAuth,
     )
     .state(n.STATE_LOGIN_PASSKEY, WebauthnVerifyAssertionResponse, Back)
     .state(
@@ -37,5 +39,6 @@ credential_usage = (
     .state(n.STATE_LOGIN_PASSWORD, PasswordLogin, ContinueToPasscodeConfirmationRecovery, Back)
     .state(n.STATE_LOGIN_PASSWORD_RECOVERY, PasswordRecovery)
     .state(n.STATE_PASSCODE_CONFIRMATION, VerifyPasscode, ResendPasscode, Back)
+    .state(n.STATE_THIRDPARTY, ExchangeToken, Back)
     .before_state(n.STATE_PASSCODE_CONFIRMATION, SendPasscode)
 )
