@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import uuid
 from dataclasses import dataclass
 
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -162,7 +163,7 @@ def remove_password(account: Account) -> bool:
 def end_other_sessions(
     account: Account,
     *,
-    keep: object,
+    keep: uuid.UUID | str | None,
     env: RequestFacts | None,
     audit_details: dict[str, object] | None = None,
 ) -> list[str]:

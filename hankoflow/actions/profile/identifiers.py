@@ -8,6 +8,8 @@ requests can never each remove one of the last two ways in (``services/login_met
 
 from __future__ import annotations
 
+import uuid
+
 from hankoflow import emails, errors, signals
 from hankoflow import names as n
 from hankoflow.actions.profile.reauthentication import reauthentication_required
@@ -37,7 +39,7 @@ def session_account(setup: ActionSetup) -> accounts.Account | None:
     return accounts.get(user_id) if user_id else None
 
 
-def current_session_id(ctx: FlowContext) -> object:
+def current_session_id(ctx: FlowContext) -> uuid.UUID | None:
     """The id of the session this request carries (the transport validated it)."""
     info = getattr(ctx.env, "session", None)
     return info.session.pk if info is not None else None
