@@ -20,7 +20,7 @@ from hankoflow.api.public.base import PublicView
 from hankoflow.conf import settings
 from hankoflow.http import sessions as http_sessions
 from hankoflow.middleware import origin_allowed
-from hankoflow.services import accounts, jwks, profile, sessions
+from hankoflow.services import accounts, jwks, profile, sessions, webauthn
 
 JWKS_MAX_AGE = 600  # seconds, as Hanko
 MAX_VALIDATE_BODY = 64 * 1024
@@ -162,7 +162,9 @@ def legacy_user(account: accounts.Account) -> dict[str, Any]:
         data["email"] = account_facts.primary_email
     if account_facts.username:
         data["username"] = account_facts.username  # the plain string here, not the object
-    data["webauthn_credentials"] = []
+    data["webauthn_credentials"] = [
+        webauthn.legacy_credential_dto(c) for c in webauthn.credentials_of(account)
+    ]
     return data
 
 
