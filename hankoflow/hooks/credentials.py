@@ -84,7 +84,7 @@ def _persist_for_session_user(ctx: FlowContext, email: str) -> None:
     details = {"email": email, "flow_id": ctx.flow_id}
     audit.record(audit.EMAIL_VERIFIED, env=ctx.env, account=account, details=details)
     if known:
-        return
+        return  # Hanko: also sends the "email added" notice when an old address is verified
     audit.record(audit.EMAIL_CREATED, env=ctx.env, account=account, details=details)
     if before is not None:
         notifications.notify(

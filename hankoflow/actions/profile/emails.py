@@ -87,6 +87,8 @@ class EmailCreate(Action):
             _verify_by_passcode(ctx, account, address, n.TEMPLATE_EMAIL_VERIFICATION)
             return ctx.continue_to(n.STATE_PASSCODE_CONFIRMATION, n.STATE_PROFILE_INIT)
         account = ctx.memo["account"] = accounts.lock(account)
+        if any(email.address == address for email in account.emails.all()):
+            return ctx.input_error("email", errors.EMAIL_ALREADY_EXISTS)  # added meanwhile
         if len(account.emails.all()) >= settings.EMAIL.LIMIT:
             return ctx.error(errors.OPERATION_NOT_PERMITTED)  # a rival request added one
         before = email_addresses.primary(account)

@@ -239,6 +239,21 @@ def test_without_verification_the_address_is_added_at_once_unverified(
     assert n.ACTION_EMAIL_VERIFY in state.body["actions"]
 
 
+def test_without_verification_an_address_added_meanwhile_in_another_tab_is_not_added_again(
+    profile_session, notified, settings, monkeypatch
+):
+    configure(settings, {"EMAIL": {"REQUIRE_VERIFICATION": False}})
+    person = profile_session()
+    state = person.start()
+    accounts.add_email(person.account, NEW, verified=False)
+    # The lookup ran before the other tab committed; the locked account has it.
+    monkeypatch.setattr(accounts, "find_by_email", lambda address: None)
+    state = person.act(state, n.ACTION_EMAIL_CREATE, {"email": NEW})
+    assert state.input_error(n.ACTION_EMAIL_CREATE, "email") == "email_already_exists"
+    assert audited(person.account, audit.EMAIL_CREATED) == []
+    assert notified == []
+
+
 def test_without_verification_another_accounts_address_already_exists(
     profile_session, account_factory, settings
 ):
