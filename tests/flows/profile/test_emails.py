@@ -600,3 +600,26 @@ def test_the_sensitive_email_actions_ask_for_reauthentication_before_any_change(
     state = person.act(person.start(), action, inputs)
     assert asked and state.status == 403
     assert addresses(person.account) == before
+
+
+# --- the whole story -----------------------------------------------------------------------------
+
+
+def test_add_a_second_address_make_it_primary_and_delete_the_first(
+    profile_session, passcode_outbox
+):
+    """What hanko-elements' profile does (and its e2e test): one flow, four steps."""
+    person = profile_session()
+    first = primary_of(person.account)
+    state = person.act(person.start(), n.ACTION_EMAIL_CREATE, {"email": NEW})
+    state = person.act(state, n.ACTION_VERIFY_PASSCODE, {"code": passcode_outbox(NEW)})
+    new_id = email_id(person.account, NEW)
+    state = person.act(state, n.ACTION_EMAIL_SET_PRIMARY, {"email_id": new_id})
+    assert deletable_ids(state) == [email_id(person.account, first)]
+    state = person.act(state, n.ACTION_EMAIL_DELETE, {"email_id": email_id(person.account, first)})
+    assert state.state == n.STATE_PROFILE_INIT, state.body
+    assert state.body["payload"]["user"]["emails"] == [
+        {"id": new_id, "address": NEW, "is_verified": True, "is_primary": True}
+    ]
+    person.account.user.refresh_from_db()
+    assert person.account.user.email == NEW
