@@ -15,7 +15,7 @@ from hankoflow import names as n
 from hankoflow.actions.profile import emails as email_actions
 from hankoflow.models import AuditLogEntry, Email, OutboxEmail
 from hankoflow.services import accounts, audit, notifications, passcodes
-from hankoflow.testing.client import FlowResponse
+from hankoflow.testing.client import FlowClient, FlowResponse
 
 NEW = "new@example.com"
 PASSWORD = "correct horse battery"
@@ -600,6 +600,23 @@ def test_the_sensitive_email_actions_ask_for_reauthentication_before_any_change(
     state = person.act(person.start(), action, inputs)
     assert asked and state.status == 403
     assert addresses(person.account) == before
+
+
+def test_an_old_session_proves_itself_before_deleting_an_address(profile_session, clock):
+    clock.stop()
+    person = profile_session()
+    # The password state is the login flow's: Hanko's profile document does not describe it.
+    person.flows = FlowClient(person.client, validate=False)
+    accounts.add_email(person.account, NEW, verified=True)
+    clock.advance(seconds=601)  # past PROFILE.REAUTHENTICATION_MAX_AGE's default
+    target = {"email_id": email_id(person.account, NEW)}
+    asked = person.act(person.start(), n.ACTION_EMAIL_DELETE, target)
+    assert asked.state == n.STATE_LOGIN_PASSWORD
+    assert NEW in addresses(person.account)
+    done = person.act(asked, n.ACTION_PASSWORD_LOGIN, {"password": PASSWORD})
+    assert done.state == n.STATE_PROFILE_INIT
+    assert person.act(done, n.ACTION_EMAIL_DELETE, target).state == n.STATE_PROFILE_INIT
+    assert NEW not in addresses(person.account)
 
 
 # --- the whole story -----------------------------------------------------------------------------
