@@ -169,8 +169,6 @@ class DefaultHankoflowAdapter:
 
     def jwt_template_user(self, account: Account, claims: dict[str, Any]) -> dict[str, Any]:
         """The data behind ``.User`` in JWT templates (platform.md §2.1.2)."""
-        from hankoflow.services import metadata  # the services import the adapter
-
         email = claims.get("email")
         user = account.user
         # Hanko: Name, GivenName and FamilyName come from a third-party provider's profile;
@@ -191,11 +189,7 @@ class DefaultHankoflowAdapter:
             "GivenName": first,
             "FamilyName": last,
             "Picture": "",
-            # Private metadata is never available to templates (platform.md §2.1.2).
-            "Metadata": {
-                "Public": jwt_template.selector(metadata.read(account, metadata.PUBLIC)),
-                "Unsafe": jwt_template.selector(metadata.read(account, metadata.UNSAFE)),
-            },
+            "Metadata": jwt_template.metadata(account.public_metadata, account.unsafe_metadata),
         }
 
     # --- sending email --------------------------------------------------------------------

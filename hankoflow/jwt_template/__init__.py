@@ -24,11 +24,12 @@ from hankoflow.jwt_template.claims import RESERVED_CLAIMS, render_claims, templa
 from hankoflow.jwt_template.errors import TemplateError
 from hankoflow.jwt_template.evaluation import render
 from hankoflow.jwt_template.parser import parse
-from hankoflow.jwt_template.paths import selector
+from hankoflow.jwt_template.paths import metadata, selector
 
 __all__ = [
     "RESERVED_CLAIMS",
     "TemplateError",
+    "metadata",
     "selector",
     "parse",
     "render",

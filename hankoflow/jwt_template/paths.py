@@ -17,13 +17,31 @@ from typing import Any
 _SEPARATOR = re.compile(r"(?<!\\)\.")
 
 
-def selector(document: Mapping[str, Any] | None) -> Callable[..., str]:
-    """A template method over ``document``: ``select(path="")`` -> text."""
+def metadata(public: str | None, unsafe: str | None) -> dict[str, Callable[..., str]] | None:
+    """``.User.Metadata`` from the stored public and unsafe objects (JSON text or NULL): None
+    when both are empty, as for a Hanko user without metadata (a template reading it is then
+    skipped). Private metadata is never available to templates (platform.md §2.1.2)."""
+    if not (_parse(public or "") or _parse(unsafe or "")):
+        return None
+    return {"Public": selector(public), "Unsafe": selector(unsafe)}
+
+
+def selector(stored: str | Mapping[str, Any] | None) -> Callable[..., str]:
+    """A template method over a metadata object, given as stored (JSON text, NULL) or parsed:
+    ``select(path="")`` -> text."""
+    document = _parse(stored) if isinstance(stored, str) else stored
 
     def select(path: str = "") -> str:
         return as_text(pick(document, path))
 
     return select
+
+
+def _parse(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
 
 
 def pick(document: Any, path: str) -> Any:
