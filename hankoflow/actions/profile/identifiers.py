@@ -26,17 +26,10 @@ from hankoflow.services import (
     notifications,
     passwords,
 )
-from hankoflow.steps import account_of
+from hankoflow.steps import account_of, session_account
 
 # Hanko's cap for the profile's password inputs (bcrypt reads 72 bytes).
 PASSWORD_MAX_LENGTH = passwords.MAX_BYTES
-
-
-def session_account(setup: ActionSetup) -> accounts.Account | None:
-    """The session user, fresh, for deciding whether an action is offered (the flow is bound
-    to it: ``hooks/profile.py``)."""
-    user_id = setup.stash.get(n.STASH_SESSION_USER_ID)
-    return accounts.get(user_id) if user_id else None
 
 
 def current_session_id(ctx: FlowContext) -> uuid.UUID | None:
