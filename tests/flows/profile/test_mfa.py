@@ -183,3 +183,14 @@ def test_a_refusing_reauthentication_check_keeps_the_app(
     person = profile_session(account)
     refused = person.act(person.start(), DELETE)
     assert refused.status == 401 and OTPSecret.objects.exists()
+
+
+def test_notifications_are_queued_to_the_primary_address(profile_session, totp_now):
+    from hankoflow.models import OutboxEmail
+
+    person = profile_session()
+    _, state = enrol(person, person.start(), totp_now)
+    person.act(state, DELETE)
+    address = person.account.emails.get().address
+    sent = list(OutboxEmail.objects.order_by("created_at").values_list("kind", "to"))
+    assert sent == [(emails.MFA_CREATE, address), (emails.MFA_DELETE, address)]

@@ -477,3 +477,51 @@ def test_a_refusing_reauthentication_check_stops_the_change(
     assert refused.status == 401
     assert WebauthnCredential.objects.filter(pk=passkey["id"]).exists()
     assert person.act(refused, CREATE).status == 401
+
+
+def test_an_old_session_proves_itself_before_a_passkey_goes(
+    profile_session, soft_authenticator, clock
+):
+    person = profile_session()
+    person.flows = FlowClient(person.client, validate=False)  # login_password is Hanko's login's
+    state = register(person, person.start(), soft_authenticator)
+    [passkey] = state.body["payload"]["user"]["passkeys"]
+    clock.advance(seconds=601)  # past the default PROFILE.REAUTHENTICATION_MAX_AGE
+
+    asked = person.act(state, DELETE, {"passkey_id": passkey["id"]})
+    assert asked.state == n.STATE_LOGIN_PASSKEY  # the strongest method the person has
+    assert WebauthnCredential.objects.filter(pk=passkey["id"]).exists()
+    options = asked.body["payload"]["request_options"]
+    state = person.act(
+        asked,
+        n.ACTION_WEBAUTHN_VERIFY_ASSERTION_RESPONSE,
+        {"assertion_response": soft_authenticator.get(options)},
+    )
+    assert state.state == n.STATE_PROFILE_INIT, state.body
+    state = person.act(state, DELETE, {"passkey_id": passkey["id"]})
+    assert state.status == 200 and not WebauthnCredential.objects.exists()
+
+
+def test_notifications_are_queued_to_the_primary_address(profile_session, soft_authenticator):
+    from hankoflow.models import OutboxEmail
+
+    person = profile_session()
+    address = person.account.emails.get().address
+    state = register(person, person.start(), soft_authenticator)
+    state = register(person, state, soft_authenticator, KEY_CREATE)
+    assert state.body["actions"][KEY_DELETE]["inputs"] == {
+        "security_key_id": {
+            "name": "security_key_id",
+            "type": "string",
+            "required": True,
+            "hidden": True,
+        }
+    }
+    [key] = state.body["payload"]["user"]["security_keys"]
+    person.act(state, KEY_DELETE, {"security_key_id": key["id"]})
+    sent = list(OutboxEmail.objects.order_by("created_at").values_list("kind", "to"))
+    assert sent == [
+        (emails.PASSKEY_CREATE, address),
+        (emails.MFA_CREATE, address),
+        (emails.MFA_DELETE, address),
+    ]
