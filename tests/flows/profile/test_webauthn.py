@@ -525,3 +525,35 @@ def test_notifications_are_queued_to_the_primary_address(profile_session, soft_a
         (emails.MFA_CREATE, address),
         (emails.MFA_DELETE, address),
     ]
+
+
+def test_signals_announce_what_was_added_and_removed(profile_session, soft_authenticator):
+    from hankoflow import signals
+
+    heard = []
+
+    def added(sender, account, kind, credential_id, request, **kwargs):
+        heard.append(("added", kind, credential_id))
+
+    def removed(sender, account, kind, credential_id, request, **kwargs):
+        heard.append(("removed", kind, credential_id))
+
+    signals.credential_added.connect(added, weak=False)
+    signals.credential_removed.connect(removed, weak=False)
+    try:
+        person = profile_session()
+        state = register(person, person.start(), soft_authenticator)
+        state = register(person, state, soft_authenticator, KEY_CREATE)
+        user = state.body["payload"]["user"]
+        passkey, key = user["passkeys"][0]["id"], user["security_keys"][0]["id"]
+        state = person.act(state, DELETE, {"passkey_id": passkey})
+        person.act(state, KEY_DELETE, {"security_key_id": key})
+    finally:
+        signals.credential_added.disconnect(added)
+        signals.credential_removed.disconnect(removed)
+    assert heard == [
+        ("added", signals.CREDENTIAL_PASSKEY, passkey),
+        ("added", signals.CREDENTIAL_SECURITY_KEY, key),
+        ("removed", signals.CREDENTIAL_PASSKEY, passkey),
+        ("removed", signals.CREDENTIAL_SECURITY_KEY, key),
+    ]
