@@ -95,6 +95,26 @@ def _allow_custom_providers(spec: dict[str, Any]) -> None:
     replace(spec, pointer, ref("InputProviderAllowedValue"), new)
 
 
+def _allow_ext_amr(spec: dict[str, Any]) -> None:
+    # §7.12 with §4.5.1: `ext:<provider>` in the amr enum is a placeholder; Go sends e.g.
+    # `ext:google`.
+    pointer = _S + "Claims/properties/amr/items"
+    old = node_at(spec, pointer)
+    if not isinstance(old, dict) or "ext:<provider>" not in old.get("enum", []):
+        raise CorrectionError(f"{pointer}: no ext:<provider> placeholder any more")
+    new = {"anyOf": [old, {"type": "string", "pattern": "^ext(:.+)?$"}]}
+    replace(spec, pointer, old, new)
+
+
+def _relax_thirdparty_payload(spec: dict[str, Any]) -> None:
+    # §7.12 with §4.0.2.9: `thirdparty` carries `redirect_url` only when thirdparty_oauth entered
+    # it; re-rendered after a refused exchange_token (400, 429 retry_after) its payload has none.
+    node = node_at(spec, _S + "PayloadThirdParty")
+    if node.get("required") != ["redirect_url"]:
+        raise CorrectionError(f"{_S}PayloadThirdParty/required: not ['redirect_url'] any more")
+    del node["required"]
+
+
 # §7.8: the state unions omit `error` (and some onboarding states reachable after third party).
 _MISSING_STATES = {
     "StatesLogin": {"error": "StateError"},
@@ -219,6 +239,8 @@ CORRECTIONS: tuple[Correction, ...] = (
     Correction("§7.7", "email_address_set email is type string", _fix_email_address_set_input),
     Correction("§7.7", "username lengths come from config", _unpin_username_lengths),
     Correction("§7.7", "custom_<name> providers", _allow_custom_providers),
+    Correction("§7.12", "amr ext:<provider> is a pattern (§4.5.1)", _allow_ext_amr),
+    Correction("§7.12", "thirdparty payload may lack redirect_url", _relax_thirdparty_payload),
     Correction("§7.8", "error/onboarding states missing from unions", _add_missing_states),
     Correction("§7.12", "login_init request_options optional", _relax_login_init_payload),
     Correction(
