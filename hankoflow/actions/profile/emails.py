@@ -17,9 +17,9 @@ from hankoflow.actions.profile.reauthentication import reauthentication_required
 from hankoflow.conf import settings
 from hankoflow.engine import Action, ActionSetup, AllowedValue, FlowContext, Outcome
 from hankoflow.engine import inputs as i
-from hankoflow.models import Account
+from hankoflow.models import Account, Email
 from hankoflow.services import accounts, audit, email_addresses, notifications
-from hankoflow.steps import account_of
+from hankoflow.steps import account_of, session_account
 
 
 def _email_id_input(**options: object) -> i.Input:
@@ -48,7 +48,7 @@ class EmailCreate(Action):
         if not settings.EMAIL.ENABLED:
             setup.suspend()
             return
-        if len(email_addresses.listed(setup.stash.get(n.STASH_USER_ID))) >= settings.EMAIL.LIMIT:
+        if len(_listed(setup)) >= settings.EMAIL.LIMIT:
             setup.suspend()
             return
         setup.add_input(
@@ -115,7 +115,7 @@ class EmailDelete(Action):
     def initialize(self, setup: ActionSetup) -> None:
         # hanko-elements reads this input for every listed address: always declare it, even
         # with no address deletable (then it has no allowed values; execute still checks).
-        account = accounts.get(setup.stash.get(n.STASH_USER_ID))
+        account = session_account(setup)
         if account is None:
             setup.suspend()
             return
@@ -168,7 +168,7 @@ class EmailSetPrimary(Action):
         if not settings.EMAIL.ENABLED:
             setup.suspend()
             return
-        listed = email_addresses.listed(setup.stash.get(n.STASH_USER_ID))
+        listed = _listed(setup)
         if not listed or (len(listed) == 1 and listed[0].is_primary):
             setup.suspend()
             return
@@ -220,7 +220,7 @@ class EmailVerify(Action):
         if not settings.EMAIL.ENABLED:
             setup.suspend()
             return
-        listed = email_addresses.listed(setup.stash.get(n.STASH_USER_ID))
+        listed = _listed(setup)
         if all(email.is_verified for email in listed):
             setup.suspend()
             return
@@ -237,3 +237,9 @@ class EmailVerify(Action):
             return ctx.error(errors.NOT_FOUND)
         _verify_by_passcode(ctx, account, email.address, n.TEMPLATE_EMAIL_VERIFICATION)
         return ctx.continue_to(n.STATE_PASSCODE_CONFIRMATION, n.STATE_PROFILE_INIT)
+
+
+def _listed(setup: ActionSetup) -> list[Email]:
+    """The session user's addresses as the profile hooks loaded them for this step."""
+    account = session_account(setup)
+    return list(account.emails.all()) if account is not None else []
