@@ -557,3 +557,17 @@ def test_signals_announce_what_was_added_and_removed(profile_session, soft_authe
         ("removed", signals.CREDENTIAL_PASSKEY, passkey),
         ("removed", signals.CREDENTIAL_SECURITY_KEY, key),
     ]
+
+
+@pytest.mark.parametrize("odd", [5, True, ["x"], {"id": "x"}, None, "x" * 5000])
+@pytest.mark.parametrize(
+    ("action", "key"),
+    [(DELETE, "passkey_id"), (KEY_DELETE, "security_key_id"), (RENAME, "passkey_id")],
+)
+def test_odd_ids_are_client_errors(profile_session, soft_authenticator, action, key, odd):
+    person = profile_session()
+    state = register(person, person.start(), soft_authenticator)
+    state = register(person, state, soft_authenticator, KEY_CREATE)
+    answer = person.act(state, action, {key: odd, "passkey_name": "Name"})
+    assert answer.status in (400, 404) and answer.state == n.STATE_PROFILE_INIT
+    assert WebauthnCredential.objects.count() == 2
