@@ -191,7 +191,7 @@ def _field(
         "name": item["name"],
         "id": field_id,
         "error_id": f"{field_id}--error",
-        "label": texts.input_label(item["name"]),
+        "label": texts.input_label(item["name"], state_name),
         "widget": widget,
         "html_type": html_type,
         "input_type": input_type,

@@ -189,8 +189,8 @@ ACTION_LABELS: dict[str | tuple[str, str], Text] = {
     (names.STATE_DEVICE_TRUST, Skip.name): _("Not now"),
 }
 
-# input name -> field label.
-INPUT_LABELS: dict[str, Text] = {
+# input name -> field label; ``(state, input)`` keys win over ``input`` keys.
+INPUT_LABELS: dict[str | tuple[str, str], Text] = {
     "email": _("Email address"),
     "username": _("Username"),
     "identifier": _("Email address or username"),
@@ -201,6 +201,8 @@ INPUT_LABELS: dict[str, Text] = {
     "remember_me": _("Stay signed in on this device"),
     "passkey_name": _("Passkey name"),
     "patch_metadata": _("Metadata (JSON)"),
+    # The profile sets a new password; it never asks for the current one.
+    (names.STATE_PROFILE_INIT, "password"): _("New password"),
 }
 
 # error code -> what the person reads. ``(input, code)`` keys win over ``code`` keys.
@@ -259,8 +261,8 @@ def action_label(state: str, action: str, description: str = "") -> Text:
     return known or description.strip().rstrip(".") or humanize(action)
 
 
-def input_label(name: str) -> Text:
-    return INPUT_LABELS.get(name) or humanize(name)
+def input_label(name: str, state: str = "") -> Text:
+    return INPUT_LABELS.get((state, name)) or INPUT_LABELS.get(name) or humanize(name)
 
 
 def error_message(error: dict[str, Any] | None, input_name: str = "") -> Text:

@@ -218,6 +218,7 @@ def test_account_delete_asks_for_a_confirmation(profile_page_html: str) -> None:
 def test_password_fields_are_password_fields(profile_page_html: str) -> None:
     form = form_of(profile_page_html, "password_update")
     assert 'type="password"' in form and 'autocomplete="new-password"' in form
+    assert '<label for="password_update--password">New password</label>' in form
 
 
 @pytest.mark.django_db
