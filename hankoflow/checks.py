@@ -1,6 +1,7 @@
 """Django system checks: report invalid ``HANKOFLOW`` values at start-up, not at request time.
 
 ``check --deploy`` adds the deploy checks at the end (hankoflow.W010-W017, E010-E011).
+Third-party sign-in is checked always (hankoflow.E030-E033).
 """
 
 from __future__ import annotations
@@ -110,6 +111,63 @@ def check_jwt_template(app_configs: Any = None, **kwargs: Any) -> list[Error]:
 # stays quiet while the settings above have errors: those come first.
 
 _MIDDLEWARE = "hankoflow.middleware.HankoflowMiddleware"
+
+
+@register(Tags.security, "hankoflow")
+def check_third_party(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    """Third-party providers that cannot work and unsafe redirect allow-lists (platform.md §9)."""
+    if not _settings_valid():
+        return []
+    from hankoflow.services.thirdparty import providers, redirects
+
+    problems: list[Error] = []
+    for key in settings.THIRD_PARTY.PROVIDERS:
+        if key not in providers.BUILTIN:
+            problems.append(
+                Error(
+                    f"HANKOFLOW[THIRD_PARTY.PROVIDERS] has an unknown provider {key!r}; use one "
+                    f"of {', '.join(providers.BUILTIN)} or CUSTOM_PROVIDERS.",
+                    id="hankoflow.E030",
+                )
+            )
+    enabled = False
+    for provider_id, block in providers.configured():
+        if not block.get("ENABLED"):
+            continue
+        enabled = True
+        for problem in providers.problems(provider_id, block):
+            problems.append(
+                Error(f"Third-party provider {provider_id!r} {problem}.", id="hankoflow.E030")
+            )
+    third_party = settings.THIRD_PARTY
+    if enabled and not [p for p in third_party.ALLOWED_REDIRECT_URLS if p]:
+        problems.append(
+            Error(
+                "HANKOFLOW[THIRD_PARTY.ALLOWED_REDIRECT_URLS] is empty while a third-party "
+                "provider is enabled: no sign-in could return to the app.",
+                id="hankoflow.E031",
+            )
+        )
+    if enabled and not third_party.ERROR_REDIRECT_URL:
+        problems.append(
+            Error(
+                "HANKOFLOW[THIRD_PARTY.ERROR_REDIRECT_URL] is empty while a third-party provider "
+                "is enabled: errors without a known target would have nowhere to go.",
+                id="hankoflow.E032",
+            )
+        )
+    for pattern in [*third_party.ALLOWED_REDIRECT_URLS, third_party.ERROR_REDIRECT_URL]:
+        reason = redirects.unsafe_reason(pattern) if pattern else None
+        if reason:
+            problems.append(
+                Error(
+                    f"Third-party redirect URL {pattern!r} {reason}.",
+                    hint="Write the scheme and the host, e.g. https://app.example.com/** or "
+                    "https://*.example.com/**, with no trailing slash.",
+                    id="hankoflow.E033",
+                )
+            )
+    return problems
 
 
 @register(Tags.security, "hankoflow", deploy=True)
