@@ -49,3 +49,43 @@ def test_two_deletes_of_the_last_two_passkeys_cannot_both_succeed(
 
     assert sorted(r.status for r in results) == [200, 403], [r.body for r in results]
     assert WebauthnCredential.objects.filter(account=account).count() == 1
+
+
+def test_the_app_and_the_last_security_key_cannot_both_go_under_mandatory_mfa(
+    profile_session, account_factory, soft_authenticator, monkeypatch, settings
+):
+    import pyotp
+
+    from hankoflow.services import totp
+
+    settings.HANKOFLOW = {**settings.HANKOFLOW, "MFA": {"OPTIONAL": False}}
+    account = account_factory(password="correct horse battery", totp=pyotp.random_base32())
+    key = add_credential(account, soft_authenticator, mfa_only=True)
+    people = [profile_session(account), profile_session(account)]
+    states = [person.start() for person in people]
+    assert n.ACTION_OTP_SECRET_DELETE in states[0].body["actions"]
+    assert n.ACTION_SECURITY_KEY_DELETE in states[1].body["actions"]
+
+    def slowly(original):
+        def call(*args, **kwargs):
+            time.sleep(0.3)  # hold the lock while the rival's step reaches it
+            return original(*args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(webauthn, "delete_credential", slowly(webauthn.delete_credential))
+    monkeypatch.setattr(totp, "remove_secret", slowly(totp.remove_secret))
+
+    results = run_concurrently(
+        [
+            lambda: people[0].act(states[0], n.ACTION_OTP_SECRET_DELETE),
+            lambda: people[1].act(
+                states[1], n.ACTION_SECURITY_KEY_DELETE, {"security_key_id": key.pk}
+            ),
+        ],
+        atomic=False,
+    )
+
+    assert sorted(r.status for r in results) == [200, 403], [r.body for r in results]
+    left = totp.has_secret(account) + WebauthnCredential.objects.filter(account=account).count()
+    assert left == 1
