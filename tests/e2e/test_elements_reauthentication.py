@@ -6,7 +6,8 @@ The person signs in with their password, their session's sign-in is made older t
 ``PROFILE.REAUTHENTICATION_MAX_AGE``, and a password change first shows the element's own
 "Enter password" page (Hanko's ``login_password`` state, rendered by name). After the current
 password the element is back on the profile; the person saves the new password again and it
-is changed. "Back" on that page returns to the profile without the change.
+is changed. "Back" on that page returns to the profile without the change. With a passkey the
+element's own ``login_passkey`` auto-step asks the authenticator instead.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pytest
 
 from tests.e2e.support import FlowCall, outside_event_loop, screenshot
 from tests.e2e.test_elements_auth import PASSWORD, HankoAuth
+from tests.e2e.test_elements_passkeys_mfa import PLATFORM_AUTHENTICATOR, Authenticators
 
 try:
     from playwright.sync_api import Page, expect
@@ -136,4 +138,45 @@ def test_hanko_profile_asks_for_the_password_before_a_change_in_an_old_session(
     assert (changed.status, changed.state["name"]) == (200, "profile_init"), changed.state
     assert password_is(account_id, NEW_PASSWORD)
     screenshot(page, "reauthentication-3-changed")
+    traffic.assert_healthy()
+
+
+def test_hanko_profile_asks_for_the_passkey_with_its_own_auto_step(
+    browser_page, loopback_server, http_settings
+) -> None:
+    page, traffic = browser_page
+    laptop = Authenticators(page).add(PLATFORM_AUTHENTICATOR)
+    email = f"reauth-passkey-{uuid.uuid4().hex[:8]}@example.com"
+    account_id = make_account(email)
+    profile = page.locator("hanko-profile")
+    auth = HankoAuth(page, traffic, loopback_server.url)
+
+    # Sign in with the password and create a passkey when the login offers one.
+    page.goto(f"{loopback_server.url}/elements/profile/", wait_until="domcontentloaded")
+    auth.wait_for_new_flow("login_init", before=0)
+    auth.submit_email(email, "login_method_chooser")
+    auth.choose("Password", "login_password")
+    offered = auth.enter_password(PASSWORD)
+    assert offered.state["name"] == "onboarding_create_passkey", offered.state
+    before = auth.events("success")
+    auth.button("Create a passkey").click()
+    auth.wait_for_state("success", before)
+    expect(profile.locator("h1", has_text="Emails")).to_be_visible()
+    assert len(laptop.credentials()) == 1
+    age_sessions(account_id)
+
+    # The change goes to login_passkey; the element asks the authenticator by itself.
+    with page.expect_response(
+        lambda r: "action=webauthn_verify_assertion_response%40" in r.url
+    ) as answer:
+        asked = save_new_password(page, profile, NEW_PASSWORD)
+        assert (asked.status, asked.state["name"]) == (200, "login_passkey"), asked.state
+    proved = FlowCall.of(answer.value.request)
+    assert (proved.status, proved.state["name"]) == (200, "profile_init"), proved.state
+    expect(profile.locator("h1", has_text="Emails")).to_be_visible()
+    assert password_is(account_id, PASSWORD)
+
+    changed = save_new_password(page, profile, NEW_PASSWORD)
+    assert (changed.status, changed.state["name"]) == (200, "profile_init"), changed.state
+    assert password_is(account_id, NEW_PASSWORD)
     traffic.assert_healthy()
