@@ -3,8 +3,8 @@
 Whatever ModelAdmin the project registered for ``get_user_model()`` is wrapped: its class is
 subclassed with ``HankoflowUserAdminMixin`` and registered again, so its own fields, filters and
 actions stay. A user model without an admin gets a plain one. The change page shows the Hanko
-account (an inline): emails, username, credentials, TOTP, password, sessions, trusted devices,
-the last login method, and links to the pages of each. Every action goes through
+account (an inline): emails, username, credentials, TOTP, password, third-party identities,
+sessions, trusted devices, the last login method, and links to the pages of each. Every action goes through
 ``hankoflow.services.staff``, which uses the flows' services and audits the staff member.
 """
 
@@ -28,6 +28,7 @@ from hankoflow.models import (
     AuditLogEntry,
     Email,
     Flow,
+    Identity,
     OTPSecret,
     Session,
     TrustedDevice,
@@ -56,6 +57,7 @@ class AccountInline(admin.StackedInline):
         "security_keys",
         "totp",
         "password_set",
+        "identities",
         "active_sessions",
         "trusted_devices",
         "last_login_method",
@@ -106,6 +108,20 @@ class AccountInline(admin.StackedInline):
     @admin.display(description="password", boolean=True)
     def password_set(self, account: Account) -> bool:
         return has_password(account.user)
+
+    @admin.display(description="third-party identities")
+    def identities(self, account: Account) -> str:
+        rows = [
+            (
+                row.provider_id,
+                row.subject,
+                row.email or "no email",
+                "verified" if row.email_verified else "not verified",
+                f"{row.created_at:%Y-%m-%d}",
+            )
+            for row in Identity.objects.filter(account=account)
+        ]
+        return format_html_join(mark_safe("<br>"), "{} {}: {} ({}, since {})", rows) or "none"
 
     @admin.display(description="active sessions")
     def active_sessions(self, account: Account) -> str:
