@@ -14,8 +14,18 @@ from django.test import Client
 from hankoflow import names as n
 from hankoflow.engine import ActionView, AllowedValue, FlowResult, Input
 from hankoflow.errors import FORM_DATA_INVALID, UNAUTHORIZED, VALUE_TOO_SHORT
+from hankoflow.models import Account
 from hankoflow.web import action_forms
-from tests.web.test_page import fake_result, form_of, html, serve, spy_on_run, state_of
+from tests.web.test_page import (
+    fake_result,
+    form_fields,
+    form_of,
+    heading,
+    html,
+    serve,
+    spy_on_run,
+    state_of,
+)
 
 PRIMARY = "11111111-1111-4111-8111-111111111111"
 SECOND = "22222222-2222-4222-8222-222222222222"
@@ -341,6 +351,45 @@ def test_account_delete_without_the_tick_does_not_run(signed_in_client, monkeypa
     assert response.status_code == 400
     assert "Tick the box" in html(response)
     assert calls == []
+
+
+@pytest.mark.django_db
+def test_deleting_the_account_from_the_page(signed_in_client, settings) -> None:
+    settings.HANKOFLOW = {**settings.HANKOFLOW, "ACCOUNT": {"ALLOW_DELETION": True}}
+    client = signed_in_client()
+    page = html(client.get("/?flow=profile&nojs=1"))
+    response = client.post("/", {**form_fields(page, "account_delete"), "confirm": "on"})
+    assert response.status_code == 200
+    page = html(response)
+    assert state_of(page) == "account_deleted"
+    assert heading(page) == "Your account is deleted"
+    assert response.cookies["hanko"]["max-age"] == 0
+    assert not Account.objects.filter(id=client.account.id).exists()
+
+
+@pytest.mark.django_db
+def test_a_sensitive_change_first_asks_who_it_is(signed_in_client, account_factory, clock) -> None:
+    client = signed_in_client(account_factory(password="correct horse battery"))
+    clock.advance(minutes=15)  # beyond PROFILE.REAUTHENTICATION_MAX_AGE
+    page = html(client.get("/?flow=profile&nojs=1"))
+    fields = form_fields(page, "password_update")
+    page = html(client.post("/", {**fields, "password": "a brand new password"}))
+    assert state_of(page) == "login_password"
+    assert heading(page) == "Confirm it’s you"
+    fields = form_fields(page, "password_login")
+    page = html(client.post("/", {**fields, "password": "correct horse battery"}))
+    assert state_of(page) == "profile_init"
+
+
+@pytest.mark.django_db
+def test_setting_up_an_authenticator_app_shows_the_qr_code(signed_in_client) -> None:
+    client = signed_in_client()
+    page = html(client.get("/?flow=profile&nojs=1"))
+    page = html(client.post("/", form_fields(page, "continue_to_otp_secret_creation")))
+    assert state_of(page) == "mfa_otp_secret_creation"
+    assert re.search(r'<img class="otp-qr" src="data:image/png;base64,[^"]+"', page)
+    assert 'class="otp-secret"' in page
+    assert 'data-action="otp_code_verify"' in page
 
 
 @pytest.mark.django_db
