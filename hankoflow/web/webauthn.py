@@ -17,14 +17,16 @@ origin (``headers.py``):
   for a browser that neither runs scripts nor follows meta refreshes. Reporting ``false`` hides
   every WebAuthn action, which is exactly right for a browser that cannot run them.
 * A state whose payload has ``creation_options`` and that offers
-  ``webauthn_verify_attestation_response`` (``onboarding_verify_passkey_attestation``): the script
+  ``webauthn_verify_attestation_response`` (``onboarding_verify_passkey_attestation``; the
+  profile's ``webauthn_credential_verification`` for a passkey or a security key): the script
   calls ``navigator.credentials.create()``, puts the credential, serialised like
   ``@github/webauthn-json`` (client-contract.md §7), into the hidden ``public_key`` field and
   submits that form. On any WebAuthn error it submits ``back`` instead, as Hanko's SDK does,
   with the error's name in the query string (``?webauthn_error=NotAllowedError``) so the page
   it lands on can say what happened.
 * A state whose payload has ``request_options`` and that offers
-  ``webauthn_verify_assertion_response``: ``login_passkey`` gets ``navigator.credentials.get()``
+  ``webauthn_verify_assertion_response``: ``login_passkey`` (also the profile's re-authentication)
+  gets ``navigator.credentials.get()``
   and ``assertion_response`` the same way (``back`` on error); ``login_init`` starts a
   conditional (autofill) request instead, marks the identifier field
   ``autocomplete="username webauthn"`` and submits only when the person picks a passkey.

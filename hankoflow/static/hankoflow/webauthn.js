@@ -1,6 +1,7 @@
 // WebAuthn for hankoflow's server-rendered flow page: the steps hanko-elements takes with
 // JavaScript (flow-api.md §1.11), done on plain HTML forms. The design is described in
-// hankoflow/web/webauthn.py (the profile's passkey states use it unchanged). The page tells this script what to do in a JSON block:
+// hankoflow/web/webauthn.py; the profile's passkey states use it unchanged. The page tells this
+// script what to do in a JSON block:
 //   {"ceremony": "capabilities" | "create" | "get" | "conditional",
 //    "action": <the form to submit>, "field": <its input to fill>,
 //    "options": {"publicKey": {...}}, "auto": <start without a click>}
