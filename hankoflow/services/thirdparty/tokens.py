@@ -61,7 +61,7 @@ def consume(value: str, code_verifier: str | None) -> Exchanged:
         raise TokenInvalid
     with transaction.atomic():
         row = (
-            ExchangeToken.objects.select_for_update()
+            ExchangeToken.objects.select_for_update(of=("self",))
             .select_related("account", "identity")
             .filter(digest=_digest(value))
             .first()
