@@ -9,7 +9,8 @@ so ``<hanko-profile>`` renders it as it does in sign-in. The method is the stron
 has, each only when switched on:
 
 1. ``login_passkey`` (request options for the person's own passkeys; the element's auto-step runs
-   WebAuthn) when the browser reported WebAuthn and the person has a passkey;
+   WebAuthn) when the browser reported WebAuthn and the person has a passkey, unless they went
+   ``back`` from it earlier in this flow (no passkey on this device);
 2. ``login_password`` when they have a password;
 3. ``passcode_confirmation`` with a ``login`` passcode to the primary address
    (``EMAIL.USE_FOR_AUTHENTICATION``; ``hooks/reauthentication.py`` completes it).
@@ -39,6 +40,10 @@ from hankoflow.steps import account_of, can_use_passkeys, rate_limit_error, reco
 
 # The session's ``amr`` values that name a second factor (flow-api.md §4.5.1).
 _SECOND_FACTOR_AMR = frozenset({n.MFA_METHOD_TOTP, n.MFA_METHOD_SECURITY_KEY})
+# Set by ``back`` from the passkey prompt (the element goes back when WebAuthn fails, e.g. no
+# passkey on this device): later re-authentications of this flow ask for the next method.
+# Sticky: it survives the revert that ``back`` is.
+_PASSKEY_DECLINED = "sticky.reauthentication.passkey_declined"
 
 
 def reauthentication_required(ctx: FlowContext) -> Outcome | None:
@@ -55,7 +60,7 @@ def reauthentication_required(ctx: FlowContext) -> Outcome | None:
     facts = accounts.facts(account)
     multi_factor = _multi_factor(info.claims)
     ctx.stash.set(n.STASH_REAUTHENTICATION_SECOND_FACTOR, [])
-    if facts.has_passkey and can_use_passkeys(ctx):
+    if facts.has_passkey and can_use_passkeys(ctx) and not ctx.stash.get(_PASSKEY_DECLINED):
         ctx.stash.set(n.STASH_REAUTHENTICATION_METHOD, n.LOGIN_METHOD_PASSKEY)
         # A passkey stands for two factors only with user verification (NIST: the session's AAL).
         _request_options(ctx, account, second_factor=False, verify_user=multi_factor)
@@ -86,11 +91,9 @@ def _second_factors(ctx: FlowContext, facts: accounts.AccountFacts) -> list[str]
     """The second-factor states a first factor must be followed by (the preferred first); none
     when the second factor the session used is gone (the first is then all there is)."""
     states = []
-    if (
-        features.security_keys()
-        and ctx.stash.get(n.STASH_WEBAUTHN_AVAILABLE)
-        and facts.has_webauthn_credential
-    ):
+    # Any WebAuthn credential serves, as at sign-in; not a passkey declined in this flow.
+    usable = facts.has_security_key or (facts.has_passkey and not ctx.stash.get(_PASSKEY_DECLINED))
+    if features.security_keys() and ctx.stash.get(n.STASH_WEBAUTHN_AVAILABLE) and usable:
         states.append(n.STATE_LOGIN_SECURITY_KEY)
     if features.totp() and facts.has_otp_secret:
         states.append(n.STATE_LOGIN_OTP)
@@ -350,6 +353,8 @@ class ReauthBack(Action):
 
     def execute(self, ctx: FlowContext) -> Outcome:
         history = ctx.stash.history
+        if ctx.stash.get(n.STASH_REAUTHENTICATION_METHOD) == n.LOGIN_METHOD_PASSKEY:
+            ctx.stash.set(_PASSKEY_DECLINED, True)
         if ctx.stash.can_revert and history[-1].state == n.STATE_PROFILE_INIT:
             return ctx.revert()  # the stash as it was before the sensitive action
         _forget(ctx)

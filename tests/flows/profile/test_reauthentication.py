@@ -367,6 +367,32 @@ def test_back_from_the_passkey_prompt(signed_in, account_factory, soft_authentic
     asked = end_session(person, person.start(), other)
     back = person.act(asked, "back")  # what the element's auto-step does when WebAuthn fails
     assert back.state == n.STATE_PROFILE_INIT and exists(other)
+    # No passkey on this device: the next try in this flow asks for the password instead.
+    again = end_session(person, back, other)
+    assert again.state == n.STATE_LOGIN_PASSWORD
+    done = person.act(again, n.ACTION_PASSWORD_LOGIN, {"password": PASSWORD})
+    assert done.state == n.STATE_PROFILE_INIT
+    # A new flow (a reload) offers the passkey first again.
+    clock.advance(**LATER)
+    assert end_session(person, person.start(), other).state == n.STATE_LOGIN_PASSKEY
+
+
+def test_a_declined_passkey_in_a_two_factor_session_means_password_and_second_factor(
+    signed_in, account_factory, soft_authenticator, totp_now, clock
+):
+    account = account_factory(password=PASSWORD, passkey=soft_authenticator, totp=TOTP_SECRET)
+    person = signed_in(account, amr=("passkey", "totp"))
+    other = other_session(person)
+    clock.advance(**LATER)
+    asked = end_session(person, person.start(), other)
+    assert asked.state == n.STATE_LOGIN_PASSKEY
+    back = person.act(asked, "back")
+    password = end_session(person, back, other)
+    assert password.state == n.STATE_LOGIN_PASSWORD
+    otp = person.act(password, n.ACTION_PASSWORD_LOGIN, {"password": PASSWORD})
+    assert otp.state == n.STATE_LOGIN_OTP
+    done = person.act(otp, n.ACTION_OTP_CODE_VALIDATE, {"otp_code": totp_now(TOTP_SECRET)})
+    assert done.state == n.STATE_PROFILE_INIT
 
 
 # --- email passcode -------------------------------------------------------------------------------
