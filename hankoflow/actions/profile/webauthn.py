@@ -222,12 +222,15 @@ class CredentialDelete(Action):
     def deletable(self, account: Account) -> bool:
         raise NotImplementedError
 
+    def offered(self, account: Account) -> bool:
+        return self.deletable(account)
+
     def enabled(self) -> bool:
         raise NotImplementedError
 
     def initialize(self, setup: ActionSetup) -> None:
         account = session_account(setup)
-        if not (self.enabled() and account is not None and self.deletable(account)):
+        if not (self.enabled() and account is not None and self.offered(account)):
             setup.suspend()
             return
         setup.add_input(i.string(self.id_input, required=True, hidden=True))
@@ -274,6 +277,14 @@ class WebauthnCredentialDelete(CredentialDelete):
 
     def deletable(self, account: Account) -> bool:
         return passkey_deletable(account)
+
+    def offered(self, account: Account) -> bool:
+        # hanko-elements 2.7.0 shows a security key's Delete link only while this action is
+        # offered (it runs security_key_delete), as Hanko offers it for any credential. Offered
+        # then for a passkey that must stay too, which the step refuses.
+        return passkey_deletable(account) or (
+            features.security_keys() and security_key_deletable(account)
+        )
 
     def after_delete(
         self, ctx: FlowContext, account: Account, credential: WebauthnCredential

@@ -366,7 +366,25 @@ def test_a_security_key_is_no_way_in(profile_session, account_factory, soft_auth
     # Hanko counts the security key and would let the only passkey go.
     account = passkey_only(account_factory, soft_authenticator)
     add_credential(account, soft_authenticator, mfa_only=True)
-    assert DELETE not in profile_session(account).start().body["actions"]
+    person = profile_session(account)
+    state = person.start()
+    # Offered all the same: hanko-elements shows a security key's Delete link only then.
+    assert DELETE in state.body["actions"] and KEY_DELETE in state.body["actions"]
+    passkey = WebauthnCredential.objects.get(account=account, mfa_only=False)
+    refused = person.act(state, DELETE, {"passkey_id": passkey.pk})
+    assert refused.status == 403 and refused.error_code == "operation_not_permitted_error"
+    assert WebauthnCredential.objects.filter(pk=passkey.pk).exists()
+
+
+def test_passkey_delete_is_offered_while_a_security_key_may_go(
+    profile_session, account_factory, soft_authenticator, configure
+):
+    account = account_factory(password="correct horse battery")
+    add_credential(account, soft_authenticator, mfa_only=True)
+    assert DELETE in profile_session(account).start().body["actions"]
+    configure(MFA={"OPTIONAL": False})  # the only second factor must stay
+    actions = profile_session(account).start().body["actions"]
+    assert DELETE not in actions and KEY_DELETE not in actions
 
 
 def test_last_passkey_is_deletable_with_a_password_or_passcode(
