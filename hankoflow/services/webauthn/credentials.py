@@ -120,7 +120,12 @@ def credential_dto(credential: WebauthnCredential) -> dict[str, Any]:
 
 def legacy_credential_dto(credential: WebauthnCredential) -> dict[str, Any]:
     """A credential of the deprecated ``GET /users/{id}`` (platform.md §3.3.10): the stored
-    record as Hanko serialises it, with the owner, sign counter and update time too."""
+    record: the profile's credential object with the owner, sign counter and update time.
+
+    Hanko: serialises its database rows, so transports are objects (``ID``, ``Name``, ...) and
+    an unset name is ``null``; we send what its OpenAPI document describes (transports as
+    strings, no ``name`` when unset), as the profile object does.
+    """
     data = credential_dto(credential)
     data["user_id"] = str(credential.account_id)
     data["sign_count"] = credential.sign_count
