@@ -195,7 +195,8 @@ def _state_response(
     template = "hankoflow/web/state.html"
     if flow == names.FLOW_PROFILE and state["name"] == names.STATE_PROFILE_INIT:
         template = "hankoflow/web/profile.html"
-        context["sections"] = profile_sections(state, actions)
+        posted = request.POST.dict() if request.method == "POST" else {}
+        context["sections"] = profile_sections(state, actions, posted)
         context["has_next"] = bool(next_url)
     # The HTTP status mirrors the state's, as on the JSON API (a 403 error state is a 403 page).
     response = render(request, template, context, status=state["status"])

@@ -84,8 +84,15 @@ class Section:
         return bool(self.items or self.forms or self.status or self.visible)
 
 
-def profile_sections(state: dict[str, Any], forms: list[dict[str, Any]]) -> list[Section]:
-    """The sections of the account page for a rendered ``profile_init``, in page order."""
+def profile_sections(
+    state: dict[str, Any], forms: list[dict[str, Any]], posted: dict[str, str] | None = None
+) -> list[Section]:
+    """The sections of the account page for a rendered ``profile_init``, in page order.
+
+    ``posted`` is the form the person just sent (field -> value): an input error of a per-item
+    action belongs to the item that form named, not to every item's form.
+    """
+    posted = posted or {}
     payload = state.get("payload") or {}
     user = payload.get("user") if isinstance(payload.get("user"), dict) else {}
     by_name = {form["name"]: form for form in forms if form["name"] not in NOT_SHOWN}
@@ -104,6 +111,8 @@ def profile_sections(state: dict[str, Any], forms: list[dict[str, Any]]) -> list
             for form in per_item:
                 offered = for_item(form, raw)
                 if offered is not None:
+                    if posted.get(form["item_input"]) != offered["item_id"]:
+                        offered = _without_errors(offered)
                     item.forms.append(_decorate(offered, item.title))
             sections[key].items.append(item)
     _describe(sections, user, payload, by_name)
@@ -116,6 +125,11 @@ def profile_sections(state: dict[str, Any], forms: list[dict[str, Any]]) -> list
 def _section(key: str) -> Section:
     heading, lead = texts.profile_section(key)
     return Section(key=key, heading=str(heading), lead=str(lead))
+
+
+def _without_errors(form: dict[str, Any]) -> dict[str, Any]:
+    fields = [{**field, "error": None, "error_message": ""} for field in form["fields"]]
+    return {**form, "fields": fields}
 
 
 def _decorate(form: dict[str, Any], item_title: str) -> dict[str, Any]:

@@ -264,11 +264,14 @@ def test_an_input_error_is_shown_on_the_page(client: Client, monkeypatch) -> Non
         for a in profile_actions()
     )
     serve(monkeypatch, profile_result(actions=actions, status=400, error=FORM_DATA_INVALID))
-    response = client.get("/?flow=profile")
+    posted = {"flow": "profile", "action": "webauthn_credential_rename@x", "passkey_id": "cGsy"}
+    response = client.post("/", {**posted, "passkey_name": "ab"})
     assert response.status_code == 400
     page = html(response)
     assert "Please check what you entered." in page
-    assert "This is too short." in page
+    # On the passkey the person renamed, not on the other one.
+    assert "This is too short." in item(page, "cGsy")
+    assert "This is too short." not in item(page, "cGsx")
 
 
 @pytest.mark.django_db
