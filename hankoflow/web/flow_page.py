@@ -47,6 +47,7 @@ from hankoflow.web.input_data import (
 )
 from hankoflow.web.language import in_page_language, tell_flow_the_language
 from hankoflow.web.next_url import FIELD_NEXT, continue_url, requested_next
+from hankoflow.web.profile_page import notice as profile_notice
 from hankoflow.web.profile_page import profile_sections
 from hankoflow.web.webauthn import webauthn_config, webauthn_error
 
@@ -197,6 +198,7 @@ def _state_response(
         template = "hankoflow/web/profile.html"
         posted = request.POST.dict() if request.method == "POST" else {}
         context["sections"] = profile_sections(state, actions, posted)
+        context["notice"] = profile_notice(posted, state)
         context["has_next"] = bool(next_url)
     # The HTTP status mirrors the state's, as on the JSON API (a 403 error state is a 403 page).
     response = render(request, template, context, status=state["status"])

@@ -44,6 +44,15 @@ ITEM_SECTIONS: dict[tuple[str, ...], str] = {
     ("sessions",): "sessions",
 }
 NOT_SHOWN = {n.ACTION_PATCH_METADATA}
+# Actions that, in the profile flow, only complete a re-authentication: landing on
+# ``profile_init`` after one means the change the person asked for is still to be made
+# (``actions/profile/reauthentication.py`` replays nothing). ``verify_passcode`` also confirms
+# new addresses, so it says nothing here.
+REAUTHENTICATION_ACTIONS = {
+    n.ACTION_PASSWORD_LOGIN,
+    n.ACTION_WEBAUTHN_VERIFY_ASSERTION_RESPONSE,
+    n.ACTION_OTP_CODE_VALIDATE,
+}
 # Buttons that take something away look like it.
 DANGER_ACTIONS = {
     n.ACTION_ACCOUNT_DELETE,
@@ -125,6 +134,14 @@ def profile_sections(
 def _section(key: str) -> Section:
     heading, lead = texts.profile_section(key)
     return Section(key=key, heading=str(heading), lead=str(lead))
+
+
+def notice(posted: dict[str, str], state: dict[str, Any]) -> str:
+    """A sentence for the top of the page after the posted step, or ``""``."""
+    action = posted.get("action", "").partition("@")[0]
+    if action in REAUTHENTICATION_ACTIONS and not state.get("error"):
+        return str(texts.profile_word("reauthenticated"))
+    return ""
 
 
 def _without_errors(form: dict[str, Any]) -> dict[str, Any]:

@@ -325,6 +325,7 @@ PROFILE_WORDS: dict[str, Text] = {
     "app_set_up": _("Your authenticator app is set up."),
     "app_not_set_up": _("No authenticator app is set up."),
     "confirm_delete": _("Yes, delete my account and everything in it."),
+    "reauthenticated": _("You confirmed it’s you. Please make your change again."),
     "not_confirmed_title": _("Please confirm"),
     "not_confirmed": _("Tick the box to confirm before you delete your account."),
     "signed_out_title": _("You’re not signed in"),

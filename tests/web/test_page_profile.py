@@ -382,6 +382,8 @@ def test_a_sensitive_change_first_asks_who_it_is(signed_in_client, account_facto
     fields = form_fields(page, "password_login")
     page = html(client.post("/", {**fields, "password": "correct horse battery"}))
     assert state_of(page) == "profile_init"
+    # Nothing was changed yet: the page says so.
+    assert "You confirmed it’s you. Please make your change again." in page
 
 
 @pytest.mark.django_db
