@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -46,7 +47,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _start(port: int, db: Path) -> subprocess.Popen:
+def _start(port: int, db: Path, callback: str = CALLBACK) -> subprocess.Popen:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = key.private_bytes(
         serialization.Encoding.PEM,
@@ -61,7 +62,7 @@ def _start(port: int, db: Path) -> subprocess.Popen:
     }
     env.pop("DATABASE_URL", None)
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.thirdparty.provider.serve", str(port), CALLBACK],
+        [sys.executable, "-m", "tests.thirdparty.provider.serve", str(port), callback],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -85,10 +86,10 @@ def _wait_ready(process: subprocess.Popen, timeout: float = 60) -> None:
         raise RuntimeError(f"the test provider did not start: {process.stderr.read()[-2000:]}")
 
 
-@pytest.fixture(scope="session")
-def oidc_provider(tmp_path_factory) -> Provider:
+def run_provider(tmp_path_factory, callback: str = CALLBACK) -> Iterator[Provider]:
+    """Start a provider whose one client may redirect to ``callback``; stop it afterwards."""
     port = _free_port()
-    process = _start(port, tmp_path_factory.mktemp("provider") / "db.sqlite3")
+    process = _start(port, tmp_path_factory.mktemp("provider") / "db.sqlite3", callback)
     _wait_ready(process)
     yield Provider(f"http://127.0.0.1:{port}", process)
     process.terminate()
@@ -96,6 +97,11 @@ def oidc_provider(tmp_path_factory) -> Provider:
         process.wait(10)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+@pytest.fixture(scope="session")
+def oidc_provider(tmp_path_factory) -> Iterator[Provider]:
+    yield from run_provider(tmp_path_factory)
 
 
 def provider_settings(provider: Provider, **overrides) -> dict:
