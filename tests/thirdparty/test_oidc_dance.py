@@ -219,3 +219,14 @@ def test_provider_down_at_the_start(dance, thirdparty):
     thirdparty(ISSUER=f"http://127.0.0.1:{_closed_port()}/o")
     _, refused = dance.start()
     assert refused.status == 500 and refused.error_code == "technical_error"
+
+
+def test_deactivated_account_is_refused(dance, account_factory):
+    existing = account_factory("dave@example.com", verified=True)
+    existing.user.is_active = False
+    existing.user.save()
+    _, started = dance.start()
+    dance.sign_in_at_provider("dave")
+    answer = dance.callback(dance.consent(started.body["payload"]["redirect_url"]))
+    assert returned(answer)["error"] == "access_denied"
+    assert not Identity.objects.exists()

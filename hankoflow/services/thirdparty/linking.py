@@ -70,6 +70,9 @@ def resolve(provider: Provider, person: ProviderUser, *, env: RequestFacts | Non
         else:
             linked = _sign_up(provider, person, env)
             event = audit.THIRDPARTY_SIGNUP_SUCCEEDED
+    if not getattr(linked.account.user, "is_active", True):
+        # Hanko has no deactivated users; a session for one would be refused anyway.
+        raise LinkRefused("access_denied", "the account is deactivated")
     audit.record(
         event,
         env=env,
