@@ -232,6 +232,17 @@ def test_password_fields_are_password_fields(profile_page_html: str) -> None:
 
 
 @pytest.mark.django_db
+def test_a_cancelled_passkey_prompt_is_explained(client: Client, monkeypatch) -> None:
+    # webauthn.js went ``back`` from webauthn_credential_verification to profile_init.
+    serve(monkeypatch, profile_result())
+    page = html(
+        client.post("/?webauthn_error=NotAllowedError", {"flow": "profile", "action": "back@x"})
+    )
+    assert state_of(page) == "profile_init"
+    assert "The passkey prompt was cancelled or timed out." in page
+
+
+@pytest.mark.django_db
 def test_an_action_no_section_knows_still_appears(client: Client, monkeypatch) -> None:
     extra = ActionView("frobnicate", "Frobnicate the account.", ())
     serve(monkeypatch, profile_result(actions=(*profile_actions(), extra)))
