@@ -48,3 +48,12 @@ def test_token_is_hashed_single_use_and_short_lived(account_factory, clock):
     clock.advance(seconds=61)
     with pytest.raises(tokens.TokenInvalid):
         tokens.consume(late, None)
+
+
+@pytest.mark.django_db
+def test_issuing_deletes_expired_tokens(account_factory, clock):
+    account = account_factory("old@example.com")
+    tokens.issue(account, None, user_created=False, code_verifier="")
+    clock.advance(seconds=61)
+    tokens.issue(account, None, user_created=False, code_verifier="")
+    assert ExchangeToken.objects.count() == 1

@@ -3,7 +3,8 @@ flow action ``exchange_token``.
 
 The value (32 random bytes, base64url with padding, as Hanko's) goes to the browser in the
 ``hanko_token`` query parameter; only its SHA-256 digest is stored, and the PKCE verifier the
-client must repeat is stored encrypted. A token lives 60 seconds and is deleted when used.
+client must repeat is stored encrypted. A token lives 60 seconds and is deleted when used, or
+when a later token is issued after it expired.
 """
 
 from __future__ import annotations
@@ -42,7 +43,11 @@ class Exchanged:
 def issue(
     account: Account, identity: Identity | None, *, user_created: bool, code_verifier: str
 ) -> str:
-    """Store a token for ``account`` and return its value (shown once)."""
+    """Store a token for ``account`` and return its value (shown once).
+
+    Expired tokens are deleted on the way, so the table stays bounded without a cleanup job.
+    """
+    delete_expired()
     value = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode("ascii")
     ExchangeToken.objects.create(
         digest=_digest(value),
@@ -81,7 +86,7 @@ def consume(value: str, code_verifier: str | None) -> Exchanged:
 
 
 def delete_expired() -> int:
-    """Remove tokens past their expiry (for ``hankoflow_cleanup``)."""
+    """Remove tokens past their expiry."""
     return ExchangeToken.objects.filter(expires_at__lte=clock.now()).delete()[0]
 
 
