@@ -35,6 +35,7 @@ from django.utils import timezone
 from hankoflow import clock
 from hankoflow.models import Account, AuditLogEntry, Flow
 from hankoflow.services import audit, flow_inspection
+from hankoflow.services.sessions.reauthentication import REAUTHENTICATION_CONTEXT
 
 DEFAULT_DAYS = 7
 PERMISSIONS = ("hankoflow.view_flow", "hankoflow.view_auditlogentry")
@@ -142,6 +143,9 @@ def compute(start: datetime, end: datetime) -> Funnel:
         AuditLogEntry.objects.filter(
             type=audit.LOGIN_SUCCESS, created_at__gte=start, created_at__lt=end
         )
+        # A re-authentication in the profile is no sign-in. (The isnull term keeps entries
+        # without a context: SQL's NULL would drop them from a bare exclude.)
+        .exclude(Q(details__context=REAUTHENTICATION_CONTEXT) & Q(details__context__isnull=False))
         .values(method=KT("details__login_method"))
         .annotate(n=Count("pk"))
         .order_by()

@@ -28,6 +28,10 @@ class CompletePasscodeReauthentication(Hook):
         if second_factors:
             ctx.schedule(second_factors[0])
             return
-        reauthentication.mark_reauthenticated(ctx.env.session.session)
+        reauthentication.mark_reauthenticated(
+            ctx.env.session.session,
+            env=ctx.env,
+            details={"login_method": n.LOGIN_METHOD_PASSCODE, "flow_id": ctx.flow_id},
+        )
         ctx.stash.delete(n.STASH_REAUTHENTICATION_METHOD)
         ctx.stash.delete(n.STASH_REAUTHENTICATION_SECOND_FACTOR)

@@ -136,7 +136,14 @@ def first_factor_done(ctx: FlowContext) -> Outcome:
 
 def completed(ctx: FlowContext) -> Outcome:
     """Mark the session re-authenticated and return to ``profile_init`` (scheduled)."""
-    session_reauthentication.mark_reauthenticated(ctx.env.session.session)
+    session_reauthentication.mark_reauthenticated(
+        ctx.env.session.session,
+        env=ctx.env,
+        details={
+            "login_method": ctx.stash.get(n.STASH_REAUTHENTICATION_METHOD),
+            "flow_id": ctx.flow_id,
+        },
+    )
     _forget(ctx)
     ctx.prevent_revert()
     return ctx.continue_to()
@@ -362,4 +369,8 @@ class ReauthBack(Action):
 
 
 def _details(ctx: FlowContext, method: str) -> dict[str, object]:
-    return {"context": "reauthentication", "login_method": method, "flow_id": ctx.flow_id}
+    return {
+        "context": session_reauthentication.REAUTHENTICATION_CONTEXT,
+        "login_method": method,
+        "flow_id": ctx.flow_id,
+    }

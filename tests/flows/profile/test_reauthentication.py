@@ -142,6 +142,10 @@ def test_an_older_session_is_asked_for_its_password_first(signed_in, clock):
     assert done.status == 200 and done.state == n.STATE_PROFILE_INIT
     assert exists(other)  # the person repeats the change: nothing was kept for it
     assert current_session(person).authenticated_at == clock.now()
+    entry = AuditLogEntry.objects.filter(type=audit.LOGIN_SUCCESS).latest("created_at")
+    assert entry.details["context"] == "reauthentication"
+    assert entry.details["login_method"] == n.LOGIN_METHOD_PASSWORD
+    assert entry.details["session_id"] == str(current_session(person).pk)
 
     again = end_session(person, done, other)
     assert again.state == n.STATE_PROFILE_INIT and again.status == 200
@@ -419,6 +423,9 @@ def test_without_a_password_a_passcode_goes_to_the_primary_address(
     code = passcode_outbox("pat@example.com")
     done = person.act(resent, n.ACTION_VERIFY_PASSCODE, {"code": code})
     assert done.status == 200 and done.state == n.STATE_PROFILE_INIT
+    entry = AuditLogEntry.objects.filter(type=audit.LOGIN_SUCCESS).latest("created_at")
+    assert entry.details["context"] == "reauthentication"
+    assert entry.details["login_method"] == n.LOGIN_METHOD_PASSCODE
     assert end_session(person, done, other).state == n.STATE_PROFILE_INIT
     assert not exists(other)
 
