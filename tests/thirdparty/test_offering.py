@@ -129,3 +129,26 @@ def test_form_post_callback_redirects_to_the_get(client):
     response = client.post("/thirdparty/callback", {"state": "s", "code": "c"})
     assert response.status_code == 303
     assert response["Location"] == "/thirdparty/callback?state=s&code=c"
+
+
+def test_prompt_and_acr_values_are_sent(flow_client, settings):
+    custom = {
+        **CUSTOM,
+        "USE_DISCOVERY": False,
+        "AUTHORIZATION_ENDPOINT": "https://idp.example.com/authorize",
+        "TOKEN_ENDPOINT": "https://idp.example.com/token",
+        "USERINFO_ENDPOINT": "https://idp.example.com/userinfo",
+        "PROMPT": "select_account",
+        "ACR_VALUES": ["gold", "silver"],
+    }
+    settings.HANKOFLOW = {"THIRD_PARTY": {**REDIRECTS, "CUSTOM_PROVIDERS": {"idp": custom}}}
+    state = init(flow_client, "login")
+    started = flow_client.act(
+        state,
+        "thirdparty_oauth",
+        {"provider": "custom_idp", "redirect_to": "https://app.example.com/x/"},
+    )
+    url = started.body["payload"]["redirect_url"]
+    assert url.startswith("https://idp.example.com/authorize?")
+    assert "prompt=select_account" in url and "acr_values=gold+silver" in url
+    assert "scope=openid" in url and "code_challenge" not in url  # no verifier from the client

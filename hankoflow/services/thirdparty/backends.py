@@ -240,13 +240,13 @@ def _settings(provider: Provider) -> dict[str, Any]:
             values["AUTHORIZATION_URL"] = provider.authorization_endpoint
             values["ACCESS_TOKEN_URL"] = provider.token_endpoint
             values["USERINFO_URL"] = provider.userinfo_endpoint
-        if provider.acr_values:
-            values["ACR_VALUES"] = " ".join(provider.acr_values)
     else:
         values["SCOPE"] = list(_BUILTIN[provider.id][1])
-    if provider.prompt:
-        values["PROMPT"] = provider.prompt
-        values["AUTH_EXTRA_ARGUMENTS"] = {"prompt": provider.prompt}
+    # Sent as given, as Hanko does (social-core's OIDC PROMPT setting allows only four values).
+    extra = {"prompt": provider.prompt} if provider.prompt else {}
+    if provider.acr_values:
+        extra["acr_values"] = " ".join(provider.acr_values)
+    values["AUTH_EXTRA_ARGUMENTS"] = extra
     return values
 
 

@@ -68,7 +68,7 @@ def start(
     if code_verifier and not _VERIFIER.fullmatch(code_verifier):
         # Hanko: any string; RFC 7636 verifiers only, so a provider never refuses ours.
         raise StartRefused("code_verifier is not a valid PKCE verifier")
-    state = State.new(provider.id, redirect_to.rstrip("/") or redirect_to, code_verifier)
+    state = State.new(provider.id, redirect_to, code_verifier)
     sealed = state.seal()
     try:
         url = backends.authorization_url(provider, state, sealed, callback_url(request))
