@@ -34,6 +34,10 @@ class VerifyPasscode(Action):
             passcode_id = None
         result = passcodes.verify(passcode_id or "", str(ctx.input("code", "")), ip=ctx.env.ip)
         failure = {"login_method": n.LOGIN_METHOD_PASSCODE, "flow_id": ctx.flow_id}
+        if ctx.is_flow(n.FLOW_PROFILE):
+            # Not a sign-in: proving an address, or who one is before a sensitive change.
+            reauthenticating = ctx.stash.get(n.STASH_REAUTHENTICATION_METHOD)
+            failure["context"] = "reauthentication" if reauthenticating else "email_verification"
         if result.max_attempts_reached:
             record_login_failure(
                 ctx,

@@ -640,3 +640,13 @@ def test_add_a_second_address_make_it_primary_and_delete_the_first(
     ]
     person.account.user.refresh_from_db()
     assert person.account.user.email == NEW
+
+
+def test_a_wrong_code_for_a_new_address_is_audited_as_email_verification(profile_session):
+    person = profile_session()
+    state = person.start()
+    asked = person.act(state, n.ACTION_EMAIL_CREATE, {"email": "second@example.com"})
+    assert asked.state == n.STATE_PASSCODE_CONFIRMATION
+    person.act(asked, n.ACTION_VERIFY_PASSCODE, {"code": "not-it"})
+    entry = AuditLogEntry.objects.filter(type=audit.LOGIN_FAILURE).latest("created_at")
+    assert entry.details["context"] == "email_verification"
