@@ -3,7 +3,7 @@ during login onboarding or in the profile (flow-api.md §4.1.2, §4.0.8, §4.3.3
 
 from __future__ import annotations
 
-from hankoflow import emails, features, signals
+from hankoflow import emails, errors, features, signals
 from hankoflow import names as n
 from hankoflow.conf import settings
 from hankoflow.engine import FlowContext, Hook
@@ -46,8 +46,14 @@ class WebauthnCredentialSave(Hook):
         account = account_of(ctx)
         if account is None:
             raise RuntimeError("no account to store the credential for")
+        ctx.stash.set(n.STASH_WEBAUTHN_CREDENTIALS, [])
         for raw in pending:
-            saved = webauthn.save_credential(account, webauthn.NewCredential.from_stash(raw))
+            try:
+                saved = webauthn.save_credential(account, webauthn.NewCredential.from_stash(raw))
+            except webauthn.CredentialExists:
+                # Registered meanwhile by a concurrent step (the exclude list could not know).
+                ctx.set_flow_error(errors.PASSKEY_INVALID)
+                continue
             kind = audit.SECURITY_KEY_CREATED if saved.mfa_only else audit.PASSKEY_CREATED
             key = "security_key" if saved.mfa_only else "passkey"
             audit.record(
@@ -60,4 +66,3 @@ class WebauthnCredentialSave(Hook):
             if ctx.is_flow(n.FLOW_PROFILE):
                 kind = emails.MFA_CREATE if saved.mfa_only else emails.PASSKEY_CREATE
                 notifications.notify(account, kind, env=ctx.env)
-        ctx.stash.set(n.STASH_WEBAUTHN_CREDENTIALS, [])

@@ -589,3 +589,21 @@ def test_odd_ids_are_client_errors(profile_session, soft_authenticator, action, 
     answer = person.act(state, action, {key: odd, "passkey_name": "Name"})
     assert answer.status in (400, 404) and answer.state == n.STATE_PROFILE_INIT
     assert WebauthnCredential.objects.count() == 2
+
+
+def test_a_credential_registered_meanwhile_is_passkey_invalid_not_a_500(
+    profile_session, soft_authenticator, notified, monkeypatch
+):
+    from hankoflow.services import webauthn
+
+    def taken(account, new, **kwargs):
+        raise webauthn.CredentialExists(new.id)  # a concurrent step stored the same id first
+
+    person = profile_session()
+    state = person.start()
+    monkeypatch.setattr(webauthn, "save_credential", taken)
+    answer = register(person, state, soft_authenticator)
+    assert answer.state == n.STATE_PROFILE_INIT
+    assert answer.status == 401 and answer.error_code == "passkey_invalid"
+    assert not WebauthnCredential.objects.filter(account=person.account).exists()
+    assert notified == []
