@@ -145,7 +145,14 @@ class Dance:
         self.browser = requests.Session()  # the browser at the provider
         self.code_verifier = secrets.token_urlsafe(48)
 
-    def start(self, flow: str = "login", *, redirect_to: str = RETURN_TO, pkce: bool = True):
+    def start(
+        self,
+        flow: str = "login",
+        *,
+        redirect_to: str = RETURN_TO,
+        pkce: bool = True,
+        provider: str = "custom_local",
+    ):
         state = self.flow_client.start(flow)
         if state.state == "preflight":
             state = self.flow_client.act(
@@ -153,7 +160,7 @@ class Dance:
                 "register_client_capabilities",
                 {"webauthn_available": False, "webauthn_conditional_mediation_available": False},
             )
-        inputs = {"provider": "custom_local", "redirect_to": redirect_to}
+        inputs = {"provider": provider, "redirect_to": redirect_to}
         if pkce:
             inputs["code_verifier"] = self.code_verifier
         else:

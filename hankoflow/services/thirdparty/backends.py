@@ -39,7 +39,13 @@ TIMEOUT = 10  # seconds for each request to a provider
 
 
 class ProviderFailed(Exception):
-    """The provider could not be reached or answered something unusable."""
+    """The provider could not be reached or answered something unusable. ``code`` is Hanko's
+    error code for the redirect: ``server_error``, or ``unverified_email`` when the backend
+    itself insists on a verified address (social-core's Google backend does)."""
+
+    def __init__(self, message: str, code: str = "server_error") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -72,7 +78,8 @@ def complete(
             raise ProviderFailed("no user data")
         return _normalise(provider, backend, response)
     except (SocialAuthBaseException, requests.RequestException, ValueError, KeyError) as exc:
-        raise ProviderFailed(f"{type(exc).__name__}: {exc}") from exc
+        code = "unverified_email" if getattr(exc, "claim", None) == "email_verified" else None
+        raise ProviderFailed(f"{type(exc).__name__}: {exc}", code or "server_error") from exc
 
 
 # --- strategy and backend mixin -------------------------------------------------------------------
@@ -199,7 +206,8 @@ class CustomOAuth2(BaseOAuth2):
 
 # Hanko's built-in provider ids -> social-core backends, with Hanko's scopes.
 _BUILTIN: dict[str, tuple[type, list[str]]] = {
-    "google": (GoogleOAuth2, ["email", "profile"]),
+    # Hanko: `email profile`; social-core's default adds `openid` (Google answers the same).
+    "google": (GoogleOAuth2, ["openid", "email", "profile"]),
     "github": (GithubOAuth2, ["user:email", "read:user"]),
     "discord": (DiscordOAuth2, ["identify", "email"]),
     "linkedin": (LinkedinOpenIdConnect, ["openid", "profile", "email"]),

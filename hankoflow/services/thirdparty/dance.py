@@ -119,6 +119,8 @@ def finish(
     try:
         person = backends.complete(provider, state, sealed, callback_url(request), data=dict(query))
     except backends.ProviderFailed as exc:
+        if exc.code == "unverified_email":
+            return fail(exc.code, "third party provider email must be verified")
         return fail("server_error", SERVER_ERROR_DESCRIPTION, cause=str(exc))
     try:
         with transaction.atomic():
