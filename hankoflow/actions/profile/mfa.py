@@ -10,13 +10,12 @@ from __future__ import annotations
 from hankoflow import emails, features
 from hankoflow import names as n
 from hankoflow.actions.profile.reauthentication import reauthentication_required
-from hankoflow.actions.profile.webauthn import session_account
 from hankoflow.conf import settings
 from hankoflow.engine import Action, ActionSetup, FlowContext, Outcome
 from hankoflow.engine import errors as engine_errors
 from hankoflow.models import Account
 from hankoflow.services import accounts, notifications, totp, webauthn
-from hankoflow.steps import account_of
+from hankoflow.steps import account_of, session_account
 
 
 def otp_secret_deletable(account: Account) -> bool:

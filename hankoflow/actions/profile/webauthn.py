@@ -21,8 +21,8 @@ from hankoflow.engine import Action, ActionSetup, FlowContext, Outcome
 from hankoflow.engine import errors as engine_errors
 from hankoflow.engine import inputs as i
 from hankoflow.models import Account, WebauthnCredential
-from hankoflow.services import accounts, audit, notifications, webauthn
-from hankoflow.steps import account_of
+from hankoflow.services import accounts, audit, login_methods, notifications, webauthn
+from hankoflow.steps import account_of, session_account
 
 # How ``webauthn.clean_name`` refusals read on the ``passkey_name`` input.
 _NAME_ERRORS = {
@@ -30,27 +30,6 @@ _NAME_ERRORS = {
     "too_long": engine_errors.VALUE_TOO_LONG,
     "invalid": engine_errors.VALUE_INVALID,
 }
-
-
-def session_account(setup: ActionSetup) -> Account | None:
-    """The session user as ``RefreshSessionUser`` loaded it for this step (None outside one)."""
-    account = setup.memo.get("account")
-    if account is None or str(account.id) != setup.stash.get(n.STASH_SESSION_USER_ID):
-        return None
-    return account
-
-
-def can_sign_in_without_passkeys(account: Account) -> bool:
-    """A password with an identifier to type, or an email passcode (flow-api.md §4.3.2 #18).
-
-    Third-party and SAML identities count in Hanko too; hankoflow has none yet.
-    """
-    facts = accounts.facts(account)
-    by_email = features.email_login_identifier() and facts.has_emails
-    by_username = features.username_login_identifier() and facts.has_username
-    password = features.passwords() and facts.has_password and (by_email or by_username)
-    passcode = features.passcode_login() and (by_email or (by_username and facts.has_emails))
-    return bool(password or passcode)
 
 
 def passkey_deletable(account: Account) -> bool:
@@ -64,7 +43,11 @@ def passkey_deletable(account: Account) -> bool:
         return False
     if len(passkeys) > 1:
         return True
-    return settings.PASSKEY.OPTIONAL and can_sign_in_without_passkeys(account)
+    # The last passkey: a password with an identifier to type, or an email passcode remains
+    # (third-party and SAML identities count in Hanko too).
+    return settings.PASSKEY.OPTIONAL and login_methods.can_sign_in(
+        account, without_passkeys=len(passkeys)
+    )
 
 
 def security_key_deletable(account: Account) -> bool:
