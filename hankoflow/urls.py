@@ -3,7 +3,7 @@
 ``path("", include("hankoflow.urls"))`` serves ``/login``, ``/registration``, ``/profile``,
 ``/token_exchange``, ``/.well-known/config``, ``/.well-known/jwks.json``, ``/sessions/validate``,
 ``/me``, ``/users/<id>``, ``/logout``, ``/health/*``, ``/metrics`` (404 unless
-``METRICS.ENABLED``) and ``/thirdparty/callback``.
+``METRICS.ENABLED``), ``/thirdparty/auth`` and ``/thirdparty/callback``.
 """
 
 from django.urls import path
@@ -18,7 +18,7 @@ from hankoflow.api.public.sessions import (
     UserView,
     ValidateSessionView,
 )
-from hankoflow.api.public.thirdparty import CallbackView
+from hankoflow.api.public.thirdparty import AuthView, CallbackView
 from hankoflow.api.public.wellknown import ConfigView
 from hankoflow.flows.registry import FLOWS
 
@@ -35,5 +35,6 @@ urlpatterns = [
     path("health/alive", AliveView.as_view(), name="health-alive"),
     path("health/ready", ReadyView.as_view(), name="health-ready"),
     path("metrics", metrics_view, name="metrics"),
+    path("thirdparty/auth", AuthView.as_view(), name="thirdparty-auth"),
     path("thirdparty/callback", CallbackView.as_view(), name="thirdparty-callback"),
 ]

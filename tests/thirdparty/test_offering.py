@@ -152,3 +152,39 @@ def test_prompt_and_acr_values_are_sent(flow_client, settings):
     assert url.startswith("https://idp.example.com/authorize?")
     assert "prompt=select_account" in url and "acr_values=gold+silver" in url
     assert "scope=openid" in url and "code_challenge" not in url  # no verifier from the client
+
+
+@pytest.mark.django_db
+def test_legacy_auth_redirects_to_the_provider_with_a_lax_cookie(client, settings):
+    settings.HANKOFLOW = {
+        "THIRD_PARTY": {**REDIRECTS, "PROVIDERS": {"github": {"ENABLED": True, **CREDENTIALS}}}
+    }
+    response = client.get(
+        "/thirdparty/auth", {"provider": "github", "redirect_to": "https://app.example.com/x"}
+    )
+    assert response.status_code == 307
+    assert response["Location"].startswith("https://github.com/login/oauth/authorize?")
+    cookie = response.cookies["hanko_thirdparty_state"]
+    assert cookie["samesite"] == "Lax" and cookie["max-age"] == 300
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("referer", "target"),
+    [
+        ("https://app.example.com/login", "https://app.example.com/login?"),
+        ("https://evil.example.net/", "https://app.example.com/error?"),  # not on the list
+        ("", "https://app.example.com/error?"),
+    ],
+)
+def test_legacy_auth_errors_go_to_an_allowed_referer_only(client, settings, referer, target):
+    settings.HANKOFLOW = {
+        "THIRD_PARTY": {**REDIRECTS, "PROVIDERS": {"github": {"ENABLED": True, **CREDENTIALS}}}
+    }
+    response = client.get(
+        "/thirdparty/auth",
+        {"provider": "github", "redirect_to": "https://evil.example.net/"},
+        headers={"Referer": referer} if referer else {},
+    )
+    assert response.status_code == 307
+    assert response["Location"].startswith(target + "error=invalid_request")

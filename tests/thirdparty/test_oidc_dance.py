@@ -230,3 +230,17 @@ def test_deactivated_account_is_refused(dance, account_factory):
     answer = dance.callback(dance.consent(started.body["payload"]["redirect_url"]))
     assert returned(answer)["error"] == "access_denied"
     assert not Identity.objects.exists()
+
+
+def test_legacy_auth_then_token_exchange_flow(dance, flow_client):
+    start = flow_client.client.get(
+        "/thirdparty/auth", {"provider": "custom_local", "redirect_to": RETURN_TO}
+    )
+    assert start.status_code == 307
+    dance.sign_in_at_provider("alice")
+    answer = dance.callback(dance.consent(start["Location"]))
+    token = returned(answer)["hanko_token"]
+    started = flow_client.start("token_exchange")
+    success = flow_client.act(started, "exchange_token", {"token": token})
+    assert success.state == "success", success.body
+    assert success.body["payload"]["last_login"]["login_method"] == "third_party"

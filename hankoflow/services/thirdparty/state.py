@@ -99,6 +99,7 @@ class StateCookie:
     session cookie. ``value`` empty expires it (``SameSite=Lax``, as Hanko clears it)."""
 
     value: str = field(repr=False)
+    same_site: str = "None"  # the legacy GET /thirdparty/auth sets Lax
 
     def apply_to(self, response: HttpResponseBase) -> None:
         cookie = settings.SESSION.COOKIE
@@ -110,5 +111,5 @@ class StateCookie:
             domain=cookie.DOMAIN or None,
             secure=True,
             httponly=bool(cookie.HTTP_ONLY),
-            samesite="None" if self.value else "Lax",
+            samesite=self.same_site if self.value else "Lax",
         )
