@@ -4,8 +4,9 @@ Whatever ModelAdmin the project registered for ``get_user_model()`` is wrapped: 
 subclassed with ``HankoflowUserAdminMixin`` and registered again, so its own fields, filters and
 actions stay. A user model without an admin gets a plain one. The change page shows the Hanko
 account (an inline): emails, username, credentials, TOTP, password, third-party identities,
-sessions, trusted devices, the last login method, and links to the pages of each. Every action goes through
-``hankoflow.services.staff``, which uses the flows' services and audits the staff member.
+sessions, trusted devices, the last login method, and links to the pages of each. Every action
+goes through ``hankoflow.services.staff``, which uses the flows' services and audits the staff
+member.
 """
 
 from __future__ import annotations
