@@ -88,7 +88,9 @@ def complete(
 class HankoflowStrategy(BaseStrategy):
     """social-core's view of one hankoflow request: settings, request data, no session."""
 
-    def __init__(self, social_settings: dict[str, Any], state: State, sealed: str, data: dict):
+    def __init__(
+        self, social_settings: dict[str, Any], state: State, sealed: str, data: dict[str, str]
+    ) -> None:
         super().__init__(storage=None)
         self._settings = social_settings
         self.hanko_state = state
@@ -258,7 +260,9 @@ def _settings(provider: Provider) -> dict[str, Any]:
     return values
 
 
-def _backend(provider: Provider, state: State, sealed: str, redirect_uri: str, data: dict):
+def _backend(
+    provider: Provider, state: State, sealed: str, redirect_uri: str, data: dict[str, str]
+) -> Any:
     strategy = HankoflowStrategy(_settings(provider), state, sealed, data)
     return _backend_class(provider)(strategy, redirect_uri=redirect_uri)
 

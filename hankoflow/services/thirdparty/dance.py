@@ -113,6 +113,8 @@ def finish(
         return fail(query["error"][:64], description[:256])
     if not query.get("code"):
         return fail("invalid_request", "auth code missing from request")
+    if not redirects.is_allowed(state.redirect_to):
+        return fail("invalid_request", "redirect_to is not allowed any more")
     provider = providers.get(state.provider)
     if provider is None:
         return fail("invalid_request", f"provider {state.provider} is disabled")

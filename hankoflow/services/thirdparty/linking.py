@@ -152,7 +152,3 @@ def _update(identity: Identity, person: ProviderUser) -> None:
     identity.email_verified = person.email_verified
     identity.data = person.data
     identity.save(update_fields=["email", "email_verified", "data", "updated_at"])
-
-
-def identities_of(account: Account) -> list[Identity]:
-    return list(Identity.objects.filter(account=account))
