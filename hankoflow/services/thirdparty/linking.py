@@ -110,7 +110,13 @@ def _link(provider: Provider, account: Account, person: ProviderUser) -> Linked:
         # Hanko: the flow path links an unverified provider address too and relies on a passcode
         # later; we never attach an identity to an account on an address nobody has verified.
         raise LinkRefused("unverified_email", "third party provider email must be verified")
-    return Linked(account=account, identity=_create(account, provider, person), outcome=LINK)
+    try:
+        with transaction.atomic():
+            identity = _create(account, provider, person)
+    except IntegrityError:
+        # A concurrent callback linked the same identity first; the person can simply retry.
+        raise LinkRefused("invalid_request", "identity already exists") from None
+    return Linked(account=account, identity=identity, outcome=LINK)
 
 
 def _sign_up(provider: Provider, person: ProviderUser, env: RequestFacts | None) -> Linked:
