@@ -188,3 +188,17 @@ def test_legacy_auth_errors_go_to_an_allowed_referer_only(client, settings, refe
     )
     assert response.status_code == 307
     assert response["Location"].startswith(target + "error=invalid_request")
+
+
+@pytest.mark.django_db
+def test_callback_rechecks_redirect_to_against_the_current_allow_list(client, settings):
+    from hankoflow.services.thirdparty.state import State
+
+    settings.HANKOFLOW = {
+        "THIRD_PARTY": {**REDIRECTS, "PROVIDERS": {"github": {"ENABLED": True, **CREDENTIALS}}}
+    }
+    # Sealed while another allow-list was in force (or forged with the secret key).
+    sealed = State.new("github", "https://old.example.com/x", "c" * 43).seal()
+    response = client.get("/thirdparty/callback", {"state": sealed, "code": "x"})
+    assert response.status_code == 307
+    assert response["Location"].startswith("https://app.example.com/error?error=invalid_request")
