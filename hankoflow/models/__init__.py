@@ -1,6 +1,7 @@
 """hankoflow's models, one module per aggregate."""
 
 from hankoflow.models.accounts import Account, Email, Username
+from hankoflow.models.api_keys import ApiKey
 from hankoflow.models.attempts import AttemptBudget
 from hankoflow.models.audit import AuditLogEntry
 from hankoflow.models.flows import Flow
@@ -10,6 +11,7 @@ from hankoflow.models.outbox import OutboxEmail
 from hankoflow.models.passcodes import Passcode
 from hankoflow.models.sessions import Session, SigningKey
 from hankoflow.models.webauthn import WebauthnChallenge, WebauthnCredential
+from hankoflow.models.webhooks import Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
     "Account",
@@ -28,4 +30,8 @@ __all__ = [
     "TrustedDevice",
     "Identity",
     "ExchangeToken",
+    "ApiKey",
+    "Webhook",
+    "WebhookDelivery",
+    "WebhookAttempt",
 ]

@@ -33,6 +33,12 @@ class Account(models.Model):
     public_metadata = models.TextField(null=True, blank=True)  # noqa: DJ001
     private_metadata = models.TextField(null=True, blank=True)  # noqa: DJ001
     unsafe_metadata = models.TextField(null=True, blank=True)  # noqa: DJ001
+    # Hanko's user name fields (platform.md §4.3.2 PATCH /users, flow-api.md §4.6.1): set by the
+    # admin API or a third-party provider's profile; empty when unknown.
+    name = models.CharField(max_length=255, blank=True, default="")
+    given_name = models.CharField(max_length=255, blank=True, default="")
+    family_name = models.CharField(max_length=255, blank=True, default="")
+    picture = models.URLField(max_length=2048, blank=True, default="")
 
     class Meta:
         db_table = "hankoflow_account"

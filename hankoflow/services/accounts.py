@@ -387,6 +387,14 @@ def _as_uuid(value: uuid.UUID | str) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
+def otp_secret_of(account: Account) -> OTPSecret | None:
+    """The account's TOTP secret row, or None."""
+    try:
+        return account.otp_secret
+    except ObjectDoesNotExist:
+        return None
+
+
 def _has_otp_secret(account: Account) -> bool:
     try:
         return account.otp_secret is not None
