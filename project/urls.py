@@ -1,5 +1,6 @@
 """Demo project routes: hankoflow at the root, the generic HTML page, Hanko's own elements,
-and the protected page and DRF endpoint that read the Hanko session as ``request.user``."""
+the protected page and DRF endpoint that read the Hanko session as ``request.user``, and the
+admin API under ``/admin-api/``."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -11,6 +12,9 @@ urlpatterns = [
     path("protected/", views.protected, name="protected"),
     path("protected/logout/", views.logout, name="protected-logout"),
     path("api/whoami", views.WhoAmI.as_view(), name="whoami"),
+    # Hanko's admin API (API keys: manage.py hankoflow_api_key). Serve it on an internal host
+    # only in production.
+    path("admin-api/", include("hankoflow.api.admin.urls")),
     path("", include("hankoflow.web.urls")),
     path("", include("hankoflow.urls")),
 ]

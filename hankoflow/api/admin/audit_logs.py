@@ -1,0 +1,5 @@
+"""Admin API: audit_logs (issue 14 in progress)."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

@@ -1,0 +1,5 @@
+"""Admin API: user_resources (issue 14 in progress)."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
