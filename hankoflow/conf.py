@@ -191,6 +191,21 @@ DEFAULTS: dict[str, Any] = {
             )
         }
     },
+    # Hanko's webhooks (platform.md §5). HOOKS: [{"CALLBACK": url, "EVENTS": [...]}] from
+    # settings, sent when ENABLED; hooks made through the admin API are always sent.
+    # Not in Hanko: deliveries are retried (RETRY.*), and callbacks on private, loopback or
+    # link-local addresses are refused unless ALLOW_PRIVATE_NETWORKS (server-side request
+    # forgery); TIMEOUT is per request, in seconds.
+    "WEBHOOKS": {
+        "ENABLED": False,
+        "HOOKS": [],
+        "ALLOW_TIME_EXPIRATION": False,
+        "ALLOW_PRIVATE_NETWORKS": False,
+        "TIMEOUT": 10,
+        "RETRY": {"MAX_ATTEMPTS": 6, "BASE_DELAY": 30},
+    },
+    # Not in Hanko (whose admin API has no keys and no limits): requests per API key.
+    "ADMIN_API": {"RATE_LIMIT": {"TOKENS": 600, "INTERVAL": 60}},
     # Not in Hanko: a sensitive change in the profile flow (password, email, credential removal,
     # account deletion) asks the person to prove who they are again when the session's last
     # authentication is older than this many seconds (0: never ask, as Hanko).
