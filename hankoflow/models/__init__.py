@@ -6,6 +6,7 @@ from hankoflow.models.attempts import AttemptBudget
 from hankoflow.models.audit import AuditLogEntry
 from hankoflow.models.flows import Flow
 from hankoflow.models.identities import ExchangeToken, Identity
+from hankoflow.models.invitations import Invitation
 from hankoflow.models.mfa import OTPSecret, TrustedDevice
 from hankoflow.models.outbox import OutboxEmail
 from hankoflow.models.passcodes import Passcode
@@ -34,4 +35,5 @@ __all__ = [
     "Webhook",
     "WebhookDelivery",
     "WebhookAttempt",
+    "Invitation",
 ]
