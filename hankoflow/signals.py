@@ -114,6 +114,9 @@ CREDENTIAL_PASSWORD = "password"
 CREDENTIAL_PASSKEY = "passkey"
 CREDENTIAL_SECURITY_KEY = "security_key"
 CREDENTIAL_TOTP = "totp"
+CREDENTIAL_THIRD_PARTY = "third_party"
+"""An identity at an OAuth / OpenID Connect provider, connected or disconnected in the profile;
+``credential_id`` is the identity's id."""
 
 # --- sessions -----------------------------------------------------------------------------------
 

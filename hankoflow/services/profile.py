@@ -11,13 +11,15 @@ from typing import Any
 from hankoflow.conf import settings
 from hankoflow.models import Account
 from hankoflow.services import accounts, metadata, webauthn
+from hankoflow.services.thirdparty import identities
 
 
 def profile_data(account: Account) -> dict[str, Any]:
     """The ``user`` object of flow-api.md §4.6.1, also the body of ``GET /me``.
 
-    Identities and names are added by the issues that build them; absent keys are omitted, as
-    Hanko omits empty ones (``metadata`` too: the public and unsafe objects, never the private).
+    ``identities`` lists those of enabled providers; names are added by the issue that builds
+    them. Absent keys are omitted, as Hanko omits empty ones (``metadata`` too: the public and
+    unsafe objects, never the private).
     """
     emails = list(account.emails.all())
     username = accounts.username_of(account)
@@ -50,6 +52,8 @@ def profile_data(account: Account) -> dict[str, Any]:
     data["updated_at"] = accounts.rfc3339(account.updated_at)
     if (user_metadata := metadata.profile_metadata(account)) is not None:
         data["metadata"] = user_metadata
+    if linked := identities.profile_dto(identities.enabled_of(account)):
+        data["identities"] = linked
     return data
 
 
