@@ -36,6 +36,12 @@ DEFAULTS: dict[str, Any] = {
         # Larger request bodies on the flow endpoints are refused with 413.
         "MAX_BODY_SIZE": 64 * 1024,
     },
+    # Not in Hanko: the Flow Execution API, POST /flow/execute (docs/flow-execution.md). A
+    # flowType outside FLOW_TYPES, or whose flow is not installed, answers flow_type_disabled.
+    "FLOW_EXECUTION": {
+        "ENABLED": True,
+        "FLOW_TYPES": ["REGISTRATION", "PASSWORD_RECOVERY", "INVITED_USER_REGISTRATION"],
+    },
     "ACCOUNT": {"ALLOW_SIGNUP": True, "ALLOW_DELETION": False},
     "EMAIL_DELIVERY": {
         "ENABLED": True,
@@ -174,7 +180,32 @@ DEFAULTS: dict[str, Any] = {
     # Not in Hanko: /metrics for Prometheus (the `metrics` extra). TOKEN (a bearer token) and
     # ALLOWED_NETWORKS (CIDRs of the client IP) guard it; with neither set it answers 403.
     "METRICS": {"ENABLED": False, "TOKEN": "", "ALLOWED_NETWORKS": []},
-    "SAML": {"ENABLED": False, "IDENTITY_PROVIDERS": []},
+    # SAML 2.0 service provider (platform.md §9.5; the `saml` extra and the xmlsec1 binary).
+    # ENDPOINT_URL: this server's public base (SP entity id; ACS = <ENDPOINT_URL>/saml/callback);
+    # AUDIENCE_URI: the audience assertions must name (empty: ENDPOINT_URL). SP_CERTIFICATE and
+    # SP_PRIVATE_KEY: PEM, signing and decryption (Hanko generates them; we read them from
+    # settings). IDENTITY_PROVIDERS: [{"ENABLED", "NAME", "DOMAIN", "METADATA_URL" or "METADATA"
+    # (the XML), "SKIP_EMAIL_VERIFICATION", "ATTRIBUTE_MAP": {hanko claim: attribute name}}].
+    "SAML": {
+        "ENABLED": False,
+        "ENDPOINT_URL": "",
+        "AUDIENCE_URI": "",
+        "DEFAULT_REDIRECT_URL": "",
+        "ALLOWED_REDIRECT_URLS": [],
+        "SP_CERTIFICATE": "",
+        "SP_PRIVATE_KEY": "",
+        # Hanko's code defaults (all off). SKIP_SIGNATURE_VALIDATION is refused by a check.
+        "OPTIONS": {
+            "SIGN_AUTHN_REQUESTS": False,
+            "FORCE_LOGIN": False,
+            "VALIDATE_ENCRYPTION_CERT": False,
+            "SKIP_SIGNATURE_VALIDATION": False,
+            "ALLOW_MISSING_ATTRIBUTES": False,
+        },
+        # Not in Hanko: how long fetched IdP metadata is kept in Django's cache, in seconds.
+        "METADATA_CACHE_TIMEOUT": 3600,
+        "IDENTITY_PROVIDERS": [],
+    },
     # Emails that tell a person about a change to their account (platform.md §7.4), each
     # switched on or off by its template name.
     "SECURITY_NOTIFICATIONS": {
@@ -203,6 +234,9 @@ DEFAULTS: dict[str, Any] = {
         "ALLOW_PRIVATE_NETWORKS": False,
         "TIMEOUT": 10,
         "RETRY": {"MAX_ATTEMPTS": 6, "BASE_DELAY": 30},
+        # Sent and failed deliveries (with their attempts) older than this are deleted by
+        # ``manage.py hankoflow_cleanup`` (0: kept for ever). Pending ones are never deleted.
+        "RETENTION": 7 * 24 * 3600,
     },
     # Not in Hanko (whose admin API has no keys and no limits): requests per API key.
     "ADMIN_API": {"RATE_LIMIT": {"TOKENS": 600, "INTERVAL": 60}},

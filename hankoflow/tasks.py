@@ -19,9 +19,12 @@ the logic lives in ``hankoflow.services.mail``. Run
         },
     }
 
-or ``manage.py hankoflow_send_outbox`` from cron. Both tasks are safe to run twice at once: each
-row is sent under a row lock. Use ``task_acks_late`` and ``task_reject_on_worker_lost`` (the demo
-does) so that a worker killed mid-send hands the task on.
+or ``manage.py hankoflow_send_outbox`` from cron. Webhooks work the same way:
+``send_webhook`` (one delivery, retried with backoff) and the sweeper ``send_pending_webhooks``
+(``manage.py hankoflow_send_webhooks``), logic in ``hankoflow.services.webhooks``. The tasks
+are safe to run twice at once: each row is sent under a row lock. Use ``task_acks_late`` and
+``task_reject_on_worker_lost`` (the demo does) so that a worker killed mid-send hands the task
+on.
 
 The app registers these tasks when Django starts (``HankoflowConfig.ready``), so a web process
 can publish them without the worker's autodiscovery. They import the mail service when they run:
@@ -81,6 +84,30 @@ def send_pending_outbox() -> dict[str, int]:
     from hankoflow.services import mail
 
     return asdict(mail.sweep())
+
+
+@shared_task(bind=True, name="hankoflow.send_webhook", ignore_result=True, max_retries=None)
+@_with_request_id
+def send_webhook(self, delivery_id: str) -> str:
+    """Make one attempt at a webhook delivery; a failure is retried with backoff (the row
+    counts attempts, ``WEBHOOKS.RETRY``)."""
+    from hankoflow.services import webhooks
+
+    delivery = webhooks.deliver(delivery_id)
+    # Eager (in-process) runs do not wait in a request for a backoff: the sweeper retries.
+    if delivery.retry_in is not None and not self.request.is_eager:
+        raise self.retry(countdown=delivery.retry_in)
+    return delivery.outcome
+
+
+@shared_task(name="hankoflow.send_pending_webhooks", ignore_result=True)
+@_with_request_id
+def send_pending_webhooks() -> dict[str, int]:
+    """The webhook sweeper: attempt the pending deliveries older than 30 s whose retry is due
+    (run it every minute, as ``send_pending_outbox``)."""
+    from hankoflow.services import webhooks
+
+    return asdict(webhooks.sweep())
 
 
 @shared_task(name="hankoflow.cleanup", ignore_result=True)

@@ -9,6 +9,8 @@ else in the package):
   no success within ``attempts.KNOWN_NETWORK_FOR`` — such a row answers as a missing one does;
 * outbox emails: sent or failed, created more than ``EMAIL_DELIVERY.OUTBOX_RETENTION`` ago
   (pending rows are never touched);
+* webhook deliveries (with their attempts): sent or failed, created more than
+  ``WEBHOOKS.RETENTION`` ago;
 * audit log entries: created more than ``AUDIT_LOG.RETENTION`` ago.
 
 A retention of 0 keeps those rows for ever. Rows are deleted in batches of ``BATCH_SIZE``
@@ -41,6 +43,7 @@ from hankoflow.models import (
     Session,
     TrustedDevice,
     WebauthnChallenge,
+    WebhookDelivery,
 )
 from hankoflow.services import attempts
 
@@ -83,6 +86,14 @@ def _old_outbox(now: datetime) -> Q | None:
     return Q(status__in=closed, created_at__lt=now - timedelta(seconds=retention))
 
 
+def _old_webhook_deliveries(now: datetime) -> Q | None:
+    retention = int(settings.WEBHOOKS.RETENTION)
+    if retention <= 0:
+        return None
+    closed = [WebhookDelivery.Status.SENT, WebhookDelivery.Status.FAILED]
+    return Q(status__in=closed, created_at__lt=now - timedelta(seconds=retention))
+
+
 def _old_audit(now: datetime) -> Q | None:
     retention = int(settings.AUDIT_LOG.RETENTION)
     if retention <= 0:
@@ -98,6 +109,7 @@ TARGETS: tuple[Target, ...] = (
     Target("trusted_devices", TrustedDevice, _expired),
     Target("attempt_budgets", AttemptBudget, _spent_budget),
     Target("outbox_emails", OutboxEmail, _old_outbox),
+    Target("webhook_deliveries", WebhookDelivery, _old_webhook_deliveries),
     Target("audit_log_entries", AuditLogEntry, _old_audit),
 )
 NAMES = tuple(target.name for target in TARGETS)
@@ -159,7 +171,7 @@ def _delete(
             )
             if not pks:
                 return total
-            # No row of these tables has dependants: Django deletes with one statement.
+            # Only webhook deliveries have dependants (their attempts, deleted with them).
             _, per_model = model.objects.using(alias).filter(condition, pk__in=pks).delete()
             deleted = per_model.get(model._meta.label, 0)
         total += deleted

@@ -19,6 +19,8 @@ from hankoflow.models import (
     Session,
     TrustedDevice,
     WebauthnChallenge,
+    WebhookAttempt,
+    WebhookDelivery,
 )
 from hankoflow.models.attempts import ALL_NETWORKS
 from hankoflow.services import attempts, cleanup
@@ -99,6 +101,16 @@ def rows(account_factory):
                 status=status,
                 created_at=now - age,
             )
+    for status in WebhookDelivery.Status.values:
+        for age, label in ((OUTBOX_RETENTION + TICK, "old"), (OUTBOX_RETENTION, "edge")):
+            delivery = WebhookDelivery.objects.create(
+                callback=f"https://example.com/{status}-{label}",
+                event="user.login",
+                data={},
+                status=status,
+                created_at=now - age,
+            )
+            WebhookAttempt.objects.create(delivery=delivery, status_code=500)
     for age, label in ((AUDIT_RETENTION + TICK, "old"), (AUDIT_RETENTION, "edge")):
         AuditLogEntry.objects.create(type=label, meta_http_request_id="r", created_at=now - age)
     return now
@@ -112,11 +124,19 @@ EXPECTED = {
     "trusted_devices": 2,
     "attempt_budgets": 4,
     "outbox_emails": 2,
+    "webhook_deliveries": 2,
     "audit_log_entries": 1,
 }
 
 
 def _assert_survivors() -> None:
+    assert {c.rsplit("/", 1)[1] for c in _tags(WebhookDelivery, "callback")} == {
+        "pending-old",
+        "pending-edge",
+        "sent-edge",
+        "failed-edge",
+    }
+    assert WebhookAttempt.objects.count() == 4
     assert _tags(Flow, "state") == {"alive"}
     assert _tags(Passcode, "email") == {"alive@example.com"}
     assert {c.split("-")[0] for c in _tags(WebauthnChallenge, "challenge")} == {"alive"}

@@ -1,0 +1,67 @@
+"""Where hooks come from (platform.md §5.1): rows made through the admin API (always active when
+enabled) and ``WEBHOOKS.HOOKS`` from settings (active when ``WEBHOOKS.ENABLED``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from hankoflow import clock
+from hankoflow.conf import settings
+from hankoflow.models import Webhook
+from hankoflow.services.webhooks import events
+
+# A database hook lives this long after its creation, its last success or an admin PUT.
+LIFETIME = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class Target:
+    """One hook an event goes to: its callback and, for a database hook, its row."""
+
+    callback: str
+    webhook: Webhook | None = None
+
+
+def config_hooks() -> list[dict[str, Any]]:
+    """``WEBHOOKS.HOOKS`` as Hanko lists them: ``[{"callback", "events"}]`` (keys in either
+    case in settings)."""
+    hooks = []
+    for hook in settings.WEBHOOKS.HOOKS or []:
+        values = {str(key).lower(): value for key, value in dict(hook).items()}
+        hooks.append(
+            {"callback": str(values.get("callback", "")), "events": list(values.get("events", []))}
+        )
+    return hooks
+
+
+def targets(event: str) -> list[Target]:
+    """The hooks that receive ``event`` now, one per hook however many of its subscriptions
+    match (§5.5). Database hooks are read afresh: admin changes apply at once. With
+    ``WEBHOOKS.ALLOW_TIME_EXPIRATION`` an expired hook is disabled here and skipped."""
+    found: list[Target] = []
+    now = clock.now()
+    expired: list[Any] = []
+    for hook in Webhook.objects.filter(enabled=True).order_by("created_at"):
+        if not events.matches(hook.events or [], event):
+            continue
+        if settings.WEBHOOKS.ALLOW_TIME_EXPIRATION and hook.expires_at <= now:
+            expired.append(hook.pk)
+            continue
+        found.append(Target(hook.callback, hook))
+    if expired:
+        Webhook.objects.filter(pk__in=expired).update(enabled=False, updated_at=now)
+    if settings.WEBHOOKS.ENABLED:
+        found += [
+            Target(hook["callback"])
+            for hook in config_hooks()
+            if hook["callback"] and events.matches(hook["events"], event)
+        ]
+    return found
+
+
+def renewed_expiry() -> Any:
+    """``expires_at`` of a hook created, renewed by a success, or updated now."""
+    return clock.now() + LIFETIME
