@@ -1,5 +1,10 @@
-"""Admin API: user_resources (issue 14 in progress)."""
+"""Admin API: the resources of one user (platform.md §4.3.3–§4.3.7): emails, WebAuthn
+credentials and the authenticator app, password and metadata, one module each; path ids, errors
+and bodies as ``user_scope`` reads them."""
 
-from django.urls import URLPattern
+from hankoflow.api.admin import credentials, emails
 
-urlpatterns: list[URLPattern] = []
+urlpatterns = [
+    *emails.urlpatterns,
+    *credentials.urlpatterns,
+]
