@@ -2,9 +2,10 @@
 credentials and the authenticator app, password and metadata, one module each; path ids, errors
 and bodies as ``user_scope`` reads them."""
 
-from hankoflow.api.admin import credentials, emails
+from hankoflow.api.admin import credentials, emails, metadata
 
 urlpatterns = [
     *emails.urlpatterns,
     *credentials.urlpatterns,
+    *metadata.urlpatterns,
 ]

@@ -67,7 +67,9 @@ def test_create_adds_an_unverified_address_and_audits_the_key(admin_api, account
 
 
 def test_create_verified(admin_api, account):
-    response = post(admin_api(), emails_url(account), {"address": "v@example.com", "is_verified": True})
+    response = post(
+        admin_api(), emails_url(account), {"address": "v@example.com", "is_verified": True}
+    )
     assert response.status_code == 201 and response.json()["is_verified"] is True
 
 
@@ -131,7 +133,9 @@ def test_bad_bodies_are_400(admin_api, account, body):
     assert Email.objects.filter(account=account).count() == 1
 
 
-@pytest.mark.parametrize("raw", ["{", '{"address": "a@example.com"', "\xff", '{"a": NaN}', "[" * 5000])
+@pytest.mark.parametrize(
+    "raw", ["{", '{"address": "a@example.com"', "\xff", '{"a": NaN}', "[" * 5000]
+)
 def test_malformed_json_is_400(admin_api, account, raw):
     response = admin_api().generic(
         "POST", emails_url(account), raw.encode("utf-8", "surrogatepass"), "application/json"
