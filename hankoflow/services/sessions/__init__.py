@@ -31,6 +31,7 @@ from hankoflow.services.sessions.revocation import (
     logout,
     revoke,
     revoke_all,
+    revoke_of,
 )
 from hankoflow.services.sessions.tokens import audience, claims_payload, decode
 from hankoflow.services.sessions.user_agents import describe_user_agent
@@ -61,6 +62,7 @@ __all__ = [
     "retention_for",
     "revoke",
     "revoke_all",
+    "revoke_of",
     "storable_ip",
     "storable_user_agent",
     "validate",

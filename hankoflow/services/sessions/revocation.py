@@ -19,7 +19,7 @@ from hankoflow import clock, signals
 from hankoflow.engine import RequestFacts
 from hankoflow.models import Account
 from hankoflow.models.sessions import Session
-from hankoflow.services import audit, device_trust
+from hankoflow.services import audit, device_trust, webhooks
 from hankoflow.services.sessions.tokens import canonical_uuid
 
 
@@ -42,6 +42,21 @@ def revoke(
         return False
     session = Session.objects.select_related("account").filter(pk=key).first()
     return session is not None and end_one(session, reason, request)
+
+
+def revoke_of(
+    account: Account,
+    session_id: uuid.UUID,
+    *,
+    reason: str = signals.REASON_REVOKED,
+    request: HttpRequest | None = None,
+) -> Session | None:
+    """End the account's session ``session_id`` (the admin API's revocation): the ended row,
+    or None when the account has no such session (another user's included)."""
+    row = Session.objects.select_related("account").filter(pk=session_id, account=account).first()
+    if row is None or not end_one(row, reason, request):
+        return None
+    return row
 
 
 def revoke_all(
@@ -121,6 +136,7 @@ def end_one(session: Session, reason: str, request: HttpRequest | None) -> bool:
 
 
 def _announce(session: Session, account: Account, reason: str, request: HttpRequest | None) -> None:
+    webhooks.session_ended(session, reason)  # session.delete.* (platform.md §5.2)
     signals.session_revoked.send(
         sender=Session, session=session, account=account, reason=reason, request=request
     )
