@@ -9,6 +9,7 @@
 from django.urls import path
 
 from hankoflow.api.metrics import metrics_view
+from hankoflow.api.public.flow_execution import FlowExecutionView
 from hankoflow.api.public.flows import FlowView
 from hankoflow.api.public.health import AliveView, ReadyView
 from hankoflow.api.public.sessions import (
@@ -37,4 +38,5 @@ urlpatterns = [
     path("metrics", metrics_view, name="metrics"),
     path("thirdparty/auth", AuthView.as_view(), name="thirdparty-auth"),
     path("thirdparty/callback", CallbackView.as_view(), name="thirdparty-callback"),
+    path("flow/execute", FlowExecutionView.as_view(), name="flow-execute"),
 ]
