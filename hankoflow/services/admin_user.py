@@ -9,11 +9,13 @@ three metadata categories; never a password hash, an OTP secret or key material 
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from typing import Any
 
 from hankoflow.engine import RequestFacts
-from hankoflow.models import Account
-from hankoflow.services import accounts, metadata, webauthn
+from hankoflow.models import Account, AuditLogEntry
+from hankoflow.services import accounts, audit, metadata, webauthn
 from hankoflow.services.accounts import rfc3339
 
 
@@ -78,6 +80,9 @@ def _full_parts(account: Account) -> dict[str, Any]:
             }
             for i in identities
         ]
+    password = password_object(account)
+    if password is not None:
+        parts["password"] = password
     otp = accounts.otp_secret_of(account)
     if otp is not None:
         parts["otp"] = {"id": str(otp.id), "created_at": rfc3339(otp.created_at)}
@@ -85,3 +90,30 @@ def _full_parts(account: Account) -> dict[str, Any]:
     if any(v is not None for v in stored.values()):
         parts["metadata"] = {k: v for k, v in stored.items() if v is not None}
     return parts
+
+
+def password_object(account: Account) -> dict[str, Any] | None:
+    """Hanko's Password object ``{"id", "created_at", "updated_at"}`` (never the hash), or None
+    when the user has no usable password.
+
+    The password lives on the Django user, which keeps neither an id nor dates for it. ``id`` is
+    derived from the user id (a version-4-shaped UUID, stable while the user exists, the same
+    after the password changes as Hanko's is); ``updated_at`` is the newest password change in
+    the audit log (``password_changed``), else the account's creation, as is ``created_at``.
+    Hanko: a row of its own with its own dates; its ``tenant_id`` is left out (no tenants here).
+    """
+    user = account.user
+    if not accounts.has_password(user):
+        return None
+    digest = hashlib.sha256(f"hankoflow:password:{account.pk}".encode()).digest()
+    changed = (
+        AuditLogEntry.objects.filter(actor_user_id=account.pk, type=audit.PASSWORD_CHANGED)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    return {
+        "id": str(uuid.UUID(bytes=digest[:16], version=4)),
+        "created_at": rfc3339(account.created_at),
+        "updated_at": rfc3339(max(changed, account.created_at) if changed else account.created_at),
+    }

@@ -17,9 +17,9 @@ from hankoflow.services.thirdparty import identities
 def profile_data(account: Account) -> dict[str, Any]:
     """The ``user`` object of flow-api.md §4.6.1, also the body of ``GET /me``.
 
-    ``identities`` lists those of enabled providers; names are added by the issue that builds
-    them. Absent keys are omitted, as Hanko omits empty ones (``metadata`` too: the public and
-    unsafe objects, never the private).
+    ``identities`` lists those of enabled providers; ``name``, ``given_name``, ``family_name``
+    and ``picture`` are set through the admin API. Absent keys are omitted, as Hanko omits empty
+    ones (``metadata`` too: the public and unsafe objects, never the private).
     """
     emails = list(account.emails.all())
     username = accounts.username_of(account)
@@ -54,6 +54,9 @@ def profile_data(account: Account) -> dict[str, Any]:
         data["metadata"] = user_metadata
     if linked := identities.profile_dto(identities.enabled_of(account)):
         data["identities"] = linked
+    for key in ("name", "given_name", "family_name", "picture"):
+        if value := getattr(account, key):
+            data[key] = value
     return data
 
 

@@ -1,9 +1,10 @@
 """Rate limits of the flows, kept in Django's cache (platform.md §8, security-checks PC-06, RE-02).
 
-Four buckets (``Bucket``), each ``TOKENS`` per ``INTERVAL`` seconds from
+Five buckets (``Bucket``), each ``TOKENS`` per ``INTERVAL`` seconds from
 ``RATE_LIMITER.<BUCKET>_LIMITS``: ``passcode`` (sending a code; key: client IP + email),
 ``password`` (``password_login``; key: IP + login identifier), ``otp`` (TOTP at login; key: IP +
-user id) and ``token`` (``exchange_token``; key: IP). Flow steps spend them through
+user id), ``token`` (``exchange_token``; key: IP) and ``admin_api`` (every admin API request;
+key: the API key; limits ``ADMIN_API.RATE_LIMIT``). Flow steps spend them through
 ``hankoflow.steps.rate_limit_error``. As in Hanko the window of a key starts with its first use
 and the whole budget comes back when it ends (a fixed window per key).
 
@@ -23,6 +24,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from django.core.cache import caches
 
@@ -41,10 +43,20 @@ class Bucket(StrEnum):
     PASSWORD = "password"  # noqa: S105 - a bucket name
     OTP = "otp"
     TOKEN = "token"  # noqa: S105 - a bucket name
+    # Hanko: its admin API has no rate limit. Limits: ADMIN_API.RATE_LIMIT.
+    ADMIN_API = "admin_api"
 
     @property
     def limits_setting(self) -> str:
+        """The setting holding the limits, under ``RATE_LIMITER`` (the admin API's: its own)."""
+        if self is Bucket.ADMIN_API:
+            return "ADMIN_API.RATE_LIMIT"
         return f"{self.value.upper()}_LIMITS"
+
+    def limits(self) -> Any:
+        if self is Bucket.ADMIN_API:
+            return settings.ADMIN_API.RATE_LIMIT
+        return settings.RATE_LIMITER[self.limits_setting]
 
 
 _PREFIX = "hankoflow:ratelimit"
@@ -69,7 +81,7 @@ def take(bucket: Bucket, key: str) -> Decision:
         raise KeyError(bucket) from None  # an unknown bucket: a programming error
     if not settings.RATE_LIMITER.ENABLED:
         return ALLOWED
-    limits = settings.RATE_LIMITER[bucket.limits_setting]
+    limits = bucket.limits()
     tokens, interval = int(limits.TOKENS), int(limits.INTERVAL)
     try:
         decision = _take(caches[settings.RATE_LIMITER.CACHE], bucket, key, tokens, interval)
@@ -101,6 +113,11 @@ def otp_key(ip: str, user_id: str) -> str:
 def token_key(ip: str) -> str:
     """One-time token exchange: per client IP."""
     return ip
+
+
+def api_key_key(key_id: str) -> str:
+    """The admin API: per API key, wherever its requests come from."""
+    return key_id
 
 
 def _take(cache, bucket: str, key: str, tokens: int, interval: int) -> Decision:

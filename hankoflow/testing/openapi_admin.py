@@ -195,6 +195,20 @@ def _add_health(spec: dict[str, Any]) -> None:
                 }
             },
         }
+        if name == "ready":
+            # hankoflow's ready check asks the database, cache and broker: 503 naming failures.
+            failed = {
+                "type": "object",
+                "required": ["ready", "failed"],
+                "properties": {
+                    "ready": {"type": "boolean", "enum": [False]},
+                    "failed": {"type": "array", "items": {"type": "string"}},
+                },
+            }
+            operation["responses"]["503"] = {
+                "description": "not ready",
+                "content": {"application/json": {"schema": failed}},
+            }
         if f"/health/{name}" in spec["paths"]:
             raise CorrectionError(f"/health/{name} is documented now")
         spec["paths"][f"/health/{name}"] = {"get": operation}

@@ -118,6 +118,7 @@ def test_buckets_keep_their_names_and_settings():
         ("password", "PASSWORD_LIMITS"),
         ("otp", "OTP_LIMITS"),
         ("token", "TOKEN_LIMITS"),
+        ("admin_api", "ADMIN_API.RATE_LIMIT"),
     ]
 
 

@@ -75,3 +75,31 @@ def test_a_read_key_cannot_change_anything(db):
     read, full = api_keys.create("r"), api_keys.create("f", scope=api_keys.FULL)
     assert call("post", f"Bearer {read.plaintext}").status_code == 403
     assert call("post", f"Bearer {full.plaintext}").status_code == 200
+
+
+# --- through the mounted API (every answer checked against openapi-admin.yaml) ---------------
+
+
+@pytest.mark.parametrize("header", [None, "Bearer hfk_wrong", "Basic abc"])
+def test_the_mounted_api_answers_hankos_401(admin_api, header):
+    from django.test import Client
+
+    headers = {"Authorization": header} if header else {}
+    response = Client(headers=headers).get("/admin-api/users")
+    assert response.status_code == 401
+    assert response.json() == {"code": 401, "message": "Unauthorized"}
+
+
+def test_each_key_has_its_own_rate_limit(admin_api, settings):
+    settings.HANKOFLOW = {
+        **getattr(settings, "HANKOFLOW", {}),
+        "ADMIN_API": {"RATE_LIMIT": {"TOKENS": 2, "INTERVAL": 60}},
+    }
+    limited, other = admin_api("read"), admin_api("read")
+    assert limited.get("/admin-api/users").status_code == 200
+    assert limited.get("/admin-api/users").status_code == 200
+    refused = limited.get("/admin-api/users")
+    assert refused.status_code == 429
+    assert refused.json() == {"code": 429, "message": "Too Many Requests"}
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    assert other.get("/admin-api/users").status_code == 200
