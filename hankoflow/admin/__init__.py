@@ -9,6 +9,7 @@ from django.apps import apps
 if not apps.is_installed("django.contrib.admin"):
     raise ImportError("hankoflow.admin needs django.contrib.admin in INSTALLED_APPS")
 
+import hankoflow.admin.api_keys  # noqa: F401
 import hankoflow.admin.audit  # noqa: F401
 import hankoflow.admin.credentials  # noqa: F401
 import hankoflow.admin.flows  # noqa: F401

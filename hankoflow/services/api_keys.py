@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -69,6 +70,19 @@ def revoke(key: ApiKey) -> bool:
         revoked_at=clock.now()
     )
     return bool(updated)
+
+
+def matching(prefix_or_id: str) -> list[ApiKey]:
+    """The keys ``prefix_or_id`` names: the key's id, or the start of the key (at least its
+    shown prefix, e.g. ``hfk_AbC123``)."""
+    value = prefix_or_id.strip()
+    try:
+        key_id = uuid.UUID(value)
+    except ValueError:
+        if len(value) < SHOWN_PREFIX_LENGTH or not value.startswith(PREFIX):
+            return []
+        return list(ApiKey.objects.filter(prefix=value[:SHOWN_PREFIX_LENGTH]))
+    return list(ApiKey.objects.filter(pk=key_id))
 
 
 def actor_details(key: ApiKey) -> dict[str, str]:
