@@ -36,6 +36,10 @@ PROMPT_ACTIONS = (
     names.ACTION_WEBAUTHN_VERIFY_ASSERTION_RESPONSE,
     names.ACTION_EXCHANGE_TOKEN,
 )
+WEBAUTHN_ACTIONS = (
+    names.ACTION_WEBAUTHN_VERIFY_ATTESTATION_RESPONSE,
+    names.ACTION_WEBAUTHN_VERIFY_ASSERTION_RESPONSE,
+)
 WEBAUTHN_OPTIONS = {"creation_options": "create", "request_options": "get"}
 # Payload keys a step renders itself; the rest is passed on as ``data.additionalData``.
 RENDERED_PAYLOAD = {*WEBAUTHN_OPTIONS, "redirect_url", "otp_secret", "otp_image_source"}
@@ -123,7 +127,8 @@ def _step(result: FlowResult) -> tuple[str, dict[str, Any]]:
             return REDIRECTION, {
                 "url": payload["redirect_url"],
                 "actionId": prompt.name,
-                "requiredParams": [item.name for item in prompt.inputs],
+                "requiredParams": [item.name for item in prompt.inputs if item.required],
+                "optionalParams": [item.name for item in prompt.inputs if not item.required],
                 "components": [_button(result.state, a) for a in others],
             }
         if prompt.inputs and all(item.hidden for item in prompt.inputs):
@@ -149,7 +154,7 @@ def _view(result: FlowResult, payload: dict[str, Any]) -> dict[str, Any]:
     for action in result.actions:
         visible = [item for item in action.inputs if not item.hidden]
         if not visible:
-            components.append(_button(result.state, action))
+            components.extend(_buttons(result.state, action))
             continue
         fields = [_input(result.state, item) for item in visible]
         fields.append(_button(result.state, action, variant="PRIMARY"))
@@ -185,6 +190,28 @@ def _button(state: str, action: Any, variant: str | None = None) -> dict[str, An
         "variant": variant,
         "config": {"text": str(texts.action_label(state, action.name, action.description))},
     }
+
+
+def _buttons(state: str, action: Any) -> list[dict[str, Any]]:
+    """An action without fields: one button, or one per allowed value of a hidden choice (a
+    provider), which the button presets in ``config.params``. Any other required input is the
+    app's to send (``config.requiredParams``, e.g. the third-party ``redirect_to``)."""
+    choice = next((item for item in action.inputs if item.allowed_values), None)
+    others = [item.name for item in action.inputs if item.required and item is not choice]
+    if choice is None:
+        button = _button(state, action)
+        if others:
+            button["config"]["requiredParams"] = others
+        return [button]
+    buttons = []
+    for allowed in choice.allowed_values:
+        button = _button(state, action)
+        button["id"] = f"button_{action.name}_{allowed.value}"
+        button["config"] = {"text": str(allowed.name), "params": {choice.name: allowed.value}}
+        if others:
+            button["config"]["requiredParams"] = others
+        buttons.append(button)
+    return buttons
 
 
 def _input(state: str, item: Input) -> dict[str, Any]:

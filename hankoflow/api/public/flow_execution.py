@@ -11,6 +11,7 @@ code, and never reach the engine.
 
 from __future__ import annotations
 
+import base64
 import hmac
 import re
 from typing import Any
@@ -89,6 +90,8 @@ def answer(request: HttpRequest) -> HttpResponse:
 def read_document(request: HttpRequest) -> dict[str, Any]:
     content_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
     raw = _read(request, settings.FLOW.MAX_BODY_SIZE)
+    if not raw.strip():
+        raise BodyError(errors.REQUEST_MALFORMED)
     if content_type != "application/json":
         raise BodyError(errors.UNSUPPORTED_MEDIA_TYPE)
     document = _parse(raw)
@@ -133,7 +136,8 @@ def execute(request: HttpRequest, document: dict[str, Any]) -> HttpResponse:
         return refuse(dialect.ACTION_ID_REQUIRED, flowType=flow_type)
     if action_id not in offered:
         return refuse(dialect.INVALID_ACTION_ID, flowType=flow_type)
-    result = runner.run(request, row["name"], f"{action_id}@{flow_id}", inputs or {}, token)
+    inputs = decode_credentials(action_id, inputs or {})
+    result = runner.run(request, row["name"], f"{action_id}@{flow_id}", inputs, token)
     if result.error == errors.OPERATION_NOT_PERMITTED and result.is_early_error:
         # Our checks passed, so either a concurrent step rotated the token meanwhile or the
         # action is not offered to this flow right now (suspended).
@@ -144,6 +148,24 @@ def execute(request: HttpRequest, document: dict[str, Any]) -> HttpResponse:
     if result.error == errors.FLOW_EXPIRED and result.is_early_error:
         return refuse(dialect.FLOW_EXPIRED, flowType=flow_type)
     return respond(result, flow_type)
+
+
+def decode_credentials(action_id: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """A WebAuthn credential may come as the seed sends it, base64url-encoded JSON; the engine
+    takes the JSON object. Anything that does not decode is passed on for the action to refuse."""
+    if action_id not in dialect.WEBAUTHN_ACTIONS:
+        return inputs
+    decoded = dict(inputs)
+    for key, value in inputs.items():
+        if not isinstance(value, str):
+            continue
+        try:
+            document = _parse(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
+        except (ValueError, BodyError):
+            continue
+        if isinstance(document, dict):
+            decoded[key] = document
+    return decoded
 
 
 def peek(flow_id: str) -> dict[str, Any] | None:
