@@ -1,12 +1,13 @@
 """Django system checks: report invalid ``HANKOFLOW`` values at start-up, not at request time.
 
 ``check --deploy`` adds the deploy checks at the end (hankoflow.W010-W017, E010-E011).
-Third-party sign-in is checked always (hankoflow.E030-E033).
+Third-party sign-in is checked always (hankoflow.E030-E033), SAML when enabled (E034).
 """
 
 from __future__ import annotations
 
 import ipaddress
+import shutil
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -168,6 +169,30 @@ def check_third_party(app_configs: Any = None, **kwargs: Any) -> list[Error]:
                 )
             )
     return problems
+
+
+@register(Tags.security, "hankoflow")
+def check_saml(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    """SAML switched on without what it needs (platform.md §9.5)."""
+    if not _settings_valid() or not settings.SAML.ENABLED:
+        return []
+    from hankoflow.services.saml.providers import problems as idp_problems
+
+    saml, found = settings.SAML, []
+    for key in ("ENDPOINT_URL", "SP_CERTIFICATE", "SP_PRIVATE_KEY", "DEFAULT_REDIRECT_URL"):
+        if not saml.get(key):
+            found.append(f"HANKOFLOW[SAML.{key}] is empty while SAML is enabled.")
+    if saml.OPTIONS.SKIP_SIGNATURE_VALIDATION:
+        found.append("HANKOFLOW[SAML.OPTIONS.SKIP_SIGNATURE_VALIDATION] is not supported.")
+    idps = [idp for idp in saml.IDENTITY_PROVIDERS if isinstance(idp, dict)]
+    if not any(idp.get("ENABLED") for idp in idps):
+        found.append("SAML is enabled but no HANKOFLOW[SAML.IDENTITY_PROVIDERS] entry is.")
+    for idp in idps:
+        name = idp.get("NAME") or idp.get("DOMAIN") or "?"
+        found += [f"SAML identity provider {name!r} {p}." for p in idp_problems(idp)]
+    if not shutil.which("xmlsec1"):
+        found.append("SAML is enabled but the xmlsec1 binary is not installed (apt: xmlsec1).")
+    return [Error(message, id="hankoflow.E034") for message in found]
 
 
 @register(Tags.security, "hankoflow", deploy=True)

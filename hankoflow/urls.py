@@ -3,12 +3,13 @@
 ``path("", include("hankoflow.urls"))`` serves ``/login``, ``/registration``, ``/profile``,
 ``/token_exchange``, ``/.well-known/config``, ``/.well-known/jwks.json``, ``/sessions/validate``,
 ``/me``, ``/users/<id>``, ``/logout``, ``/health/*``, ``/metrics`` (404 unless
-``METRICS.ENABLED``), ``/thirdparty/auth`` and ``/thirdparty/callback``.
+``METRICS.ENABLED``), ``/thirdparty/auth``, ``/thirdparty/callback`` and ``/saml/*``.
 """
 
 from django.urls import path
 
 from hankoflow.api.metrics import metrics_view
+from hankoflow.api.public import saml
 from hankoflow.api.public.flow_execution import FlowExecutionView
 from hankoflow.api.public.flows import FlowView
 from hankoflow.api.public.health import AliveView, ReadyView
@@ -39,4 +40,8 @@ urlpatterns = [
     path("thirdparty/auth", AuthView.as_view(), name="thirdparty-auth"),
     path("thirdparty/callback", CallbackView.as_view(), name="thirdparty-callback"),
     path("flow/execute", FlowExecutionView.as_view(), name="flow-execute"),
+    path("saml/metadata", saml.MetadataView.as_view(), name="saml-metadata"),
+    path("saml/auth", saml.AuthView.as_view(), name="saml-auth"),
+    path("saml/callback", saml.CallbackView.as_view(), name="saml-callback"),
+    path("saml/provider", saml.ProviderView.as_view(), name="saml-provider"),
 ]

@@ -11,6 +11,8 @@ from hankoflow.engine import Action, ActionSetup, FlowContext, Outcome
 from hankoflow.engine import inputs as i
 from hankoflow.engine.inputs import EMAIL_PATTERN
 from hankoflow.services import accounts
+from hankoflow.services.saml import dance as saml
+from hankoflow.services.saml import providers as saml_providers
 from hankoflow.steps import (
     account_of,
     record_login_failure,
@@ -29,6 +31,7 @@ class ContinueWithLoginIdentifier(Action):
         by_email = features.email_login_identifier()
         by_username = features.username_login_identifier()
         can_finish = features.passwords() or features.passcode_login()
+        can_finish = can_finish or (by_email and settings.SAML.ENABLED)
         if not (by_email or by_username) or not can_finish:
             setup.suspend()
             return
@@ -58,6 +61,10 @@ class ContinueWithLoginIdentifier(Action):
         ctx.stash.set(n.STASH_USER_IDENTIFICATION, value)
         if not value:
             return ctx.input_error(field, errors.VALUE_MISSING)
+
+        if as_email and (idp := saml_providers.for_email(value)):
+            ctx.payload["redirect_url"] = saml.auth_url(idp.domain)  # SAML: the IdP signs in
+            return ctx.continue_to(n.STATE_THIRDPARTY)
 
         # Only the id and the facts, in one query: an unknown address must cost what a known one
         # does (security-checks PC-08); the account itself is loaded by the steps that use it.

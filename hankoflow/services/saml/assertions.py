@@ -1,0 +1,204 @@
+"""Validate a SAML response and read the person it names (platform.md §9.5, §9.6).
+
+pysaml2 checks the XML signature of the assertion against the IdP's metadata certificates
+(unsigned or altered: refused), the status, ``InResponseTo`` against the request we sent, the
+audience and the validity window. On top of that, here: the assertion must name an audience,
+``InResponseTo`` is refused on an IdP-initiated response, the issuer must be the provider's
+entity id, and the window is checked again with hankoflow's clock (``clock.now()``).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from defusedxml import ElementTree
+from django.core.cache import cache
+
+from hankoflow import clock
+from hankoflow.conf import settings
+from hankoflow.services.saml import metadata, sp
+from hankoflow.services.saml.providers import IdentityProvider, enabled
+from hankoflow.services.thirdparty.backends import ProviderUser
+
+logger = logging.getLogger("hankoflow.saml")
+
+_SAML = "{urn:oasis:names:tc:SAML:2.0:assertion}"
+_MAX_RESPONSE = 512 * 1024  # base64 characters
+
+
+class AssertionRefused(Exception):
+    """The response cannot sign anybody in; the message says why (logged, and shown as the
+    ``error_description`` of ``invalid_request``)."""
+
+
+@dataclass(frozen=True)
+class Verified:
+    provider: IdentityProvider
+    entity_id: str
+    person: ProviderUser
+    response_id: str
+    not_on_or_after: int  # unix time
+
+
+def issuer_of(saml_response: str) -> str:
+    """The ``Issuer`` of a response, unverified (to pick the provider of an IdP-initiated one)."""
+    root = _parse(saml_response)
+    issuer = root.find(f"{_SAML}Issuer")
+    if issuer is None:
+        issuer = root.find(f"{_SAML}Assertion/{_SAML}Issuer")
+    return (issuer.text or "").strip() if issuer is not None else ""
+
+
+def provider_for_issuer(issuer: str) -> IdentityProvider | None:
+    for provider in enabled():
+        try:
+            if metadata.entity_id(provider) == issuer:
+                return provider
+        except metadata.MetadataUnavailable:
+            continue
+    return None
+
+
+def verify(provider: IdentityProvider, saml_response: str, *, request_id: str | None) -> Verified:
+    """The verified person of ``saml_response``. ``request_id``: the AuthnRequest id of an
+    SP-initiated sign-in, None for an IdP-initiated one."""
+    from saml2 import BINDING_HTTP_POST
+
+    _parse(saml_response)  # size and well-formedness, before xmlsec1 sees it
+    unsolicited = request_id is None
+    client = sp.client(provider, unsolicited=unsolicited, audience_uri=sp.audience())
+    outstanding = {} if unsolicited else {request_id: "sp"}
+    try:
+        response = client.parse_authn_request_response(
+            saml_response, BINDING_HTTP_POST, outstanding=outstanding
+        )
+    except Exception as exc:  # pysaml2 raises many kinds, plain Exception among them
+        logger.info("SAML response refused: %s: %s", type(exc).__name__, exc)
+        raise AssertionRefused(_reason(exc)) from None
+    if response is None or response.assertion is None:
+        raise AssertionRefused("no assertion in the response")
+    entity_id = metadata.entity_id(provider)
+    in_response_to = response.in_response_to or _confirmation_in_response_to(response)
+    if unsolicited and in_response_to:
+        raise AssertionRefused("an IdP-initiated response must not answer a request")
+    if not unsolicited and response.in_response_to != request_id:
+        raise AssertionRefused("the response does not answer our request")
+    assertion = response.assertion
+    issuer = (assertion.issuer.text or "").strip() if assertion.issuer else ""
+    if issuer != entity_id:
+        raise AssertionRefused("the assertion's issuer is not the provider")
+    not_on_or_after = _check_window(assertion)
+    subject = (response.name_id.text or "").strip() if response.name_id else ""
+    if not subject:
+        raise AssertionRefused("the assertion has no NameID")
+    return Verified(
+        provider=provider,
+        entity_id=entity_id,
+        person=_person(provider, subject, _attributes(assertion)),
+        response_id=str(response.response.id or ""),
+        not_on_or_after=not_on_or_after,
+    )
+
+
+def first_use(verified: Verified) -> bool:
+    """Record an IdP-initiated response until its ``NotOnOrAfter``; False when it was seen
+    before (a replay). Hanko keeps ``saml_idp_initiated_requests``; we use Django's cache."""
+    key = hashlib.sha256(f"{verified.entity_id}\n{verified.response_id}".encode()).hexdigest()
+    timeout = max(int(verified.not_on_or_after - clock.timestamp()) + sp.CLOCK_SKEW, 1)
+    return cache.add(f"hankoflow:saml:idp-initiated:{key}", 1, timeout=timeout)
+
+
+def _parse(saml_response: str):
+    if not isinstance(saml_response, str) or not saml_response:
+        raise AssertionRefused("SAMLResponse is missing")
+    if len(saml_response) > _MAX_RESPONSE:
+        raise AssertionRefused("SAMLResponse is too large")
+    try:
+        raw = base64.b64decode(saml_response, validate=False)
+        return ElementTree.fromstring(raw)
+    except Exception:  # binascii, defusedxml and parse errors alike
+        raise AssertionRefused("SAMLResponse is not a SAML response") from None
+
+
+def _reason(exc: Exception) -> str:
+    name = type(exc).__name__
+    if "Signature" in name or "signature" in str(exc).lower():
+        return "the response or assertion signature is missing or invalid"
+    if "Audience" in str(exc):
+        return "the assertion is not meant for this service provider"
+    if "Unsolicited" in name:
+        return "the response does not answer a request of ours"
+    if "Status" in name or "status" in name.lower():
+        return "the identity provider reported an error"
+    if "time" in str(exc).lower() or "ToEarly" in name or "ToLate" in name:
+        return "the assertion is not valid at this time"
+    return "the SAML response is invalid"
+
+
+def _confirmation_in_response_to(response) -> str:
+    subject = response.assertion.subject
+    for confirmation in getattr(subject, "subject_confirmation", None) or []:
+        data = confirmation.subject_confirmation_data
+        if data is not None and data.in_response_to:
+            return data.in_response_to
+    return ""
+
+
+def _check_window(assertion) -> int:
+    """``NotBefore``/``NotOnOrAfter`` with hankoflow's clock; the end as unix time."""
+    from saml2.time_util import str_to_time
+
+    conditions = assertion.conditions
+    if conditions is None or not conditions.audience_restriction:
+        # Hanko's library checks the audience only when one is named; we want one.
+        raise AssertionRefused("the assertion names no audience")
+    if not conditions.not_on_or_after:
+        raise AssertionRefused("the assertion has no NotOnOrAfter")
+    now = clock.timestamp()
+    end = _unix(str_to_time(conditions.not_on_or_after))
+    if now >= end + sp.CLOCK_SKEW:
+        raise AssertionRefused("the assertion is not valid at this time")
+    if conditions.not_before and now + sp.CLOCK_SKEW < _unix(str_to_time(conditions.not_before)):
+        raise AssertionRefused("the assertion is not valid at this time")
+    return end
+
+
+def _unix(struct) -> int:
+    import calendar
+
+    return calendar.timegm(struct)
+
+
+def _attributes(assertion) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for statement in assertion.attribute_statement or []:
+        for attribute in statement.attribute or []:
+            values = [(v.text or "").strip() for v in attribute.attribute_value or []]
+            found.setdefault(attribute.name, []).extend(v for v in values if v)
+    return found
+
+
+def _person(provider: IdentityProvider, subject: str, attributes: dict[str, list[str]]):
+    claims: dict[str, Any] = {}
+    used = set()
+    for claim, name in provider.attribute_map.items():
+        if attributes.get(name):
+            claims[claim] = attributes[name][0]
+            used.add(name)
+    missing = provider.explicit_claims - set(claims)
+    if missing and not settings.SAML.OPTIONS.ALLOW_MISSING_ATTRIBUTES:
+        raise AssertionRefused(f"missing attributes: {', '.join(sorted(missing))}")
+    email = str(claims.pop("email", "")).strip().lower()
+    verified = provider.skip_email_verification or (
+        str(claims.pop("email_verified", "")).lower() == "true"
+    )
+    claims.pop("email_verified", None)
+    custom = {k: v if len(v) > 1 else v[0] for k, v in attributes.items() if k not in used and v}
+    data = {k: v for k, v in claims.items() if v}
+    if custom:
+        data["custom_claims"] = custom
+    return ProviderUser(subject=subject, email=email, email_verified=verified, data=data)
