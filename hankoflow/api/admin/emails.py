@@ -28,7 +28,7 @@ from hankoflow.api.admin.user_scope import (
 )
 from hankoflow.conf import settings
 from hankoflow.models import Account, Email
-from hankoflow.services import accounts, audit, email_addresses
+from hankoflow.services import accounts, audit, email_addresses, webhooks
 from hankoflow.services.accounts import rfc3339
 
 EMAIL_ID_INVALID = "email_id must be a valid uuid4"
@@ -97,6 +97,7 @@ class EmailsView(UserResourceView):
                 account=account,
                 details=actor(request, email=address),
             )
+            webhooks.user_changed(webhooks.events.USER_EMAIL_CREATE, account, env=self.env)
         return JsonResponse(email_dto(email), status=201)
 
 
@@ -122,6 +123,7 @@ class EmailView(UserResourceView):
                 account=account,
                 details=actor(request, email=email.address),
             )
+            webhooks.user_changed(webhooks.events.USER_EMAIL_DELETE, account, env=self.env)
         return HttpResponse(status=204)
 
 
@@ -141,6 +143,7 @@ class SetPrimaryView(UserResourceView):
                     account=account,
                     details=actor(request, email=email.address),
                 )
+                webhooks.user_changed(webhooks.events.USER_EMAIL_PRIMARY, account, env=self.env)
         return HttpResponse(status=204)
 
 

@@ -27,7 +27,7 @@ from hankoflow.api.admin.user_scope import (
 )
 from hankoflow.http.request import RequestEnv
 from hankoflow.models import Session
-from hankoflow.services import audit, sessions
+from hankoflow.services import audit, sessions, webhooks
 from hankoflow.services.accounts import rfc3339
 from hankoflow.services.client_ip import valid_address
 
@@ -110,6 +110,7 @@ class CreateSessionView(UserResourceView):
                 account=account,
                 details=actor(request, session_id=issued.session_id),
             )
+            webhooks.session_created(issued.session_id, event=webhooks.events.SESSION_CREATE_ADMIN)
         response = JsonResponse({"session_token": issued.token})
         response["Cache-Control"] = "no-store"
         return response

@@ -8,7 +8,7 @@ import uuid
 import pytest
 from django.test import override_settings
 
-from hankoflow.models import AuditLogEntry, Email
+from hankoflow.models import AuditLogEntry, Email, WebhookDelivery
 from hankoflow.services import accounts, api_keys
 
 pytestmark = pytest.mark.django_db
@@ -232,3 +232,26 @@ def test_a_read_key_changes_nothing(admin_api, account):
     assert client.post(emails_url(account, f"/{second.pk}/set_primary")).status_code == 403
     assert account.emails.count() == 2 and account.emails.get(is_primary=True).pk != second.pk
     assert not AuditLogEntry.objects.exists()
+
+
+@override_settings(
+    HANKOFLOW={
+        "WEBHOOKS": {
+            "ENABLED": True,
+            "HOOKS": [{"CALLBACK": "https://hooks.example.com/in", "EVENTS": ["user"]}],
+        }
+    }
+)
+def test_changes_send_hankos_webhook_events(admin_api, account):
+    client = admin_api()
+    created = post(client, emails_url(account), {"address": "second@example.com"}).json()
+    client.post(emails_url(account, f"/{created['id']}/set_primary"))
+    first = Email.objects.get(address="alice@example.com")
+    client.delete(emails_url(account, f"/{first.pk}"))
+    deliveries = WebhookDelivery.objects.order_by("created_at", "pk")
+    assert [d.event for d in deliveries] == [
+        "user.update.email.create",
+        "user.update.email.primary",
+        "user.update.email.delete",
+    ]
+    assert deliveries[0].data["id"] == str(account.pk)

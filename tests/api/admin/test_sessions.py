@@ -11,7 +11,7 @@ import pytest
 from django.test import Client, override_settings
 
 from hankoflow import clock, signals
-from hankoflow.models import AuditLogEntry, Session
+from hankoflow.models import AuditLogEntry, Session, WebhookDelivery
 from hankoflow.services import api_keys, sessions
 
 pytestmark = pytest.mark.django_db
@@ -232,3 +232,21 @@ def test_a_read_key_can_list_but_not_change(admin_api, account):
     assert client.delete(sessions_url(account.pk, f"/{live.session_id}")).status_code == 403
     assert Session.objects.filter(account=account).count() == 1
     assert not AuditLogEntry.objects.exists()
+
+
+@override_settings(
+    HANKOFLOW={
+        "WEBHOOKS": {
+            "ENABLED": True,
+            "HOOKS": [{"CALLBACK": "https://hooks.example.com/in", "EVENTS": ["session"]}],
+        }
+    }
+)
+def test_create_and_delete_send_hankos_webhook_events(admin_api, account):
+    client = admin_api()
+    token = create(client, {"user_id": str(account.pk)}).json()["session_token"]
+    session_id = jwt.decode(token, options={"verify_signature": False})["session_id"]
+    client.delete(sessions_url(account.pk, f"/{session_id}"))
+    deliveries = WebhookDelivery.objects.order_by("created_at", "pk")
+    assert [d.event for d in deliveries] == ["session.create.admin", "session.delete.admin.revoke"]
+    assert {d.data["id"] for d in deliveries} == {session_id}
