@@ -1,4 +1,4 @@
-"""Admin API WebAuthn credentials and authenticator app (platform.md §4.3.4, §4.3.7)."""
+"""Admin API WebAuthn credentials, ``/users/{id}/webauthn_credentials`` (platform.md §4.3.4)."""
 
 from __future__ import annotations
 
@@ -7,20 +7,14 @@ import uuid
 import pytest
 
 from hankoflow import signals
-from hankoflow.models import AuditLogEntry, OTPSecret, WebauthnCredential
-from hankoflow.services import api_keys, totp, webauthn
+from hankoflow.models import AuditLogEntry, WebauthnCredential
+from hankoflow.services import api_keys, webauthn
 
 pytestmark = pytest.mark.django_db
-
-SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 
 def credentials_url(account, suffix: str = "") -> str:
     return f"/admin-api/users/{account.pk}/webauthn_credentials{suffix}"
-
-
-def otp_url(account_id) -> str:
-    return f"/admin-api/users/{account_id}/otp"
 
 
 @pytest.fixture
@@ -116,37 +110,10 @@ def test_delete_a_security_key(admin_api, with_passkey, soft_authenticator, remo
     assert AuditLogEntry.objects.get(type="passkey_deleted").details["kind"] == "security_key"
 
 
-def test_otp(admin_api, account_factory, account):
-    with_app = account_factory("app@example.com", totp=SECRET)
-    secret = OTPSecret.objects.get(account=with_app)
-    response = admin_api("read").get(otp_url(with_app.pk))
-    assert response.status_code == 200
-    assert response.json()["id"] == str(secret.pk)
-    assert set(response.json()) == {"id", "created_at"}
-    assert admin_api("read").get(otp_url(account.pk)).status_code == 404
-    assert admin_api("read").get(otp_url(uuid.uuid4())).status_code == 404
-    assert admin_api("read").get(otp_url("nope")).status_code == 400
-
-
-def test_delete_otp(admin_api, account_factory, removed):
-    account = account_factory("app@example.com", totp=SECRET)
-    secret = OTPSecret.objects.get(account=account)
-    client = admin_api()
-    response = client.delete(otp_url(account.pk))
-    assert response.status_code == 204
-    assert not totp.has_secret(account)
-    assert removed == [(signals.CREDENTIAL_TOTP, str(secret.pk))]
-    entry = AuditLogEntry.objects.get(type="passkey_deleted")
-    assert entry.details["kind"] == "totp" and entry.details["api_key_id"] == str(client.api_key.pk)
-    assert client.delete(otp_url(account.pk)).status_code == 404
-    assert client.delete(otp_url(uuid.uuid4())).status_code == 404
-
-
 def test_a_read_key_deletes_nothing(admin_api, account_factory, soft_authenticator):
-    account = account_factory("app@example.com", totp=SECRET, passkey=soft_authenticator)
+    account = account_factory("keys@example.com", passkey=soft_authenticator)
     credential = WebauthnCredential.objects.get(account=account)
     client = admin_api(api_keys.READ)
     assert client.delete(credentials_url(account, f"/{credential.pk}")).status_code == 403
-    assert client.delete(otp_url(account.pk)).status_code == 403
     assert WebauthnCredential.objects.filter(pk=credential.pk).exists()
-    assert totp.has_secret(account)
+    assert not AuditLogEntry.objects.exists()
