@@ -3,7 +3,9 @@
 Every request needs a valid session (the transport refuses one without: ``unauthorized``). The
 flow is bound to the session's account when it starts and re-checks it before every action
 (``hooks/profile.py``). ``passcode_confirmation`` (verifying a new address) and
-``mfa_otp_secret_creation`` come from the shared sub-flows, as in Hanko.
+``mfa_otp_secret_creation`` come from the shared sub-flows, as in Hanko; ``thirdparty`` is the
+profile's own (its ``exchange_token`` confirms a connected identity, ``actions/profile/
+thirdparty.py``).
 
 Hanko: its profile never asks the person to prove who they are again. Here a sensitive change in
 an older session first goes through Hanko's own login states (``login_passkey``,
@@ -39,6 +41,11 @@ from hankoflow.actions.profile.reauthentication import (
     ReauthPasswordLogin,
     ReauthWebauthnGenerateRequestOptions,
     ReauthWebauthnVerifyAssertionResponse,
+)
+from hankoflow.actions.profile.thirdparty import (
+    ConnectThirdPartyOAuthProvider,
+    DisconnectThirdPartyOAuthProvider,
+    ProfileExchangeToken,
 )
 from hankoflow.actions.profile.webauthn import (
     SecurityKeyCreate,
@@ -86,8 +93,12 @@ profile = (
         WebauthnCredentialDelete,
         SessionDelete,
         WebauthnCredentialRename,
+        ConnectThirdPartyOAuthProvider,
+        DisconnectThirdPartyOAuthProvider,
     )
     .state(n.STATE_WEBAUTHN_CREDENTIAL_VERIFICATION, WebauthnVerifyAttestationResponse, Back)
+    # The profile's own thirdparty state (§4.3.3): before credential_usage's, which would win.
+    .state(n.STATE_THIRDPARTY, ProfileExchangeToken, Back)
     .state(n.STATE_ACCOUNT_DELETED)
     .state(n.STATE_ERROR)
     # Re-authentication (beyond Hanko): before the sub-flows, whose login states would win.

@@ -9,9 +9,11 @@ The methods follow Hanko's definitions:
 * password: passwords on, a password, and an identifier to type (an email address when
   addresses are login identifiers, the username when usernames are);
 * passcode: email passcodes on, an address to send it to, and an identifier (the address, or
-  the username when usernames are login identifiers).
+  the username when usernames are login identifiers);
+* third party: an identity of a provider that is enabled now (disconnecting one asks with
+  ``without_identities``).
 
-Third-party and SAML identities are not built yet, so they count for nothing.
+SAML identities are not counted yet.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 from hankoflow import features
 from hankoflow.models import Account
 from hankoflow.services import accounts, webauthn
+from hankoflow.services.thirdparty import identities as thirdparty_identities
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,7 @@ class Credentials:
     username: bool
     emails: int
     passkeys: int
+    identities: int = 0  # of enabled providers
 
     @classmethod
     def of(cls, account: Account) -> Credentials:
@@ -39,6 +43,7 @@ class Credentials:
             username=accounts.username_of(account) is not None,
             emails=len(account.emails.all()),
             passkeys=len(webauthn.credentials_of(account, mfa_only=False)),
+            identities=len(thirdparty_identities.enabled_of(account)),
         )
 
 
@@ -48,6 +53,7 @@ def can_sign_in(
     without_password: bool = False,
     without_username: bool = False,
     without_passkeys: int = 0,
+    without_identities: int = 0,
 ) -> bool:
     """Whether the account can still sign in once the named things are gone."""
     have = account if isinstance(account, Credentials) else Credentials.of(account)
@@ -62,4 +68,5 @@ def can_sign_in(
     by_passcode = features.passcode_login() and (
         email_identifier or (username_identifier and have.emails > 0)
     )
-    return bool(by_passkey or by_password or by_passcode)
+    by_third_party = have.identities - without_identities > 0
+    return bool(by_passkey or by_password or by_passcode or by_third_party)

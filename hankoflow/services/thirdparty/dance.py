@@ -22,7 +22,14 @@ from django.urls import NoReverseMatch, reverse
 from hankoflow.conf import settings
 from hankoflow.engine import RequestFacts
 from hankoflow.services import audit
-from hankoflow.services.thirdparty import backends, linking, providers, redirects, tokens
+from hankoflow.services.thirdparty import (
+    backends,
+    identities,
+    linking,
+    providers,
+    redirects,
+    tokens,
+)
 from hankoflow.services.thirdparty.state import InvalidState, State, open_state, peek
 
 logger = logging.getLogger("hankoflow.thirdparty")
@@ -57,9 +64,15 @@ def callback_url(request: HttpRequest | None) -> str:
 
 
 def start(
-    provider_id: str, redirect_to: str, code_verifier: str, request: HttpRequest | None
+    provider_id: str,
+    redirect_to: str,
+    code_verifier: str,
+    request: HttpRequest | None,
+    *,
+    user_id: str = "",
 ) -> Started:
-    """The provider's authorization URL for a new sign-in (flow-api.md §4.0.2.4)."""
+    """The provider's authorization URL for a new sign-in (flow-api.md §4.0.2.4), or for the
+    profile's connect of the account ``user_id`` (§4.3.2 #21)."""
     if not redirects.is_allowed(redirect_to):
         raise StartRefused("redirect_to is not allowed")
     provider = providers.get(provider_id)
@@ -68,7 +81,7 @@ def start(
     if code_verifier and not _VERIFIER.fullmatch(code_verifier):
         # Hanko: any string; RFC 7636 verifiers only, so a provider never refuses ours.
         raise StartRefused("code_verifier is not a valid PKCE verifier")
-    state = State.new(provider.id, redirect_to, code_verifier)
+    state = State.new(provider.id, redirect_to, code_verifier, user_id)
     sealed = state.seal()
     try:
         url = backends.authorization_url(provider, state, sealed, callback_url(request))
@@ -126,7 +139,10 @@ def finish(
         return fail("server_error", SERVER_ERROR_DESCRIPTION, cause=str(exc))
     try:
         with transaction.atomic():
-            linked = linking.resolve(provider, person, env=env)
+            if state.user_id:
+                linked = identities.connect(provider, person, state.user_id, env=env)
+            else:
+                linked = linking.resolve(provider, person, env=env)
             token = tokens.issue(
                 linked.account,
                 linked.identity,

@@ -42,7 +42,9 @@ class State:
     is_flow: bool = True
 
     @classmethod
-    def new(cls, provider: str, redirect_to: str, code_verifier: str = "") -> State:
+    def new(
+        cls, provider: str, redirect_to: str, code_verifier: str = "", user_id: str = ""
+    ) -> State:
         now = int(clock.timestamp())
         return cls(
             provider=provider,
@@ -52,6 +54,7 @@ class State:
             nonce=secrets.token_urlsafe(32),
             oidc_nonce=secrets.token_urlsafe(32),
             code_verifier=code_verifier,
+            user_id=user_id,
         )
 
     def seal(self) -> str:
