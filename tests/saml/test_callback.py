@@ -1,0 +1,107 @@
+"""The callback's refusals and the IdP-initiated sign-in, against the local IdP (§9.6)."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from hankoflow.models import AuditLogEntry, Identity
+from tests.saml.conftest import DEFAULT_REDIRECT, ENDPOINT, RETURN_TO, needs_xmlsec, query_of
+
+pytestmark = [pytest.mark.slow, needs_xmlsec, pytest.mark.django_db]
+
+ACS = f"{ENDPOINT}/saml/callback"
+
+
+def idp_initiated(idp, **kwargs) -> str:
+    return idp.response(in_response_to=None, sp_entity_id=ENDPOINT, acs=ACS, **kwargs)
+
+
+def refused(response, target: str = DEFAULT_REDIRECT) -> str:
+    assert response.status_code == 303, response.content
+    assert response["Location"].startswith(target + "?")
+    query = query_of(response["Location"])
+    assert "hanko_token" not in query
+    assert query["error"] == "invalid_request"
+    return query["error_description"]
+
+
+def test_idp_initiated_sign_in_goes_to_the_default_redirect_with_the_hint(
+    browser, idp, flow_client
+):
+    response = browser.post_callback({"SAMLResponse": idp_initiated(idp), "RelayState": ""})
+    assert response.status_code == 302, response.content
+    assert response["Location"].startswith(DEFAULT_REDIRECT + "?")
+    query = query_of(response["Location"])
+    assert query["saml_hint"] == "idp_initiated"
+    state = flow_client.start("token_exchange")
+    assert flow_client.act(state, "exchange_token", {"token": query["hanko_token"]}).state == (
+        "success"
+    )
+
+
+def test_replayed_idp_initiated_response_is_refused(browser, idp):
+    fields = {"SAMLResponse": idp_initiated(idp), "RelayState": ""}
+    assert browser.post_callback(fields).status_code == 302
+    assert "used before" in refused(browser.post_callback(fields))
+
+
+def test_replayed_sp_initiated_response_is_refused(browser):
+    started = browser.start()
+    fields = browser.at_identity_provider(started["Location"])
+    assert browser.post_callback(fields).status_code == 302
+    assert "invalid state" in refused(browser.post_callback(fields), RETURN_TO)
+
+
+def test_unsigned_assertion_is_refused(browser, idp):
+    response = browser.post_callback({"SAMLResponse": idp_initiated(idp, sign_assertion=False)})
+    assert "signature" in refused(response)
+    assert not Identity.objects.exists()
+
+
+def test_tampered_assertion_is_refused(browser, idp):
+    started = browser.start()
+    fields = browser.at_identity_provider(started["Location"])
+    xml = base64.b64decode(fields["SAMLResponse"]).decode()
+    assert "ada@corp.example.com" in xml
+    fields["SAMLResponse"] = base64.b64encode(
+        xml.replace("ada@corp.example.com", "eve@corp.example.com").encode()
+    ).decode()
+    assert "signature" in refused(browser.post_callback(fields), RETURN_TO)
+    assert not Identity.objects.exists()
+    entry = AuditLogEntry.objects.filter(type="thirdparty_signin_signup_failed").get()
+    assert "signature" in entry.error
+
+
+def test_assertion_for_another_audience_is_refused(browser, idp):
+    other = idp.response(in_response_to=None, sp_entity_id="https://other.example.net", acs=ACS)
+    assert "not meant for" in refused(browser.post_callback({"SAMLResponse": other}))
+
+
+def test_expired_assertion_is_refused(browser, idp, clock):
+    fields = {"SAMLResponse": idp_initiated(idp)}
+    clock.advance(minutes=10)  # the IdP's assertions live 5 minutes
+    assert "not valid at this time" in refused(browser.post_callback(fields))
+    assert not Identity.objects.exists()
+
+
+def test_idp_initiated_response_that_answers_a_request_is_refused(browser, idp):
+    solicited = idp.response(in_response_to="_not-from-here", sp_entity_id=ENDPOINT, acs=ACS)
+    assert "must not answer a request" in refused(
+        browser.post_callback({"SAMLResponse": solicited})
+    )
+
+
+def test_sp_initiated_response_must_answer_our_request(browser, idp):
+    started = browser.start()
+    relay_state = browser.at_identity_provider(started["Location"])["RelayState"]
+    unsolicited = idp_initiated(idp)
+    response = browser.post_callback({"SAMLResponse": unsolicited, "RelayState": relay_state})
+    assert refused(response, RETURN_TO)
+    assert not Identity.objects.exists()
+
+
+def test_garbage_is_refused_without_a_500(browser):
+    for value in ("", "not base64 !", base64.b64encode(b"<x/>").decode()):
+        refused(browser.post_callback({"SAMLResponse": value, "RelayState": ""}))
