@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 
 from hankoflow.engine import RequestFacts
 from hankoflow.models import Account, Email
-from hankoflow.services import accounts, audit
+from hankoflow.services import accounts, audit, webhooks
 from hankoflow.services.account_deletion import delete_account
 
 NAME_FIELDS = ("name", "given_name", "family_name", "picture")
@@ -75,11 +75,19 @@ def create_user(
                     )
             if created_at is not None:
                 Account.objects.filter(pk=account.pk).update(created_at=created_at)
+            account = accounts.get(account.pk) or account
             details = {**audit_details, **({"username": username} if username else {})}
             audit.record(audit.USER_CREATED, env=env, account=account, details=details)
-    except (accounts.EmailAlreadyExists, accounts.UsernameAlreadyExists, IntegrityError) as exc:
-        raise Conflict(str(exc)) from exc
-    return accounts.get(account.pk) or account
+            # Hanko: the admin user.create payload has no user agent or IP address (§5.4).
+            webhooks.user_changed(webhooks.events.USER_CREATE, account)
+    except accounts.EmailAlreadyExists as exc:
+        raise Conflict("email address already exists") from exc
+    except accounts.UsernameAlreadyExists as exc:
+        raise Conflict("username already exists") from exc
+    except IntegrityError as exc:
+        # A rival request took the id, an address or the username between check and write.
+        raise Conflict("user already exists") from exc
+    return account
 
 
 def update_user(

@@ -112,12 +112,16 @@ def test_create_conflicts_answer_409_and_change_nothing(admin_api, account_facto
     client = admin_api()
     taken = account_factory("taken@example.com", username="taken")
     free = {"address": "free@example.com", "is_primary": True}
-    for body in (
-        {"id": str(taken.id), "emails": [free]},
-        {"emails": [free, {"address": "taken@example.com", "is_primary": False}]},
-        {"emails": [free], "username": "TAKEN"},
+    for body, expected in (
+        ({"id": str(taken.id), "emails": [free]}, "user already exists"),
+        (
+            {"emails": [free, {"address": "taken@example.com", "is_primary": False}]},
+            "email address already exists",
+        ),
+        ({"emails": [free], "username": "TAKEN"}, "username already exists"),
     ):
-        assert post(client, body).status_code == 409
+        response = post(client, body)
+        assert (response.status_code, message(response)) == (409, expected)
     assert not accounts.email_exists("free@example.com")
     assert Account.objects.count() == 1
 
@@ -336,3 +340,22 @@ def test_profile_data_carries_the_name_fields(admin_api, account_factory):
     data = profile_data(accounts.get(account.id))
     assert data["name"] == "Jane Doe" and data["picture"] == "https://example.com/j.png"
     assert "given_name" not in data
+
+
+def test_create_and_delete_emit_user_webhooks(admin_api):
+    from hankoflow.models import Webhook, WebhookDelivery
+
+    Webhook.objects.create(
+        callback="https://hooks.example.com/in",
+        events=["user.create", "user.delete"],
+        expires_at=datetime.now(UTC) + timedelta(days=30),
+    )
+    client = admin_api()
+    created = post(client, {"emails": [{"address": "hook@example.com", "is_primary": True}]})
+    user_id = created.json()["id"]
+    delivery = WebhookDelivery.objects.get(event="user.create")
+    assert delivery.data["id"] == user_id
+    assert delivery.data["emails"][0]["address"] == "hook@example.com"
+    assert "user_agent" not in delivery.data and "ip_address" not in delivery.data
+    assert client.delete(f"{BASE}/{user_id}").status_code == 204
+    assert WebhookDelivery.objects.get(event="user.delete").data["id"] == user_id
