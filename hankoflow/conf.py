@@ -244,6 +244,14 @@ DEFAULTS: dict[str, Any] = {
     # account deletion) asks the person to prove who they are again when the session's last
     # authentication is older than this many seconds (0: never ask, as Hanko).
     "PROFILE": {"REAUTHENTICATION_MAX_AGE": 600},
+    # Not in Hanko (issue 15): the standalone ``password_recovery`` flow, offered while
+    # PASSWORD.ENABLED and PASSWORD.RECOVERY are on. AUTO_LOGIN: end in ``success`` with a
+    # session (after the enrolled second factor) instead of ``password_changed``.
+    "PASSWORD_RECOVERY": {"AUTO_LOGIN": False},
+    # Not in Hanko (issue 15): invitations and the ``invited_registration`` flow. TTL: seconds an
+    # invitation's code is valid. URL: a link for the email, "{code}" and "{email}" filled in
+    # (e.g. "https://app.example/invite?code={code}&email={email}"); empty: the code only.
+    "INVITATIONS": {"ENABLED": True, "TTL": 7 * 24 * 3600, "URL": ""},
 }
 
 CHOICES: dict[str, tuple[str, ...]] = {

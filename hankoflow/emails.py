@@ -54,7 +54,11 @@ SECURITY_NOTIFICATION_KINDS = frozenset(
 )
 # ``manage.py hankoflow_send_test_email``; hankoflow's own, Hanko has no such email.
 TEST = "test"
-CODE_KINDS = frozenset({LOGIN, EMAIL_VERIFICATION, RECOVERY})
+# Not in Hanko (issue 15): staff invite a person (hankoflow.services.invitations). Its secret
+# holds ``code`` and, when INVITATIONS.URL is set, ``link``; its lifetime is ``ttl_days``,
+# ``ttl_hours`` or ``ttl_minutes``, the first one given.
+INVITATION = "invitation"
+CODE_KINDS = frozenset({LOGIN, EMAIL_VERIFICATION, RECOVERY, INVITATION})
 # Sent instead of a code when the account does not exist (or already does, at sign-up).
 NOTICE_KINDS = frozenset({EMAIL_LOGIN_ATTEMPTED, EMAIL_REGISTRATION_ATTEMPTED})
 KINDS = CODE_KINDS | NOTICE_KINDS | SECURITY_NOTIFICATION_KINDS | {TEST}

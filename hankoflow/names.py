@@ -237,3 +237,23 @@ STASH_SHOWN = frozenset(
     }
 )
 REDACTED = "[redacted]"
+
+# --- beyond Hanko: standalone password recovery and invited registration (issue 15) ------------
+# Flows Hanko does not have. Their states reuse Hanko's names wherever they mean the same thing
+# (passcode_confirmation, login_password_recovery, login_otp, password_creation, ...); only the
+# states below are new.
+
+FLOW_PASSWORD_RECOVERY = "password_recovery"
+FLOW_INVITED_REGISTRATION = "invited_registration"
+
+STATE_PASSWORD_RECOVERY_INIT = "password_recovery_init"
+STATE_PASSWORD_CHANGED = "password_changed"  # the end of a recovery without auto-login
+STATE_INVITED_REGISTRATION_INIT = "invited_registration_init"
+
+ACTION_CONTINUE_WITH_RECOVERY_IDENTIFIER = "continue_with_recovery_identifier"
+ACTION_REDEEM_INVITATION = "redeem_invitation"
+
+STASH_RECOVERY_SCHEDULED = "password_recovery.scheduled"
+STASH_INVITATION_ID = "invitation_id"  # names the invitation; its code is never stashed
+
+STASH_SHOWN = STASH_SHOWN | {STASH_RECOVERY_SCHEDULED, STASH_INVITATION_ID}

@@ -214,7 +214,10 @@ def mfa_creation_state(ctx: FlowContext) -> str | None:
     )
     acquire = features.mfa() and (
         (ctx.is_flow(n.FLOW_LOGIN) and settings.MFA.ACQUIRE_ON_LOGIN)
-        or (ctx.is_flow(n.FLOW_REGISTRATION) and settings.MFA.ACQUIRE_ON_REGISTRATION)
+        or (
+            ctx.is_flow(n.FLOW_REGISTRATION, n.FLOW_INVITED_REGISTRATION)
+            and settings.MFA.ACQUIRE_ON_REGISTRATION
+        )
     )
     enrolled = stash.get(n.STASH_USER_HAS_SECURITY_KEY) or stash.get(n.STASH_USER_HAS_OTP_SECRET)
     if enrolled or not (by_password or by_email) or not acquire:

@@ -50,7 +50,8 @@ class SkipCredentialOnboarding(Skip):
     """Skip both credentials: only when one is optional and the user can sign in otherwise."""
 
     def initialize(self, setup: ActionSetup) -> None:
-        signup_without_email_login = setup.is_flow(n.FLOW_REGISTRATION) and not (
+        signup = setup.is_flow(n.FLOW_REGISTRATION, n.FLOW_INVITED_REGISTRATION)
+        signup_without_email_login = signup and not (
             settings.EMAIL.USE_FOR_AUTHENTICATION and setup.stash.get(n.STASH_EMAIL)
         )
         both_required = not settings.PASSWORD.OPTIONAL and not settings.PASSKEY.OPTIONAL

@@ -125,7 +125,7 @@ class IssueSession(Hook):
         ctx.payload["claims"] = issued.claims
         for effect in issued.effects:
             ctx.effects.add(effect)
-        if ctx.is_flow(n.FLOW_LOGIN) or (
+        if ctx.is_flow(n.FLOW_LOGIN, n.FLOW_PASSWORD_RECOVERY) or (
             ctx.is_flow(n.FLOW_TOKEN_EXCHANGE) and ctx.stash.get(n.STASH_LOGIN_METHOD)
         ):
             last_login = {"login_method": ctx.stash.get(n.STASH_LOGIN_METHOD)}

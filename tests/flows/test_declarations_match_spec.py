@@ -125,7 +125,7 @@ def test_inputs_match_hankos_default_configuration(flow_name, state, settings, d
     if state.name in UNREACHABLE.get(flow_name, set()):
         return
     if state.name in OWN_STATES.get(flow_name, {}):
-        return  # their inputs: tests/flows/test_password_recovery_flow.py, test_invited_...
+        return  # their inputs are tested with their flows (test_password_recovery_flow.py, ...)
     beyond = BEYOND_HANKO.get(flow_name, {}).get(state.name)
     data = {}
     if beyond is not None:
