@@ -45,6 +45,12 @@ WEBAUTHN_OPTIONS = {"creation_options": "create", "request_options": "get"}
 RENDERED_PAYLOAD = {*WEBAUTHN_OPTIONS, "redirect_url", "otp_secret", "otp_image_source"}
 SUCCESS_PAYLOAD = {"user", "claims", "last_login"}  # Hanko's success payload: not in this dialect
 MINOR_ACTIONS = (Back.name, Skip.name)
+# States whose ``code``/``otp_code`` is a one-time code (an invitation's code is plain text).
+OTP_STATES = (
+    names.STATE_PASSCODE_CONFIRMATION,
+    names.STATE_LOGIN_OTP,
+    names.STATE_MFA_OTP_SECRET_CREATION,
+)
 
 
 @dataclass(frozen=True)
@@ -78,7 +84,7 @@ DISABLED = DialectError("not_found", "The Flow Execution API is not enabled.", 4
 
 def render(result: FlowResult, *, flow_type: str, flow_id: str) -> dict[str, Any]:
     """The step object of a flow's state (not of an early error: see ``render_refusal``)."""
-    complete = result.state == names.STATE_SUCCESS
+    complete = is_complete(result)
     kind, data = _step(result)
     body: dict[str, Any] = {
         "flowId": flow_id,
@@ -90,6 +96,13 @@ def render(result: FlowResult, *, flow_type: str, flow_id: str) -> dict[str, Any
     if result.error is not None:
         body["error"] = render_error(result.error, result.actions)
     return body
+
+
+def is_complete(result: FlowResult) -> bool:
+    """``success``, or another final state: nothing left to do and not the error state (the
+    recovery flow's ``password_changed``)."""
+    final = not result.actions and result.state != names.STATE_ERROR
+    return result.state == names.STATE_SUCCESS or final
 
 
 def render_refusal(error: DialectError | FlowError, **known: Any) -> dict[str, Any]:
@@ -109,7 +122,7 @@ def prompt_action(action_names: list[str]) -> str | None:
 
 def _step(result: FlowResult) -> tuple[str, dict[str, Any]]:
     payload = result.payload or {}
-    if result.state == names.STATE_SUCCESS:
+    if is_complete(result):
         return VIEW, {}
     prompt = next((a for a in result.actions if a.name in PROMPT_ACTIONS), None)
     others = [a for a in result.actions if prompt is None or a.name != prompt.name]
@@ -231,7 +244,7 @@ def _input(state: str, item: Input) -> dict[str, Any]:
     rendered: dict[str, Any] = {
         "id": item.name,
         "type": "INPUT",
-        "variant": _variant(item),
+        "variant": _variant(state, item),
         "config": config,
     }
     if item.error is not None:
@@ -239,10 +252,10 @@ def _input(state: str, item: Input) -> dict[str, Any]:
     return rendered
 
 
-def _variant(item: Input) -> str:
+def _variant(state: str, item: Input) -> str:
     if item.allowed_values:
         return "SELECT"
-    if item.name in ("code", "otp_code"):
+    if item.name in ("code", "otp_code") and state in OTP_STATES:
         return "OTP"
     return {
         i.EMAIL: "EMAIL",
