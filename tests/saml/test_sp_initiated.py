@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hankoflow.models import Identity
+from hankoflow.models import AuditLogEntry, Identity
 from tests.saml.conftest import RETURN_TO, needs_xmlsec, query_of
 
 pytestmark = [pytest.mark.slow, needs_xmlsec, pytest.mark.django_db]
@@ -32,3 +32,28 @@ def test_sign_up_then_sign_in(browser, idp, flow_client):
     assert again.status_code == 302
     assert Identity.objects.filter(subject="ada-1").count() == 1
     assert exchange(flow_client, query_of(again["Location"])["hanko_token"]).state == "success"
+
+
+def test_existing_account_is_linked_without_a_new_one(browser, idp, account_factory):
+    account = account_factory("ada@corp.example.com")
+    callback = browser.sign_in()
+    assert callback.status_code == 302, callback.content
+    identity = Identity.objects.get(provider_id=idp.entity_id)
+    assert identity.account_id == account.pk
+    entry = AuditLogEntry.objects.filter(type="thirdparty_linking_succeeded").get()
+    assert entry.details["provider"] == idp.entity_id
+
+
+def test_sign_up_refused_when_signup_is_off(browser, settings):
+    settings.HANKOFLOW = {**settings.HANKOFLOW, "ACCOUNT": {"ALLOW_SIGNUP": False}}
+    callback = browser.sign_in()
+    assert callback.status_code == 303
+    assert query_of(callback["Location"])["error"] == "signup_disabled"
+    assert not Identity.objects.exists()
+
+
+def test_idp_down_is_a_server_error(browser, saml):
+    saml(PROVIDER={"METADATA_URL": "http://127.0.0.1:9/metadata"})
+    started = browser.start()
+    assert started.status_code == 303
+    assert query_of(started["Location"])["error"] == "server_error"
