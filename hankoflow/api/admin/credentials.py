@@ -16,7 +16,8 @@ from django.urls import path
 from rest_framework.request import Request
 
 from hankoflow import signals
-from hankoflow.api.admin.user_scope import ApiError, UserResourceView, actor, user_or_404
+from hankoflow.api.admin.base import actor
+from hankoflow.api.admin.user_scope import ApiError, UserResourceView, user_or_404
 from hankoflow.models import Account, WebauthnCredential
 from hankoflow.services import accounts, audit, totp, webauthn
 from hankoflow.services.accounts import rfc3339

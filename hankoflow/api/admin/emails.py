@@ -17,10 +17,10 @@ from django.http import HttpResponse, JsonResponse
 from django.urls import path
 from rest_framework.request import Request
 
+from hankoflow.api.admin.base import actor
 from hankoflow.api.admin.user_scope import (
     ApiError,
     UserResourceView,
-    actor,
     json_object,
     optional_bool,
     parse_uuid,

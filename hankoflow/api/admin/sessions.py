@@ -17,10 +17,10 @@ from django.urls import path
 from rest_framework.request import Request
 
 from hankoflow import signals
+from hankoflow.api.admin.base import actor
 from hankoflow.api.admin.user_scope import (
     ApiError,
     UserResourceView,
-    actor,
     json_object,
     parse_uuid,
     user_or_404,

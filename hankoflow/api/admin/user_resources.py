@@ -2,10 +2,11 @@
 credentials and the authenticator app, password and metadata, one module each; path ids, errors
 and bodies as ``user_scope`` reads them."""
 
-from hankoflow.api.admin import credentials, emails, metadata
+from hankoflow.api.admin import credentials, emails, metadata, passwords
 
 urlpatterns = [
     *emails.urlpatterns,
     *credentials.urlpatterns,
+    *passwords.urlpatterns,
     *metadata.urlpatterns,
 ]

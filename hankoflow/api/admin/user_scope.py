@@ -1,5 +1,5 @@
 """What the admin API's resources of one user share (platform.md §4.3 intro): path ids, the
-user they name, Hanko's error bodies, the JSON body and the audit details naming the API key.
+user they name, Hanko's error bodies (``base.HankoError``) and the JSON body.
 
 Path ids that are no UUID answer 400; the ids of emails and sessions must be version-4 UUIDs, as
 Hanko's validator demands. An unknown user answers 404 ``"user not found"``.
@@ -9,35 +9,23 @@ from __future__ import annotations
 
 import json
 import uuid
-from http import HTTPStatus
 from typing import Any
 
-from django.http import JsonResponse
 from rest_framework.request import Request
 
-from hankoflow.api.admin.base import AdminView
-from hankoflow.http.request import RequestEnv, request_env
+from hankoflow.api.admin.base import AdminView, HankoError
+from hankoflow.api.admin.base import env as request_env
+from hankoflow.http.request import RequestEnv
 from hankoflow.models import Account
-from hankoflow.services import accounts, api_keys
+from hankoflow.services import accounts
 
 USER_NOT_FOUND = "user not found"
 USER_ID_INVALID = "failed to parse userId as uuid"
 MAX_DEPTH = 64  # metadata nests; nothing deeper fits its 3000 characters usefully
 
 
-class ApiError(Exception):
-    """An answer ``{"code": status, "message": message}`` (the reason phrase by default)."""
-
-    def __init__(self, status: int, message: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message or HTTPStatus(status).phrase
-
-
-def error_response(status: int, message: str | None = None) -> JsonResponse:
-    return JsonResponse(
-        {"code": status, "message": message or HTTPStatus(status).phrase}, status=status
-    )
+ApiError = HankoError
+"""Raised by the resources' handlers: ``{"code": status, "message": message}``."""
 
 
 def parse_uuid(value: str, message: str, *, v4: bool = False) -> uuid.UUID:
@@ -120,22 +108,12 @@ def optional_bool(body: dict[str, Any], key: str) -> bool:
     return value
 
 
-def actor(request: Request, **details: Any) -> dict[str, Any]:
-    """Audit details of a change made with the request's API key, plus ``details``."""
-    return {**details, **api_keys.actor_details(request.auth)}
-
-
 class UserResourceView(AdminView):
-    """An admin view whose handlers may raise ``ApiError``; ``self.env`` is the request's facts
-    (its IP and user agent go into audit entries). Bodies are read by ``json_body``."""
+    """An admin view of a user's resources: bodies are read by ``json_body``; ``self.env`` is
+    the request's facts (its IP and user agent go into audit entries)."""
 
     parser_classes: list[Any] = []
 
-    def handle_exception(self, exc: Exception) -> Any:
-        if isinstance(exc, ApiError):
-            return error_response(exc.status, exc.message)
-        return super().handle_exception(exc)
-
     @property
     def env(self) -> RequestEnv:
-        return request_env(self.request._request)
+        return request_env(self.request)
