@@ -14,6 +14,7 @@ import hankoflow.admin.audit  # noqa: F401
 import hankoflow.admin.credentials  # noqa: F401
 import hankoflow.admin.flows  # noqa: F401
 import hankoflow.admin.funnel  # noqa: F401
+import hankoflow.admin.invitations  # noqa: F401
 import hankoflow.admin.keys  # noqa: F401
 import hankoflow.admin.outbox  # noqa: F401
 import hankoflow.admin.sessions  # noqa: F401
