@@ -9,7 +9,7 @@ from hankoflow.actions.registration import USERNAME_PATTERN, username_input
 from hankoflow.conf import settings
 from hankoflow.engine import Action, ActionSetup, FlowContext, Outcome, Skip
 from hankoflow.engine import inputs as i
-from hankoflow.services import accounts, audit
+from hankoflow.services import accounts, audit, webhooks
 from hankoflow.steps import account_of
 
 
@@ -38,6 +38,7 @@ class UsernameCreate(Action):
             account=account,
             details={"username": username, "flow_id": ctx.flow_id},
         )
+        webhooks.user_changed(webhooks.events.USER_USERNAME_CREATE, account, env=ctx.env)
         ctx.stash.set(n.STASH_USERNAME, username)
         ctx.stash.set(n.STASH_USER_HAS_USERNAME, True)
         ctx.prevent_revert()

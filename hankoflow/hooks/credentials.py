@@ -11,7 +11,7 @@ from hankoflow import errors, signals
 from hankoflow import names as n
 from hankoflow.conf import settings
 from hankoflow.engine import FlowContext, Hook, StepRefused
-from hankoflow.services import accounts, audit, email_addresses, events, notifications
+from hankoflow.services import accounts, audit, email_addresses, events, notifications, webhooks
 from hankoflow.steps import account_of
 
 
@@ -40,6 +40,7 @@ class CreateEmail(Hook):
             account=account,
             details={"email": email, "flow_id": ctx.flow_id},
         )
+        webhooks.user_changed(webhooks.events.USER_EMAIL_CREATE, account, env=ctx.env)
 
 
 class EmailPersistVerifiedStatus(Hook):
@@ -86,6 +87,7 @@ def _persist_for_session_user(ctx: FlowContext, email: str) -> None:
     if known:
         return  # Hanko: also sends the "email added" notice when an old address is verified
     audit.record(audit.EMAIL_CREATED, env=ctx.env, account=account, details=details)
+    webhooks.user_changed(webhooks.events.USER_EMAIL_CREATE, account, env=ctx.env)
     if before is not None:
         notifications.notify(
             account,

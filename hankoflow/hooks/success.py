@@ -8,7 +8,7 @@ from django.db import transaction
 from hankoflow import errors, signals
 from hankoflow import names as n
 from hankoflow.engine import FlowContext, Hook, StepRefused
-from hankoflow.services import accounts, audit, events, profile, sessions, totp, webauthn
+from hankoflow.services import accounts, audit, events, profile, sessions, totp, webauthn, webhooks
 from hankoflow.steps import account_of, enrolment_secret
 
 # login_method / mfa_method -> amr value (flow-api.md §4.5.1)
@@ -47,6 +47,7 @@ class CreateUser(Hook):
             details["password"] = True
             added.insert(0, (signals.CREDENTIAL_PASSWORD, None))
         audit.record(audit.USER_CREATED, env=ctx.env, account=account, details=details)
+        webhooks.user_changed(webhooks.events.USER_CREATE, account, env=ctx.env)
         events.user_registered(account, env=ctx.env)
         for kind, credential_id in added:
             events.credential_added(account, kind, credential_id, env=ctx.env)
@@ -123,6 +124,7 @@ class IssueSession(Hook):
             remember_me=ctx.stash.get(n.STASH_REMEMBER_ME_SELECTED),
         )
         ctx.payload["claims"] = issued.claims
+        webhooks.session_created(issued.session_id)  # session.create.flow
         for effect in issued.effects:
             ctx.effects.add(effect)
         if ctx.is_flow(n.FLOW_LOGIN, n.FLOW_PASSWORD_RECOVERY) or (
@@ -142,6 +144,7 @@ class IssueSession(Hook):
             )
             amr = ctx.stash.get(n.STASH_AMR, [])
             events.login_succeeded(account, amr=amr, session_id=issued.session_id, env=ctx.env)
+            webhooks.user_changed(webhooks.events.USER_LOGIN, account, env=ctx.env)
 
 
 def _ext_amr(provider: str | None) -> str:

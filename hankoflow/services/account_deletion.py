@@ -19,7 +19,7 @@ from hankoflow import signals
 from hankoflow.adapter import get_adapter
 from hankoflow.engine import RequestFacts
 from hankoflow.models import Account
-from hankoflow.services import audit
+from hankoflow.services import audit, webhooks
 from hankoflow.services.sessions import revoke_all
 
 
@@ -40,6 +40,7 @@ def delete_account(
             account, reason=signals.REASON_ACCOUNT_DELETED, env=env, audit_details=audit_details
         )
         audit.record(audit.USER_DELETED, env=env, account=account, details=audit_details)
+        webhooks.user_deleted(account)  # described as it was, before the deletion
         signals.account_deleted.send(
             sender=Account, account=account, user=user, by_staff=by_staff, request=request
         )

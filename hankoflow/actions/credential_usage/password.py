@@ -7,7 +7,7 @@ from hankoflow import names as n
 from hankoflow.conf import settings
 from hankoflow.engine import Action, ActionSetup, FlowContext, Outcome
 from hankoflow.engine import inputs as i
-from hankoflow.services import accounts, audit, events, passwords, ratelimit, sessions
+from hankoflow.services import accounts, audit, events, passwords, ratelimit, sessions, webhooks
 from hankoflow.steps import (
     account_of,
     rate_limit_error,
@@ -130,6 +130,7 @@ class PasswordRecovery(Action):
             account=account,
             details={"context": "recovery", "flow_id": ctx.flow_id},
         )
+        webhooks.user_changed(webhooks.events.USER_PASSWORD_UPDATE, account, env=ctx.env)
         if not had_password:
             events.credential_added(account, signals.CREDENTIAL_PASSWORD, None, env=ctx.env)
         # Hanko: other sessions survive a recovery. A reset password ends them, and the devices

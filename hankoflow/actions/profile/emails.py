@@ -18,7 +18,7 @@ from hankoflow.conf import settings
 from hankoflow.engine import Action, ActionSetup, AllowedValue, FlowContext, Outcome
 from hankoflow.engine import inputs as i
 from hankoflow.models import Account, Email
-from hankoflow.services import accounts, audit, email_addresses, notifications
+from hankoflow.services import accounts, audit, email_addresses, notifications, webhooks
 from hankoflow.steps import account_of, session_account
 
 
@@ -38,6 +38,14 @@ def _verify_by_passcode(ctx: FlowContext, account: Account, address: str, templa
 def _audit(ctx: FlowContext, kind: str, account: Account, address: str) -> None:
     details = {"email": address, "flow_id": ctx.flow_id}
     audit.record(kind, env=ctx.env, account=account, details=details)
+    webhooks.user_changed(_WEBHOOK_EVENTS[kind], account, env=ctx.env)
+
+
+_WEBHOOK_EVENTS = {
+    audit.EMAIL_CREATED: webhooks.events.USER_EMAIL_CREATE,
+    audit.EMAIL_DELETED: webhooks.events.USER_EMAIL_DELETE,
+    audit.PRIMARY_EMAIL_CHANGED: webhooks.events.USER_EMAIL_PRIMARY,
+}
 
 
 class EmailCreate(Action):

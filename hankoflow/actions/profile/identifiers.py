@@ -25,6 +25,7 @@ from hankoflow.services import (
     metadata,
     notifications,
     passwords,
+    webhooks,
 )
 from hankoflow.steps import account_of, session_account
 
@@ -109,6 +110,7 @@ class PasswordCreate(Action):
             account=account,
             details={"context": "profile", "flow_id": ctx.flow_id},
         )
+        webhooks.user_changed(webhooks.events.USER_PASSWORD_UPDATE, account, env=ctx.env)
         events.credential_added(account, signals.CREDENTIAL_PASSWORD, None, env=ctx.env)
         return ctx.continue_to(n.STATE_PROFILE_INIT)
 
@@ -187,6 +189,7 @@ class PasswordUpdate(Action):
             account=account,
             details={"context": "profile", "flow_id": ctx.flow_id},
         )
+        webhooks.user_changed(webhooks.events.USER_PASSWORD_UPDATE, account, env=ctx.env)
         # Hanko: other sessions survive a password change. They end here, the current one
         # stays (security-checks PW-07, SE-07; ASVS 7.4.3), with reason credential_reset.
         passwords.end_other_sessions(
@@ -289,6 +292,12 @@ class UsernameCreate(Action):
             account=account,
             details={"username": username, "flow_id": ctx.flow_id},
         )
+        event = (
+            webhooks.events.USER_USERNAME_UPDATE
+            if self.name == n.ACTION_USERNAME_UPDATE
+            else webhooks.events.USER_USERNAME_CREATE
+        )
+        webhooks.user_changed(event, account, env=ctx.env)
         return ctx.continue_to(n.STATE_PROFILE_INIT)
 
 
@@ -317,6 +326,7 @@ class UsernameDelete(Action):
             account=account,
             details={"username": current.username, "flow_id": ctx.flow_id},
         )
+        webhooks.user_changed(webhooks.events.USER_USERNAME_DELETE, account, env=ctx.env)
         return ctx.continue_to(n.STATE_PROFILE_INIT)
 
 

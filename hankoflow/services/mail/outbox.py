@@ -16,6 +16,7 @@ from django.db import IntegrityError, router, transaction
 from hankoflow.conf import settings
 from hankoflow.emails import CODE_KINDS, KINDS, NOTICE_KINDS, language_for
 from hankoflow.models.outbox import OutboxEmail
+from hankoflow.services import webhooks
 from hankoflow.services.mail import dispatch, encryption
 
 
@@ -67,6 +68,8 @@ def queue(
                 row = OutboxEmail.objects.using(alias).create(**fields)
         except IntegrityError:
             return OutboxEmail.objects.using(alias).get(dedupe_key=dedupe_key)
+    code = secret.get("code") if secret else None
+    webhooks.email_sent(kind, to=to, language=language, context=values, code=code)  # email.send
     transaction.on_commit(functools.partial(dispatch.send_after_commit, str(row.pk)), using=alias)
     return row
 

@@ -37,8 +37,14 @@ def user_deleted(account: Account) -> None:
     emit(events.USER_DELETE, lambda: payloads.user(account))
 
 
-def session_created(session: Session, *, event: str = events.SESSION_CREATE_FLOW) -> None:
-    emit(event, lambda: payloads.session(session))
+def session_created(session: Session | str, *, event: str = events.SESSION_CREATE_FLOW) -> None:
+    """``session.create.flow`` (or ``event``) for a session row or its id."""
+
+    def build() -> dict[str, Any]:
+        row = session if isinstance(session, Session) else Session.objects.get(pk=session)
+        return payloads.session(row)
+
+    emit(event, build)
 
 
 def session_ended(session: Session, reason: str) -> None:

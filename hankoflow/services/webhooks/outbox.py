@@ -28,13 +28,13 @@ def emit(event: str, data: Data) -> list[WebhookDelivery]:
     caller's transaction commits (at once without one). ``data`` is the payload, or a callable
     that builds it, called only when some hook wants the event. Never raises: a webhook must
     not fail the change it reports (the error is logged)."""
+    alias = router.db_for_write(WebhookDelivery)
     try:
-        alias = router.db_for_write(WebhookDelivery)
-        with transaction.atomic(using=alias):  # a savepoint: a failure here leaves the caller's
-            targets = sources.targets(event)
-            if not targets:
-                return []
-            payload = data() if callable(data) else data
+        targets = sources.targets(event)
+        if not targets:
+            return []
+        payload = data() if callable(data) else data
+        with transaction.atomic(using=alias):  # a savepoint: a failure leaves the caller's work
             rows = [
                 WebhookDelivery.objects.using(alias).create(
                     webhook=target.webhook, callback=target.callback, event=event, data=payload

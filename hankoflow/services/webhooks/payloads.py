@@ -34,7 +34,9 @@ _NOTIFICATION_KEYS = {
 def user(account: Account, *, env: RequestFacts | None = None) -> dict[str, Any]:
     """The admin User; with ``env``, the request's ``user_agent`` and ``ip_address`` too
     (flow events: ``user.create``, ``user.login``, ``user.update.*``)."""
-    return admin_user(account, full=True, env=env)
+    # Read afresh: the caller's instance may hold emails or a username cached before the change.
+    fresh = Account.objects.select_related("user").filter(pk=account.pk).first()
+    return admin_user(fresh or account, full=True, env=env)
 
 
 def session(row: Session) -> dict[str, Any]:
