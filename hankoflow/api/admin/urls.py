@@ -2,7 +2,15 @@
 ``path("admin-api/", include("hankoflow.api.admin.urls"))``. Each resource module lists its own
 ``urlpatterns``."""
 
-from hankoflow.api.admin import audit_logs, sessions, status, user_resources, users, webhooks
+from hankoflow.api.admin import (
+    audit_logs,
+    invitations,
+    sessions,
+    status,
+    user_resources,
+    users,
+    webhooks,
+)
 
 app_name = "hankoflow_admin_api"
 
@@ -13,4 +21,5 @@ urlpatterns = [
     *sessions.urlpatterns,
     *audit_logs.urlpatterns,
     *webhooks.urlpatterns,
+    *invitations.urlpatterns,  # beyond Hanko (issue 15)
 ]
