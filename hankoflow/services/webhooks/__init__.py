@@ -6,10 +6,11 @@ hooks), payloads.py (the ``data`` of each event), outbox.py (``emit``: one ``Web
 per hook, in the caller's transaction), dispatch.py (Celery or in-process after the commit),
 delivery.py (one attempt, retries, the hooks' failure bookkeeping, the sweeper), signing.py (the
 JWT body), network.py (the server-side request forgery guard and the pinned POST),
-emitters.py (one function per kind of event, for the call sites).
+emitters.py (one function per kind of event, for the call sites), registry.py (database hooks
+as the admin API manages them).
 """
 
-from hankoflow.services.webhooks import events
+from hankoflow.services.webhooks import events, registry
 from hankoflow.services.webhooks.delivery import (
     MAX_FAILURES,
     SWEEP_AFTER,
@@ -44,6 +45,7 @@ __all__ = [
     "email_sent",
     "emit",
     "events",
+    "registry",
     "renewed_expiry",
     "requeue",
     "retry_delay",
