@@ -51,7 +51,19 @@ ITEM_INPUTS: dict[str, tuple[tuple[str, ...], str]] = {
     "passkey_id": (("user", "passkeys"), "id"),
     "security_key_id": (("user", "security_keys"), "id"),
     "session_id": (("sessions",), "id"),
+    "identity_id": (("user", "identities"), "identity_id"),
 }
+# Inputs an action reads without declaring them (Hanko's element sends them all the same):
+# the page adds them to the action's form.
+UNDECLARED_INPUTS: dict[str, tuple[dict[str, Any], ...]] = {
+    names.ACTION_DISCONNECT_THIRDPARTY_OAUTH_PROVIDER: (
+        {"name": "identity_id", "type": "string", "required": True, "hidden": True},
+    ),
+}
+# Actions that send the browser to a provider: one submit button per allowed value of their
+# ``provider`` input ("Sign in with GitHub"); ``web/thirdparty.py`` fills in the rest.
+PROVIDER_ACTIONS = {names.ACTION_THIRDPARTY_OAUTH, names.ACTION_CONNECT_THIRDPARTY_OAUTH_PROVIDER}
+PROVIDER_INPUT = "provider"
 # Actions whose item input names items of more lists than the input's own: Hanko's element
 # renames security keys with ``webauthn_credential_rename`` too (deleting them has its own
 # action, with the second-factor rules).
@@ -90,7 +102,10 @@ def action_forms(
     autofill = webauthn is not None and webauthn["ceremony"] == "conditional"
     forms = []
     for name, action in state["actions"].items():
-        inputs = list(action["inputs"].values())
+        inputs = [*action["inputs"].values(), *UNDECLARED_INPUTS.get(name, ())]
+        choices = _provider_choices(state["name"], name, inputs)
+        if choices:
+            inputs = [i for i in inputs if i["name"] != PROVIDER_INPUT]
         item_input = next((i for i in inputs if i["name"] in ITEM_INPUTS and i.get("hidden")), None)
         forms.append(
             {
@@ -109,11 +124,32 @@ def action_forms(
                 "item_lists": _item_lists(name, item_input),
                 "item_allowed": _allowed(item_input) if item_input else None,
                 "confirm": name in CONFIRMED_ACTIONS,
+                "choice_input": PROVIDER_INPUT if choices else "",
+                "choices": choices,
             }
         )
     # ``back`` goes last: it is the way out, not the main thing to do.
     forms.sort(key=lambda form: form["is_back"])
     return forms
+
+
+def _provider_choices(
+    state_name: str, action: str, inputs: list[dict[str, Any]]
+) -> list[dict[str, str]]:
+    """The buttons of a provider action: ``{value, label}`` per provider, or ``[]``."""
+    if action not in PROVIDER_ACTIONS:
+        return []
+    provider = next((i for i in inputs if i["name"] == PROVIDER_INPUT), None)
+    allowed = (provider or {}).get("allowed_values") or ()
+    return [
+        {
+            "value": _as_form_text(value["value"]),
+            "label": str(
+                texts.provider_label(state_name, action, str(value.get("name") or value["value"]))
+            ),
+        }
+        for value in allowed
+    ]
 
 
 def _item_lists(action: str, item_input: dict[str, Any] | None) -> tuple[tuple[str, ...], ...]:

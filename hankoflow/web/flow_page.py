@@ -35,7 +35,7 @@ from hankoflow.flows.registry import FLOWS
 from hankoflow.http import runner
 from hankoflow.http.request_ids import with_request_id
 from hankoflow.renderers import hanko
-from hankoflow.web import texts
+from hankoflow.web import texts, thirdparty
 from hankoflow.web.action_forms import CONFIRMED_ACTIONS, action_forms, action_param
 from hankoflow.web.headers import FLOW_PAGE_POLICY, with_policy
 from hankoflow.web.input_data import (
@@ -89,6 +89,8 @@ def flow_page(request: HttpRequest) -> HttpResponse:
     tell_flow_the_language(request)
     if request.method == "POST":
         return _post_action(request)
+    if thirdparty.is_return(request):
+        return _thirdparty_return(request)
     flow = request.GET.get(FIELD_FLOW, "")
     if not flow:
         return render(request, "hankoflow/web/home.html", _links_context(request))
@@ -133,10 +135,40 @@ def _post_action(request: HttpRequest) -> HttpResponse:
             str(texts.profile_word("not_confirmed")),
             flow=flow,
         )
-    result = runner.run(
-        request, flow, action, form_input_data(request.POST), request.POST.get(FIELD_CSRF, "")
-    )
+    input_data = form_input_data(request.POST)
+    verifier = ""
+    if thirdparty.is_start(action):
+        verifier = thirdparty.fill_start_inputs(request, flow, input_data)
+    result = runner.run(request, flow, action, input_data, request.POST.get(FIELD_CSRF, ""))
+    if verifier and (leaving := thirdparty.leave_for_provider(request, flow, result, verifier)):
+        return leaving
     return _state_response(request, flow, result, result.effects)
+
+
+def _thirdparty_return(request: HttpRequest) -> HttpResponse:
+    """Back from a provider (``web/thirdparty.py``): exchange the token in the flow that left
+    for it (or go ``back`` after an error) and show where that leads."""
+    pending = thirdparty.pending_of(request)
+    step = thirdparty.returned_step(request, pending) if pending else None
+    if pending is None or step is None or pending.flow not in FLOWS:
+        flow = request.GET.get(FIELD_FLOW, "")
+        response = _message(
+            request,
+            400,
+            str(texts.profile_word("thirdparty_lost_title")),
+            str(texts.profile_word("thirdparty_lost")),
+            flow=flow if flow in FLOWS else "",
+        )
+    else:
+        action, input_data = step
+        result = runner.run(request, pending.flow, action, input_data, pending.csrf_token)
+        error = request.GET.get(thirdparty.PARAM_ERROR)
+        notice = str(texts.thirdparty_error(error)) if action == pending.back else ""
+        response = _state_response(
+            request, pending.flow, result, result.effects, thirdparty_error=notice
+        )
+    thirdparty.forget(response, request)  # one return per start: a reload shows the message
+    return response
 
 
 def _with_auto_steps(
@@ -162,7 +194,12 @@ def _with_auto_steps(
 
 
 def _state_response(
-    request: HttpRequest, flow: str, result: FlowResult, effects: Iterable[Any]
+    request: HttpRequest,
+    flow: str,
+    result: FlowResult,
+    effects: Iterable[Any],
+    *,
+    thirdparty_error: str = "",
 ) -> HttpResponse:
     if flow == names.FLOW_PROFILE and result.error == errors.UNAUTHORIZED:
         return _signed_out(request, result, effects)
@@ -179,6 +216,7 @@ def _state_response(
         "heading": heading,
         "lead": lead,
         "error_message": texts.error_message(state.get("error")),
+        "thirdparty_error": thirdparty_error,
         "is_terminal": state["name"] in TERMINAL_STATES,
         "is_success": state["name"] == names.STATE_SUCCESS,
         "is_farewell": state["name"] == names.STATE_ACCOUNT_DELETED,

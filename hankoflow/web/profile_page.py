@@ -3,10 +3,11 @@
 The flow page renders every other state with its generic template; ``profile_init`` holds up to
 22 actions on one payload (``user`` and ``sessions``, flow-api.md §4.6.1-§4.6.2), so this module
 sorts them into the sections a person expects (username, email addresses, password, passkeys,
-security keys, authenticator app, sessions, deleting the account). Sections list the payload's
-items (an email with its primary and verified badges, a passkey with its dates, a session with
-its browser), and an action that acts on one item (``action_forms.ITEM_INPUTS``) becomes a form
-on each item the state offers it for. Nothing here decides what a person may do: a form
+security keys, authenticator app, connected accounts, sessions, deleting the account). Sections
+list the payload's items (an email with its primary and verified badges, a passkey with its
+dates, a session with its browser, a connected account with its provider), and an action that
+acts on one item (``action_forms.ITEM_INPUTS``) becomes a form on each item the state offers it
+for. Nothing here decides what a person may do: a form
 appears only when the state offers its action. ``patch_metadata`` is left out (metadata is for
 the host application, not for people); an action no section claims (a new one) still appears,
 under "More".
@@ -33,6 +34,7 @@ SECTION_ACTIONS: dict[str, tuple[str, ...]] = {
     "passkeys": (n.ACTION_WEBAUTHN_CREDENTIAL_CREATE,),
     "security_keys": (n.ACTION_SECURITY_KEY_CREATE,),
     "authenticator_app": (n.ACTION_CONTINUE_TO_OTP_SECRET_CREATION, n.ACTION_OTP_SECRET_DELETE),
+    "connected_accounts": (n.ACTION_CONNECT_THIRDPARTY_OAUTH_PROVIDER,),
     "sessions": (),
     "account": (n.ACTION_ACCOUNT_DELETE,),
 }
@@ -41,6 +43,7 @@ ITEM_SECTIONS: dict[tuple[str, ...], str] = {
     ("user", "emails"): "emails",
     ("user", "passkeys"): "passkeys",
     ("user", "security_keys"): "security_keys",
+    ("user", "identities"): "connected_accounts",
     ("sessions",): "sessions",
 }
 NOT_SHOWN = {n.ACTION_PATCH_METADATA}
@@ -63,6 +66,7 @@ DANGER_ACTIONS = {
     n.ACTION_USERNAME_DELETE,
     n.ACTION_WEBAUTHN_CREDENTIAL_DELETE,
     n.ACTION_SESSION_DELETE,
+    n.ACTION_DISCONNECT_THIRDPARTY_OAUTH_PROVIDER,
 }
 
 
@@ -189,6 +193,7 @@ def _describe(
             word("app_set_up") if set_up else word("app_not_set_up")
         )
     sections["sessions"].visible = "sessions" in payload
+    sections["connected_accounts"].empty = str(word("no_identities"))
 
 
 def _email(raw: dict[str, Any]) -> Item:
@@ -227,11 +232,18 @@ def _session(raw: dict[str, Any]) -> Item:
     return Item(id=str(raw.get("id", "")), title=title, badges=badges, details=details)
 
 
+def _identity(raw: dict[str, Any]) -> Item:
+    """A connected account: the provider's name (the provider's user id means nothing to
+    people)."""
+    return Item(id=str(raw.get("identity_id", "")), title=str(raw.get("provider", "")))
+
+
 ITEM_BUILDERS = {
     "emails": _email,
     "passkeys": _credential("passkey"),
     "security_keys": _credential("security_key"),
     "sessions": _session,
+    "connected_accounts": _identity,
 }
 
 

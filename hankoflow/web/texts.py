@@ -124,6 +124,10 @@ STATE_TEXTS: dict[str | tuple[str, str], tuple[Text, Text]] = {
         _("Something went wrong"),
         _("This cannot continue. Please start again."),
     ),
+    names.STATE_THIRDPARTY: (
+        _("Continue with your provider"),
+        _("We are taking you to your provider to sign in."),
+    ),
 }
 UNKNOWN_STATE_TEXT: tuple[Text, Text] = (_("Continue"), "")
 
@@ -174,6 +178,8 @@ ACTION_LABELS: dict[str | tuple[str, str], Text] = {
     names.ACTION_WEBAUTHN_CREDENTIAL_DELETE: _("Delete"),
     names.ACTION_WEBAUTHN_CREDENTIAL_RENAME: _("Rename"),
     names.ACTION_SESSION_DELETE: _("Sign out"),
+    names.ACTION_DISCONNECT_THIRDPARTY_OAUTH_PROVIDER: _("Disconnect"),
+    names.ACTION_EXCHANGE_TOKEN: _("Continue"),
     (names.STATE_PROFILE_INIT, names.ACTION_CONTINUE_TO_OTP_SECRET_CREATION): _(
         "Set up an authenticator app"
     ),
@@ -250,6 +256,42 @@ ERROR_MESSAGES: dict[str | tuple[str, str], Text] = {
 }
 
 
+# The button of one provider: (state, action) -> text with ``%(provider)s``.
+PROVIDER_LABELS: dict[tuple[str, str], Text] = {
+    (names.STATE_LOGIN_INIT, names.ACTION_THIRDPARTY_OAUTH): _("Sign in with %(provider)s"),
+    (names.STATE_REGISTRATION_INIT, names.ACTION_THIRDPARTY_OAUTH): _("Sign up with %(provider)s"),
+    (names.STATE_PROFILE_INIT, names.ACTION_CONNECT_THIRDPARTY_OAUTH_PROVIDER): _(
+        "Connect %(provider)s"
+    ),
+}
+PROVIDER_LABEL_FALLBACK: Text = _("Continue with %(provider)s")
+
+# The ``error`` a provider's callback sends back (platform.md §9.2 step 4) -> what people read.
+THIRDPARTY_ERRORS: dict[str, Text] = {
+    "access_denied": _("The sign-in was cancelled or the provider refused it."),
+    "user_conflict": _(
+        "An account with this email address exists already. Sign in to it first, then connect "
+        "the provider in your account."
+    ),
+    "multiple_accounts": _("The provider’s email address belongs to another account."),
+    "unverified_email": _("The provider has not verified your email address."),
+    "email_maxnum": _("Your account has the most email addresses it can have."),
+    "signup_disabled": _("New accounts cannot be created at the moment."),
+}
+THIRDPARTY_ERROR_FALLBACK: Text = _("The sign-in with the provider did not work. Please try again.")
+
+
+def provider_label(state: str, action: str, provider: str) -> str:
+    """The button that starts ``action`` with one provider (its display name)."""
+    text = PROVIDER_LABELS.get((state, action), PROVIDER_LABEL_FALLBACK)
+    return str(text) % {"provider": provider}
+
+
+def thirdparty_error(code: str | None) -> Text:
+    """A sentence for the ``error`` a provider's callback sent back."""
+    return THIRDPARTY_ERRORS.get(code or "", THIRDPARTY_ERROR_FALLBACK)
+
+
 def state_text(flow: str, state: str) -> tuple[Text, Text]:
     """The heading and the sentence of ``state`` in ``flow``."""
     return STATE_TEXTS.get((flow, state)) or STATE_TEXTS.get(state) or UNKNOWN_STATE_TEXT
@@ -298,6 +340,10 @@ PROFILE_SECTIONS: dict[str, tuple[Text, Text]] = {
         _("An app on your phone shows a code you enter as a second step when you sign in."),
     ),
     "sessions": (_("Sessions"), _("The browsers and devices where you are signed in.")),
+    "connected_accounts": (
+        _("Connected accounts"),
+        _("Sign in with an account you have at another service."),
+    ),
     "account": (
         _("Delete account"),
         _("This deletes your account with everything in it and cannot be undone."),
@@ -332,6 +378,14 @@ PROFILE_WORDS: dict[str, Text] = {
     "signed_out": _("Sign in to see and manage your account."),
     "profile_link": _("Your account"),
     "home": _("Home"),
+    "no_identities": _("You have no connected accounts."),
+    "thirdparty_lost_title": _("Sign-in not completed"),
+    "thirdparty_lost": _(
+        "We could not finish the sign-in with your provider in this browser. Please start again."
+    ),
+    "leaving_title": _("Taking you to your provider"),
+    "leaving": _("If nothing happens, follow this link:"),
+    "leaving_link": _("Continue to the provider"),
 }
 
 
