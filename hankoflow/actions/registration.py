@@ -12,6 +12,8 @@ from hankoflow.conf import settings
 from hankoflow.engine import Action, ActionSetup, FlowContext, Outcome
 from hankoflow.engine import inputs as i
 from hankoflow.services import accounts
+from hankoflow.services.saml import dance as saml
+from hankoflow.services.saml import providers as saml_providers
 from hankoflow.steps import (
     can_use_passkeys,
     credential_onboarding_states,
@@ -84,6 +86,9 @@ class RegisterLoginIdentifier(Action):
             ctx.stash.set(n.STASH_USERNAME, username)
 
         verify = settings.EMAIL.REQUIRE_VERIFICATION
+        if email and (idp := saml_providers.for_email(email)):
+            ctx.payload["redirect_url"] = saml.auth_url(idp.domain)  # SAML: the IdP signs up
+            return ctx.continue_to(n.STATE_THIRDPARTY)
         if email:
             if accounts.email_exists(email):
                 if not verify or settings.PRIVACY.SHOW_ACCOUNT_EXISTENCE_HINTS:

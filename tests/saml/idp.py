@@ -73,6 +73,8 @@ class IdP:
     sp_metadata: str = ""
     user: Person = field(default_factory=lambda: Person("ada-1", "ada@corp.example.com"))
     _server: Server | None = None
+    last_request: object = None  # the last AuthnRequest the SSO endpoint accepted
+    require_signed_requests: bool = False
 
     @property
     def entity_id(self) -> str:
@@ -84,9 +86,10 @@ class IdP:
 
     def server(self) -> Server:
         if self._server is None:
-            key_pem, cert_pem = key_and_certificate("test idp")
-            (self.workdir / "idp.key").write_text(key_pem)
-            (self.workdir / "idp.crt").write_text(cert_pem)
+            if not (self.workdir / "idp.key").exists():  # one key pair for the IdP's life
+                key_pem, cert_pem = key_and_certificate("test idp")
+                (self.workdir / "idp.key").write_text(key_pem)
+                (self.workdir / "idp.crt").write_text(cert_pem)
             config = IdPConfig()
             config.load(
                 {
@@ -103,6 +106,7 @@ class IdP:
                                 ]
                             },
                             "name_id_format": [NAMEID_FORMAT_PERSISTENT],
+                            "want_authn_requests_signed": self.require_signed_requests,
                             "policy": {
                                 "default": {
                                     "lifetime": {"minutes": 5},
@@ -122,8 +126,9 @@ class IdP:
 
         return create_metadata_string(None, config=self.server().config, valid=None).decode()
 
-    def use_sp_metadata(self, xml: str) -> None:
+    def use_sp_metadata(self, xml: str, *, require_signed_requests: bool = False) -> None:
         self.sp_metadata = xml
+        self.require_signed_requests = require_signed_requests
         self._server = None
 
     def response(
@@ -160,13 +165,24 @@ class IdP:
         """(ACS URL, SAMLResponse, RelayState) for an HTTP-Redirect AuthnRequest."""
         params = parse_qs(query)
         server = self.server()
-        request = server.parse_authn_request(params["SAMLRequest"][0], BINDING_HTTP_REDIRECT)
+        relay_state = params.get("RelayState", [""])[0]
+        signature = {}
+        if "Signature" in params:  # the IdP checks a signed request against the SP metadata
+            signature = {
+                "relay_state": relay_state,
+                "sigalg": params["SigAlg"][0],
+                "signature": params["Signature"][0],
+            }
+        request = server.parse_authn_request(
+            params["SAMLRequest"][0], BINDING_HTTP_REDIRECT, **signature
+        )
+        self.last_request = request.message
         message = request.message
         acs = message.assertion_consumer_service_url or server.config.getattr("endpoints", "sp")
         saml_response = self.response(
             in_response_to=message.id, sp_entity_id=message.issuer.text, acs=acs
         )
-        return acs, saml_response, params.get("RelayState", [""])[0]
+        return acs, saml_response, relay_state
 
 
 def form_fields(page: str) -> dict[str, str]:

@@ -8,6 +8,7 @@ import pytest
 
 from hankoflow.models import AuditLogEntry, Identity
 from tests.saml.conftest import DEFAULT_REDIRECT, ENDPOINT, RETURN_TO, needs_xmlsec, query_of
+from tests.saml.idp import IdP
 
 pytestmark = [pytest.mark.slow, needs_xmlsec, pytest.mark.django_db]
 
@@ -105,3 +106,30 @@ def test_sp_initiated_response_must_answer_our_request(browser, idp):
 def test_garbage_is_refused_without_a_500(browser):
     for value in ("", "not base64 !", base64.b64encode(b"<x/>").decode()):
         refused(browser.post_callback({"SAMLResponse": value, "RelayState": ""}))
+
+
+def test_assertion_signed_with_another_key_is_refused(browser, idp, tmp_path):
+    impostor = IdP(url=idp.url, workdir=tmp_path)  # same entity id, its own key
+    impostor.use_sp_metadata(idp.sp_metadata)
+    forged = impostor.response(in_response_to=None, sp_entity_id=ENDPOINT, acs=ACS)
+    assert "signature" in refused(browser.post_callback({"SAMLResponse": forged}))
+
+
+def test_missing_mapped_attribute_is_refused_unless_allowed(browser, idp, saml):
+    saml(PROVIDER={"ATTRIBUTE_MAP": {"nickname": "urn:example:nickname"}})
+    assert "missing attributes: nickname" in refused(
+        browser.post_callback({"SAMLResponse": idp_initiated(idp)})
+    )
+    saml(
+        PROVIDER={"ATTRIBUTE_MAP": {"nickname": "urn:example:nickname"}},
+        OPTIONS={"ALLOW_MISSING_ATTRIBUTES": True},
+    )
+    assert browser.post_callback({"SAMLResponse": idp_initiated(idp)}).status_code == 302
+
+
+def test_unmapped_attributes_are_kept_as_custom_claims(browser, idp):
+    assert browser.post_callback({"SAMLResponse": idp_initiated(idp)}).status_code == 302
+    identity = Identity.objects.get()
+    assert identity.data["family_name"] == "Lovelace"
+    assert "custom_claims" not in identity.data or isinstance(identity.data["custom_claims"], dict)
+    assert "email_verified" not in identity.data

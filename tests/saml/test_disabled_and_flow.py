@@ -108,3 +108,19 @@ def test_checks_refuse_a_provider_without_metadata(settings):
 
 def test_checks_are_quiet_while_saml_is_off():
     assert _saml_errors() == []
+
+
+def test_registration_sends_a_saml_domain_to_the_idp(settings, flow_client):
+    _saml_on(settings)
+    state = flow_client.start("registration")
+    if state.state == "preflight":
+        state = flow_client.act(
+            state,
+            "register_client_capabilities",
+            {"webauthn_available": False, "webauthn_conditional_mediation_available": False},
+        )
+    state = flow_client.act(state, "register_login_identifier", {"email": "ada@corp.example.com"})
+    assert state.state == "thirdparty"
+    assert state.body["payload"]["redirect_url"].startswith(
+        "https://auth.example.com/saml/auth?domain=corp.example.com&"
+    )

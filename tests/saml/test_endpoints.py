@@ -61,3 +61,24 @@ def test_legacy_provider(saml, idp):
     assert body["attribute_map"]["email"].endswith("/emailaddress")
     assert client.get("/saml/provider", {"domain": "nope.example.org"}).status_code == 404
     assert client.get("/saml/provider").status_code == 400
+
+
+def test_signed_authn_request_is_accepted_by_an_idp_that_wants_it(browser, idp, saml):
+    from hankoflow.services.saml import sp
+
+    saml(OPTIONS={"SIGN_AUTHN_REQUESTS": True, "FORCE_LOGIN": True})
+    idp.use_sp_metadata(sp.metadata_xml(), require_signed_requests=True)
+    started = browser.start()
+    query = query_of(started["Location"])
+    assert query["SigAlg"].endswith("rsa-sha256") and query["Signature"]
+    assert (
+        browser.post_callback(browser.at_identity_provider(started["Location"])).status_code == 302
+    )
+    assert idp.last_request.force_authn == "true"
+
+
+def test_unsigned_authn_request_is_refused_by_an_idp_that_wants_it(browser, idp, saml):
+    from hankoflow.services.saml import sp
+
+    idp.use_sp_metadata(sp.metadata_xml(), require_signed_requests=True)
+    assert browser.at_idp.get(browser.start()["Location"], timeout=10).status_code == 400

@@ -10,6 +10,7 @@ a one-time token to ``redirect_to?hanko_token=...`` for ``exchange_token``.
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -82,13 +83,17 @@ def start(domain: str, redirect_to: str) -> Started:
         idp = metadata.entity_id(provider)
         options = settings.SAML.OPTIONS
         sign = bool(options.SIGN_AUTHN_REQUESTS)
-        request_id, info = client.prepare_for_authenticate(
+        # Our own request id, so that the state (which holds it) can be the signed RelayState.
+        request_id = "_" + secrets.token_hex(20)
+        relay_state = saml_state.State.new(provider.domain, redirect_to, request_id).issue()
+        _, info = client.prepare_for_authenticate(
             entityid=idp,
-            relay_state="",
+            relay_state=relay_state,
             binding=BINDING_HTTP_REDIRECT,
             sign=sign,
             sigalg=SIG_RSA_SHA256 if sign else None,
             force_authn="true" if options.FORCE_LOGIN else None,
+            message_id=request_id,
         )
     except (metadata.MetadataUnavailable, sp.NotConfigured) as exc:
         logger.warning("SAML start for %s failed: %s", domain, exc)
@@ -96,9 +101,7 @@ def start(domain: str, redirect_to: str) -> Started:
     except Exception as exc:  # pysaml2: no SSO service with the redirect binding, and the like
         logger.warning("SAML start for %s failed: %s: %s", domain, type(exc).__name__, exc)
         raise StartRefused("server_error", SERVER_ERROR_DESCRIPTION) from exc
-    relay_state = saml_state.State.new(provider.domain, redirect_to, request_id).issue()
-    location = dict(info["headers"])["Location"]
-    return Started(location=add_query(location, {"RelayState": relay_state}))
+    return Started(location=dict(info["headers"])["Location"])
 
 
 def finish(form: dict[str, str], env: RequestFacts) -> Finished:
