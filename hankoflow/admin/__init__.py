@@ -19,3 +19,4 @@ import hankoflow.admin.keys  # noqa: F401
 import hankoflow.admin.outbox  # noqa: F401
 import hankoflow.admin.sessions  # noqa: F401
 import hankoflow.admin.users  # noqa: F401
+import hankoflow.admin.webhooks  # noqa: F401

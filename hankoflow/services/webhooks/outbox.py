@@ -15,7 +15,7 @@ from typing import Any
 
 from django.db import router, transaction
 
-from hankoflow.models import WebhookDelivery
+from hankoflow.models import Webhook, WebhookDelivery
 from hankoflow.services.webhooks import dispatch, sources
 
 logger = logging.getLogger(__name__)
@@ -49,6 +49,17 @@ def emit(event: str, data: Data) -> list[WebhookDelivery]:
             functools.partial(dispatch.send_after_commit, str(row.pk)), using=alias
         )
     return rows
+
+
+def emit_to(hook: Webhook, event: str, data: dict[str, Any]) -> WebhookDelivery:
+    """One delivery of ``event`` to ``hook`` alone, whatever it subscribes to (staff's "send a
+    test event"); sent after the commit."""
+    alias = router.db_for_write(WebhookDelivery)
+    row = WebhookDelivery.objects.using(alias).create(
+        webhook=hook, callback=hook.callback, event=event, data=data
+    )
+    transaction.on_commit(functools.partial(dispatch.send_after_commit, str(row.pk)), using=alias)
+    return row
 
 
 def requeue(row: WebhookDelivery) -> bool:

@@ -13,9 +13,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from hankoflow import clock
-from hankoflow.models import Webhook
+from hankoflow.models import Webhook, WebhookDelivery
 from hankoflow.services.accounts import rfc3339
+from hankoflow.services.webhooks.outbox import emit_to
 from hankoflow.services.webhooks.sources import renewed_expiry
+
+# Not a Hanko event: what staff's "send a test event" sends (no subscription matches it).
+TEST_EVENT = "webhook.test"
 
 
 def _unique(events: Sequence[str]) -> list[str]:
@@ -44,6 +48,23 @@ def replace(hook: Webhook, *, callback: str, events: Sequence[str], enabled: boo
     hook.expires_at = renewed_expiry()
     hook.save()
     return hook
+
+
+def set_enabled(hook: Webhook, enabled: bool) -> Webhook:
+    """Enable (``failures`` reset, ``expires_at`` renewed, as an admin ``PUT``) or disable."""
+    hook.enabled = enabled
+    fields = ["enabled", "updated_at"]
+    if enabled:
+        hook.failures = 0
+        hook.expires_at = renewed_expiry()
+        fields += ["failures", "expires_at"]
+    hook.save(update_fields=fields)
+    return hook
+
+
+def send_test(hook: Webhook) -> WebhookDelivery:
+    """A ``webhook.test`` delivery to ``hook`` (sent after the commit, signed as every other)."""
+    return emit_to(hook, TEST_EVENT, {"webhook_id": str(hook.pk), "test": True})
 
 
 def delete(hook: Webhook) -> None:
