@@ -176,6 +176,7 @@ def check_saml(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     """SAML switched on without what it needs (platform.md §9.5)."""
     if not _settings_valid() or not settings.SAML.ENABLED:
         return []
+    from hankoflow.services.saml import sp
     from hankoflow.services.saml.providers import problems as idp_problems
 
     saml, found = settings.SAML, []
@@ -190,6 +191,8 @@ def check_saml(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     for idp in idps:
         name = idp.get("NAME") or idp.get("DOMAIN") or "?"
         found += [f"SAML identity provider {name!r} {p}." for p in idp_problems(idp)]
+    if not sp.installed():
+        found.append("SAML is enabled but pysaml2 is not installed (pip: hankoflow[saml]).")
     if not shutil.which("xmlsec1"):
         found.append("SAML is enabled but the xmlsec1 binary is not installed (apt: xmlsec1).")
     return [Error(message, id="hankoflow.E034") for message in found]

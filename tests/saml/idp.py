@@ -138,6 +138,7 @@ class IdP:
         sp_entity_id: str,
         acs: str,
         sign_assertion: bool = True,
+        encrypt: bool = False,
     ) -> str:
         """A base64 SAMLResponse for ``self.user``."""
         server = self.server()
@@ -158,6 +159,9 @@ class IdP:
             authn={"class_ref": "urn:oasis:names:tc:SAML:2.0:ac:classes:Password"},
             sign_assertion=sign_assertion,
             sign_response=False,
+            # The SP's encryption certificate comes from its metadata.
+            encrypt_assertion=encrypt,
+            encrypt_assertion_self_contained=True,
         )
         return base64.b64encode(str(xml).encode()).decode()
 

@@ -133,3 +133,11 @@ def test_unmapped_attributes_are_kept_as_custom_claims(browser, idp):
     assert identity.data["family_name"] == "Lovelace"
     assert "custom_claims" not in identity.data or isinstance(identity.data["custom_claims"], dict)
     assert "email_verified" not in identity.data
+
+
+def test_encrypted_assertion_is_decrypted_with_the_sp_key(browser, idp):
+    encrypted = idp.response(in_response_to=None, sp_entity_id=ENDPOINT, acs=ACS, encrypt=True)
+    assert b"EncryptedAssertion" in base64.b64decode(encrypted)
+    response = browser.post_callback({"SAMLResponse": encrypted})
+    assert response.status_code == 302, response["Location"]
+    assert Identity.objects.get().email == "ada@corp.example.com"

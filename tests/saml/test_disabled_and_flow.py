@@ -124,3 +124,12 @@ def test_registration_sends_a_saml_domain_to_the_idp(settings, flow_client):
     assert state.body["payload"]["redirect_url"].startswith(
         "https://auth.example.com/saml/auth?domain=corp.example.com&"
     )
+
+
+def test_well_known_config_says_use_enterprise(settings):
+    assert Client().get("/.well-known/config").json()["use_enterprise"] is False
+    _saml_on(settings)
+    assert Client().get("/.well-known/config").json()["use_enterprise"] is True
+    settings.HANKOFLOW["SAML"]["IDENTITY_PROVIDERS"][0]["ENABLED"] = False
+    settings.HANKOFLOW = dict(settings.HANKOFLOW)
+    assert Client().get("/.well-known/config").json()["use_enterprise"] is False

@@ -9,6 +9,7 @@ from rest_framework.request import Request
 
 from hankoflow.api.public.base import PublicView
 from hankoflow.conf import settings
+from hankoflow.services.saml import providers as saml_providers
 from hankoflow.services.thirdparty import providers as thirdparty_providers
 
 
@@ -29,8 +30,7 @@ def public_config() -> dict[str, Any]:
             "allow_deletion": settings.ACCOUNT.ALLOW_DELETION,
             "allow_signup": settings.ACCOUNT.ALLOW_SIGNUP,
         },
-        "use_enterprise": settings.SAML.ENABLED
-        and any(idp.get("ENABLED") for idp in settings.SAML.IDENTITY_PROVIDERS),
+        "use_enterprise": bool(saml_providers.enabled()),
     }
 
 

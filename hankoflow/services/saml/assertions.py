@@ -10,6 +10,7 @@ entity id, and the window is checked again with hankoflow's clock (``clock.now()
 from __future__ import annotations
 
 import base64
+import calendar
 import hashlib
 import logging
 from dataclasses import dataclass
@@ -66,11 +67,11 @@ def provider_for_issuer(issuer: str) -> IdentityProvider | None:
 def verify(provider: IdentityProvider, saml_response: str, *, request_id: str | None) -> Verified:
     """The verified person of ``saml_response``. ``request_id``: the AuthnRequest id of an
     SP-initiated sign-in, None for an IdP-initiated one."""
-    from saml2 import BINDING_HTTP_POST
-
     _parse(saml_response)  # size and well-formedness, before xmlsec1 sees it
     unsolicited = request_id is None
     client = sp.client(provider, unsolicited=unsolicited, audience_uri=sp.audience())
+    from saml2 import BINDING_HTTP_POST  # installed: sp.client would have said otherwise
+
     outstanding = {} if unsolicited else {request_id: "sp"}
     try:
         response = client.parse_authn_request_response(
@@ -112,7 +113,7 @@ def first_use(verified: Verified) -> bool:
     return cache.add(f"hankoflow:saml:idp-initiated:{key}", 1, timeout=timeout)
 
 
-def _parse(saml_response: str):
+def _parse(saml_response: str) -> Any:
     if not isinstance(saml_response, str) or not saml_response:
         raise AssertionRefused("SAMLResponse is missing")
     if len(saml_response) > _MAX_RESPONSE:
@@ -125,6 +126,7 @@ def _parse(saml_response: str):
 
 
 def _reason(exc: Exception) -> str:
+    """A description for the error redirect; pysaml2's own messages stay in the log."""
     name = type(exc).__name__
     if "Signature" in name or "signature" in str(exc).lower():
         return "the response or assertion signature is missing or invalid"
@@ -167,9 +169,7 @@ def _check_window(assertion) -> int:
     return end
 
 
-def _unix(struct) -> int:
-    import calendar
-
+def _unix(struct: Any) -> int:
     return calendar.timegm(struct)
 
 
@@ -182,7 +182,9 @@ def _attributes(assertion) -> dict[str, list[str]]:
     return found
 
 
-def _person(provider: IdentityProvider, subject: str, attributes: dict[str, list[str]]):
+def _person(
+    provider: IdentityProvider, subject: str, attributes: dict[str, list[str]]
+) -> ProviderUser:
     claims: dict[str, Any] = {}
     used = set()
     for claim, name in provider.attribute_map.items():

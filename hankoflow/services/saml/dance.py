@@ -68,9 +68,6 @@ def auth_url(domain: str) -> str:
 
 def start(domain: str, redirect_to: str) -> Started:
     """The IdP's SSO URL with a (signed, if configured) AuthnRequest and the sealed state."""
-    from saml2 import BINDING_HTTP_REDIRECT
-    from saml2.xmldsig import SIG_RSA_SHA256
-
     if not providers.is_fqdn(domain):
         raise StartRefused("invalid_request", "domain is not a fully qualified domain name")
     if not is_allowed(redirect_to):
@@ -80,6 +77,9 @@ def start(domain: str, redirect_to: str) -> Started:
         raise StartRefused("invalid_request", f"no SAML provider for {domain.lower()}")
     try:
         client = sp.client(provider)
+        from saml2 import BINDING_HTTP_REDIRECT  # installed: sp.client would have said otherwise
+        from saml2.xmldsig import SIG_RSA_SHA256
+
         idp = metadata.entity_id(provider)
         options = settings.SAML.OPTIONS
         sign = bool(options.SIGN_AUTHN_REQUESTS)

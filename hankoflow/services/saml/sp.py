@@ -45,6 +45,15 @@ def acs_url() -> str:
     return f"{endpoint_url()}/saml/callback"
 
 
+def installed() -> bool:
+    """Whether pysaml2 (the ``saml`` extra) can be imported."""
+    try:
+        import saml2  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def xmlsec_binary() -> str:
     found = shutil.which("xmlsec1")
     if not found:
@@ -52,7 +61,12 @@ def xmlsec_binary() -> str:
     return found
 
 
-def client(provider: IdentityProvider | None, *, unsolicited: bool = False, audience_uri=None):
+def client(
+    provider: IdentityProvider | None,
+    *,
+    unsolicited: bool = False,
+    audience_uri: str | None = None,
+) -> Any:
     """A pysaml2 ``Saml2Client`` that knows only ``provider``'s metadata (None: no IdP, for
     the SP metadata). ``unsolicited`` allows IdP-initiated responses."""
     try:
