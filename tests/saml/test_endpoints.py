@@ -51,6 +51,7 @@ def test_metadata_and_certificate(saml, sp_keys):
     cert = client.get("/saml/metadata", {"domain": DOMAIN, "cert_only": "true"})
     assert cert.content.decode().strip() == sp_keys[1].strip()
     assert client.get("/saml/metadata", {"domain": "nope.example.org"}).status_code == 404
+    assert client.get("/saml/metadata").status_code == 400
 
 
 def test_legacy_provider(saml, idp):

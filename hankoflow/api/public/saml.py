@@ -32,7 +32,10 @@ class MetadataView(PublicView):
     def get(self, request: Request) -> HttpResponse:
         if disabled := _disabled():
             return disabled
-        provider = providers.by_domain(request.GET.get("domain", ""))
+        domain = request.GET.get("domain", "")
+        if not domain:
+            return _json(400, "domain is required")
+        provider = providers.by_domain(domain)
         if provider is None:
             return _json(404, "provider not found")
         name = settings.SERVICE.NAME
