@@ -75,6 +75,7 @@ class IdP:
     _server: Server | None = None
     last_request: object = None  # the last AuthnRequest the SSO endpoint accepted
     require_signed_requests: bool = False
+    metadata_hits: int = 0
 
     @property
     def entity_id(self) -> str:
@@ -208,6 +209,7 @@ def serve() -> tuple[IdP, ThreadingHTTPServer]:
             idp = holder["idp"]
             parts = urlsplit(self.path)
             if parts.path == "/metadata":
+                idp.metadata_hits += 1
                 self._send(200, idp.metadata_xml(), "application/samlmetadata+xml")
             elif parts.path == "/sso":
                 try:

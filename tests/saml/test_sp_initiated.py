@@ -57,3 +57,10 @@ def test_idp_down_is_a_server_error(browser, saml):
     started = browser.start()
     assert started.status_code == 303
     assert query_of(started["Location"])["error"] == "server_error"
+
+
+def test_idp_metadata_is_fetched_once_and_cached(browser, idp):
+    before = idp.metadata_hits
+    assert browser.sign_in().status_code == 302
+    assert browser.sign_in().status_code == 302
+    assert idp.metadata_hits - before == 1
