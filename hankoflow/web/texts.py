@@ -179,6 +179,8 @@ ACTION_LABELS: dict[str | tuple[str, str], Text] = {
     names.ACTION_WEBAUTHN_CREDENTIAL_RENAME: _("Rename"),
     names.ACTION_SESSION_DELETE: _("Sign out"),
     names.ACTION_DISCONNECT_THIRDPARTY_OAUTH_PROVIDER: _("Disconnect"),
+    names.ACTION_THIRDPARTY_OAUTH: _("Continue with a provider"),
+    names.ACTION_CONNECT_THIRDPARTY_OAUTH_PROVIDER: _("Connect an account"),
     names.ACTION_EXCHANGE_TOKEN: _("Continue"),
     (names.STATE_PROFILE_INIT, names.ACTION_CONTINUE_TO_OTP_SECRET_CREATION): _(
         "Set up an authenticator app"
