@@ -171,6 +171,17 @@ HANKOFLOW = {
     },
     # The demo runs on plain http://localhost, where a Secure cookie would not be sent.
     "SESSION": {"COOKIE": {"SECURE": env.bool("HANKOFLOW_SECURE_COOKIES", default=not DEBUG)}},
+    # Webhook callbacks on private addresses are refused unless allowed (tests/integration's
+    # receiver listens on 127.0.0.1); the retry variables let those tests retry quickly.
+    "WEBHOOKS": {
+        "ALLOW_PRIVATE_NETWORKS": env.bool(
+            "HANKOFLOW_WEBHOOKS_ALLOW_PRIVATE_NETWORKS", default=False
+        ),
+        "RETRY": {
+            "MAX_ATTEMPTS": env.int("HANKOFLOW_WEBHOOKS_RETRY_MAX_ATTEMPTS", default=6),
+            "BASE_DELAY": env.int("HANKOFLOW_WEBHOOKS_RETRY_BASE_DELAY", default=30),
+        },
+    },
 }
 
 # DRF: a Hanko session (Bearer token or cookie) authenticates API views; Django's own session

@@ -30,6 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 # database, so that two of them running at the same time never take each other's tasks.
 MAIL_TEST_BROKER_DB = 13
 E2E_TEST_BROKER_DB = 12
+WEBHOOK_TEST_BROKER_DB = 11
 
 
 def _forget_broker_connections() -> None:
@@ -87,7 +88,9 @@ def database_url_for_workers() -> str:
 
 
 @contextmanager
-def celery_worker(*, email_url: str, broker_url: str, log: Path) -> Iterator[None]:
+def celery_worker(
+    *, email_url: str, broker_url: str, log: Path, extra_env: dict[str, str] | None = None
+) -> Iterator[None]:
     """Run ``celery -A project worker`` on the test database while the block runs.
 
     It uses the demo's settings (the suite's run tasks eagerly), this process's SECRET_KEY (to
@@ -104,6 +107,7 @@ def celery_worker(*, email_url: str, broker_url: str, log: Path) -> Iterator[Non
         "CELERY_BROKER_URL": broker_url,
         "CELERY_RESULT_BACKEND": "",
         "SECRET_KEY": django_settings.SECRET_KEY,
+        **(extra_env or {}),
     }
     command = [
         sys.executable, "-m", "celery", "-A", "project", "worker",
