@@ -20,7 +20,7 @@ from hankoflow.adapter import get_adapter
 from hankoflow.conf import settings
 from hankoflow.engine import RequestFacts
 from hankoflow.models import Account, Identity
-from hankoflow.services import accounts, audit, events
+from hankoflow.services import accounts, audit, events, webhooks
 from hankoflow.services.thirdparty.backends import ProviderUser
 from hankoflow.services.thirdparty.providers import Provider
 
@@ -81,6 +81,7 @@ def resolve(provider: Provider, person: ProviderUser, *, env: RequestFacts | Non
     )
     if linked.outcome == SIGN_UP:
         events.user_registered(linked.account, env=env)
+        webhooks.user_changed(webhooks.events.USER_CREATE, linked.account)  # Hanko: no ua/ip
     return linked
 
 
@@ -99,6 +100,7 @@ def _sign_in(identity: Identity, person: ProviderUser) -> Linked:
                 raise LinkRefused(
                     "multiple_accounts", "multiple accounts with the same email address"
                 ) from None
+            webhooks.user_changed(webhooks.events.USER_EMAIL_CREATE, account)
     _update(identity, person)
     return Linked(account=account, identity=identity, outcome=SIGN_IN)
 

@@ -344,3 +344,38 @@ def test_user_payload_is_read_afresh(account_factory):
     webhooks.user_changed(events.USER_EMAIL_CREATE, account)
     [user] = data_of("user.update.email.create")
     assert {e["address"] for e in user["emails"]} == {EMAIL, "second@example.com"}
+
+
+# --- third-party sign-in ----------------------------------------------------------------------
+
+
+def _provider():
+    from hankoflow.services.thirdparty.providers import Provider
+
+    return Provider(
+        id="google", display_name="Google", client_id="c", secret="s", allow_linking=True
+    )
+
+
+def test_third_party_sign_up_emits_user_create_without_request_facts(db):
+    from hankoflow.services.thirdparty import linking
+    from hankoflow.services.thirdparty.backends import ProviderUser
+
+    person = ProviderUser(subject="g-1", email="tp@example.com", email_verified=True)
+    linked = linking.resolve(_provider(), person, env=None)
+    assert linked.user_created
+    assert emitted("user") == ["user.create"]
+    [user] = data_of("user.create")
+    assert user["id"] == str(linked.account.pk) and "ip_address" not in user
+
+
+def test_third_party_sign_in_with_a_new_address_emits_email_create(db):
+    from hankoflow.services.thirdparty import linking
+    from hankoflow.services.thirdparty.backends import ProviderUser
+
+    first = ProviderUser(subject="g-2", email="old@example.com", email_verified=True)
+    linking.resolve(_provider(), first, env=None)
+    WebhookDelivery.objects.all().delete()
+    moved = ProviderUser(subject="g-2", email="moved@example.com", email_verified=True)
+    linking.resolve(_provider(), moved, env=None)
+    assert emitted("user") == ["user.update.email.create"]
