@@ -80,6 +80,11 @@ def answer(request: HttpRequest) -> HttpResponse:
         # 400, or 413/415 as the Hanko dialect answers a body too large or not JSON.
         error = dialect.INVALID_REQUEST
         return refuse(DialectError(error.code, error.message, refusal.error.status))
+    return dispatch(request, document)
+
+
+def dispatch(request: HttpRequest, document: dict[str, Any]) -> HttpResponse:
+    """Start or continue a flow from a parsed request document (the page calls this too)."""
     if "flowId" in document:
         return execute(request, document)
     if "flowType" in document:
