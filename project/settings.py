@@ -109,11 +109,17 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # kombu's Redis transport ignores CELERY_BROKER_CONNECTION_TIMEOUT: without socket timeouts a
 # hung Redis blocks a publish, and with it the flow step's response, for ever (RE-03).
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 2}
-# Celery beat (`celery -A project beat`): send what the outbox still holds, e.g. after the broker
-# was down when a step committed (hankoflow/tasks.py). Expired runs are dropped, not stacked.
+# Celery beat (`celery -A project beat`): send what the outbox and the webhook deliveries still
+# hold, e.g. after the broker was down when a step committed (hankoflow/tasks.py). Expired runs
+# are dropped, not stacked.
 CELERY_BEAT_SCHEDULE = {
     "hankoflow-send-pending-outbox": {
         "task": "hankoflow.send_pending_outbox",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    "hankoflow-send-pending-webhooks": {
+        "task": "hankoflow.send_pending_webhooks",
         "schedule": 60.0,
         "options": {"expires": 55},
     },
