@@ -171,6 +171,13 @@ def check_third_party(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     return problems
 
 
+@register("hankoflow")
+def check_webhooks(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    from hankoflow.services.webhooks import sources  # when run: checks load before the services
+
+    return [Error(message, id="hankoflow.E040") for message in sources.config_problems()]
+
+
 @register(Tags.security, "hankoflow")
 def check_saml(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     """SAML switched on without what it needs (platform.md §9.5)."""

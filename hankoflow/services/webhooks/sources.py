@@ -37,6 +37,34 @@ def config_hooks() -> list[dict[str, Any]]:
     return hooks
 
 
+def config_problems() -> list[str]:
+    """What is wrong with ``WEBHOOKS.HOOKS`` (the system check ``hankoflow.E040``): each hook
+    needs an http(s) ``CALLBACK`` and at least one valid event (platform.md §5.2)."""
+    problems = []
+    hooks = settings.WEBHOOKS.HOOKS or []
+    if not isinstance(hooks, list | tuple):
+        return ["HANKOFLOW[WEBHOOKS.HOOKS] must be a list of {'CALLBACK', 'EVENTS'}."]
+    for index, hook in enumerate(hooks):
+        where = f"HANKOFLOW[WEBHOOKS.HOOKS][{index}]"
+        if not isinstance(hook, dict):
+            problems.append(f"{where} must be a dict with CALLBACK and EVENTS.")
+            continue
+        values = {str(key).lower(): value for key, value in hook.items()}
+        callback = values.get("callback")
+        if not isinstance(callback, str) or not callback.lower().startswith(
+            ("http://", "https://")
+        ):
+            problems.append(f"{where}: CALLBACK must be an http or https URL.")
+        subscriptions = values.get("events")
+        if not isinstance(subscriptions, list | tuple) or not subscriptions:
+            problems.append(f"{where}: EVENTS must list at least one event.")
+            continue
+        unknown = [e for e in subscriptions if not events.is_subscription(e)]
+        if unknown:
+            problems.append(f"{where}: unknown events {unknown!r} (see platform.md §5.2).")
+    return problems
+
+
 def targets(event: str) -> list[Target]:
     """The hooks that receive ``event`` now, one per hook however many of its subscriptions
     match (§5.5). Database hooks are read afresh: admin changes apply at once. With

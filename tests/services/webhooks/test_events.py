@@ -42,3 +42,26 @@ def test_valid_subscriptions(value):
 @pytest.mark.parametrize("value", ["users", "email", "session.delete.admin.", "", None, 3])
 def test_invalid_subscriptions(value):
     assert not events.is_subscription(value)
+
+
+def test_the_system_check_validates_settings_hooks():
+    from django.core.checks import run_checks
+    from django.test import override_settings
+
+    good = {"CALLBACK": "https://hooks.example.com/", "EVENTS": ["user", "session"]}
+    bad = [
+        {"CALLBACK": "ftp://x", "EVENTS": ["user"]},
+        {"callback": "https://x.example.com/", "events": []},
+        {"CALLBACK": "https://x.example.com/", "EVENTS": ["users"]},
+        "https://x.example.com/",
+    ]
+    with override_settings(HANKOFLOW={"WEBHOOKS": {"HOOKS": [good]}}):
+        assert not [m for m in run_checks() if m.id == "hankoflow.E040"]
+    with override_settings(HANKOFLOW={"WEBHOOKS": {"HOOKS": [good, *bad]}}):
+        messages = [m.msg for m in run_checks() if m.id == "hankoflow.E040"]
+    assert messages == [
+        "HANKOFLOW[WEBHOOKS.HOOKS][1]: CALLBACK must be an http or https URL.",
+        "HANKOFLOW[WEBHOOKS.HOOKS][2]: EVENTS must list at least one event.",
+        "HANKOFLOW[WEBHOOKS.HOOKS][3]: unknown events ['users'] (see platform.md §5.2).",
+        "HANKOFLOW[WEBHOOKS.HOOKS][4] must be a dict with CALLBACK and EVENTS.",
+    ]
