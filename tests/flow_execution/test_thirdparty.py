@@ -19,6 +19,9 @@ from tests.thirdparty.conftest import (
     run_provider,
 )
 
+# Like tests/thirdparty's dances: a provider process, so with the real services.
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
 
 @pytest.fixture(scope="session")
 def local_provider(tmp_path_factory):
