@@ -114,7 +114,7 @@ def test_unknown_email_with_existence_hints(flow_client, login_init):
     assert refused.input_error("continue_with_login_identifier", "email") == "unknown_email_error"
 
 
-def test_password_recovery(flow_client, login_init, account_factory, passcode_outbox):
+def test_password_recovery(flow_client, login_init, account_factory, passcode_outbox, mailoutbox):
     account_factory(EMAIL, password="the old password")
     state = flow_client.act(identify(flow_client, login_init), "continue_to_password_login")
     state = flow_client.act(state, "continue_to_passcode_confirmation_recovery")
@@ -130,6 +130,8 @@ def test_password_recovery(flow_client, login_init, account_factory, passcode_ou
     }
     done = flow_client.act(state, "password_recovery", {"new_password": "the new password"})
     assert done.state == "success"
+    # The owner hears of the change (security notification password_update).
+    assert "Your password has been updated" in mailoutbox[-1].subject
     again = FlowClient()
     start = again.start("login")
     init = again.act(start, "register_client_capabilities", NO_WEBAUTHN)

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from hankoflow import errors, features, signals
+from hankoflow import emails, errors, features, signals
 from hankoflow import names as n
 from hankoflow.conf import settings
 from hankoflow.engine import Action, ActionSetup, FlowContext, Outcome
 from hankoflow.engine import inputs as i
-from hankoflow.services import accounts, audit, events, passwords, ratelimit, sessions, webhooks
+from hankoflow.services import (
+    accounts,
+    audit,
+    events,
+    notifications,
+    passwords,
+    ratelimit,
+    sessions,
+    webhooks,
+)
 from hankoflow.steps import (
     account_of,
     rate_limit_error,
@@ -133,6 +142,10 @@ class PasswordRecovery(Action):
         webhooks.user_changed(webhooks.events.USER_PASSWORD_UPDATE, account, env=ctx.env)
         if not had_password:
             events.credential_added(account, signals.CREDENTIAL_PASSWORD, None, env=ctx.env)
+        else:
+            # Hanko: only the profile's password_update sends it; a reset password is a change
+            # the owner must hear of too (security-checks PW-07).
+            notifications.notify(account, emails.PASSWORD_UPDATE, env=ctx.env)
         # Hanko: other sessions survive a recovery. A reset password ends them, and the devices
         # trusted for MFA, in this step's transaction (security-checks SE-07); the session this
         # flow issues on success comes later and stays.
