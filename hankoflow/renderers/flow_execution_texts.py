@@ -121,14 +121,13 @@ STATE_TEXTS: dict[str | tuple[str, str], tuple[Text, Text]] = {
         _("This cannot continue. Please start again."),
     ),
     # The flows beyond Hanko (issue 15), which the flow page does not show yet: new msgids,
-    # English in every language until the catalogues translate them. Wire names as strings,
-    # as these flows' constants land with them.
-    "password_recovery_init": (
+    # English in every language until the catalogues translate them.
+    names.STATE_PASSWORD_RECOVERY_INIT: (
         _("Reset your password"),
         _("Enter your email address. We will send you a code to set a new password."),
     ),
-    "password_changed": (_("Password changed"), _("Sign in with your new password.")),
-    "invited_registration_init": (
+    names.STATE_PASSWORD_CHANGED: (_("Password changed"), _("Sign in with your new password.")),
+    names.STATE_INVITED_REGISTRATION_INIT: (
         _("Accept your invitation"),
         _("Enter your email address and the code from your invitation."),
     ),
@@ -196,8 +195,8 @@ ACTION_LABELS: dict[str | tuple[str, str], Text] = {
         "Register security key"
     ),
     (names.STATE_DEVICE_TRUST, Skip.name): _("Not now"),
-    "continue_with_recovery_identifier": _("Continue"),  # beyond Hanko, as above
-    "redeem_invitation": _("Continue"),
+    names.ACTION_CONTINUE_WITH_RECOVERY_IDENTIFIER: _("Continue"),  # beyond Hanko, as above
+    names.ACTION_REDEEM_INVITATION: _("Continue"),
 }
 
 # input name -> field label; ``(state, input)`` keys win over ``input`` keys.
@@ -214,7 +213,7 @@ INPUT_LABELS: dict[str | tuple[str, str], Text] = {
     "patch_metadata": _("Metadata (JSON)"),
     # The profile sets a new password; it never asks for the current one.
     (names.STATE_PROFILE_INIT, "password"): _("New password"),
-    ("invited_registration_init", "code"): _("Invitation code"),  # beyond Hanko, as above
+    (names.STATE_INVITED_REGISTRATION_INIT, "code"): _("Invitation code"),  # beyond Hanko, as above
 }
 
 # error code -> what the person reads. ``(input, code)`` keys win over ``code`` keys.

@@ -34,12 +34,11 @@ from hankoflow.models import Flow
 from hankoflow.renderers import flow_execution as dialect
 from hankoflow.renderers.flow_execution import DialectError
 
-# flowType -> the flow that serves it. The last two are written by the recovery/invitation work;
-# until their flows are registered, those types answer flow_type_disabled.
+# flowType -> the flow that serves it; a type whose flow is not installed is disabled.
 FLOW_TYPES = {
     "REGISTRATION": names.FLOW_REGISTRATION,
-    "PASSWORD_RECOVERY": "password_recovery",
-    "INVITED_USER_REGISTRATION": "invited_registration",
+    "PASSWORD_RECOVERY": names.FLOW_PASSWORD_RECOVERY,
+    "INVITED_USER_REGISTRATION": names.FLOW_INVITED_REGISTRATION,
 }
 FLOW_ID = re.compile(
     r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.([0-9A-Za-z]{32})"
