@@ -172,3 +172,10 @@ def test_refusals_speak_the_requests_language(execution):
     )
     assert refused.response["Content-Language"] == "de"
     assert refused.status == 404
+
+
+def test_a_flow_in_a_state_this_release_does_not_know_is_not_found(execution, email_view):
+    flow_id = email_view.body["flowId"].split(".")[0]
+    Flow.objects.filter(id=flow_id).update(state="a_state_of_an_older_release")
+    refused = execution.act(email_view, "register_login_identifier", {"email": "a@example.com"})
+    assert error(refused) == (404, "invalid_flow_id")

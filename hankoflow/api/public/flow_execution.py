@@ -134,7 +134,10 @@ def execute(request: HttpRequest, document: dict[str, Any]) -> HttpResponse:
         return refuse(dialect.FLOW_TYPE_DISABLED, flowType=flow_type)
     if clock.now() >= row["expires_at"]:
         return refuse(dialect.FLOW_EXPIRED, flowType=flow_type)
-    offered = [action.name for action in FLOWS[row["name"]].state(row["state"]).actions]
+    try:
+        offered = [action.name for action in FLOWS[row["name"]].state(row["state"]).actions]
+    except LookupError:  # a state this release no longer declares: the flow cannot go on
+        return refuse(dialect.INVALID_FLOW_ID)
     action_id = action_id or dialect.prompt_action(offered)
     if not action_id:
         return refuse(dialect.ACTION_ID_REQUIRED, flowType=flow_type)
