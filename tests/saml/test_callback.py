@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 
 import pytest
 
@@ -141,3 +142,13 @@ def test_encrypted_assertion_is_decrypted_with_the_sp_key(browser, idp):
     response = browser.post_callback({"SAMLResponse": encrypted})
     assert response.status_code == 302, response["Location"]
     assert Identity.objects.get().email == "ada@corp.example.com"
+
+
+def test_replay_with_a_new_response_id_is_refused(browser, idp):
+    """The Response element is not signed: the assertion's own id marks a replay."""
+    original = idp_initiated(idp)
+    assert browser.post_callback({"SAMLResponse": original}).status_code == 302
+    xml = base64.b64decode(original).decode()
+    response_id = re.search(r'<[^>]*Response [^>]*\bID="([^"]+)"', xml).group(1)
+    renamed = base64.b64encode(xml.replace(response_id, "_renamed" + "0" * 32).encode()).decode()
+    assert "used before" in refused(browser.post_callback({"SAMLResponse": renamed}))

@@ -41,7 +41,7 @@ class Verified:
     provider: IdentityProvider
     entity_id: str
     person: ProviderUser
-    response_id: str
+    assertion_id: str
     not_on_or_after: int  # unix time
 
 
@@ -89,6 +89,8 @@ def verify(provider: IdentityProvider, saml_response: str, *, request_id: str | 
     if not unsolicited and response.in_response_to != request_id:
         raise AssertionRefused("the response does not answer our request")
     assertion = response.assertion
+    if not assertion.id:
+        raise AssertionRefused("the assertion has no ID")
     issuer = (assertion.issuer.text or "").strip() if assertion.issuer else ""
     if issuer != entity_id:
         raise AssertionRefused("the assertion's issuer is not the provider")
@@ -100,15 +102,19 @@ def verify(provider: IdentityProvider, saml_response: str, *, request_id: str | 
         provider=provider,
         entity_id=entity_id,
         person=_person(provider, subject, _attributes(assertion)),
-        response_id=str(response.response.id or ""),
+        assertion_id=str(assertion.id or ""),
         not_on_or_after=not_on_or_after,
     )
 
 
 def first_use(verified: Verified) -> bool:
-    """Record an IdP-initiated response until its ``NotOnOrAfter``; False when it was seen
-    before (a replay). Hanko keeps ``saml_idp_initiated_requests``; we use Django's cache."""
-    key = hashlib.sha256(f"{verified.entity_id}\n{verified.response_id}".encode()).hexdigest()
+    """Record an IdP-initiated assertion until its ``NotOnOrAfter``; False when it was seen
+    before (a replay). Hanko keeps ``saml_idp_initiated_requests``; we use Django's cache.
+
+    Hanko: keyed by the Response ID, which sits outside the signature when only the assertion
+    is signed; we key by the signed assertion's ID, so a renamed envelope is still a replay.
+    """
+    key = hashlib.sha256(f"{verified.entity_id}\n{verified.assertion_id}".encode()).hexdigest()
     timeout = max(int(verified.not_on_or_after - clock.timestamp()) + sp.CLOCK_SKEW, 1)
     return cache.add(f"hankoflow:saml:idp-initiated:{key}", 1, timeout=timeout)
 
