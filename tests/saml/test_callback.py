@@ -152,3 +152,24 @@ def test_replay_with_a_new_response_id_is_refused(browser, idp):
     response_id = re.search(r'<[^>]*Response [^>]*\bID="([^"]+)"', xml).group(1)
     renamed = base64.b64encode(xml.replace(response_id, "_renamed" + "0" * 32).encode()).decode()
     assert "used before" in refused(browser.post_callback({"SAMLResponse": renamed}))
+
+
+def test_unsolicited_assertion_in_an_envelope_naming_our_request_is_refused(browser, idp):
+    """The envelope's InResponseTo is unsigned: the assertion itself must answer our request."""
+    started = browser.start()
+    relay_state = browser.at_identity_provider(started["Location"])["RelayState"]
+    request_id = idp.last_request.id
+    xml = base64.b64decode(idp_initiated(idp)).decode()
+    xml = re.sub(r"(<[^>]*Response )", rf'\1InResponseTo="{request_id}" ', xml, count=1)
+    wrapped = base64.b64encode(xml.encode()).decode()
+    response = browser.post_callback({"SAMLResponse": wrapped, "RelayState": relay_state})
+    assert refused(response, RETURN_TO)
+    assert not Identity.objects.exists()
+
+
+def test_an_assertion_used_sp_initiated_cannot_be_used_again(browser, idp):
+    started = browser.start()
+    fields = browser.at_identity_provider(started["Location"])
+    assert browser.post_callback(fields).status_code == 302
+    again = browser.post_callback({"SAMLResponse": fields["SAMLResponse"], "RelayState": ""})
+    assert refused(again)
