@@ -41,6 +41,9 @@ DEFAULTS: dict[str, Any] = {
     "FLOW_EXECUTION": {
         "ENABLED": True,
         "FLOW_TYPES": ["REGISTRATION", "PASSWORD_RECOVERY", "INVITED_USER_REGISTRATION"],
+        # A completed flow that signed the person in also answers data.userAssertion, a
+        # 60-second JWT an app redeems once at POST /flow/assertion for a session of its own.
+        "AUTO_LOGIN": False,
     },
     "ACCOUNT": {"ALLOW_SIGNUP": True, "ALLOW_DELETION": False},
     "EMAIL_DELIVERY": {

@@ -10,7 +10,7 @@ from django.urls import path
 
 from hankoflow.api.metrics import metrics_view
 from hankoflow.api.public import saml
-from hankoflow.api.public.flow_execution import FlowExecutionView
+from hankoflow.api.public.flow_execution import FlowExecutionView, UserAssertionView
 from hankoflow.api.public.flow_execution_page import flow_execution_page
 from hankoflow.api.public.flows import FlowView
 from hankoflow.api.public.health import AliveView, ReadyView
@@ -42,6 +42,7 @@ urlpatterns = [
     path("thirdparty/callback", CallbackView.as_view(), name="thirdparty-callback"),
     path("flow/execute", FlowExecutionView.as_view(), name="flow-execute"),
     path("flow/execute/page", flow_execution_page, name="flow-execute-page"),
+    path("flow/assertion", UserAssertionView.as_view(), name="flow-assertion"),
     path("saml/metadata", saml.MetadataView.as_view(), name="saml-metadata"),
     path("saml/auth", saml.AuthView.as_view(), name="saml-auth"),
     path("saml/callback", saml.CallbackView.as_view(), name="saml-callback"),

@@ -80,6 +80,9 @@ INVALID_ACTION_ID = DialectError(
     "invalid_action_id", "This actionId is not available at the flow's current step.", 400
 )
 DISABLED = DialectError("not_found", "The Flow Execution API is not enabled.", 404)
+INVALID_USER_ASSERTION = DialectError(
+    "invalid_user_assertion", "The user assertion is invalid, expired or already used.", 401
+)
 
 
 def render(result: FlowResult, *, flow_type: str, flow_id: str) -> dict[str, Any]:

@@ -30,9 +30,12 @@ from hankoflow.engine import FlowResult
 from hankoflow.engine.executor import hash_token
 from hankoflow.flows.registry import FLOWS
 from hankoflow.http import runner
-from hankoflow.models import Flow
+from hankoflow.http.request import request_env
+from hankoflow.http.sessions import deliver
+from hankoflow.models import Account, Flow
 from hankoflow.renderers import flow_execution as dialect
 from hankoflow.renderers.flow_execution import DialectError
+from hankoflow.services import user_assertions
 
 # flowType -> the flow that serves it; a type whose flow is not installed is disabled.
 FLOW_TYPES = {
@@ -188,10 +191,53 @@ def respond(result: FlowResult, flow_type: str) -> HttpResponse:
     else:
         handle = f"{result.flow_id}.{result.csrf_token}"
         body = dialect.render(result, flow_type=flow_type, flow_id=handle)
+        assertion = user_assertion(result, flow_type)
+        if assertion:
+            body["data"]["userAssertion"] = assertion
     response = runner.json_response(body, result.status)
     for effect in result.effects:
         effect.apply_to(response)
     return response
+
+
+def user_assertion(result: FlowResult, flow_type: str) -> str | None:
+    """With ``AUTO_LOGIN``, a flow that completed by signing the person in (its session claims
+    in the payload) also answers a user assertion."""
+    claims = (result.payload or {}).get("claims")
+    if not (settings.FLOW_EXECUTION.AUTO_LOGIN and claims and dialect.is_complete(result)):
+        return None
+    account = Account.objects.filter(pk=claims["subject"]).first()
+    if account is None:
+        return None
+    return user_assertions.issue(account, amr=claims.get("amr") or [], flow_type=flow_type)
+
+
+class UserAssertionView(PublicView):
+    """``POST /flow/assertion`` ``{"userAssertion"}``: redeem it once for a session, which comes
+    as the flows hand sessions out (the cookie, or ``X-Auth-Token``)."""
+
+    parser_classes: list[Any] = []
+
+    def post(self, request: Request) -> HttpResponse:
+        django_request = request._request
+        if not (settings.FLOW_EXECUTION.ENABLED and settings.FLOW_EXECUTION.AUTO_LOGIN):
+            return refuse(dialect.DISABLED)
+        try:
+            document = read_document(django_request)
+        except BodyError as refusal:
+            error = dialect.INVALID_REQUEST
+            return refuse(DialectError(error.code, error.message, refusal.error.status))
+        try:
+            issued = user_assertions.redeem(
+                document.get("userAssertion"), env=request_env(django_request)
+            )
+        except user_assertions.AssertionInvalid:
+            return refuse(dialect.INVALID_USER_ASSERTION)
+        body = {"userId": issued.claims["subject"], "sessionId": issued.session_id}
+        response = runner.json_response(body, 200)
+        for effect in deliver(issued.effects):
+            effect.apply_to(response)
+        return response
 
 
 def refuse(error: DialectError, **known: Any) -> HttpResponse:

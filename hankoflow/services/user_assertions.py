@@ -1,0 +1,104 @@
+"""User assertions: the Flow Execution API's ``userAssertion`` (docs/flow-execution.md).
+
+With ``FLOW_EXECUTION.AUTO_LOGIN`` a completed flow that signed the person in also answers a
+short-lived RS256 JWT, signed with the session keys (its ``kid`` in ``/.well-known/jwks.json``),
+that an app can verify on its own and exchange once for a session of its own
+(``POST /flow/assertion``). It is not a session token: its ``typ`` is ``user-assertion+jwt``,
+its audience is ``AUDIENCE`` and it has no ``session_id``, so neither kind of token passes as
+the other. Its ``jti`` is a one-time exchange token (``thirdparty.tokens``: digest stored,
+deleted when used, 60 seconds), so an assertion is redeemed at most once, whichever process
+sees it, without a table of its own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jwt
+from django.db import transaction
+
+from hankoflow import clock
+from hankoflow.conf import settings
+from hankoflow.engine import RequestFacts
+from hankoflow.models import Account
+from hankoflow.services import audit, jwks, sessions
+from hankoflow.services.sessions.issuing import IssuedSession
+from hankoflow.services.sessions.tokens import MAX_TOKEN_LENGTH, canonical_uuid
+from hankoflow.services.thirdparty import tokens
+
+TOKEN_TYPE = "user-assertion+jwt"  # noqa: S105 (the JOSE "typ" value, not a secret)
+AUDIENCE = "hankoflow:user-assertion"
+LIFESPAN = tokens.TTL  # seconds: the one-time token inside lives as long
+REQUIRED_CLAIMS = ["exp", "iat", "sub", "aud", "jti"]
+
+
+class AssertionInvalid(Exception):
+    """Not ours, tampered, expired, already used, or its user is gone."""
+
+
+def issue(account: Account, *, amr: list[str], flow_type: str) -> str:
+    """A user assertion for ``account``, just signed in by a ``flow_type`` flow."""
+    one_time = tokens.issue(account, None, user_created=False, code_verifier="")
+    now = int(clock.timestamp())
+    claims: dict[str, Any] = {
+        "sub": str(account.pk),
+        "aud": [AUDIENCE],
+        "iat": now,
+        "exp": now + LIFESPAN,
+        "jti": one_time,
+        "amr": list(amr),
+        "flow_type": flow_type,
+    }
+    if settings.SESSION.ISSUER:
+        claims["iss"] = settings.SESSION.ISSUER
+    key = jwks.signing_key()
+    headers = {"kid": key.kid, "typ": TOKEN_TYPE}
+    return jwt.encode(claims, key.key, algorithm=jwks.ALGORITHM, headers=headers)
+
+
+def redeem(token: Any, *, env: RequestFacts | None) -> IssuedSession:
+    """Check ``token``, use it up and issue a session for its user (``AssertionInvalid``)."""
+    claims = _verify(token)
+    with transaction.atomic():
+        try:
+            exchanged = tokens.consume(claims["jti"], None)
+        except (tokens.TokenInvalid, tokens.VerifierMismatch):
+            raise AssertionInvalid from None
+        account = exchanged.account
+        if canonical_uuid(claims["sub"]) != account.pk:
+            raise AssertionInvalid
+        amr = [m for m in claims.get("amr") or [] if isinstance(m, str)]
+        issued = sessions.issue(account, amr=amr, env=env, remember_me=None)
+        audit.record(
+            audit.LOGIN_SUCCESS,
+            env=env,
+            account=account,
+            details={"login_method": "user_assertion", "flow_type": claims.get("flow_type")},
+        )
+    return issued
+
+
+def _verify(token: Any) -> dict[str, Any]:
+    if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
+        raise AssertionInvalid
+    try:
+        header = jwt.get_unverified_header(token)
+        if header.get("typ") != TOKEN_TYPE or header.get("alg") != jwks.ALGORITHM:
+            raise AssertionInvalid
+        key = jwks.verification_key(header.get("kid"))
+        if key is None:
+            raise AssertionInvalid
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=[jwks.ALGORITHM],
+            audience=AUDIENCE,
+            issuer=settings.SESSION.ISSUER or None,
+            options={"require": REQUIRED_CLAIMS},
+            leeway=0,
+        )
+    except (jwt.PyJWTError, ValueError, TypeError, KeyError, AttributeError):
+        raise AssertionInvalid from None
+    if not isinstance(claims, dict) or not isinstance(claims.get("jti"), str):
+        raise AssertionInvalid
+    return claims
