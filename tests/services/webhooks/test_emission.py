@@ -379,3 +379,19 @@ def test_third_party_sign_in_with_a_new_address_emits_email_create(db):
     moved = ProviderUser(subject="g-2", email="moved@example.com", email_verified=True)
     linking.resolve(_provider(), moved, env=None)
     assert emitted("user") == ["user.update.email.create"]
+
+
+def test_login_onboarding_username_emits_username_create(flow_client, account_factory, settings):
+    merged(settings, USERNAME={"ENABLED": True, "ACQUIRE_ON_LOGIN": True, "OPTIONAL": False})
+    account_factory(EMAIL, password=PASSWORD)
+    state = flow_client.start("login")
+    state = flow_client.act(state, "register_client_capabilities", NO_WEBAUTHN)
+    state = flow_client.act(state, "continue_with_login_identifier", {"identifier": EMAIL})
+    if state.state == "login_method_chooser":
+        state = flow_client.act(state, "continue_to_password_login")
+    state = flow_client.act(state, "password_login", {"password": PASSWORD})
+    assert state.state == "onboarding_username", state.body
+    done = flow_client.act(state, "username_create", {"username": "jane_doe"})
+    assert done.state == "success", done.body
+    assert emitted("user") == ["user.update.username.create", "user.login"]
+    assert data_of("user.update.username.create")[0]["username"]["username"] == "jane_doe"
