@@ -21,7 +21,7 @@ from hankoflow import clock
 from hankoflow.conf import settings
 from hankoflow.engine import RequestFacts
 from hankoflow.models import Account
-from hankoflow.services import audit, jwks, sessions
+from hankoflow.services import audit, events, jwks, sessions, webhooks
 from hankoflow.services.sessions.issuing import IssuedSession
 from hankoflow.services.sessions.tokens import MAX_TOKEN_LENGTH, canonical_uuid
 from hankoflow.services.thirdparty import tokens
@@ -75,6 +75,9 @@ def redeem(token: Any, *, env: RequestFacts | None) -> IssuedSession:
             account=account,
             details={"login_method": "user_assertion", "flow_type": claims.get("flow_type")},
         )
+        # A sign-in like the flows' own: the host's signal, and the session.create webhook.
+        events.login_succeeded(account, amr=amr, session_id=issued.session_id, env=env)
+        webhooks.session_created(issued.session_id)
     return issued
 
 

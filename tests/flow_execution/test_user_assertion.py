@@ -10,6 +10,7 @@ import jwt
 import pytest
 from django.test import Client
 
+from hankoflow import signals
 from hankoflow.models import Account, AuditLogEntry, Session
 from hankoflow.services import sessions, user_assertions
 
@@ -63,8 +64,12 @@ def test_the_assertion_is_a_short_lived_jwt_of_the_user(
     assert "session_id" not in claims
 
 
-def test_redeemed_once_for_a_session(execution, passcode_outbox, auto_login):
+def test_redeemed_once_for_a_session(execution, passcode_outbox, auto_login, request):
     assertion = sign_up(execution, passcode_outbox).data["userAssertion"]
+    signalled = []
+    receiver = lambda sender, **kwargs: signalled.append(kwargs)  # noqa: E731
+    signals.login_succeeded.connect(receiver, weak=False)
+    request.addfinalizer(lambda: signals.login_succeeded.disconnect(receiver))
     account = Account.objects.get(emails__address=EMAIL)
     before = Session.objects.filter(account=account).count()
     answer = redeem(assertion)
@@ -73,6 +78,7 @@ def test_redeemed_once_for_a_session(execution, passcode_outbox, auto_login):
     token = answer.cookies["hanko"].value
     assert sessions.decode(token)["sub"] == str(account.pk)
     assert Session.objects.filter(account=account).count() == before + 1
+    assert [kwargs["session_id"] for kwargs in signalled] == [answer.json()["sessionId"]]
     login = AuditLogEntry.objects.filter(type="login_success", actor_user_id=account.pk).get()
     assert login.details["login_method"] == "user_assertion"
     replay = redeem(assertion)
