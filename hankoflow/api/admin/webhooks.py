@@ -36,7 +36,7 @@ def _callback(body: dict[str, Any]) -> str:
 
 
 def _is_url(value: str) -> bool:
-    # Not in Hanko: only http(s) URLs with a host (anything else could never be delivered).
+    # Hanko: accepts any URL; only http(s) URLs with a host can ever be delivered.
     if len(value) > (CALLBACK_MAX_LENGTH or 2048) or any(c.isspace() for c in value):
         return False
     try:

@@ -119,6 +119,7 @@ def _attempt(row: WebhookDelivery, hook: Webhook | None, now: datetime) -> Deliv
         if hook is not None:
             _count_failure(hook, now)
         return Delivery("failed")
+    # Hanko: drops a failed delivery at once; we retry with back-off (WEBHOOKS.RETRY).
     delay = retry_delay(row.attempts)
     logger.info("Webhook delivery %s failed (%s); retry in %s s", row.pk, error, delay)
     row.last_error = error
@@ -128,6 +129,8 @@ def _attempt(row: WebhookDelivery, hook: Webhook | None, now: datetime) -> Deliv
 
 
 def _count_failure(hook: Webhook, now: datetime) -> None:
+    # Hanko: counts every failed attempt (it makes one per delivery); we count a delivery once
+    # its retries are spent, so a receiver down for minutes is not disabled by one event.
     Webhook.objects.filter(pk=hook.pk).update(failures=F("failures") + 1, updated_at=now)
     if Webhook.objects.filter(pk=hook.pk, failures__gt=MAX_FAILURES, enabled=True).update(
         enabled=False, updated_at=now
