@@ -159,6 +159,8 @@ def _thirdparty_return(request: HttpRequest) -> HttpResponse:
             str(texts.profile_word("thirdparty_lost")),
             flow=flow if flow in FLOWS else "",
         )
+    elif thirdparty.needs_bounce(request, pending):
+        return thirdparty.bounce(request)  # the pending cookie stays for the second load
     else:
         action, input_data = step
         result = runner.run(request, pending.flow, action, input_data, pending.csrf_token)

@@ -388,6 +388,9 @@ PROFILE_WORDS: dict[str, Text] = {
     "leaving_title": _("Taking you to your provider"),
     "leaving": _("If nothing happens, follow this link:"),
     "leaving_link": _("Continue to the provider"),
+    "returning_title": _("One moment"),
+    "returning": _("Finishing with your provider…"),
+    "returning_link": _("Continue"),
 }
 
 

@@ -13,8 +13,10 @@ The provider sends the browser to ``/thirdparty/callback``, which sends it back 
 ``hanko_token`` (or ``error``). The page then runs the same flow's ``exchange_token`` with the
 token and the verifier, as Hanko's element runs it from its cached ``thirdparty`` state (or
 ``back`` with the error), and shows the state it leads to: ``success``, an onboarding step, or
-the profile with the new connected account. Without the cookie (another browser, expired, used)
-nothing is exchanged: the verifier binds the token to the browser that started.
+the profile with the new connected account (after reloading itself once when the session
+cookie, ``SameSite=Strict``, did not come with the provider's redirect). Without the cookie
+(another browser, expired, used) nothing is exchanged: the verifier binds the token to the
+browser that started.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from hankoflow import names
+from hankoflow.conf import settings
 from hankoflow.engine import Back, FlowResult
 from hankoflow.renderers import hanko
 from hankoflow.web import texts
@@ -40,6 +43,7 @@ from hankoflow.web.next_url import FIELD_NEXT, requested_next
 PARAM_RETURN = "thirdparty"  # marks the page's own redirect_to
 PARAM_TOKEN = "hanko_token"  # noqa: S105 - a query parameter's name
 PARAM_ERROR = "error"
+PARAM_BOUNCED = "bounced"
 COOKIE_NAME = "hankoflow_thirdparty"
 _SALT = "hankoflow.web.thirdparty"
 MAX_AGE = 600  # seconds: the provider's state lives 5 minutes, the token 1 more
@@ -127,6 +131,33 @@ def pending_of(request: HttpRequest) -> Pending | None:
 
 def forget(response: HttpResponse, request: HttpRequest) -> None:
     response.delete_cookie(COOKIE_NAME, path=request.path, samesite="Lax")
+
+
+def needs_bounce(request: HttpRequest, pending: Pending) -> bool:
+    """Whether to load the page once more before going on in the profile.
+
+    The browser arrives from the provider, a navigation another site started, which does not
+    carry a ``SameSite=Strict`` session cookie (Hanko's default). The profile needs the session,
+    so the page reloads itself once (``?bounced=1``): a navigation this site starts carries it.
+    """
+    return (
+        pending.flow == names.FLOW_PROFILE
+        and settings.SESSION.COOKIE.NAME not in request.COOKIES
+        and request.GET.get(PARAM_BOUNCED) != "1"
+    )
+
+
+def bounce(request: HttpRequest) -> HttpResponse:
+    """The page that loads this URL again, from this site (``needs_bounce``)."""
+    query = request.GET.copy()
+    query[PARAM_BOUNCED] = "1"
+    context = {
+        "redirect_url": f"{request.path}?{query.urlencode()}",
+        "title": texts.profile_word("returning_title"),
+        "text": texts.profile_word("returning"),
+        "link": texts.profile_word("returning_link"),
+    }
+    return render(request, "hankoflow/web/thirdparty_redirect.html", context)
 
 
 def returned_step(request: HttpRequest, pending: Pending) -> tuple[str, dict[str, Any]] | None:

@@ -52,3 +52,37 @@ def test_page_provider_button_signs_in(
     page.wait_for_url(re.compile(r"/protected/$"), timeout=TIMEOUT_MS)
     owner = outside_event_loop(lambda: Identity.objects.get().account.emails.get().address)
     assert owner == "dave@example.com"
+
+
+def test_page_profile_disconnects_and_connects_the_provider(
+    browser_page,
+    loopback_server,
+    thirdparty_settings,  # noqa: F811
+) -> None:
+    page, _traffic = browser_page
+    base = loopback_server.url
+    page.goto(f"{base}/?flow=login", wait_until="load")
+    page.get_by_role("button", name="Sign in with Local").click()
+    page.wait_for_url(re.compile(r"^http://127\.0\.0\.1:\d+/login/"), timeout=TIMEOUT_MS)
+    page.get_by_label("Username").fill("carol")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.locator("input[name=allow]").click()
+    expect(page.locator('[data-state="success"]')).to_be_visible(timeout=TIMEOUT_MS)
+
+    # The account page lists the provider; disconnecting leaves the email passcode as a way in.
+    page.goto(f"{base}/?flow=profile", wait_until="load")
+    section = page.locator("#section-connected_accounts")
+    expect(section.locator(".item-title")).to_have_text("Local")
+    screenshot(page, "page-thirdparty-profile-connected")
+    section.get_by_role("button", name="Disconnect: Local").click()
+    expect(section).to_contain_text("You have no connected accounts.")
+    assert outside_event_loop(lambda: Identity.objects.count()) == 0
+
+    # Connecting it again goes through the provider (still signed in there) and back here.
+    section.get_by_role("button", name="Connect Local").click()
+    page.wait_for_url(re.compile(r"^http://127\.0\.0\.1:\d+/o/authorize/"), timeout=TIMEOUT_MS)
+    page.locator("input[name=allow]").click()
+    expect(page.locator('[data-state="profile_init"]')).to_be_visible(timeout=TIMEOUT_MS)
+    expect(section.locator(".item-title")).to_have_text("Local")
+    assert outside_event_loop(lambda: Identity.objects.get().provider_id) == "custom_local"

@@ -245,3 +245,38 @@ def test_page_signs_in_through_the_real_provider(settings, oidc_provider) -> Non
     answer = client.get("/", {k: v[0] for k, v in parse_qs(back.query).items()})
     assert state_of(html(answer)) == "success", html(answer)[:2000]
     assert Identity.objects.get().account.emails.get().address == "alice@example.com"
+
+
+@pytest.mark.django_db
+def test_profile_return_without_the_strict_session_cookie_reloads_once(
+    github, signed_in_client, account_factory
+) -> None:
+    # A browser back from the provider (another site's navigation) sends no SameSite=Strict
+    # session cookie: the page loads itself again from this site, which then sends it.
+    account = account_factory("me@example.com", password="correct horse battery")
+    client = signed_in_client(account)
+    press(client, html(client.get(PROFILE)), "connect_thirdparty_oauth_provider", "github")
+    token = token_for(account, pending(client).code_verifier)
+    session = client.cookies.pop("hanko")
+    bounce = back_from_provider(client, "profile", hanko_token=token)
+    assert bounce.status_code == 200
+    again = meta_refresh(html(bounce))
+    assert again.startswith("/?") and "bounced=1" in again and "hanko_token=" in again
+    assert Identity.objects.count() == 1 and tokens.delete_expired() == 0  # nothing used yet
+    client.cookies["hanko"] = session
+    answer = client.get(again)
+    assert state_of(html(answer)) == "profile_init"
+    assert "<strong>GitHub</strong>" in html(answer)
+
+
+@pytest.mark.django_db
+def test_a_second_load_without_a_session_is_signed_out(
+    github, signed_in_client, account_factory
+) -> None:
+    account = account_factory("me@example.com", password="correct horse battery")
+    client = signed_in_client(account)
+    press(client, html(client.get(PROFILE)), "connect_thirdparty_oauth_provider", "github")
+    token = token_for(account, pending(client).code_verifier)
+    client.cookies.pop("hanko")
+    answer = back_from_provider(client, "profile", hanko_token=token, bounced="1")
+    assert answer.status_code == 401
