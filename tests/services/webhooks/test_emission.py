@@ -124,8 +124,7 @@ def test_password_recovery_emits_the_password_update(flow_client, account_factor
     done = flow_client.act(state, "password_recovery", {"new_password": "another good one"})
     assert done.state == "success", done.body
     assert emitted("user") == ["user.update.password.update", "user.login"]
-    [sent] = data_of("email.send")
-    assert sent["type"] == "recovery"
+    assert data_of("email.send")[0]["type"] == "recovery"  # then any notification
 
 
 # --- the profile ------------------------------------------------------------------------------
