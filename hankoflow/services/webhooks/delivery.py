@@ -80,6 +80,9 @@ def deliver(delivery_id: str) -> Delivery:
         if row.webhook_id is not None and (hook is None or not hook.enabled):
             _close(row, WebhookDelivery.Status.FAILED, now, error="not sent: the hook is disabled")
             return Delivery("failed")
+        if hook is not None and hook.callback != row.callback:
+            row.callback = hook.callback  # an admin corrected the URL: retries go to the new one
+            row.save(update_fields=["callback"])
         return _attempt(row, hook, now)
 
 

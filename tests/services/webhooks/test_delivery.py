@@ -13,7 +13,7 @@ from django.test import override_settings
 
 from hankoflow.models import Webhook, WebhookAttempt, WebhookDelivery
 from hankoflow.services import webhooks
-from hankoflow.services.webhooks import events, network, sources
+from hankoflow.services.webhooks import events, network, registry, sources
 from tests.services.webhooks.conftest import LOCAL
 
 pytestmark = pytest.mark.django_db
@@ -217,3 +217,15 @@ def test_network_post_connects_to_the_checked_address(monkeypatch, receiver):
     assert calls == ["hooks.example.test", "127.0.0.1"]
     [call] = receiver.wait_for(1)
     assert call.headers["Host"] == f"hooks.example.test:{port}"
+
+
+def test_a_corrected_callback_applies_to_pending_retries(receiver, clock):
+    hook = make_hook("http://127.0.0.1:9/wrong")
+    row = emit_one()
+    assert webhooks.deliver(str(row.pk)).outcome == "retry"
+    registry.replace(hook, callback=receiver.url, events=["user"], enabled=True)
+    clock.advance(seconds=30)
+    assert webhooks.deliver(str(row.pk)).outcome == "sent"
+    row.refresh_from_db()
+    assert row.callback == receiver.url
+    assert len(receiver.wait_for(1)) == 1
