@@ -324,3 +324,22 @@ def test_connect_and_disconnect_ask_for_reauthentication_first(settings, profile
     )
     assert asked.state == n.STATE_LOGIN_PASSWORD, asked.body
     assert Identity.objects.filter(pk=identity.pk).exists()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_second_connect_of_the_same_identity_is_refused_at_the_callback(
+    profile_session,
+    account_factory,
+    oidc_provider,  # noqa: F811
+    thirdparty,  # noqa: F811
+):
+    # Two tabs started a connect before either came back: the second finds it linked already.
+    person = profile_session(account_factory("twice@example.com", password="pw-123456789"))
+    first, second = connect(person, person.start()), connect(person, person.start())
+    token = returned(through_provider(person, oidc_provider, first, "dave"))["hanko_token"]
+    assert exchange(person, first, token).state == n.STATE_PROFILE_INIT
+    answer = returned(through_provider(person, oidc_provider, second, "dave"))
+    assert answer["error"] == "invalid_request"
+    assert answer["error_description"] == "identity already linked to this user"
+    assert Identity.objects.filter(account=person.account).count() == 1
