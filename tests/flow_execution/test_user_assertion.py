@@ -101,7 +101,7 @@ def test_tampered_assertions_are_refused(execution, passcode_outbox, auto_login,
     elif tamper == "audience":
         claims = jwt.decode(assertion, options={"verify_signature": False})
         claims["aud"] = ["localhost"]
-        assertion = jwt.encode(claims, "secret", algorithm="HS256")
+        assertion = jwt.encode(claims, "s" * 64, algorithm="HS256")
     else:
         clock.advance(seconds=61)
     assert redeem(assertion).status_code == 401

@@ -45,8 +45,13 @@ SESSION_HEADERS = ("X-Auth-Token", "X-Session-Lifetime", "Retry-After")
 
 # The flowId in each form is the step's secret (its CSRF token): a forged post cannot know it.
 @csrf_exempt
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "POST", "OPTIONS"])
 def flow_execution_page(request: HttpRequest) -> HttpResponse:
+    if request.method == "OPTIONS":  # as the API answers a plain OPTIONS: empty, with Allow
+        empty = HttpResponse(status=204)
+        del empty["Content-Type"]
+        empty["Allow"] = "GET, POST, OPTIONS"
+        return empty
     chosen = request.headers.get("X-Language") or request.headers.get("Accept-Language", "")
     language = language_for(chosen)
     with translation.override(language):
