@@ -3,7 +3,8 @@
 ``path("", include("hankoflow.urls"))`` serves ``/login``, ``/registration``, ``/profile``,
 ``/token_exchange``, ``/.well-known/config``, ``/.well-known/jwks.json``, ``/sessions/validate``,
 ``/me``, ``/users/<id>``, ``/logout``, ``/health/*``, ``/metrics`` (404 unless
-``METRICS.ENABLED``), ``/thirdparty/auth``, ``/thirdparty/callback`` and ``/saml/*``.
+``METRICS.ENABLED``), ``/thirdparty/auth``, ``/thirdparty/callback``, ``/saml/*``, and the
+Flow Execution API: ``/flow/execute``, its page ``/flow/execute/page`` and ``/flow/assertion``.
 """
 
 from django.urls import path
