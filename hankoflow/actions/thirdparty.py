@@ -77,7 +77,9 @@ class ExchangeToken(Action):
         except tokens.VerifierMismatch:
             return ctx.error(errors.FORM_DATA_INVALID)
         except tokens.TokenInvalid:
-            return ctx.error(errors.TECHNICAL)
+            # Hanko: technical_error (500). An unknown, used or expired token is the client's
+            # mistake, so the state stays with 400 (a 5xx means we failed).
+            return ctx.error(errors.FORM_DATA_INVALID)
         facts = stash_account_facts(ctx, exchanged.account)
         ctx.stash.set(n.STASH_SKIP_USER_CREATION, True)
         provider_id = exchanged.identity.provider_id if exchanged.identity else ""

@@ -61,17 +61,32 @@ def test_login_exchange_signs_in(flow_client, account_factory):
     assert success.body["payload"]["claims"]["amr"] == ["ext:github"]
 
 
-def test_unknown_token_is_a_technical_error(flow_client):
+def test_unknown_token_is_a_client_error_not_a_500(flow_client):
     state = at_thirdparty(flow_client)
     answer = flow_client.act(state, "exchange_token", {"token": "nope", "code_verifier": VERIFIER})
-    assert answer.status == 500 and answer.error_code == "technical_error"
+    # Hanko: 500 technical_error.
+    assert answer.status == 400 and answer.error_code == "form_data_invalid_error"
+    assert answer.state == state.state  # the client may try again
+
+
+def test_a_token_made_without_pkce_is_refused_to_a_client_using_pkce(flow_client, account_factory):
+    # Login CSRF: a token for the attacker's account, minted without PKCE, handed to a victim
+    # whose page started with a verifier.
+    from hankoflow.models import ExchangeToken
+
+    attacker = account_factory("mallory@example.com")
+    token = tokens.issue(attacker, None, user_created=False, code_verifier="")
+    state = at_thirdparty(flow_client)
+    answer = flow_client.act(state, "exchange_token", {"token": token, "code_verifier": VERIFIER})
+    assert answer.status == 400 and answer.error_code == "form_data_invalid_error"
+    assert ExchangeToken.objects.count() == 1  # kept: the mismatch does not spend it
 
 
 def test_exchange_is_rate_limited_per_ip(flow_client, settings):
     configure(settings, RATE_LIMITER={"TOKEN_LIMITS": {"TOKENS": 1, "INTERVAL": 60}})
     state = at_thirdparty(flow_client)
     first = flow_client.act(state, "exchange_token", {"token": "a" * 44})
-    assert first.error_code == "technical_error"
+    assert first.error_code == "form_data_invalid_error"
     state = at_thirdparty(flow_client)
     limited = flow_client.act(state, "exchange_token", {"token": "a" * 44})
     assert limited.status == 429 and limited.error_code == "rate_limit_exceeded"

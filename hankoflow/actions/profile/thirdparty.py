@@ -131,7 +131,9 @@ class ProfileExchangeToken(Action):
         except tokens.VerifierMismatch:
             return ctx.error(engine_errors.FORM_DATA_INVALID)
         except tokens.TokenInvalid:
-            return ctx.error(errors.TECHNICAL)
+            # Hanko: technical_error (500). An unknown, used or expired token is the client's
+            # mistake, so the state stays with 400 (a 5xx means we failed).
+            return ctx.error(engine_errors.FORM_DATA_INVALID)
         if exchanged.account.pk != account.pk:
             return ctx.error(engine_errors.OPERATION_NOT_PERMITTED)
         # Hanko: attaches the identity here, and answers technical_error for one already

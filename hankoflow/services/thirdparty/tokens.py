@@ -77,6 +77,11 @@ def consume(value: str, code_verifier: str | None) -> Exchanged:
             stored = crypto.decrypt(row.code_verifier, _PURPOSE).decode()
             if not secrets.compare_digest(stored.encode(), (code_verifier or "").encode()):
                 raise VerifierMismatch
+        elif code_verifier:
+            # A client that started with PKCE never gets a token made without it: otherwise
+            # someone could hand a victim's pending sign-in a token for their own account
+            # (login CSRF). Hanko: ignores the verifier then.
+            raise VerifierMismatch
         if row.expires_at <= clock.now():
             raise TokenInvalid
         # The delete decides: of two concurrent exchanges only one removes the row.
