@@ -11,9 +11,9 @@ The methods follow Hanko's definitions:
 * passcode: email passcodes on, an address to send it to, and an identifier (the address, or
   the username when usernames are login identifiers);
 * third party: an identity of a provider that is enabled now (disconnecting one asks with
-  ``without_identities``).
-
-SAML identities are not counted yet.
+  ``without_identities``);
+* SAML: an identity whose address belongs to the domain of an enabled SAML provider (SAML
+  sign-in starts from that address; reading an IdP's entity id would need its metadata).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from hankoflow import features
 from hankoflow.models import Account
 from hankoflow.services import accounts, webauthn
+from hankoflow.services.saml import providers as saml_providers
 from hankoflow.services.thirdparty import identities as thirdparty_identities
 
 
@@ -35,6 +36,7 @@ class Credentials:
     emails: int
     passkeys: int
     identities: int = 0  # of enabled providers
+    saml: bool = False
 
     @classmethod
     def of(cls, account: Account) -> Credentials:
@@ -44,6 +46,7 @@ class Credentials:
             emails=len(account.emails.all()),
             passkeys=len(webauthn.credentials_of(account, mfa_only=False)),
             identities=len(thirdparty_identities.enabled_of(account)),
+            saml=_has_saml_identity(account),
         )
 
 
@@ -69,4 +72,13 @@ def can_sign_in(
         email_identifier or (username_identifier and have.emails > 0)
     )
     by_third_party = have.identities - without_identities > 0
-    return bool(by_passkey or by_password or by_passcode or by_third_party)
+    return bool(by_passkey or by_password or by_passcode or by_third_party or have.saml)
+
+
+def _has_saml_identity(account: Account) -> bool:
+    domains = {provider.domain for provider in saml_providers.enabled()}
+    if not domains:
+        return False
+    return any(
+        identity.email.rpartition("@")[2] in domains for identity in account.identities.all()
+    )

@@ -57,3 +57,22 @@ def test_credentials_of_an_account_count_passkeys_not_security_keys(account_fact
     )
     facts = Credentials.of(accounts.get(account.id))
     assert facts == Credentials(password=True, username=False, emails=1, passkeys=0)
+
+
+def test_a_saml_identity_of_an_enabled_provider_counts_as_a_way_in(account_factory, settings):
+    from hankoflow.models import Identity
+
+    account = account_factory(email=None, username="sam")
+    Identity.objects.create(
+        account=account,
+        provider_id="https://idp.corp.example/",
+        subject="s1",
+        email="sam@corp.example",
+        email_verified=True,
+    )
+    off = {"EMAIL": {"USE_FOR_AUTHENTICATION": False}}
+    provider = {"NAME": "Corp", "DOMAIN": "corp.example", "METADATA": "<x/>", "ENABLED": True}
+    settings.HANKOFLOW = {**off, "SAML": {"ENABLED": True, "IDENTITY_PROVIDERS": [provider]}}
+    assert can_sign_in(account)
+    settings.HANKOFLOW = {**off, "SAML": {"ENABLED": False, "IDENTITY_PROVIDERS": [provider]}}
+    assert not can_sign_in(account)
