@@ -243,6 +243,10 @@ DEFAULTS: dict[str, Any] = {
     },
     # Not in Hanko (whose admin API has no keys and no limits): requests per API key.
     "ADMIN_API": {"RATE_LIMIT": {"TOKENS": 600, "INTERVAL": 60}},
+    # Hanko's Passkey API for projects that keep their own login (docs/passkey-api.md): one
+    # tenant; TENANT_ID (a UUID) also serves the routes under /<TENANT_ID>/. TOKEN_LIFESPAN:
+    # seconds a finalize token is valid (it is redeemed once by PasskeyBackend).
+    "PASSKEY_API": {"TENANT_ID": "", "TOKEN_LIFESPAN": 60},
     # Not in Hanko: a sensitive change in the profile flow (password, email, credential removal,
     # account deletion) asks the person to prove who they are again when the session's last
     # authentication is older than this many seconds (0: never ask, as Hanko).
@@ -255,6 +259,9 @@ DEFAULTS: dict[str, Any] = {
     # invitation's code is valid. URL: a link for the email, "{code}" and "{email}" filled in
     # (e.g. "https://app.example/invite?code={code}&email={email}"); empty: the code only.
     "INVITATIONS": {"ENABLED": True, "TTL": 7 * 24 * 3600, "URL": ""},
+    # Hanko v2's endpoint-style public API (platform.md §3.3: /password/login, /emails, /token,
+    # /user...), removed in Hanko v3: off by default, its routes then answer 404.
+    "LEGACY_API": {"ENABLED": False},
 }
 
 CHOICES: dict[str, tuple[str, ...]] = {

@@ -4,7 +4,8 @@
 ``/token_exchange``, ``/.well-known/config``, ``/.well-known/jwks.json``, ``/sessions/validate``,
 ``/me``, ``/users/<id>``, ``/logout``, ``/health/*``, ``/metrics`` (404 unless
 ``METRICS.ENABLED``), ``/thirdparty/auth``, ``/thirdparty/callback``, ``/saml/*``, and the
-Flow Execution API: ``/flow/execute``, its page ``/flow/execute/page`` and ``/flow/assertion``.
+Flow Execution API: ``/flow/execute``, its page ``/flow/execute/page`` and ``/flow/assertion``;
+with ``LEGACY_API.ENABLED`` Hanko v2's endpoint-style routes (``api/public/legacy/urls.py``).
 """
 
 from django.urls import path
@@ -15,6 +16,7 @@ from hankoflow.api.public.flow_execution import FlowExecutionView, UserAssertion
 from hankoflow.api.public.flow_execution_page import flow_execution_page
 from hankoflow.api.public.flows import FlowView
 from hankoflow.api.public.health import AliveView, ReadyView
+from hankoflow.api.public.legacy import urls as legacy_urls
 from hankoflow.api.public.sessions import (
     JWKSView,
     LogoutView,
@@ -48,4 +50,6 @@ urlpatterns = [
     path("saml/auth", saml.AuthView.as_view(), name="saml-auth"),
     path("saml/callback", saml.CallbackView.as_view(), name="saml-callback"),
     path("saml/provider", saml.ProviderView.as_view(), name="saml-provider"),
+    # Hanko v2's endpoint-style API: 404 unless LEGACY_API.ENABLED.
+    *legacy_urls.urlpatterns,
 ]

@@ -1,6 +1,6 @@
 """Session endpoints of Hanko's public API (platform.md §2.2, §2.6–2.8, §3.3.10;
 openapi-public.yaml): ``GET /.well-known/jwks.json``, ``GET``/``POST /sessions/validate``,
-``GET /me``, ``GET /users/{id}`` and ``POST /logout``.
+``GET``/``DELETE /me``, ``GET /users/{id}`` and ``POST /logout``.
 
 Errors use Hanko's non-flow shape ``{"code": <status>, "message": <text>}``. Answers that
 describe a session or a user are ``Cache-Control: no-store`` (security-checks IN-07).
@@ -20,7 +20,8 @@ from hankoflow.api.public.base import PublicView
 from hankoflow.conf import settings
 from hankoflow.http import sessions as http_sessions
 from hankoflow.middleware import origin_allowed
-from hankoflow.services import accounts, jwks, profile, sessions, webauthn
+from hankoflow.services import account_deletion, accounts, jwks, profile, sessions, webauthn
+from hankoflow.services.sessions import reauthentication
 
 JWKS_MAX_AGE = 600  # seconds, as Hanko
 MAX_VALIDATE_BODY = 64 * 1024
@@ -131,6 +132,43 @@ class MeView(PublicView):
         if info is None:
             return unauthorized(request._request)
         return no_store(JsonResponse(profile.profile_data(info.account)))
+
+    def delete(self, request: Request) -> HttpResponse:
+        """``DELETE /me``: the session user deletes their own account."""
+        return delete_own_account(request._request)
+
+
+REAUTHENTICATION_NEEDED = (
+    "re-authentication required: sign in again or delete the account in the profile"
+)
+
+
+def delete_own_account(request: HttpRequest, *, legacy: bool = False) -> HttpResponse:
+    """``DELETE /me`` and the legacy ``DELETE /user``: the profile's ``account_delete`` rules.
+
+    401 without a session; 403 when ``ACCOUNT.ALLOW_DELETION`` is off, for a cookie-carried
+    session from a foreign origin, or when the session's last authentication is older than
+    ``PROFILE.REAUTHENTICATION_MAX_AGE``; otherwise the account goes, the cookie is expired, 204.
+    """
+    from hankoflow.http.request import request_env
+
+    info = http_sessions.session_for_request(request)
+    if info is None:
+        return unauthorized(request)
+    if not settings.ACCOUNT.ALLOW_DELETION:
+        return error(403)
+    if info.from_cookie and not same_or_allowed_origin(request):
+        # Hanko: answers any origin; the cookie is ambient authority (security-checks SE-10).
+        return error(403)
+    if reauthentication.reauthentication_due(info.session):
+        # Hanko: deletes at once. An endpoint cannot ask for a password or passkey as the
+        # profile flow does, so a session that last proved who it is too long ago is refused.
+        return error(403, REAUTHENTICATION_NEEDED)
+    details = {"self_service": True, "endpoint": "/user" if legacy else "/me"}
+    account_deletion.delete_account(info.account, env=request_env(request), audit_details=details)
+    response = HttpResponse(status=204)
+    http_sessions.DeleteSessionCookie.from_settings().apply_to(response)
+    return no_store(response)
 
 
 class UserView(PublicView):

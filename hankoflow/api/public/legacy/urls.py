@@ -1,0 +1,15 @@
+"""The legacy routes (platform.md §3.3), included by ``hankoflow.urls``; every view answers 404
+while ``LEGACY_API.ENABLED`` is off. ``/users/{id}``, ``/thirdparty/auth``, ``/saml/provider``
+and ``/me`` are served by the current modules."""
+
+from django.urls import path
+
+from hankoflow.api.public.legacy import password, token, users
+
+urlpatterns = [
+    path("password/login", password.PasswordLoginView.as_view(), name="legacy-password-login"),
+    path("password", password.PasswordSetView.as_view(), name="legacy-password"),
+    path("user", users.UserView.as_view(), name="legacy-user"),
+    path("users", users.CreateUserView.as_view(), name="legacy-users"),
+    path("token", token.TokenView.as_view(), name="legacy-token"),
+]
