@@ -57,18 +57,29 @@ from bench.mail import read_code
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 HOST = "127.0.0.1"
-# (numerator, denominator, target ratio, description): the issues' throughput targets.
+# (numerator, denominator, target ratio, name): the issues' throughput targets.
 TARGETS = (
-    ("B", "A", 0.6, "ratio(B register_client_capabilities / A baseline)"),
-    ("E", "A", 0.25, "ratio(E password chains/s / A baseline req/s)"),
-    ("G", "D", 0.5, "ratio(G request.user from JWT / D hello)"),
+    ("B", "A", 0.6, "B/A register_client_capabilities vs baseline SELECT+UPDATE"),
+    ("E", "A", 0.25, "E/A password chains/s vs baseline req/s"),
+    ("G", "D", 0.5, "G/D request.user from JWT vs hello"),
+)
+# Against the peer, django-allauth headless measured in the same run (issue 16).
+PEER_TARGETS = (
+    ("G", "R", 0.8, "G/R request.user vs allauth's JWT check"),
+    ("E", "P", 0.6, "E/P password chain vs allauth's one-request login"),
+    ("F", "Q", 0.8, "F/Q passcode chain vs allauth's code login"),
 )
 CHAIN_REQUESTS = 5  # init + 4 persisted steps (capabilities, identifier, chooser, credential)
 SEED_USERS = 1500  # users bench.seed creates (with passwords) for the login chains
 SEED_SESSIONS = 100  # of which this many get a session for the request.user scenario
 WORKERS = 2
-SERVICE_VARS = ("DATABASE_URL", "CACHE_URL", "REDIS_URL", "CELERY_BROKER_URL",
-                "CELERY_RESULT_BACKEND")
+SERVICE_VARS = (
+    "DATABASE_URL",
+    "CACHE_URL",
+    "REDIS_URL",
+    "CELERY_BROKER_URL",
+    "CELERY_RESULT_BACKEND",
+)
 # A browser without WebAuthn: with passkeys, Hanko's defaults would add passkey onboarding after
 # the password (a different chain); the chains here are the password and passcode logins alone.
 CAPABILITIES_BODY = {"webauthn_available": False}
@@ -115,7 +126,7 @@ def _pg_params(url: str) -> dict[str, object]:
     }
 
 
-def postgres_database(url: str) -> Database:
+def postgres_database(url: str, label: str = "bench") -> Database:
     import psycopg
     from psycopg import sql
 
@@ -124,12 +135,14 @@ def postgres_database(url: str) -> Database:
     where = f"{parts.hostname}:{parts.port or 5432}"
     with psycopg.connect(**params, autocommit=True, connect_timeout=5) as conn:
         version = conn.execute("SHOW server_version").fetchone()[0]
-        name = f"{params['dbname']}_bench_{secrets.token_hex(4)}"
+        name = f"{params['dbname']}_{label}_{secrets.token_hex(4)}"
         try:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         except psycopg.Error as exc:
-            log(f"cannot create a throwaway database ({exc.__class__.__name__}: {exc}".strip()
-                + "); using the DATABASE_URL database itself and deleting the bench's rows after")
+            log(
+                f"cannot create a throwaway database ({exc.__class__.__name__}: {exc}".strip()
+                + "); using the DATABASE_URL database itself and deleting the bench's rows after"
+            )
             return Database(
                 url,
                 f"PostgreSQL {version} at {where}, database {params['dbname']} (from DATABASE_URL)",
@@ -157,18 +170,30 @@ def delete_flows(url: str, flow_ids: set[str]) -> None:
     ids = sorted(flow_ids)
     with psycopg.connect(**_pg_params(url), autocommit=True, connect_timeout=5) as conn:
         for start in range(0, len(ids), 5000):
-            conn.execute("DELETE FROM hankoflow_flow WHERE id = ANY(%s::uuid[])",
-                         [ids[start : start + 5000]])
+            conn.execute(
+                "DELETE FROM hankoflow_flow WHERE id = ANY(%s::uuid[])", [ids[start : start + 5000]]
+            )
 
 
 # --- the server -------------------------------------------------------------------------------
 
 
 class Server:
-    """gunicorn serving ``project.wsgi`` with the bench settings on a free 127.0.0.1 port."""
+    """gunicorn serving ``app`` (hankoflow's ``project.wsgi``, or the peer's) with ``python``
+    (the .venv's, or the peer's virtualenv's) on a free 127.0.0.1 port, one configuration for
+    both."""
 
-    def __init__(self, env: dict[str, str], logfile: Path, stderr_file: Path) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        logfile: Path,
+        stderr_file: Path,
+        python: str = PYTHON,
+        app: str = "project.wsgi:application",
+    ) -> None:
         self.env = env
+        self.python = python
+        self.app = app
         self.logfile = logfile  # gunicorn's own log: boot, workers
         self.stderr_file = stderr_file  # the workers' stderr: Django's error log, tracebacks
         self.port = 0
@@ -176,17 +201,35 @@ class Server:
 
     def start(self, timeout: float = 30.0) -> None:
         cmd = [
-            PYTHON, "-m", "gunicorn", "project.wsgi:application",
-            "--bind", f"{HOST}:0",  # the kernel picks a free port; the log says which
-            "--workers", str(WORKERS), "--worker-class", "sync",
-            "--timeout", "30", "--graceful-timeout", "5",
-            "--log-level", "info", "--error-logfile", str(self.logfile),
+            self.python,
+            "-m",
+            "gunicorn",
+            self.app,
+            "--bind",
+            f"{HOST}:0",  # the kernel picks a free port; the log says which
+            "--workers",
+            str(WORKERS),
+            "--worker-class",
+            "sync",
+            "--timeout",
+            "30",
+            "--graceful-timeout",
+            "5",
+            "--log-level",
+            "info",
+            "--error-logfile",
+            str(self.logfile),
             "--no-control-socket",
         ]  # no --access-logfile: gunicorn then logs no line per request
         with self.stderr_file.open("wb") as stderr:
             self.proc = subprocess.Popen(
-                cmd, cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL,
-                stdout=stderr, stderr=stderr, start_new_session=True,
+                cmd,
+                cwd=ROOT,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=stderr,
+                stderr=stderr,
+                start_new_session=True,
             )
         deadline = time.monotonic() + timeout
         while not self.port:
@@ -392,8 +435,9 @@ def run_load(port: int, load: Load, duration: float, concurrency: int) -> LoadRe
     for thread in threads:
         thread.join(duration + 60)
     elapsed = (max(finished) if finished else time.perf_counter()) - start
-    return LoadResult(load.name, ok, failed, elapsed, latencies, statuses, bodies, created,
-                      load.unit)
+    return LoadResult(
+        load.name, ok, failed, elapsed, latencies, statuses, bodies, created, load.unit
+    )
 
 
 def _perform_request(load: Load, conn: http.client.HTTPConnection, index: int) -> Outcome:
@@ -504,9 +548,13 @@ def flow_step(
 
 # The steps of both login chains, as hanko-elements takes them with Hanko's default config
 # (email identifier, passwords enabled, so login_method_chooser comes before the method).
-CHAIN_STEPS = ("init", "register_client_capabilities", "continue_with_login_identifier",
-               "continue_to_password_login | continue_to_passcode_confirmation",
-               "password_login | verify_passcode")
+CHAIN_STEPS = (
+    "init",
+    "register_client_capabilities",
+    "continue_with_login_identifier",
+    "continue_to_password_login | continue_to_passcode_confirmation",
+    "password_login | verify_passcode",
+)
 
 
 def login_chain(
@@ -516,10 +564,12 @@ def login_chain(
     try:
         state = flow_step(conn, None, "init", {}, "preflight")
         created = state["actions"]["register_client_capabilities"]["href"].rsplit("%40", 1)[1]
-        state = flow_step(conn, state, "register_client_capabilities", CAPABILITIES_BODY,
-                          "login_init")
-        state = flow_step(conn, state, "continue_with_login_identifier", {"email": email},
-                          "login_method_chooser")
+        state = flow_step(
+            conn, state, "register_client_capabilities", CAPABILITIES_BODY, "login_init"
+        )
+        state = flow_step(
+            conn, state, "continue_with_login_identifier", {"email": email}, "login_method_chooser"
+        )
         finish(state)
     except ChainFailed as failed:
         return Outcome(False, failed.label, created=created)
@@ -532,14 +582,14 @@ def password_chain_load(seeded: Seeded, first_user: int, count: int) -> Load:
     def perform(conn: http.client.HTTPConnection, index: int) -> Outcome:
         def finish(state: dict) -> dict:
             state = flow_step(conn, state, "continue_to_password_login", {}, "login_password")
-            return flow_step(conn, state, "password_login", {"password": seeded.password},
-                             "success")
+            return flow_step(
+                conn, state, "password_login", {"password": seeded.password}, "success"
+            )
 
         email = seeded.emails[(first_user + index) % len(seeded.emails)]
         return login_chain(conn, email, finish)
 
-    return Load("password login chain (5 requests)", None, count, perform=perform,
-                unit="chains/s")
+    return Load("password login chain (5 requests)", None, count, perform=perform, unit="chains/s")
 
 
 def passcode_chain_load(seeded: Seeded, first_user: int, count: int, mail: Path) -> Load:
@@ -550,8 +600,9 @@ def passcode_chain_load(seeded: Seeded, first_user: int, count: int, mail: Path)
         email = seeded.emails[(first_user + index) % len(seeded.emails)]
 
         def finish(state: dict) -> dict:
-            state = flow_step(conn, state, "continue_to_passcode_confirmation", {},
-                              "passcode_confirmation")
+            state = flow_step(
+                conn, state, "continue_to_passcode_confirmation", {}, "passcode_confirmation"
+            )
             code = read_code(mail, email)
             if code is None:
                 raise ChainFailed("no code emailed")
@@ -559,8 +610,7 @@ def passcode_chain_load(seeded: Seeded, first_user: int, count: int, mail: Path)
 
         return login_chain(conn, email, finish)
 
-    return Load("passcode login chain (5 requests)", None, count, perform=perform,
-                unit="chains/s")
+    return Load("passcode login chain (5 requests)", None, count, perform=perform, unit="chains/s")
 
 
 def user_load(seeded: Seeded, count: int) -> Load:
@@ -581,7 +631,95 @@ def user_load(seeded: Seeded, count: int) -> Load:
     return Load("request.user from session JWT", None, count, perform=perform)
 
 
+# --- the peer's scenarios: django-allauth headless, app client (bench/peer/) ---------------------
+
+PEER_LOGIN = "/_allauth/app/v1/auth/login"
+PEER_CODE_REQUEST = "/_allauth/app/v1/auth/code/request"
+PEER_CODE_CONFIRM = "/_allauth/app/v1/auth/code/confirm"
+
+
+def peer_post(
+    conn: http.client.HTTPConnection, path: str, body: dict, headers: dict[str, str] | None = None
+) -> tuple[int, bytes]:
+    conn.request("POST", path, body=json.dumps(body).encode(), headers=headers or JSON_HEADERS)
+    response = conn.getresponse()
+    return response.status, response.read()
+
+
+def peer_password_load(seeded: Seeded, first_user: int, count: int) -> Load:
+    """allauth's one-request password login: 200, authenticated, with a JWT access token."""
+
+    def perform(conn: http.client.HTTPConnection, index: int) -> Outcome:
+        email = seeded.emails[(first_user + index) % len(seeded.emails)]
+        status, data = peer_post(conn, PEER_LOGIN, {"email": email, "password": seeded.password})
+        return Outcome(status == 200 and b'"access_token"' in data, str(status))
+
+    return Load("allauth password login (1 request)", None, count, perform=perform, unit="logins/s")
+
+
+def peer_code_load(seeded: Seeded, first_user: int, count: int, mail: Path) -> Load:
+    """allauth's code login: request a code (401, login_by_code pending, a session token), then
+    confirm the emailed code with that token (200 with a JWT access token): 2 requests."""
+
+    def perform(conn: http.client.HTTPConnection, index: int) -> Outcome:
+        email = seeded.emails[(first_user + index) % len(seeded.emails)]
+        status, data = peer_post(conn, PEER_CODE_REQUEST, {"email": email})
+        answer = json.loads(data) if status == 401 else {}
+        pending = [f["id"] for f in answer.get("data", {}).get("flows", ()) if f.get("is_pending")]
+        if pending != ["login_by_code"]:
+            return Outcome(False, f"code/request:{status}")
+        session_token = answer["meta"]["session_token"]
+        code = read_code(mail, email)
+        if code is None:
+            return Outcome(False, "no code emailed")
+        status, data = peer_post(
+            conn,
+            PEER_CODE_CONFIRM,
+            {"code": code},
+            {**JSON_HEADERS, "X-Session-Token": session_token},
+        )
+        return Outcome(status == 200 and b'"access_token"' in data, f"code/confirm:{status}")
+
+    return Load("allauth code login (2 requests)", None, count, perform=perform, unit="chains/s")
+
+
+def peer_tokens(port: int, seeded: Seeded, count: int) -> list[dict[str, str]]:
+    """JWT access tokens of ``count`` peer users, from real password logins (not timed)."""
+    tokens = []
+    conn = http.client.HTTPConnection(HOST, port, timeout=30)
+    try:
+        for email in seeded.emails[:count]:
+            status, data = peer_post(
+                conn, PEER_LOGIN, {"email": email, "password": seeded.password}
+            )
+            if status != 200:
+                raise RuntimeError(f"peer password login answered {status}: {data[:300]!r}")
+            answer = json.loads(data)
+            # What bench/peer/urls.py's UserView answers for this token, byte for byte.
+            expected = json.dumps({"user_id": answer["data"]["user"]["id"]})
+            tokens.append({"token": answer["meta"]["access_token"], "expected": expected})
+    finally:
+        conn.close()
+    return tokens
+
+
+def peer_jwt_load(tokens: list[dict[str, str]], count: int) -> Load:
+    load = user_load(Seeded("", "", [], tokens), count)
+    load.name = "allauth JWT check (DRF view)"
+    return load
+
+
+def peer_hello_load(count: int) -> Load:
+    load = hello_load(count)
+    load.name = "allauth's hello (no DB)"
+    return load
+
+
 SCENARIOS = "ABCDEFG"  # the order of each round
+# With the peer, each peer scenario runs right after the one of ours it is compared with, so
+# machine noise hits both alike: A B C D S E P F Q G R.
+PEER_AFTER = {"D": "S", "E": "P", "F": "Q", "G": "R"}
+PEER_SCENARIOS = "SPQR"
 LEGEND = (
     "E, F: one chain = POST /login (init) + 4 persisted steps: register_client_capabilities,\n"
     "      continue_with_login_identifier {email}, the login_method_chooser's\n"
@@ -593,13 +731,97 @@ LEGEND = (
     "in turn;\n"
     "   the answer is request.user.pk. D is the same view path without token or database."
 )
+PEER_LEGEND = (
+    "S..R: the peer, django-allauth headless (app client, JWT token strategy; bench/peer/),\n"
+    "      its own database on the same server; same cache, gunicorn configuration and load\n"
+    "      generator. P: POST auth/login {email, password}. Q: POST auth/code/request, then\n"
+    "      auth/code/confirm with the emailed 6-digit code. R: a DRF view with allauth's\n"
+    "      JWTTokenAuthentication answering request.user.pk (stateless: the token's signature,\n"
+    "      then one SELECT of the user). S: the peer's no-database view; peer rows' 'vs D' is\n"
+    "      against S. MD5 hasher and rate limits off, as ours."
+)
+
+
+@dataclass
+class Peer:
+    """The peer's server as the load generator sees it."""
+
+    port: int
+    seeded: Seeded  # its users (same password as ours) and the JWTs of the check (R)
+    mail: Path  # where bench.mail.CodeFileBackend writes its login codes
+    next_user: int = 0  # both logins take the users in turn, from here
+
+
+def start_peer(
+    database: Database, env: dict[str, str], tmp: Path, password: str
+) -> tuple[Peer | None, Server | None, Database | None]:
+    """Build (once) and serve the peer: its own database next to ours, the same environment
+    otherwise (cache, SECRET_KEY), gunicorn as ours. Returns (None, None, None) after logging
+    why when it cannot run; the bench then goes on without it."""
+    from bench import peer_setup
+    from bench.seed import email_for
+
+    python = peer_setup.peer_python(log)
+    if python is None:
+        return None, None, None
+    peer_db: Database | None = None
+    server: Server | None = None
+    try:
+        if database.vendor == "sqlite":
+            path = tmp / "peer.sqlite3"
+            peer_db = Database(f"sqlite:///{path}", f"SQLite file {path}", "sqlite")
+        else:
+            peer_db = postgres_database(os.environ["DATABASE_URL"], label="peer")
+            if peer_db.drop is None:  # it fell back to the DATABASE_URL database itself
+                log("peer skipped: it needs a database of its own and none could be created")
+                return None, None, None
+        domain = f"peer-{secrets.token_hex(4)}.bench.example.com"
+        mail = tmp / "peer-mail"
+        peer_env = {
+            **env,
+            "DJANGO_SETTINGS_MODULE": "bench.peer.settings",
+            "PEER_DATABASE_URL": peer_db.url,
+            "PEER_JWT_PRIVATE_KEY": peer_setup.jwt_private_key(),
+            "BENCH_MAIL_DIR": str(mail),
+        }
+        peer_env.pop("DATABASE_URL", None)
+        log(f"peer: django-allauth headless ({python}); database: {peer_db.description}")
+        peer_setup.prepare(python, peer_env, domain, SEED_USERS, password)
+        server = Server(
+            peer_env,
+            tmp / "peer-gunicorn.log",
+            tmp / "peer-gunicorn.stderr",
+            python=python,
+            app="bench.peer.wsgi:application",
+        )
+        server.start()
+        log(f"peer: gunicorn listening on {HOST}:{server.port}")
+        emails = [email_for(index, domain) for index in range(SEED_USERS)]
+        seeded = Seeded(domain, password, emails, [])
+        seeded.sessions = peer_tokens(server.port, seeded, SEED_SESSIONS)
+        return Peer(server.port, seeded, mail), server, peer_db
+    except (RuntimeError, OSError, ValueError, KeyError, subprocess.SubprocessError) as exc:
+        log(f"peer skipped: it did not start ({exc.__class__.__name__}: {exc})")
+        if server is not None:
+            log(server.log_tail(10))
+            server.stop()
+        if peer_db is not None and peer_db.drop is not None:
+            peer_db.drop()
+        return None, None, None
 
 
 class Bench:
     def __init__(
-        self, port: int, duration: float, concurrency: int, seeded: Seeded, mail: Path
+        self,
+        port: int,
+        duration: float,
+        concurrency: int,
+        seeded: Seeded,
+        mail: Path,
+        peer: Peer | None = None,
     ) -> None:
         self.port = port
+        self.peer = peer
         self.duration = duration
         self.concurrency = concurrency
         self.seeded = seeded
@@ -608,8 +830,10 @@ class Bench:
         self.created_ids: set[str] = set()
         self.results: dict[str, list[LoadResult]] = {}
 
-    def load(self, load: Load, duration: float | None = None) -> LoadResult:
-        result = run_load(self.port, load, duration or self.duration, self.concurrency)
+    def load(
+        self, load: Load, duration: float | None = None, port: int | None = None
+    ) -> LoadResult:
+        result = run_load(port or self.port, load, duration or self.duration, self.concurrency)
         for body in result.bodies:
             match = FLOW_ID.search(body)
             if match:
@@ -627,6 +851,28 @@ class Bench:
         result = self.load(load, duration)
         self.next_user += result.ok + result.failed
         return result
+
+    def peer_scenario(self, key: str, duration: float | None = None) -> LoadResult:
+        """A run of the peer's scenario ``key`` (S, P, Q or R) on the peer's server."""
+        peer = self.peer
+        assert peer is not None
+        if key == "S":
+            load = peer_hello_load(10**6)
+        elif key == "P":
+            load = peer_password_load(peer.seeded, peer.next_user, 10**6)
+        elif key == "Q":
+            load = peer_code_load(peer.seeded, peer.next_user, 10**6, peer.mail)
+        else:
+            load = peer_jwt_load(peer.seeded.sessions, 10**6)
+        result = self.load(load, duration, port=peer.port)
+        if key in "PQ":
+            peer.next_user += result.ok + result.failed
+        return result
+
+    def order(self) -> str:
+        if self.peer is None:
+            return SCENARIOS
+        return "".join(key + PEER_AFTER.get(key, "") for key in SCENARIOS)
 
     def create_flows(self, count: int, time_limit: float = POOL_CREATE_LIMIT) -> list[PoolFlow]:
         result = self.load(init_load(count), duration=time_limit)
@@ -648,22 +894,33 @@ class Bench:
             warmed = self.chain(key, duration=1.0)
             if warmed.failed:
                 log(f"  warm-up {warmed.name}: {warmed.failed} failed {dict(warmed.statuses)}")
+        if self.peer is not None:
+            for key in PEER_SCENARIOS:
+                warmed = self.peer_scenario(key, duration=1.0 if key in "PQ" else 0.5)
+                if warmed.failed:
+                    log(f"  warm-up {warmed.name}: {warmed.failed} failed {dict(warmed.statuses)}")
         estimate = self.load(capability_load(warm[:200]), duration=1.5)
         pool = warm[200:]
         rate = max(estimate.attempts_per_s, 50.0)  # failed attempts use up flows too
-        log(f"  estimate: {rate:.0f} capability steps/s; baseline rows: {len(baseline_ids)}; "
-            f"seeded users: {len(self.seeded.emails)}, sessions: {len(self.seeded.sessions)}")
+        log(
+            f"  estimate: {rate:.0f} capability steps/s; baseline rows: {len(baseline_ids)}; "
+            f"seeded users: {len(self.seeded.emails)}, sessions: {len(self.seeded.sessions)}"
+        )
 
         for round_no in range(1, rounds + 1):
             want = self.needed(rate)
             if len(pool) < want:
                 began = time.perf_counter()
                 pool += self.create_flows(want - len(pool))
-                log(f"  pre-created flows for round {round_no}: pool of {len(pool)} flows "
-                    f"in preflight ({time.perf_counter() - began:.1f}s)")
+                log(
+                    f"  pre-created flows for round {round_no}: pool of {len(pool)} flows "
+                    f"in preflight ({time.perf_counter() - began:.1f}s)"
+                )
             log(f"round {round_no}/{rounds}")
-            for key in SCENARIOS:
-                if key == "A":
+            for key in self.order():
+                if key in PEER_SCENARIOS:
+                    result = self.peer_scenario(key)
+                elif key == "A":
                     result = self.load(baseline_load(baseline_ids, 10**6))
                 elif key == "B":
                     result = self.load(capability_load(pool))
@@ -679,8 +936,10 @@ class Bench:
                 note = f", {result.failed} failed {dict(result.statuses)}" if result.failed else ""
                 if key == "B" and result.ok + result.failed >= len(pool):
                     note += " (pool used up before the time limit)"
-                log(f"  {key} {result.name}: {result.ok} in {result.elapsed:.2f}s = "
-                    f"{result.rps:.0f} {result.unit}{note}")
+                log(
+                    f"  {key} {result.name}: {result.ok} in {result.elapsed:.2f}s = "
+                    f"{result.rps:.0f} {result.unit}{note}"
+                )
                 if key == "B":
                     pool = pool[result.ok + result.failed :]  # used flows are past preflight
                     rate = max(rate, result.attempts_per_s)
@@ -688,8 +947,10 @@ class Bench:
                     pool += [parse_flow(body) for body in result.bodies]
                     result.bodies.clear()
         if self.next_user > len(self.seeded.emails):
-            log(f"  note: {self.next_user} chains on {len(self.seeded.emails)} users: "
-                "some users logged in more than once")
+            log(
+                f"  note: {self.next_user} chains on {len(self.seeded.emails)} users: "
+                "some users logged in more than once"
+            )
 
     def best(self) -> dict[str, LoadResult]:
         return {key: max(runs, key=lambda r: r.rps) for key, runs in self.results.items()}
@@ -697,15 +958,22 @@ class Bench:
     def table(self) -> str:
         best = self.best()
         base, bare = best["A"].rps, best["D"].rps
-        header = (f"{'scenario':<36} {'rate':>7} {'unit':<8} {'runs':>13} {'vs A':>5} "
-                  f"{'vs D':>5} {'p50 ms':>7} {'failed':>6}")
+        header = (
+            f"{'scenario':<36} {'rate':>7} {'unit':<8} {'runs':>13} {'vs A':>5} "
+            f"{'vs D':>5} {'p50 ms':>7} {'failed':>6}"
+        )
         lines = [header, "-" * len(header)]
-        for key in SCENARIOS:
+        peer_bare = best["S"].rps if "S" in best else 0.0
+        for key in self.order():
             runs = self.results[key]
             result = best[key]
             both = " / ".join(f"{r.rps:.0f}" for r in runs)
-            vs_a = f"{result.rps / base:.2f}" if base else "n/a"
-            vs_d = f"{result.rps / bare:.2f}" if bare else "n/a"
+            if key in PEER_SCENARIOS:
+                vs_a = "-"
+                vs_d = f"{result.rps / peer_bare:.2f}" if peer_bare else "n/a"
+            else:
+                vs_a = f"{result.rps / base:.2f}" if base else "n/a"
+                vs_d = f"{result.rps / bare:.2f}" if bare else "n/a"
             failed = sum(r.failed for r in runs)
             lines.append(
                 f"{key} {result.name:<34} {result.rps:>7.0f} {result.unit:<8} {both:>13} "
@@ -718,15 +986,16 @@ class Bench:
         best = self.best()
         failed = {key: sum(r.failed for r in runs) for key, runs in self.results.items()}
         lines = []
-        for top, bottom, target, what in TARGETS:
+        targets = TARGETS + (PEER_TARGETS if self.peer is not None else ())
+        for top, bottom, target, what in targets:
             if not best[bottom].rps:
-                lines.append(f"Target: {what} >= {target}: FAIL (no {bottom} measured)")
+                lines.append(f"Target: {what} n/a (>= {target}) FAIL (no {bottom} measured)")
                 continue
             ratio = best[top].rps / best[bottom].rps
             verdict = "PASS" if ratio >= target else "FAIL"
             if failed.get(top) or failed.get(bottom):
                 verdict += f" (unreliable: {top} or {bottom} had failed answers, see the WARNING)"
-            lines.append(f"Target: {what} >= {target} -> {ratio:.2f}: {verdict}")
+            lines.append(f"Target: {what} {ratio:.2f} (>= {target}) {verdict}")
         for key in "EF":
             chains = best[key].rps
             per_request = chains * CHAIN_REQUESTS / best["A"].rps if best["A"].rps else 0.0
@@ -742,17 +1011,32 @@ class Bench:
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bin/bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", choices=["auto", "sqlite", "postgres"], default="auto",
-                        help="auto: DATABASE_URL if set, else SQLite (default)")
-    parser.add_argument("--duration", type=float, default=6.0,
-                        help="seconds per timed scenario run (default 6)")
-    parser.add_argument("--concurrency", type=int, default=4,
-                        help="client connections (default 4)")
-    parser.add_argument("--settings", default="bench.settings",
-                        help="settings module for the server and the SQL count; it should "
-                        "star-import bench.settings (default bench.settings)")
-    parser.add_argument("--keep-logs", action="store_true",
-                        help="keep the temp dir with gunicorn's logs (and the SQLite file)")
+    parser.add_argument(
+        "--db",
+        choices=["auto", "sqlite", "postgres"],
+        default="auto",
+        help="auto: DATABASE_URL if set, else SQLite (default)",
+    )
+    parser.add_argument(
+        "--duration", type=float, default=6.0, help="seconds per timed scenario run (default 6)"
+    )
+    parser.add_argument("--concurrency", type=int, default=4, help="client connections (default 4)")
+    parser.add_argument(
+        "--settings",
+        default="bench.settings",
+        help="settings module for the server and the SQL count; it should "
+        "star-import bench.settings (default bench.settings)",
+    )
+    parser.add_argument(
+        "--no-peer",
+        action="store_true",
+        help="skip the peer (django-allauth headless) and its targets",
+    )
+    parser.add_argument(
+        "--keep-logs",
+        action="store_true",
+        help="keep the temp dir with gunicorn's logs (and the SQLite file)",
+    )
     return parser.parse_args(argv)
 
 
@@ -764,6 +1048,8 @@ def main(argv: list[str] | None = None) -> int:
     database: Database | None = None
     server: Server | None = None
     bench: Bench | None = None
+    peer_server: Server | None = None
+    peer_db: Database | None = None
     seeded_domain = ""
     try:
         url = os.environ.get("DATABASE_URL", "")
@@ -793,14 +1079,32 @@ def main(argv: list[str] | None = None) -> int:
         cache = env.get("CACHE_URL") or env.get("REDIS_URL") or "locmem (in-process)"
         log(f"database: {database.description}")
         log(f"settings: {args.settings}; cache: {cache}")
-        log(f"gunicorn: {WORKERS} sync workers on {HOST}; load: {args.concurrency} connections, "
-            f"{args.duration:g}s per run, 2 runs each")
+        log(
+            f"gunicorn: {WORKERS} sync workers on {HOST}; load: {args.concurrency} connections, "
+            f"{args.duration:g}s per run, 2 runs each"
+        )
 
-        subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env,
-                       check=True, timeout=120)
+        subprocess.run(
+            [PYTHON, "manage.py", "migrate", "--noinput", "-v0"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            timeout=120,
+        )
         seed_file = tmp / "seed.json"
-        seeding = [PYTHON, "-m", "bench.seed", "--domain", domain, "--users", str(SEED_USERS),
-                   "--sessions", str(SEED_SESSIONS), "--out", str(seed_file)]
+        seeding = [
+            PYTHON,
+            "-m",
+            "bench.seed",
+            "--domain",
+            domain,
+            "--users",
+            str(SEED_USERS),
+            "--sessions",
+            str(SEED_SESSIONS),
+            "--out",
+            str(seed_file),
+        ]
         seeded_domain = domain  # from here on, a shared database holds this run's users
         subprocess.run(seeding, cwd=ROOT, env=env, check=True, timeout=120)
         seeded = Seeded.read(seed_file)
@@ -808,16 +1112,29 @@ def main(argv: list[str] | None = None) -> int:
         server.start()
         log(f"gunicorn listening on {HOST}:{server.port}")
 
-        bench = Bench(server.port, args.duration, args.concurrency, seeded, mail)
+        peer: Peer | None = None
+        if args.no_peer:
+            log("peer: skipped (--no-peer)")
+        else:
+            peer, peer_server, peer_db = start_peer(database, env, tmp, seeded.password)
+
+        bench = Bench(server.port, args.duration, args.concurrency, seeded, mail, peer)
         bench.run()
         server.stop()
         errors = server.error_counts()
+        if peer_server is not None:
+            peer_server.stop()
+            errors.update({f"peer: {line}": n for line, n in peer_server.error_counts().items()})
 
         print()
-        print(f"Results ({database.vendor}; best of 2 interleaved runs; rates count only answers "
-              "that were the expected state):")
+        print(
+            f"Results ({database.vendor}; best of 2 interleaved runs; rates count only answers "
+            "that were the expected state):"
+        )
         print(bench.table())
         print(LEGEND)
+        if peer is not None:
+            print(PEER_LEGEND)
         print()
         for line in bench.targets():
             print(line)
@@ -827,18 +1144,21 @@ def main(argv: list[str] | None = None) -> int:
             for runs in bench.results.values():
                 for result in runs:
                     statuses.update(result.statuses)
-            print("WARNING: failed answers in the timed runs: "
-                  + ", ".join(f"{key}: {n}" for key, n in failed.items() if n)
-                  + "; req/s count only the answers that were the expected state; statuses: "
-                  + ", ".join(f"{status} x{n}" for status, n in sorted(statuses.items())))
+            print(
+                "WARNING: failed answers in the timed runs: "
+                + ", ".join(f"{key}: {n}" for key, n in failed.items() if n)
+                + "; req/s count only the answers that were the expected state; statuses: "
+                + ", ".join(f"{status} x{n}" for status, n in sorted(statuses.items()))
+            )
         if errors:
             print("Exceptions logged by the workers (whole run, warm-up included):")
             for line, n in errors.most_common(5):
                 print(f"  {n:>6} x {line}")
         print(flush=True)
 
-        counted = subprocess.run([PYTHON, "-m", "bench.queries"], cwd=ROOT, env=env, timeout=60,
-                                 check=False)
+        counted = subprocess.run(
+            [PYTHON, "-m", "bench.queries"], cwd=ROOT, env=env, timeout=60, check=False
+        )
         if counted.returncode:
             log(f"the SQL count failed (exit {counted.returncode}); see above")
         log(f"done in {time.perf_counter() - began:.0f}s")
@@ -849,6 +1169,13 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if server is not None:
             server.stop()
+        if peer_server is not None:
+            peer_server.stop()
+        if peer_db is not None and peer_db.drop is not None:
+            try:
+                peer_db.drop()
+            except Exception as exc:  # cleanup must not hide the report
+                log(f"cleanup of the peer's database failed: {exc}")
         if database is not None:
             try:
                 if database.drop is not None:
@@ -857,9 +1184,13 @@ def main(argv: list[str] | None = None) -> int:
                     if bench is not None and bench.created_ids:
                         delete_flows(database.url, bench.created_ids)
                     if seeded_domain:
-                        subprocess.run([PYTHON, "-m", "bench.seed", "--remove", "--domain",
-                                        seeded_domain], cwd=ROOT, env=env, timeout=120,
-                                       check=True)
+                        subprocess.run(
+                            [PYTHON, "-m", "bench.seed", "--remove", "--domain", seeded_domain],
+                            cwd=ROOT,
+                            env=env,
+                            timeout=120,
+                            check=True,
+                        )
             except Exception as exc:  # cleanup must not hide the report
                 log(f"cleanup of the bench database failed: {exc}")
         if args.keep_logs:

@@ -1,0 +1,102 @@
+"""Settings of the bench's peer: django-allauth 65 headless, app clients, JWT access tokens.
+
+Read from the environment that ``bench.run`` sets: ``PEER_DATABASE_URL`` (its own database on
+the same server as hankoflow's bench database), ``CACHE_URL`` (the same Redis, under its own key
+prefix; locmem when unset), ``SECRET_KEY``, ``PEER_JWT_PRIVATE_KEY`` (RSA, PEM, made per run) and
+``BENCH_MAIL_DIR``. Bench-only switches, as in ``bench/settings.py`` and for the same reasons:
+the MD5 password hasher, rate limits off, the login code written to a file
+(``bench.mail.CodeFileBackend``: a 6-digit code alone on a line, like hankoflow's passcode).
+"""
+
+import os
+
+# allauth's jwkkit uses cryptography.hazmat.primitives.serialization without importing it; with
+# cryptography 50 nothing else imports it first (AttributeError on the first login). Import it.
+import cryptography.hazmat.primitives.serialization  # noqa: F401
+import environ
+
+env = environ.Env()
+
+SECRET_KEY = env.str("SECRET_KEY")
+DEBUG = False
+ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+USE_TZ = True
+ROOT_URLCONF = "bench.peer.urls"
+WSGI_APPLICATION = "bench.peer.wsgi.application"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "rest_framework",
+    "allauth",
+    "allauth.account",
+    "allauth.headless",
+]
+# The same Django middleware as hankoflow's project, minus the apps it does not install
+# (messages) and plus allauth's own.
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+]
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+    }
+]
+AUTHENTICATION_BACKENDS = ["allauth.account.auth_backends.AuthenticationBackend"]
+
+DATABASES = {"default": env.db("PEER_DATABASE_URL")}
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)  # as hankoflow's
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # the --db sqlite run: as hankoflow's
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"transaction_mode": "IMMEDIATE", "timeout": 20}
+    )
+_cache_url = env.str("CACHE_URL", default="") or env.str("REDIS_URL", default="")
+CACHES = {
+    "default": {
+        **(
+            env.cache_url_config(_cache_url)
+            if _cache_url
+            else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+        ),
+        "KEY_PREFIX": "bench-peer",
+    }
+}
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # BENCH ONLY
+EMAIL_BACKEND = "bench.mail.CodeFileBackend"  # BENCH ONLY: codes in clear files
+DEFAULT_FROM_EMAIL = "bench@example.com"
+
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_EMAIL_VERIFICATION = "optional"
+ACCOUNT_RATE_LIMITS = False  # BENCH ONLY, like hankoflow's RATE_LIMITER off
+ACCOUNT_LOGIN_BY_CODE_ENABLED = True
+ACCOUNT_LOGIN_BY_CODE_FORMAT = {"numeric": True, "length": 6, "dashed": False}  # as Hanko's
+
+HEADLESS_ONLY = True
+HEADLESS_CLIENTS = ("app",)
+HEADLESS_FRONTEND_URLS = {"account_signup": "http://127.0.0.1/signup"}
+HEADLESS_TOKEN_STRATEGY = "allauth.headless.tokens.strategies.jwt.strategy.JWTTokenStrategy"  # noqa: S105
+HEADLESS_JWT_PRIVATE_KEY = os.environ.get("PEER_JWT_PRIVATE_KEY", "")
+HEADLESS_JWT_ACCESS_TOKEN_EXPIRES_IN = 3600  # outlives the run: the check must not expire
+# The default: the access token alone proves the user (no session lookup per request).
+HEADLESS_JWT_STATEFUL_VALIDATION_ENABLED = False
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"django.request": {"handlers": ["console"], "level": "ERROR"}},
+}
