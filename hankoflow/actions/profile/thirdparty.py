@@ -100,7 +100,7 @@ class DisconnectThirdPartyOAuthProvider(Action):
         # Hanko: deletes it even when it is the last way in.
         if not login_methods.can_sign_in(account, without_identities=int(counted)):
             return ctx.error(engine_errors.OPERATION_NOT_PERMITTED)
-        identities.disconnect(identity, request=ctx.env.request if ctx.env else None)
+        identities.disconnect(identity, env=ctx.env)
         return ctx.continue_to(n.STATE_PROFILE_INIT)
 
 

@@ -12,7 +12,6 @@ import uuid
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest
 
 from hankoflow import signals
 from hankoflow.engine import RequestFacts
@@ -107,12 +106,29 @@ def connect(
     return linking.Linked(account=account, identity=identity, outcome=linking.LINK)
 
 
-def disconnect(identity: Identity, *, request: HttpRequest | None = None) -> bool:
-    """Delete the identity and send ``credential_removed``; False when it was already gone."""
+def disconnect(identity: Identity, *, env: RequestFacts | None = None) -> bool:
+    """Delete the identity, record it and send ``credential_removed``; False when it was
+    already gone."""
     with transaction.atomic():
         deleted, _ = Identity.objects.filter(pk=identity.pk).delete()
         if deleted:
+            # Hanko: records nothing and has no type for it; a type of our own would not be in
+            # the admin API's AuditLogTypes enum, so it is Hanko's linking type, marked as
+            # the connect's entry is.
+            audit.record(
+                audit.THIRDPARTY_LINKING_SUCCEEDED,
+                env=env,
+                account=identity.account,
+                details={
+                    "provider": identity.provider_id,
+                    "identity_id": str(identity.id),
+                    "disconnect": True,
+                },
+            )
             events.credential_removed(
-                identity.account, signals.CREDENTIAL_THIRD_PARTY, str(identity.id), request=request
+                identity.account,
+                signals.CREDENTIAL_THIRD_PARTY,
+                str(identity.id),
+                request=env.request if env is not None else None,
             )
     return bool(deleted)
