@@ -40,6 +40,7 @@ from hankoflow.services.webauthn.challenges import (
     REGISTRATION,
     Options,
     delete_expired_challenges,
+    find_challenge_id,
 )
 from hankoflow.services.webauthn.credentials import (
     MAX_NAME_LENGTH,
@@ -80,6 +81,7 @@ __all__ = [
     "credentials_of",
     "delete_credential",
     "delete_expired_challenges",
+    "find_challenge_id",
     "find_credential",
     "legacy_credential_dto",
     "registration_options",

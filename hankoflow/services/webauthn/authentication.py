@@ -53,11 +53,14 @@ def authentication_options(
     user_verification: str,
     mfa: bool,
     flow_id: str | None,
+    challenge: bytes | None = None,
 ) -> Options:
     """Request options (flow-api.md §4.6.3): discoverable when no credentials are allowed.
 
     ``user_id`` is the account that must own the credential (None: whoever the ``userHandle``
     names); ``mfa`` marks a second-factor ceremony, the only one a security key may answer.
+    ``challenge`` replaces the random one (a transaction signature binds its data into it; it
+    must still carry enough randomness of its own).
     """
     allowed = list(allow_credential_ids or [])
     generated = generate_authentication_options(
@@ -65,6 +68,7 @@ def authentication_options(
         timeout=settings.WEBAUTHN.TIMEOUTS.LOGIN,
         allow_credentials=descriptors(allowed),
         user_verification=UserVerificationRequirement(user_verification),
+        challenge=challenge,
     )
     row = store_challenge(
         ceremony=AUTHENTICATION,

@@ -4,6 +4,9 @@ successful or not (WA-01)."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -81,6 +84,32 @@ def consume(challenge_id: str, *, flow_id: str | None, ceremony: str) -> Webauth
     if row.expires_at <= now:
         raise WebauthnInvalid("challenge expired")
     return row
+
+
+def find_challenge_id(response: Any, *, flow_id: str, ceremony: str) -> str:
+    """The id of the ``flow_id`` challenge a ceremony response answers, read from its
+    ``clientDataJSON`` (for APIs whose finalize request carries only the credential, like
+    Hanko's passkey server). Untrusted input: anything unreadable or unknown is
+    ``WebauthnInvalid``; ``consume`` then refuses a used, expired or foreign challenge."""
+    try:
+        if isinstance(response, str):
+            response = json.loads(response)
+        encoded = response["response"]["clientDataJSON"]
+        raw = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+        challenge = json.loads(raw)["challenge"]
+        flow = uuid.UUID(str(flow_id))
+    except (TypeError, KeyError, ValueError, AttributeError, binascii.Error, RecursionError):
+        raise WebauthnInvalid("no readable challenge in the response") from None
+    if not isinstance(challenge, str) or not challenge or len(challenge) > 512:
+        raise WebauthnInvalid("no readable challenge in the response")
+    found = (
+        WebauthnChallenge.objects.filter(challenge=challenge, flow_id=flow, ceremony=ceremony)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if found is None:
+        raise WebauthnInvalid("unknown challenge")
+    return str(found)
 
 
 def delete_expired_challenges(*, now: datetime | None = None) -> int:
