@@ -138,6 +138,7 @@ def _count_failure(hook: Webhook, now: datetime) -> None:
     if Webhook.objects.filter(pk=hook.pk, failures__gt=MAX_FAILURES, enabled=True).update(
         enabled=False, updated_at=now
     ):
+        sources.forget()
         logger.warning("Webhook %s (%s) disabled after repeated failures", hook.pk, hook.callback)
 
 

@@ -8,6 +8,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
 from hankoflow import clock
 from hankoflow.conf import settings
 from hankoflow.models import Webhook
@@ -72,7 +76,7 @@ def targets(event: str) -> list[Target]:
     found: list[Target] = []
     now = clock.now()
     expired: list[Any] = []
-    for hook in Webhook.objects.filter(enabled=True).order_by("created_at"):
+    for hook in _enabled_hooks():
         if not events.matches(hook.events or [], event):
             continue
         if settings.WEBHOOKS.ALLOW_TIME_EXPIRATION and hook.expires_at <= now:
@@ -81,6 +85,7 @@ def targets(event: str) -> list[Target]:
         found.append(Target(hook.callback, hook))
     if expired:
         Webhook.objects.filter(pk__in=expired).update(enabled=False, updated_at=now)
+        forget()
     if settings.WEBHOOKS.ENABLED:
         found += [
             Target(hook["callback"])
@@ -88,6 +93,34 @@ def targets(event: str) -> list[Target]:
             if hook["callback"] and events.matches(hook["events"], event)
         ]
     return found
+
+
+# One step often emits several events (a sign-in: session.create.flow and user.login); the
+# enabled hooks are read once per transaction, not once per event. Any change to a hook in this
+# process forgets the copy (signals below, and ``forget()`` after bulk updates).
+_MEMO_ATTR = "_hankoflow_enabled_webhooks"
+
+
+def _enabled_hooks() -> list[Webhook]:
+    connection = transaction.get_connection()
+    outermost = connection.atomic_blocks[0] if connection.in_atomic_block else None
+    memo = getattr(connection, _MEMO_ATTR, None)
+    if outermost is not None and memo is not None and memo[0] is outermost:
+        return memo[1]
+    hooks = list(Webhook.objects.filter(enabled=True).order_by("created_at"))
+    if outermost is not None:
+        setattr(connection, _MEMO_ATTR, (outermost, hooks))
+    return hooks
+
+
+def forget() -> None:
+    """Drop this transaction's copy of the enabled hooks (after a hook changed)."""
+    setattr(transaction.get_connection(), _MEMO_ATTR, None)
+
+
+@receiver([post_save, post_delete], sender=Webhook)
+def _hook_changed(**kwargs: Any) -> None:
+    forget()
 
 
 def renewed_expiry() -> Any:
