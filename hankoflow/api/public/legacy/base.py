@@ -21,7 +21,7 @@ from hankoflow.http import sessions as http_sessions
 from hankoflow.http.request import RequestEnv, request_env
 from hankoflow.models import Account
 from hankoflow.services import events, ratelimit, sessions, webhooks
-from hankoflow.services.sessions import NewSessionToken, SessionInfo
+from hankoflow.services.sessions import NewSessionToken, SessionInfo, reauthentication
 
 __all__ = ["LegacyView", "error", "no_store", "unauthorized"]
 
@@ -73,6 +73,19 @@ def parse_uuid(value: str) -> uuid.UUID | None:
 def same_user(info: SessionInfo, user_id: str) -> bool:
     """Whether ``user_id`` names the session's own user."""
     return parse_uuid(user_id) == info.account.pk
+
+
+REAUTHENTICATION_NEEDED = "re-authentication required: sign in again"
+
+
+def reauthentication_refusal(info: SessionInfo) -> HttpResponse | None:
+    """403 when a sensitive change comes from a session whose last authentication is older than
+    ``PROFILE.REAUTHENTICATION_MAX_AGE``, as the profile flow would ask to authenticate again."""
+    # Hanko: no such rule. An endpoint cannot run the profile's re-authentication, so it
+    # refuses; a fresh sign-in (or the profile flow) makes the change possible.
+    if reauthentication.reauthentication_due(info.session):
+        return error(403, REAUTHENTICATION_NEEDED)
+    return None
 
 
 def env_of(request: Request, info: SessionInfo | None = None) -> RequestEnv:

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.http import HttpResponse
 from rest_framework.request import Request
 
-from hankoflow import errors
+from hankoflow import emails, errors, signals
 from hankoflow.api.public.legacy.base import (
     BodyInvalid,
     LegacyView,
@@ -22,6 +22,7 @@ from hankoflow.api.public.legacy.base import (
     limited,
     null,
     parse_uuid,
+    reauthentication_refusal,
     same_user,
     session_of,
     sign_in,
@@ -29,7 +30,15 @@ from hankoflow.api.public.legacy.base import (
     unauthorized,
 )
 from hankoflow.conf import settings
-from hankoflow.services import accounts, audit, passwords, ratelimit
+from hankoflow.services import (
+    accounts,
+    audit,
+    events,
+    notifications,
+    passwords,
+    ratelimit,
+    webhooks,
+)
 
 
 class PasswordView(LegacyView):
@@ -106,11 +115,19 @@ class PasswordSetView(PasswordView):
                 message = problem.cause or "password is not allowed"
             audit.record(audit.PASSWORD_SET_FAILED, env=env, account=info.account, error=message)
             return error(400, message)
+        if (refused := reauthentication_refusal(info)) is not None:
+            return refused
         with transaction.atomic():
             account = accounts.lock(info.account)
             created = not accounts.has_password(account.user)
             passwords.set_password(account, raw)
-            # As the profile's password change does: every other session ends (PW-07).
-            passwords.end_other_sessions(account, keep=info.session.pk, env=env)
             audit.record(audit.PASSWORD_SET_SUCCEEDED, env=env, account=account)
+            webhooks.user_changed(webhooks.events.USER_PASSWORD_UPDATE, account, env=env)
+            if created:
+                events.credential_added(account, signals.CREDENTIAL_PASSWORD, None, env=env)
+            else:
+                # As the profile's password change: a notice, and every other session ends
+                # (Hanko: they survive; security-checks PW-07).
+                notifications.notify(account, emails.PASSWORD_UPDATE, env=env)
+                passwords.end_other_sessions(account, keep=info.session.pk, env=env)
         return null(201 if created else 200)

@@ -7,8 +7,9 @@ import uuid
 import pytest
 from django.test import Client
 
-from hankoflow.models import AuditLogEntry, Session
+from hankoflow.models import AuditLogEntry, Session, WebhookDelivery
 from hankoflow.testing.openapi_public import check
+from tests.api.public.legacy.conftest import HOOKS
 
 PASSWORD = "correct horse battery"  # noqa: S105 (a test password)
 
@@ -156,3 +157,24 @@ def test_put_too_long_is_400(legacy, signed_in_client):
 
 def test_put_without_session_is_401(legacy, db):
     assert put(Client(), uuid.uuid4(), "a new password 1").status_code == 401
+
+
+def test_put_after_the_reauthentication_window_is_403(legacy, signed_in_client, clock):
+    client = signed_in_client()
+    clock.advance(seconds=601)
+
+    response = put(client, client.account.pk, "a new password 1")
+
+    assert check(response, "PUT", "/password")["code"] == 403
+    assert "re-authentication required" in response.json()["message"]
+
+
+def test_put_change_notifies_and_emits(legacy, signed_in_client, account_factory):
+    legacy(WEBHOOKS=HOOKS)
+    client = signed_in_client(account_factory("jane@example.com", password=PASSWORD))
+
+    assert put(client, client.account.pk, "a new password 1").status_code == 200
+
+    assert WebhookDelivery.objects.filter(event="user.update.password.update").count() == 1
+    notice = AuditLogEntry.objects.get(type="security_notification_sent")
+    assert notice.details["template"] == "password_update"
