@@ -4,12 +4,19 @@ and ``/me`` are served by the current modules."""
 
 from django.urls import path
 
-from hankoflow.api.public.legacy import password, token, users
+from hankoflow.api.public.legacy import emails, password, token, users
 
 urlpatterns = [
     path("password/login", password.PasswordLoginView.as_view(), name="legacy-password-login"),
     path("password", password.PasswordSetView.as_view(), name="legacy-password"),
     path("user", users.UserView.as_view(), name="legacy-user"),
     path("users", users.CreateUserView.as_view(), name="legacy-users"),
+    path("emails", emails.EmailListView.as_view(), name="legacy-emails"),
+    path(
+        "emails/<str:email_id>/set_primary",
+        emails.EmailPrimaryView.as_view(),
+        name="legacy-email-set-primary",
+    ),
+    path("emails/<str:email_id>", emails.EmailView.as_view(), name="legacy-email"),
     path("token", token.TokenView.as_view(), name="legacy-token"),
 ]
