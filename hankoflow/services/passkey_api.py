@@ -159,8 +159,14 @@ def register_initialize(body: dict[str, Any], *, mfa: bool) -> dict[str, Any]:
     return options.options
 
 
-def register_finalize(response: Any, *, mfa: bool, env: RequestFacts | None) -> str:
-    """Verify the attestation, store the credential; a token for its user (``PasskeyApiError``)."""
+def register_finalize(
+    response: Any, *, mfa: bool, env: RequestFacts | None, user_id: str | None = None
+) -> str:
+    """Verify the attestation, store the credential; a token for its user (``PasskeyApiError``).
+
+    ``user_id``: the host user the ceremony must have been started for (a signed-in user adding
+    a passkey); checked before anything is stored.
+    """
     ceremony = MFA_REGISTRATION if mfa else REGISTRATION
     failure: str | None = None
     with transaction.atomic():
@@ -170,6 +176,8 @@ def register_finalize(response: Any, *, mfa: bool, env: RequestFacts | None) -> 
             )
             new = webauthn.verify_registration(challenge_id, response, flow_id=FLOW_IDS[ceremony])
             owner = _challenge_owner(challenge_id)
+            if user_id is not None and str(owner.user.pk) != user_id:
+                raise webauthn.WebauthnInvalid("a ceremony of another user")
             saved = webauthn.save_credential(owner, new)
         except webauthn.CredentialExists:
             failure = "credential already registered"
@@ -398,12 +406,13 @@ def verify_token(token: Any) -> dict[str, Any]:
             algorithms=[jwks.ALGORITHM],
             audience=AUDIENCE,
             issuer=settings.SESSION.ISSUER or None,
-            options={"require": REQUIRED_CLAIMS},
-            leeway=0,
+            # Expiry is checked on hankoflow's clock below, not PyJWT's.
+            options={"require": REQUIRED_CLAIMS, "verify_exp": False, "verify_iat": False},
         )
+        expired = float(claims["exp"]) <= clock.timestamp()
     except (jwt.PyJWTError, ValueError, TypeError, KeyError, AttributeError):
         raise TokenInvalid from None
-    if not isinstance(claims, dict) or not isinstance(claims.get("jti"), str):
+    if expired or not isinstance(claims.get("jti"), str):
         raise TokenInvalid
     return claims
 

@@ -13,8 +13,8 @@ from hankoflow.api.passkeys import views
 routes = [
     path("credentials/register/initialize", views.register_initialize),
     path("credentials/register/finalize", views.register_finalize),
-    path("credentials/login/initialize", views.login_initialize),
-    path("credentials/login/finalize", views.login_finalize),
+    path("credentials/login/initialize", views.login_initialize, name="login-initialize"),
+    path("credentials/login/finalize", views.login_finalize, name="login-finalize"),
     path("credentials/mfa/register/initialize", views.mfa_register_initialize),
     path("credentials/mfa/register/finalize", views.mfa_register_finalize),
     path("credentials/mfa/login/initialize", views.mfa_login_initialize),

@@ -1,0 +1,1 @@
+"""Optional integrations of hankoflow with a host project's own code."""
