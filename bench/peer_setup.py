@@ -27,10 +27,7 @@ def peer_python(log: Callable[[str], None]) -> str | None:
     wanted = REQUIREMENTS.read_text()
     if python.exists() and stamp.exists() and stamp.read_text() == wanted:
         return str(python)
-    log(
-        f"peer: building its virtualenv {PEER_VENV.relative_to(ROOT)} from PyPI "
-        f"({REQUIREMENTS.relative_to(ROOT)}; once)"
-    )
+    log(f"peer: building its virtualenv {PEER_VENV} from PyPI ({REQUIREMENTS.name}; once)")
     # The interpreter the .venv was made from, so both stacks run the same Python.
     base = getattr(sys, "_base_executable", None) or sys.executable
     try:

@@ -21,8 +21,17 @@ What it does, in order:
    chooser's password | passcode, ``password_login`` | ``verify_passcode`` with the emailed
    code; each chain on a user no chain used yet), G ``bench/user`` answering
    ``request.user.pk`` from a session JWT sent as ``Authorization: Bearer``.
-4. Prints the table and the throughput targets (B/A >= 0.6, E/A >= 0.25, G/D >= 0.5), then runs
-   ``python -m bench.queries`` against the same database for the SQL statement counts.
+   With the peer (unless ``--no-peer``), django-allauth in headless mode (``bench/peer/``, in its
+   own virtualenv ``.run/bench-allauth-venv`` built from PyPI on first use; skipped with a
+   message when it cannot be built): its own database on the same server, its own 1500 users,
+   served by the same gunicorn command, and four more scenarios, each run right after ours it
+   is compared with (A B C D S E P F Q G R): S its no-database view, P its one-request password
+   login, Q its code login (request + confirm with the emailed code), R its stateless JWT check
+   in a DRF view.
+4. Prints the table and the throughput targets (B/A >= 0.6, E/A >= 0.25, G/D >= 0.5; with the
+   peer, issue 16's G/R >= 0.8, E/P >= 0.6, F/Q >= 0.8), each as ``Target: <name> <ratio>
+   (>= <goal>) PASS|FAIL``, then runs ``python -m bench.queries`` against the same database for
+   the SQL statement counts.
 
 It measures, it does not judge: the exit code is 0 even when a target is missed (1 only if the
 bench could not run at all).
