@@ -20,7 +20,9 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+import jwt
 import requests
+from social_core.backends.apple import AppleIdAuth
 from social_core.backends.discord import DiscordOAuth2
 from social_core.backends.facebook import FacebookOAuth2
 from social_core.backends.github import GithubOAuth2
@@ -32,7 +34,7 @@ from social_core.backends.open_id_connect import OpenIdConnectAuth
 from social_core.exceptions import SocialAuthBaseException
 from social_core.strategy import BaseStrategy
 
-from hankoflow.services.thirdparty.providers import Provider
+from hankoflow.services.thirdparty.providers import APPLE, Provider
 from hankoflow.services.thirdparty.state import State
 
 TIMEOUT = 10  # seconds for each request to a provider
@@ -63,7 +65,7 @@ def authorization_url(provider: Provider, state: State, sealed: str, redirect_ur
     backend = _backend(provider, state, sealed, redirect_uri, data={})
     try:
         return backend.auth_url()
-    except (SocialAuthBaseException, requests.RequestException) as exc:
+    except (SocialAuthBaseException, requests.RequestException, jwt.PyJWTError, ValueError) as exc:
         raise ProviderFailed(str(exc)) from exc
 
 
@@ -77,7 +79,13 @@ def complete(
         if not isinstance(response, dict):
             raise ProviderFailed("no user data")
         return _normalise(provider, backend, response)
-    except (SocialAuthBaseException, requests.RequestException, ValueError, KeyError) as exc:
+    except (
+        SocialAuthBaseException,
+        requests.RequestException,
+        jwt.PyJWTError,
+        ValueError,
+        KeyError,
+    ) as exc:
         code = "unverified_email" if getattr(exc, "claim", None) == "email_verified" else None
         raise ProviderFailed(f"{type(exc).__name__}: {exc}", code or "server_error") from exc
 
@@ -206,9 +214,23 @@ class CustomOAuth2(BaseOAuth2):
         return {"email": response.get("email") or "", "username": response.get("name") or ""}
 
 
+class AppleOAuth2(AppleIdAuth):
+    """Sign in with Apple: the client secret is signed for each request from the team id, key id
+    and private key, or is the pre-signed one of Hanko's ``secret``. Apple answers by
+    ``form_post`` (it is asked for ``name email``), so its callback is a cross-site POST."""
+
+    # social-core's default is six months; a secret made per request needs only minutes.
+    TOKEN_TTL_SEC = 300
+
+    def generate_client_secret(self) -> str:
+        presigned = self.setting("PRESIGNED_SECRET")
+        return presigned if presigned else super().generate_client_secret()
+
+
 # Hanko's built-in provider ids -> social-core backends, with Hanko's scopes.
 _BUILTIN: dict[str, tuple[type, list[str]]] = {
     # Hanko: `email profile`; social-core's default adds `openid` (Google answers the same).
+    "apple": (AppleOAuth2, ["name", "email"]),
     "google": (GoogleOAuth2, ["openid", "email", "profile"]),
     "github": (GithubOAuth2, ["user:email", "read:user"]),
     "discord": (DiscordOAuth2, ["identify", "email"]),
@@ -252,6 +274,13 @@ def _settings(provider: Provider) -> dict[str, Any]:
             values["USERINFO_URL"] = provider.userinfo_endpoint
     else:
         values["SCOPE"] = list(_BUILTIN[provider.id][1])
+    if provider.id == APPLE:
+        # social-core's Apple backend names its settings differently.
+        values["CLIENT"] = provider.client_id
+        values["TEAM"] = provider.team_id
+        values["KEY"] = provider.key_id
+        values["SECRET"] = provider.private_key
+        values["PRESIGNED_SECRET"] = "" if provider.private_key else provider.secret
     # Sent as given, as Hanko does (social-core's OIDC PROMPT setting allows only four values).
     extra = {"prompt": provider.prompt} if provider.prompt else {}
     if provider.acr_values:

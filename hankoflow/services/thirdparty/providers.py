@@ -11,6 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from hankoflow.conf import settings
 
 # Hanko's built-in providers, in the order Hanko lists them, with their display names.
@@ -23,10 +27,10 @@ BUILTIN = {
     "microsoft": "Microsoft",
     "facebook": "Facebook",
 }
-# Hanko: Apple's client secret is a pre-signed JWT there; social-core signs its own from the
-# team id, key id and private key. Until that mapping is built Apple is refused by a check and
-# never offered.
-NOT_SUPPORTED = frozenset({"apple"})
+# Apple's client secret is a JWT signed with an ES256 key (platform.md §9.1). Hanko takes it
+# pre-signed in `secret` (`hanko siwa`, valid up to 180 days); hankoflow also takes TEAM_ID,
+# KEY_ID and PRIVATE_KEY (the .p8 key's PEM) and signs a short-lived one for each request.
+APPLE = "apple"
 CUSTOM_PREFIX = "custom_"
 
 
@@ -48,6 +52,10 @@ class Provider:
     userinfo_endpoint: str = ""
     attribute_mapping: dict[str, str] = field(default_factory=dict)
     acr_values: tuple[str, ...] = ()
+    # Apple only: what signs the client secret (empty: ``secret`` is a pre-signed one)
+    team_id: str = ""
+    key_id: str = ""
+    private_key: str = field(default="", repr=False)
 
 
 def configured() -> list[tuple[str, dict[str, Any]]]:
@@ -65,11 +73,11 @@ def configured() -> list[tuple[str, dict[str, Any]]]:
 def problems(provider_id: str, block: dict[str, Any]) -> list[str]:
     """What keeps an enabled provider from working (empty when it works)."""
     found = []
-    if provider_id in NOT_SUPPORTED:
-        found.append("is not supported yet")
     if not block.get("CLIENT_ID"):
         found.append("has no CLIENT_ID")
-    if not block.get("SECRET"):
+    if provider_id == APPLE:
+        found += _apple_problems(block)
+    elif not block.get("SECRET"):
         found.append("has no SECRET")
     if provider_id.startswith(CUSTOM_PREFIX):
         if not block.get("SCOPES"):
@@ -82,6 +90,37 @@ def problems(provider_id: str, block: dict[str, Any]) -> list[str]:
                 if not block.get(key):
                     found.append(f"has no {key} (and USE_DISCOVERY is off)")
     return found
+
+
+def _apple_problems(block: dict[str, Any]) -> list[str]:
+    if block.get("PRIVATE_KEY"):
+        found = [f"has no {key}" for key in ("TEAM_ID", "KEY_ID") if not block.get(key)]
+        if not _is_p256_key(_pem(block["PRIVATE_KEY"])):
+            found.append("has a PRIVATE_KEY that is not an ES256 (P-256) private key in PEM")
+        return found
+    secret = block.get("SECRET")
+    if not secret:
+        return ["has neither a PRIVATE_KEY (with TEAM_ID and KEY_ID) nor a pre-signed SECRET"]
+    try:
+        header = jwt.get_unverified_header(str(secret))
+    except jwt.PyJWTError:
+        header = {}
+    if header.get("alg") != "ES256":
+        return ["has a SECRET that is not a client secret JWT (ES256)"]
+    return []
+
+
+def _pem(value: Any) -> str:
+    # Environment variables often carry the key's line breaks as a literal "\n".
+    return str(value).replace("\\n", "\n").strip()
+
+
+def _is_p256_key(pem: str) -> bool:
+    try:
+        key = serialization.load_pem_private_key(pem.encode(), password=None)
+    except (ValueError, TypeError):
+        return False
+    return isinstance(key, ec.EllipticCurvePrivateKey) and isinstance(key.curve, ec.SECP256R1)
 
 
 def enabled() -> list[Provider]:
@@ -122,4 +161,7 @@ def _provider(provider_id: str, block: dict[str, Any]) -> Provider:
         userinfo_endpoint=str(block.get("USERINFO_ENDPOINT") or ""),
         attribute_mapping=dict(block.get("ATTRIBUTE_MAPPING") or {}),
         acr_values=tuple(acr.split() if isinstance(acr, str) else acr),
+        team_id=str(block.get("TEAM_ID") or ""),
+        key_id=str(block.get("KEY_ID") or ""),
+        private_key=_pem(block["PRIVATE_KEY"]) if block.get("PRIVATE_KEY") else "",
     )
