@@ -4,9 +4,19 @@ and ``/me`` are served by the current modules."""
 
 from django.urls import path
 
-from hankoflow.api.public.legacy import emails, password, token, users
+from hankoflow.api.public.legacy import emails, passcode, password, token, users
 
 urlpatterns = [
+    path(
+        "passcode/login/initialize",
+        passcode.PasscodeInitializeView.as_view(),
+        name="legacy-passcode-initialize",
+    ),
+    path(
+        "passcode/login/finalize",
+        passcode.PasscodeFinalizeView.as_view(),
+        name="legacy-passcode-finalize",
+    ),
     path("password/login", password.PasswordLoginView.as_view(), name="legacy-password-login"),
     path("password", password.PasswordSetView.as_view(), name="legacy-password"),
     path("user", users.UserView.as_view(), name="legacy-user"),
