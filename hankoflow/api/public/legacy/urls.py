@@ -4,7 +4,7 @@ and ``/me`` are served by the current modules."""
 
 from django.urls import path
 
-from hankoflow.api.public.legacy import emails, passcode, password, token, users
+from hankoflow.api.public.legacy import emails, passcode, password, token, users, webauthn
 
 urlpatterns = [
     path(
@@ -28,5 +28,35 @@ urlpatterns = [
         name="legacy-email-set-primary",
     ),
     path("emails/<str:email_id>", emails.EmailView.as_view(), name="legacy-email"),
+    path(
+        "webauthn/registration/initialize",
+        webauthn.RegistrationInitializeView.as_view(),
+        name="legacy-webauthn-registration-initialize",
+    ),
+    path(
+        "webauthn/registration/finalize",
+        webauthn.RegistrationFinalizeView.as_view(),
+        name="legacy-webauthn-registration-finalize",
+    ),
+    path(
+        "webauthn/login/initialize",
+        webauthn.LoginInitializeView.as_view(),
+        name="legacy-webauthn-login-initialize",
+    ),
+    path(
+        "webauthn/login/finalize",
+        webauthn.LoginFinalizeView.as_view(),
+        name="legacy-webauthn-login-finalize",
+    ),
+    path(
+        "webauthn/credentials",
+        webauthn.CredentialListView.as_view(),
+        name="legacy-webauthn-credentials",
+    ),
+    path(
+        "webauthn/credentials/<str:credential_id>",
+        webauthn.CredentialView.as_view(),
+        name="legacy-webauthn-credential",
+    ),
     path("token", token.TokenView.as_view(), name="legacy-token"),
 ]
