@@ -142,8 +142,7 @@ login_initialize = _view(_login_initialize, api_key=False)
 login_finalize = _view(_login_finalize, api_key=False)
 mfa_register_initialize = _view(_mfa_register_initialize, api_key=True)
 mfa_register_finalize = _view(_mfa_register_finalize, api_key=True)
-# Hanko: the passkey server keeps its MFA login behind the API key too; here, as the brief of
-# this API has it, login endpoints are public (docs/passkey-api.md).
+# Login endpoints are public, MFA login included (a choice: docs/passkey-api.md).
 mfa_login_initialize = _view(_mfa_login_initialize, api_key=False)
 mfa_login_finalize = _view(_mfa_login_finalize, api_key=False)
 transaction_initialize = _view(_transaction_initialize, api_key=True)

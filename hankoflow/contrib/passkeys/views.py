@@ -30,7 +30,7 @@ class PasskeyLoginMixin:
             return super().post(request, *args, **kwargs)  # type: ignore[misc]
         user = authenticate(request, passkey_token=token)
         if user is None:
-            form = self.get_form_class()(request)  # type: ignore[attr-defined]
+            form = self.get_form_class()(request=request)  # type: ignore[attr-defined]
             context = self.get_context_data(form=form, passkey_error=PASSKEY_FAILED)  # type: ignore[attr-defined]
             return self.render_to_response(context, status=400)  # type: ignore[attr-defined]
         auth_login(request, user)
