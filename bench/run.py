@@ -1005,6 +1005,10 @@ class Bench:
             if failed.get(top) or failed.get(bottom):
                 verdict += f" (unreliable: {top} or {bottom} had failed answers, see the WARNING)"
             lines.append(f"Target: {what} {ratio:.2f} (>= {target}) {verdict}")
+            if bottom in PEER_SCENARIOS:  # each round ran the two back to back: paired ratios
+                pairs = zip(self.results[top], self.results[bottom], strict=False)
+                paired = [f"{a.rps / b.rps:.2f}" for a, b in pairs if b.rps]
+                lines.append(f"  {top}/{bottom} round by round: {', '.join(paired)}")
         for key in "EF":
             chains = best[key].rps
             per_request = chains * CHAIN_REQUESTS / best["A"].rps if best["A"].rps else 0.0

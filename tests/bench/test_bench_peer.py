@@ -62,6 +62,7 @@ def test_targets_against_the_peer_are_ratios_with_pass_or_fail():
         "Target: B/A register_client_capabilities vs baseline SELECT+UPDATE 0.70 (>= 0.6) PASS"
         in lines
     )
+    assert "  G/R round by round: 0.91" in bench.targets()
     assert bench.order() == "ABCDSEPFQGR"  # each peer scenario right after its counterpart
     assert [row[0] for row in bench.table().splitlines()[2:]] == list("ABCDSEPFQGR")
 
