@@ -27,9 +27,10 @@ BUILTIN = {
     "microsoft": "Microsoft",
     "facebook": "Facebook",
 }
-# Apple's client secret is a JWT signed with an ES256 key (platform.md §9.1). Hanko takes it
-# pre-signed in `secret` (`hanko siwa`, valid up to 180 days); hankoflow also takes TEAM_ID,
-# KEY_ID and PRIVATE_KEY (the .p8 key's PEM) and signs a short-lived one for each request.
+# Apple's client secret is a JWT signed with an ES256 key (platform.md §9.1).
+# Hanko: takes it only pre-signed, in `secret` (`hanko siwa`, valid up to 180 days); hankoflow
+# also takes TEAM_ID, KEY_ID and PRIVATE_KEY (the .p8 key's PEM) and signs a 5-minute one for
+# each request, so nothing expires. PRIVATE_KEY wins when both are set.
 APPLE = "apple"
 CUSTOM_PREFIX = "custom_"
 
