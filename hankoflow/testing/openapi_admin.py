@@ -128,13 +128,20 @@ def _fix_webhook_events(spec: dict[str, Any]) -> None:
         replace(spec, pointer, listed, list(WEBHOOK_EVENTS))
 
 
+# hankoflow's own audit types (``services.audit.BEYOND_HANKO_TYPES``; README "Deliberate
+# differences"): invitations, which Hanko does not have.
+BEYOND_HANKO_AUDIT_TYPES = ("invitation_created", "invitation_revoked", "invitation_accepted")
+
+
 def _fix_audit_types(spec: dict[str, Any]) -> None:
     # §6.3: 42 types exist; the enum lacks security_notification_sent.
     pointer = _S + "AuditLogTypes/enum"
     listed = node_at(spec, pointer)
     if "security_notification_sent" in listed:
         raise CorrectionError("AuditLogTypes lists security_notification_sent now")
-    replace(spec, pointer, listed, [*listed, "security_notification_sent"])
+    replace(
+        spec, pointer, listed, [*listed, "security_notification_sent", *BEYOND_HANKO_AUDIT_TYPES]
+    )
 
 
 def _fix_credential_id_and_transports(spec: dict[str, Any]) -> None:
@@ -216,7 +223,11 @@ def _add_health(spec: dict[str, Any]) -> None:
 
 CORRECTIONS: tuple[Correction, ...] = (
     Correction("platform §5.2", "all 28 webhook events", _fix_webhook_events),
-    Correction("platform §6.3", "security_notification_sent audit type", _fix_audit_types),
+    Correction(
+        "platform §6.3",
+        "security_notification_sent and hankoflow's invitation audit types",
+        _fix_audit_types,
+    ),
     Correction(
         "platform §4.3, flow-api §7.12",
         "credential id is base64url",

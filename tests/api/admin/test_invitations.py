@@ -102,3 +102,16 @@ def test_keys_and_scopes(admin_api, db):
     assert reader.get("/admin-api/invitations").status_code == 200
     assert post(reader, {"email": "other@example.com"}).status_code == 403
     assert reader.delete(f"/admin-api/invitations/{invitation.pk}").status_code == 403
+
+
+def test_invitation_audit_entries_are_listed_by_the_admin_api(admin_api):
+    from hankoflow.services import audit
+    from hankoflow.testing.openapi_admin import BEYOND_HANKO_AUDIT_TYPES
+
+    assert set(BEYOND_HANKO_AUDIT_TYPES) == audit.BEYOND_HANKO_TYPES
+    for kind in BEYOND_HANKO_AUDIT_TYPES:
+        audit.record(kind, details={"email": "x@example.com"})
+    client = admin_api(scope="read")
+    answer = client.get("/admin-api/audit_logs")  # validated against the corrected document
+    assert answer.status_code == 200
+    assert set(BEYOND_HANKO_AUDIT_TYPES) <= {item["type"] for item in answer.json()}
