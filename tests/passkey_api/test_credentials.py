@@ -351,3 +351,23 @@ def test_tenant_routes_answer_for_the_configured_tenant_only(
 
 def test_get_is_not_allowed(api: Api) -> None:
     assert api.client.get("/passkeys/credentials/login/initialize").status_code == 405
+
+
+def test_a_passkey_token_is_no_session_token(
+    api: Api, host_user: Any, soft_authenticator: SoftAuthenticator
+) -> None:
+    api.register(host_user, soft_authenticator)
+    assertion = soft_authenticator.get(api.login_options())
+    token = api.post("/credentials/login/finalize", assertion, key=False).json()["token"]
+    answer = api.client.get("/me", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 401
+
+
+def test_a_passkey_from_this_api_is_the_accounts_credential_for_the_flows(
+    api: Api, host_user: Any, soft_authenticator: SoftAuthenticator
+) -> None:
+    api.register(host_user, soft_authenticator)
+    account = Account.objects.get(user=host_user)
+    credential = WebauthnCredential.objects.get()
+    assert credential.account == account
+    assert next(iter(soft_authenticator.credentials.values())).user_handle == account.pk.bytes
