@@ -371,3 +371,22 @@ def test_a_passkey_from_this_api_is_the_accounts_credential_for_the_flows(
     credential = WebauthnCredential.objects.get()
     assert credential.account == account
     assert next(iter(soft_authenticator.credentials.values())).user_handle == account.pk.bytes
+
+
+def test_a_flows_challenge_is_not_accepted_here(
+    api: Api, host_user: Any, soft_authenticator: SoftAuthenticator
+) -> None:
+    from hankoflow.services import webauthn
+
+    api.register(host_user, soft_authenticator)
+    flow_options = webauthn.authentication_options(
+        user_id=None,
+        allow_credential_ids=None,
+        user_verification="preferred",
+        mfa=False,
+        flow_id=str(uuid.uuid4()),
+    )
+    assertion = soft_authenticator.get(flow_options.options)
+    answer = api.post("/credentials/login/finalize", assertion, key=False)
+    assert answer.status_code == 400
+    assert answer.json()["message"] == "unknown challenge"
