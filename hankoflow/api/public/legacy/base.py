@@ -109,17 +109,18 @@ def limited(bucket: ratelimit.Bucket, key: str) -> HttpResponse | None:
 
 
 def sign_in(
-    request: Request,
-    account: Account,
-    response: HttpResponse,
+    request: Request, account: Account, response: HttpResponse, *, login: bool = True
 ) -> str:
-    """Issue a session for ``account`` as a flow's sign-in does (row, limit, signal,
-    ``session.create`` webhook) and put it into ``response``; returns the session id."""
+    """Issue a session for ``account`` as a flow's success does (row, limit, ``session.create``
+    webhook; for a login also ``login_succeeded`` and ``user.login``) and put it into
+    ``response``; returns the session id."""
     env = env_of(request)
     # §3.3: no amr in the legacy endpoints' tokens.
     issued = sessions.issue(account, amr=[], env=env, remember_me=None)
     webhooks.session_created(issued.session_id)
-    events.login_succeeded(account, amr=[], session_id=issued.session_id, env=env)
+    if login:
+        events.login_succeeded(account, amr=[], session_id=issued.session_id, env=env)
+        webhooks.user_changed(webhooks.events.USER_LOGIN, account, env=env)
     for effect in issued.effects:
         if isinstance(effect, NewSessionToken):
             deliver_token(effect, response)

@@ -45,6 +45,6 @@ class TokenView(LegacyView):
                 return error(404, "token not found")
             account = exchanged.account
             response = json({"user_id": str(account.pk)})
-            sign_in(request, account, response)
+            sign_in(request, account, response, login=not exchanged.user_created)
             audit.record(audit.TOKEN_EXCHANGE_SUCCEEDED, env=env, account=account)
         return response

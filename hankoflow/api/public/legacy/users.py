@@ -108,5 +108,5 @@ class CreateUserView(LegacyView):
             response = json(
                 {"id": str(account.pk), "user_id": str(account.pk), "email_id": str(email.pk)}
             )
-            sign_in(request, account, response)
+            sign_in(request, account, response, login=False)
         return response

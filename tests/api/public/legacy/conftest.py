@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 # Records webhook deliveries (a loopback callback nobody answers: the rows are what counts).
-HOOKS = {"ENABLED": True, "HOOKS": [{"CALLBACK": "http://127.0.0.1:9/hook", "EVENTS": ["user"]}]}
+HOOK = {"CALLBACK": "http://127.0.0.1:9/hook", "EVENTS": ["user", "session"]}
+HOOKS = {"ENABLED": True, "HOOKS": [HOOK]}
 
 
 @pytest.fixture

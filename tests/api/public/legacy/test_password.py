@@ -25,6 +25,7 @@ def put(client, user_id, password):
 
 
 def test_login_signs_in(legacy, account_factory):
+    legacy(WEBHOOKS=HOOKS)
     account = account_factory(password=PASSWORD)
 
     response = login(Client(), account.pk)
@@ -35,6 +36,8 @@ def test_login_signs_in(legacy, account_factory):
     assert response.cookies["hanko"].value
     assert Session.objects.filter(account=account).count() == 1
     assert AuditLogEntry.objects.filter(type="password_login_succeeded").count() == 1
+    events = set(WebhookDelivery.objects.values_list("event", flat=True))
+    assert {"user.login", "session.create.flow"} <= events
 
 
 @pytest.mark.parametrize("case", ["wrong", "unknown", "no_password"])

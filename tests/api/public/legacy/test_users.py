@@ -73,6 +73,7 @@ def test_create_without_verification_signs_in(legacy, db):
     assert Session.objects.filter(account=account).count() == 1
     assert AuditLogEntry.objects.filter(type="user_created").count() == 1
     assert WebhookDelivery.objects.filter(event="user.create").count() == 1
+    assert not WebhookDelivery.objects.filter(event="user.login").exists()  # a sign-up
 
 
 def test_create_an_existing_address_is_409(legacy, account_factory):
