@@ -15,6 +15,8 @@ urlpatterns = [
     # Hanko's admin API (API keys: manage.py hankoflow_api_key). Serve it on an internal host
     # only in production.
     path("admin-api/", include("hankoflow.api.admin.urls")),
+    # The Passkey API, for projects that keep their own login (docs/passkey-api.md).
+    path("passkeys/", include("hankoflow.api.passkeys.urls")),
     path("", include("hankoflow.web.urls")),
     path("", include("hankoflow.urls")),
 ]
