@@ -11,11 +11,17 @@ import uuid
 from typing import Any
 
 from django.http import HttpResponse, JsonResponse
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 
 from hankoflow.api.public.base import PublicView
-from hankoflow.api.public.sessions import error, no_store, unauthorized
+from hankoflow.api.public.sessions import (
+    error,
+    no_store,
+    same_or_allowed_origin,
+    unauthorized,
+)
 from hankoflow.conf import settings
 from hankoflow.http import sessions as http_sessions
 from hankoflow.http.request import RequestEnv, request_env
@@ -93,7 +99,18 @@ def env_of(request: Request, info: SessionInfo | None = None) -> RequestEnv:
 
 
 def session_of(request: Request) -> SessionInfo | None:
-    return http_sessions.session_for_request(request._request)
+    """The request's session. A change made with the session cookie must come from this site
+    or an allowed origin (``PermissionDenied``: 403), as ``POST /logout`` requires."""
+    info = http_sessions.session_for_request(request._request)
+    if (
+        info is not None
+        and info.from_cookie
+        and request.method not in SAFE_METHODS
+        and not same_or_allowed_origin(request._request)
+    ):
+        # Hanko: answers any origin; the cookie is ambient authority (security-checks SE-10).
+        raise PermissionDenied
+    return info
 
 
 def limited(bucket: ratelimit.Bucket, key: str) -> HttpResponse | None:

@@ -170,3 +170,13 @@ def test_delete_after_the_reauthentication_window_is_403(legacy, jane, clock):
 
 def test_off_by_default(jane):
     assert jane.get("/emails").status_code == 404
+
+
+def test_delete_with_the_cookie_from_a_foreign_origin_is_403(legacy, jane):
+    other = Email.objects.get(address="other@example.com")
+
+    response = jane.delete(f"/emails/{other.pk}", HTTP_ORIGIN="https://evil.example")
+
+    assert response.status_code == 403
+    assert Email.objects.filter(pk=other.pk).exists()
+    assert jane.get("/emails", HTTP_ORIGIN="https://evil.example").status_code == 200  # a read

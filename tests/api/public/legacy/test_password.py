@@ -181,3 +181,28 @@ def test_put_change_notifies_and_emits(legacy, signed_in_client, account_factory
     assert WebhookDelivery.objects.filter(event="user.update.password.update").count() == 1
     notice = AuditLogEntry.objects.get(type="security_notification_sent")
     assert notice.details["template"] == "password_update"
+
+
+def test_put_with_the_cookie_from_a_foreign_origin_is_403(legacy, signed_in_client):
+    client = signed_in_client()
+    body = {"user_id": str(client.account.pk), "password": "a new password 1"}
+
+    response = client.put(
+        "/password", body, content_type="application/json", HTTP_ORIGIN="https://evil.example"
+    )
+
+    assert response.status_code == 403
+    assert response.json() == {"code": 403, "message": "Forbidden"}
+    assert AuditLogEntry.objects.filter(type="password_set_succeeded").count() == 0
+
+
+def test_put_with_a_bearer_token_from_any_origin(legacy, signed_in_client):
+    signed_in = signed_in_client()
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {signed_in.session_token}")
+    body = {"user_id": str(signed_in.account.pk), "password": "a new password 1"}
+
+    response = client.put(
+        "/password", body, content_type="application/json", HTTP_ORIGIN="https://evil.example"
+    )
+
+    assert response.status_code == 201  # created: the account had none
