@@ -1,5 +1,6 @@
-"""What every legacy endpoint shares: the on/off switch, reading the JSON body, the session,
-Hanko's error body, rate limits with Hanko's headers, and handing out a new session.
+"""What every legacy endpoint shares: the on/off switch, reading the JSON body, the session
+(and the origin check for changes made with its cookie), Hanko's error body, the flows' rate
+limits, the re-authentication window, and handing out a new session.
 
 Sessions come as the flows hand them out (the cookie, or ``X-Auth-Token``) but, as Hanko v2's
 REST logins did, only with ``X-Session-Lifetime`` (platform.md §3.3) and without ``amr``.
@@ -29,6 +30,7 @@ from hankoflow.models import Account
 from hankoflow.services import events, ratelimit, sessions, webhooks
 from hankoflow.services.sessions import NewSessionToken, SessionInfo, reauthentication
 
+# error, no_store and unauthorized are the session endpoints' own, shared by every legacy module.
 __all__ = ["LegacyView", "error", "no_store", "unauthorized"]
 
 

@@ -1,4 +1,4 @@
-"""The legacy routes (platform.md §3.3), included by ``hankoflow.urls``; every view answers 404
+"""The legacy routes (platform.md §3.3), part of ``hankoflow.urls``; every view answers 404
 while ``LEGACY_API.ENABLED`` is off. ``/users/{id}``, ``/thirdparty/auth``, ``/saml/provider``
 and ``/me`` are served by the current modules."""
 

@@ -46,6 +46,8 @@ class UserView(LegacyView):
         if not address:
             return error(400, "email is a required field")
         if not settings.PRIVACY.SHOW_ACCOUNT_EXISTENCE_HINTS:
+            # Hanko: tells anyone which addresses have accounts. Without existence hints every
+            # address gets the unknown one's answer, and no lookup is made.
             return error(404, "user not found")
         account = accounts.find_by_email(address)
         if account is None:
@@ -87,6 +89,8 @@ class CreateUserView(LegacyView):
         if not address or "@" not in address or len(address) > settings.EMAIL.MAX_LENGTH:
             return error(400, "email is not valid")
         if settings.EMAIL.REQUIRE_VERIFICATION:
+            # Hanko: creates the user with an unassigned address that a passcode assigns later.
+            # hankoflow has no unassigned addresses; the registration flow verifies first.
             return error(403, "email verification required: use the registration flow")
         env = env_of(request)
         with transaction.atomic():
