@@ -146,6 +146,7 @@ def test_delete(legacy, jane):
     response = jane.delete(f"/emails/{other.pk}")
 
     assert response.status_code == 204
+    assert response.content == b""
     assert not Email.objects.filter(pk=other.pk).exists()
     assert AuditLogEntry.objects.filter(type="email_deleted").count() == 1
     assert WebhookDelivery.objects.filter(event="user.update.email.delete").count() == 1
