@@ -31,7 +31,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-import jwt
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.cache import caches
@@ -43,8 +42,8 @@ from hankoflow import clock, signals
 from hankoflow.conf import settings
 from hankoflow.engine import RequestFacts
 from hankoflow.models import Account, WebauthnChallenge, WebauthnCredential
-from hankoflow.services import audit, events, jwks, webauthn
-from hankoflow.services.sessions.tokens import MAX_TOKEN_LENGTH
+from hankoflow.services import audit, events, webauthn
+from hankoflow.services.jwks import purpose
 
 TOKEN_TYPE = "passkey+jwt"  # noqa: S105 (the JOSE "typ" value, not a secret)
 AUDIENCE = "hankoflow:passkey-api"
@@ -378,11 +377,7 @@ def _issue(
         claims.update(extra)
     if settings.PASSKEY_API.TENANT_ID:
         claims["tenant_id"] = str(settings.PASSKEY_API.TENANT_ID)
-    if settings.SESSION.ISSUER:
-        claims["iss"] = settings.SESSION.ISSUER
-    key = jwks.signing_key()
-    headers = {"kid": key.kid, "typ": TOKEN_TYPE}
-    return jwt.encode(claims, key.key, algorithm=jwks.ALGORITHM, headers=headers)
+    return purpose.sign(claims, typ=TOKEN_TYPE)
 
 
 class TokenInvalid(Exception):
@@ -391,28 +386,8 @@ class TokenInvalid(Exception):
 
 def verify_token(token: Any) -> dict[str, Any]:
     """The claims of a Passkey API token (any ceremony); ``TokenInvalid`` otherwise."""
-    if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
-        raise TokenInvalid
-    try:
-        header = jwt.get_unverified_header(token)
-        if header.get("typ") != TOKEN_TYPE or header.get("alg") != jwks.ALGORITHM:
-            raise TokenInvalid
-        key = jwks.verification_key(header.get("kid"))
-        if key is None:
-            raise TokenInvalid
-        claims = jwt.decode(
-            token,
-            key,
-            algorithms=[jwks.ALGORITHM],
-            audience=AUDIENCE,
-            issuer=settings.SESSION.ISSUER or None,
-            # Expiry is checked on hankoflow's clock below, not PyJWT's.
-            options={"require": REQUIRED_CLAIMS, "verify_exp": False, "verify_iat": False},
-        )
-        expired = float(claims["exp"]) <= clock.timestamp()
-    except (jwt.PyJWTError, ValueError, TypeError, KeyError, AttributeError):
-        raise TokenInvalid from None
-    if expired or not isinstance(claims.get("jti"), str):
+    claims = purpose.verify(token, typ=TOKEN_TYPE, audience=AUDIENCE, required=REQUIRED_CLAIMS)
+    if claims is None:
         raise TokenInvalid
     return claims
 
