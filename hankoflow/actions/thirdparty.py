@@ -26,32 +26,44 @@ class ThirdPartyOAuth(Action):
         if not enabled:
             setup.suspend()
             return
-        setup.add_input(
-            i.string("redirect_to", required=True, hidden=True),
-            i.string(
-                "provider",
-                required=True,
-                hidden=True,
-                allowed_values=tuple(i.AllowedValue(p.id, p.display_name) for p in enabled),
-            ),
-            i.string("code_verifier", hidden=True),
-        )
+        setup.add_input(*provider_inputs(enabled))
 
     def execute(self, ctx: FlowContext) -> Outcome:
         if not ctx.validate_inputs():
             return ctx.error(errors.FORM_DATA_INVALID)
-        try:
-            started = dance.start(
-                ctx.input("provider", ""),
-                ctx.input("redirect_to", ""),
-                ctx.input("code_verifier", "") or "",
-                ctx.env.request if ctx.env else None,
-            )
-        except dance.StartRefused as refused:
-            return ctx.error(errors.TECHNICAL if refused.technical else errors.FORM_DATA_INVALID)
-        ctx.effects.add(StateCookie(started.sealed_state))
-        ctx.payload["redirect_url"] = started.authorization_url
-        return ctx.continue_to(n.STATE_THIRDPARTY)
+        return start_dance(ctx)
+
+
+def provider_inputs(offered: list[providers.Provider]) -> tuple[i.Input, ...]:
+    """The inputs of an action that sends the browser to one of the ``offered`` providers."""
+    return (
+        i.string("redirect_to", required=True, hidden=True),
+        i.string(
+            "provider",
+            required=True,
+            hidden=True,
+            allowed_values=tuple(i.AllowedValue(p.id, p.display_name) for p in offered),
+        ),
+        i.string("code_verifier", hidden=True),
+    )
+
+
+def start_dance(ctx: FlowContext, *, user_id: str = "") -> Outcome:
+    """Begin the sign-in at the chosen provider (``user_id``: connect it to that account):
+    ``thirdparty`` with ``payload.redirect_url``, the state cookie set."""
+    try:
+        started = dance.start(
+            ctx.input("provider", ""),
+            ctx.input("redirect_to", ""),
+            ctx.input("code_verifier", "") or "",
+            ctx.env.request if ctx.env else None,
+            user_id=user_id,
+        )
+    except dance.StartRefused as refused:
+        return ctx.error(errors.TECHNICAL if refused.technical else errors.FORM_DATA_INVALID)
+    ctx.effects.add(StateCookie(started.sealed_state))
+    ctx.payload["redirect_url"] = started.authorization_url
+    return ctx.continue_to(n.STATE_THIRDPARTY)
 
 
 class ExchangeToken(Action):

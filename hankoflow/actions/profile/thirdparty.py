@@ -10,15 +10,14 @@ way to sign in. Both are sensitive changes: re-authentication first when the ses
 
 from __future__ import annotations
 
-from hankoflow import errors
 from hankoflow import names as n
 from hankoflow.actions.profile.reauthentication import reauthentication_required
+from hankoflow.actions.thirdparty import provider_inputs, start_dance
 from hankoflow.engine import Action, ActionSetup, FlowContext, Outcome
 from hankoflow.engine import errors as engine_errors
 from hankoflow.engine import inputs as i
 from hankoflow.services import accounts, login_methods, ratelimit
-from hankoflow.services.thirdparty import dance, identities, tokens
-from hankoflow.services.thirdparty.state import StateCookie
+from hankoflow.services.thirdparty import identities, tokens
 from hankoflow.steps import rate_limit_error, session_account
 
 # Hanko declares no input for it, but its element sends the identity's id under this name.
@@ -37,16 +36,7 @@ class ConnectThirdPartyOAuthProvider(Action):
         if not connectable:
             setup.suspend()
             return
-        setup.add_input(
-            i.string("redirect_to", required=True, hidden=True),
-            i.string(
-                "provider",
-                required=True,
-                hidden=True,
-                allowed_values=tuple(i.AllowedValue(p.id, p.display_name) for p in connectable),
-            ),
-            i.string("code_verifier", hidden=True),
-        )
+        setup.add_input(*provider_inputs(connectable))
 
     def execute(self, ctx: FlowContext) -> Outcome:
         if not ctx.validate_inputs():
@@ -56,19 +46,7 @@ class ConnectThirdPartyOAuthProvider(Action):
             return ctx.error(engine_errors.OPERATION_NOT_PERMITTED)
         if (outcome := reauthentication_required(ctx)) is not None:
             return outcome
-        try:
-            started = dance.start(
-                ctx.input("provider", ""),
-                ctx.input("redirect_to", ""),
-                ctx.input("code_verifier", "") or "",
-                ctx.env.request if ctx.env else None,
-                user_id=str(account.id),
-            )
-        except dance.StartRefused as refused:
-            return ctx.error(errors.TECHNICAL if refused.technical else errors.FORM_DATA_INVALID)
-        ctx.effects.add(StateCookie(started.sealed_state))
-        ctx.payload["redirect_url"] = started.authorization_url
-        return ctx.continue_to(n.STATE_THIRDPARTY)
+        return start_dance(ctx, user_id=str(account.id))
 
 
 class DisconnectThirdPartyOAuthProvider(Action):
