@@ -143,8 +143,16 @@ class Traffic:
         4xx answers (a test names them itself); the only console errors allowed are Chromium's
         "Failed to load resource" lines for those 4xx answers."""
         answers = self.answered()
-        server_errors = [a for a in answers if a[2] is None or a[2] >= 500]
+        server_errors = [a for a in answers if a[2] is not None and a[2] >= 500]
         assert server_errors == [], answers
+        # A request with no answer is a failure too, except a stylesheet or script the browser
+        # dropped because the test navigated on before it loaded (a 304 cut short).
+        unanswered = [
+            a
+            for a in answers
+            if a[2] is None and not (a[0] == "GET" and a[1].endswith((".css", ".js")))
+        ]
+        assert unanswered == [], answers
         client_errors = [a for a in answers if a[2] is not None and 400 <= a[2] < 500]
         assert len(client_errors) == expected_4xx, client_errors
         assert self.failed == []
