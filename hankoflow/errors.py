@@ -83,6 +83,7 @@ BEYOND_HANKO = frozenset(
     e.code for e in (INVITATION_INVALID, INVITATION_EXPIRED, INVITATION_USED, INVITATION_REVOKED)
 )
 
+
 def catalogue() -> tuple[list[FlowError], list[InputError]]:
     """Every distinct flow-level and input-level error of Hanko's defined above (used by the
     tests)."""

@@ -33,11 +33,13 @@ def test_two_patches_to_one_username_give_one_409(admin_api, account_factory):
     first, second = account_factory("a@example.com"), account_factory("b@example.com")
 
     def patch(account):
-        return lambda: client.patch(
-            f"/admin-api/users/{account.id}",
-            json.dumps({"username": "wanted"}),
-            content_type="application/json",
-        ).status_code
+        return lambda: (
+            client.patch(
+                f"/admin-api/users/{account.id}",
+                json.dumps({"username": "wanted"}),
+                content_type="application/json",
+            ).status_code
+        )
 
     statuses = run_concurrently([patch(first), patch(second)], atomic=False)
     assert sorted(statuses) == [200, 409]
