@@ -5,7 +5,9 @@ Two gunicorn processes serve the test database (``database_url_for_workers``) wi
 Redis cache and the same settings. A client walks one flow alternating between them, request by
 request; the session one server issues works on the other, and revoking it on one is refused by
 the other at once. A passcode one server mails (to a file both can reach) is verified on the
-other. Needs the real services (``HANKOFLOW_TEST_SERVICES=1``, ``bin/services env``).
+other. Wrong passwords split over both servers spend one budget (PostgreSQL rows for an account,
+the Redis cache for an identifier without one). Needs the real services
+(``HANKOFLOW_TEST_SERVICES=1``, ``bin/services env``).
 """
 
 from __future__ import annotations
