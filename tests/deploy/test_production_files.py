@@ -201,3 +201,23 @@ def test_procfile_modules_import_and_check_deploy_is_silent_with_the_example_env
     assert result.returncode == 0, result.stderr
     # hankoflow's own deploy checks have nothing to say about the example environment.
     assert "hankoflow." not in result.stderr + result.stdout
+
+
+def test_nginx_forwards_to_the_gunicorn_bind_and_serves_static_root(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("GUNICORN_BIND", raising=False)
+    nginx = (DEPLOY / "nginx" / "hankoflow.conf").read_text()
+    bind = runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))["bind"]
+    assert f"proxy_pass http://{bind};" in nginx
+    assert "proxy_set_header X-Forwarded-Proto $scheme;" in nginx
+    assert "proxy_set_header X-Real-IP $remote_addr;" in nginx
+    # STATIC_ROOT is BASE_DIR/.run/static: the systemd checkout's and the image's.
+    static = re.search(r"alias (\S+);", nginx).group(1)
+    assert static == unit("hankoflow-web.service")["Service"]["WorkingDirectory"] + "/.run/static/"
+    assert "./static:/app/.run/static" in compose()["services"]["migrate"]["volumes"]
+
+
+def test_image_leaves_out_the_virtualenv_and_local_secrets() -> None:
+    ignored = (DEPLOY / "Dockerfile.dockerignore").read_text().split()
+    assert {".venv", ".git", ".env", "deploy/.env", "*.sqlite3"} <= set(ignored)
