@@ -177,6 +177,14 @@ HANKOFLOW = {
     },
     # The demo runs on plain http://localhost, where a Secure cookie would not be sent.
     "SESSION": {"COOKIE": {"SECURE": env.bool("HANKOFLOW_SECURE_COOKIES", default=not DEBUG)}},
+    # Behind a proxy: the header that carries the client's address, trusted only from these
+    # networks (CIDRs); otherwise rate limits and audit entries see the proxy's address.
+    "SERVER": {
+        "IP": {
+            "EXTRACTOR": env.str("HANKOFLOW_IP_EXTRACTOR", default="direct"),
+            "TRUSTED_PROXIES": env.list("HANKOFLOW_TRUSTED_PROXIES", default=[]),
+        }
+    },
     # Webhook callbacks on private addresses are refused unless allowed (tests/integration's
     # receiver listens on 127.0.0.1); the retry variables let those tests retry quickly.
     "WEBHOOKS": {

@@ -25,6 +25,8 @@ CLEARED = {
     "PORT",
     "HANKOFLOW_ALLOWED_ORIGINS",
     "HANKOFLOW_SECURE_COOKIES",
+    "HANKOFLOW_IP_EXTRACTOR",
+    "HANKOFLOW_TRUSTED_PROXIES",
     "DJANGO_SETTINGS_MODULE",
     "PYTHONPATH",
 }
@@ -32,7 +34,8 @@ PRINT = (
     "import json, project.settings as s; print(json.dumps({'debug': s.DEBUG, "
     "'cors': s.HANKOFLOW['CORS']['ALLOW_ORIGINS'], "
     "'webauthn': s.HANKOFLOW['WEBAUTHN']['RELYING_PARTY']['ORIGINS'], "
-    "'secure': s.HANKOFLOW['SESSION']['COOKIE']['SECURE']}))"
+    "'secure': s.HANKOFLOW['SESSION']['COOKIE']['SECURE'], "
+    "'ip': s.HANKOFLOW['SERVER']['IP']}))"
 )
 
 
@@ -123,3 +126,22 @@ def test_bin_demo_writes_a_dotenv_with_debug_once(demo: Path):
 
 def test_dotenv_is_gitignored():
     assert ".env" in (REPO / ".gitignore").read_text().splitlines()
+
+
+def test_behind_a_proxy_the_client_address_settings_come_from_the_environment(demo: Path):
+    assert loaded(settings_of(demo, DEBUG="1"))["ip"] == {
+        "EXTRACTOR": "direct",
+        "TRUSTED_PROXIES": [],
+    }
+    values = loaded(
+        settings_of(
+            demo,
+            DEBUG="1",
+            HANKOFLOW_IP_EXTRACTOR="x_real_ip",
+            HANKOFLOW_TRUSTED_PROXIES="127.0.0.1/32,10.0.0.0/8",
+        )
+    )
+    assert values["ip"] == {
+        "EXTRACTOR": "x_real_ip",
+        "TRUSTED_PROXIES": ["127.0.0.1/32", "10.0.0.0/8"],
+    }
