@@ -36,6 +36,14 @@ def session_account(step: FlowContext | ActionSetup) -> accounts.Account | None:
     return step.memo.get("account")
 
 
+def lock_account(ctx: FlowContext, account: accounts.Account) -> accounts.Account:
+    """Lock ``account``'s row for the rest of the step and make the locked, fresh copy the
+    step's account (``account_of`` / ``session_account``): a change that must not race decides
+    on it."""
+    locked = ctx.memo["account"] = accounts.lock(account)
+    return locked
+
+
 def stash_account_facts(ctx: FlowContext, account: accounts.Account) -> accounts.AccountFacts:
     """Remember who is signing in and which credentials they have (§4.0.2.2 step 5)."""
     facts = accounts.facts(account)

@@ -12,7 +12,7 @@ from hankoflow import names as n
 from hankoflow.conf import settings
 from hankoflow.engine import FlowContext, Hook, StepRefused
 from hankoflow.services import accounts, audit, email_addresses, events, notifications, webhooks
-from hankoflow.steps import account_of
+from hankoflow.steps import account_of, lock_account
 
 
 def _account(ctx: FlowContext) -> accounts.Account:
@@ -73,7 +73,7 @@ def _persist_for_session_user(ctx: FlowContext, email: str) -> None:
         raise StepRefused(errors.OPERATION_NOT_PERMITTED)
     if template != n.TEMPLATE_EMAIL_VERIFICATION:
         return  # a passcode for another purpose (re-authentication) adds no address
-    account = ctx.memo["account"] = accounts.lock(_account(ctx))
+    account = lock_account(ctx, _account(ctx))
     before = email_addresses.primary(account)
     known = any(row.address == email for row in account.emails.all())
     if not known and len(account.emails.all()) >= settings.EMAIL.LIMIT:

@@ -19,7 +19,7 @@ from hankoflow.engine import Action, ActionSetup, AllowedValue, FlowContext, Out
 from hankoflow.engine import inputs as i
 from hankoflow.models import Account, Email
 from hankoflow.services import accounts, audit, email_addresses, notifications, webhooks
-from hankoflow.steps import account_of, session_account
+from hankoflow.steps import account_of, lock_account, session_account
 
 
 def _email_id_input(**options: object) -> i.Input:
@@ -94,7 +94,7 @@ class EmailCreate(Action):
         if settings.EMAIL.REQUIRE_VERIFICATION:
             _verify_by_passcode(ctx, account, address, n.TEMPLATE_EMAIL_VERIFICATION)
             return ctx.continue_to(n.STATE_PASSCODE_CONFIRMATION, n.STATE_PROFILE_INIT)
-        account = ctx.memo["account"] = accounts.lock(account)
+        account = lock_account(ctx, account)
         if any(email.address == address for email in account.emails.all()):
             return ctx.input_error("email", errors.EMAIL_ALREADY_EXISTS)  # added meanwhile
         if len(account.emails.all()) >= settings.EMAIL.LIMIT:
@@ -146,7 +146,7 @@ class EmailDelete(Action):
             return ctx.error(errors.OPERATION_NOT_PERMITTED)
         if (outcome := reauthentication_required(ctx)) is not None:
             return outcome
-        account = ctx.memo["account"] = accounts.lock(account)
+        account = lock_account(ctx, account)
         email = email_addresses.find(account, email.pk)
         if email is None:
             return ctx.error(errors.FORM_DATA_INVALID)  # deleted meanwhile
@@ -200,7 +200,7 @@ class EmailSetPrimary(Action):
             return ctx.error(errors.OPERATION_NOT_PERMITTED)
         if (outcome := reauthentication_required(ctx)) is not None:
             return outcome
-        account = ctx.memo["account"] = accounts.lock(account)
+        account = lock_account(ctx, account)
         email = email_addresses.find(account, email.pk)
         if email is None:
             return ctx.error(errors.NOT_FOUND)  # deleted meanwhile

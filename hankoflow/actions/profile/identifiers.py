@@ -27,7 +27,7 @@ from hankoflow.services import (
     passwords,
     webhooks,
 )
-from hankoflow.steps import account_of, session_account
+from hankoflow.steps import account_of, lock_account, session_account
 
 # Hanko's cap for the profile's password inputs (bcrypt reads 72 bytes).
 PASSWORD_MAX_LENGTH = passwords.MAX_BYTES
@@ -99,7 +99,7 @@ class PasswordCreate(Action):
             return ctx.input_error("password", problem)
         if (outcome := reauthentication_required(ctx)) is not None:
             return outcome
-        account = accounts.lock(account)
+        account = lock_account(ctx, account)
         if accounts.has_password(account.user):  # a concurrent request set one first
             return ctx.error(errors.OPERATION_NOT_PERMITTED)
         passwords.set_password(account, raw)
@@ -130,8 +130,7 @@ class PasswordDelete(Action):
             return ctx.error(errors.OPERATION_NOT_PERMITTED)
         if (outcome := reauthentication_required(ctx)) is not None:
             return outcome
-        account = accounts.lock(account)
-        ctx.memo["account"] = account
+        account = lock_account(ctx, account)
         if not can_delete_password(account):  # a concurrent request took the other way in
             return ctx.error(errors.OPERATION_NOT_PERMITTED)
         passwords.remove_password(account)
@@ -177,8 +176,7 @@ class PasswordUpdate(Action):
             return ctx.input_error("password", problem)
         if (outcome := reauthentication_required(ctx)) is not None:
             return outcome
-        account = accounts.lock(account)
-        ctx.memo["account"] = account
+        account = lock_account(ctx, account)
         if not accounts.has_password(account.user):  # deleted by a concurrent request
             return ctx.error(errors.OPERATION_NOT_PERMITTED)
         passwords.set_password(account, raw)
@@ -222,8 +220,7 @@ class PatchMetadata(Action):
         account = account_of(ctx)
         if account is None:
             return ctx.error(errors.OPERATION_NOT_PERMITTED)
-        account = accounts.lock(account)  # two patches at once must not lose one
-        ctx.memo["account"] = account
+        account = lock_account(ctx, account)  # two patches at once must not lose one
         try:
             metadata.patch(account, metadata.UNSAFE, change)
         except metadata.MetadataInvalid as exc:
@@ -314,8 +311,7 @@ class UsernameDelete(Action):
         account = account_of(ctx)
         if account is None:
             return ctx.error(errors.OPERATION_NOT_PERMITTED)
-        account = accounts.lock(account)
-        ctx.memo["account"] = account
+        account = lock_account(ctx, account)
         current = accounts.username_of(account)
         if current is None or not can_delete_username(account):  # a concurrent change won
             return ctx.error(errors.OPERATION_NOT_PERMITTED)

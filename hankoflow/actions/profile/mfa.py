@@ -15,7 +15,7 @@ from hankoflow.engine import Action, ActionSetup, FlowContext, Outcome
 from hankoflow.engine import errors as engine_errors
 from hankoflow.models import Account
 from hankoflow.services import accounts, notifications, totp, webauthn
-from hankoflow.steps import account_of, session_account
+from hankoflow.steps import account_of, lock_account, session_account
 
 
 def otp_secret_deletable(account: Account) -> bool:
@@ -86,7 +86,7 @@ class OtpSecretDelete(Action):
         account = account_of(ctx)
         if account is None:
             return ctx.error(engine_errors.OPERATION_NOT_PERMITTED)
-        account = accounts.lock(account)
+        account = lock_account(ctx, account)
         if not otp_secret_deletable(account):  # a concurrent step removed the other factor
             return ctx.error(engine_errors.OPERATION_NOT_PERMITTED)
         request = ctx.env.request if ctx.env else None

@@ -16,9 +16,9 @@ from hankoflow.actions.thirdparty import provider_inputs, start_dance
 from hankoflow.engine import Action, ActionSetup, FlowContext, Outcome
 from hankoflow.engine import errors as engine_errors
 from hankoflow.engine import inputs as i
-from hankoflow.services import accounts, login_methods, ratelimit
+from hankoflow.services import login_methods, ratelimit
 from hankoflow.services.thirdparty import identities, tokens
-from hankoflow.steps import rate_limit_error, session_account
+from hankoflow.steps import lock_account, rate_limit_error, session_account
 
 # Hanko declares no input for it, but its element sends the identity's id under this name.
 IDENTITY_ID = "identity_id"
@@ -70,7 +70,7 @@ class DisconnectThirdPartyOAuthProvider(Action):
             return ctx.error(engine_errors.FORM_DATA_INVALID)
         if (outcome := reauthentication_required(ctx)) is not None:
             return outcome
-        account = accounts.lock(account)
+        account = lock_account(ctx, account)
         identity = identities.find(account, identity_id)
         if identity is None:  # a concurrent step disconnected it first
             return ctx.error(engine_errors.FORM_DATA_INVALID)

@@ -22,7 +22,7 @@ from hankoflow.engine import errors as engine_errors
 from hankoflow.engine import inputs as i
 from hankoflow.models import Account, WebauthnCredential
 from hankoflow.services import accounts, audit, login_methods, notifications, webauthn
-from hankoflow.steps import account_of, session_account
+from hankoflow.steps import account_of, lock_account, session_account
 
 # How ``webauthn.clean_name`` refusals read on the ``passkey_name`` input.
 _NAME_ERRORS = {
@@ -230,7 +230,7 @@ class CredentialDelete(Action):
             return ctx.error(errors.NOT_FOUND)
         if (outcome := reauthentication_required(ctx)) is not None:
             return outcome
-        account = accounts.lock(account)
+        account = lock_account(ctx, account)
         credential = webauthn.find_credential(account, credential_id, mfa_only=self.mfa_only)
         if credential is None:  # a concurrent step deleted it first
             return ctx.error(errors.NOT_FOUND)
