@@ -29,7 +29,7 @@ from hankoflow.conf import settings
 from hankoflow.emails import UndeliverableEmail
 from hankoflow.models.outbox import OutboxEmail
 from hankoflow.models.passcodes import Passcode
-from hankoflow.services import metrics, passcodes
+from hankoflow.services import metrics, outbox_rows, passcodes
 from hankoflow.services.mail import encryption
 
 logger = logging.getLogger(__name__)
@@ -95,16 +95,11 @@ def _deliver(outbox_id: str) -> Delivery:
     """
     alias = router.db_for_write(OutboxEmail)
     with transaction.atomic(using=alias):
-        row = (
-            OutboxEmail.objects.using(alias)
-            .select_for_update(skip_locked=True)
-            .filter(pk=outbox_id, status=OutboxEmail.Status.PENDING)
-            .first()
-        )
         now = clock.now()
-        if row is None or (
-            row.next_attempt_at and row.next_attempt_at > now + timedelta(seconds=1)
-        ):
+        row = outbox_rows.claim_due(
+            OutboxEmail, outbox_id, alias=alias, pending=OutboxEmail.Status.PENDING, now=now
+        )
+        if row is None:
             return Delivery("skipped")
         if not settings.EMAIL_DELIVERY.ENABLED:
             note = "not sent: EMAIL_DELIVERY.ENABLED is off"

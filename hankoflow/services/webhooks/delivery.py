@@ -26,6 +26,7 @@ from django.db.models import F, Q
 from hankoflow import clock
 from hankoflow.conf import settings
 from hankoflow.models import Webhook, WebhookAttempt, WebhookDelivery
+from hankoflow.services import outbox_rows
 from hankoflow.services.webhooks import network, signing, sources
 
 logger = logging.getLogger(__name__)
@@ -65,16 +66,15 @@ def deliver(delivery_id: str) -> Delivery:
     retry is not due."""
     alias = router.db_for_write(WebhookDelivery)
     with transaction.atomic(using=alias):
-        row = (
-            WebhookDelivery.objects.using(alias)
-            .select_for_update(skip_locked=True)
-            .filter(pk=delivery_id, status=WebhookDelivery.Status.PENDING)
-            .first()
-        )
         now = clock.now()
-        if row is None or (
-            row.next_attempt_at and row.next_attempt_at > now + timedelta(seconds=1)
-        ):
+        row = outbox_rows.claim_due(
+            WebhookDelivery,
+            delivery_id,
+            alias=alias,
+            pending=WebhookDelivery.Status.PENDING,
+            now=now,
+        )
+        if row is None:
             return Delivery("skipped")
         hook = Webhook.objects.using(alias).filter(pk=row.webhook_id).first()
         if row.webhook_id is not None and (hook is None or not hook.enabled):
