@@ -1,6 +1,6 @@
 """Django system checks: report invalid ``HANKOFLOW`` values at start-up, not at request time.
 
-``check --deploy`` adds the deploy checks at the end (hankoflow.W010-W017, E010-E011).
+``check --deploy`` adds the deploy checks at the end (hankoflow.W010-W018, E010-E011).
 Third-party sign-in is checked always (hankoflow.E030-E033), SAML when enabled (E034).
 """
 
@@ -413,6 +413,21 @@ def check_cors_origins(app_configs: Any = None, **kwargs: Any) -> list[CheckMess
         )
         for origin in settings.CORS.ALLOW_ORIGINS
         if _is_local(urlsplit(origin).hostname or "")
+    ]
+
+
+@register(Tags.security, "hankoflow", deploy=True)
+def check_passcode_lifetime(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """W018: NIST SP 800-63B-4 §3.1.3.2 and security-checks PC-02 want at most 10 minutes."""
+    if not _settings_valid() or settings.EMAIL.PASSCODE_TTL <= 600:
+        return []
+    return [
+        Warning(
+            f"HANKOFLOW[EMAIL.PASSCODE_TTL] is {settings.EMAIL.PASSCODE_TTL} seconds: an emailed "
+            "code should expire within 10 minutes.",
+            hint="Set EMAIL.PASSCODE_TTL to 600 or less (Hanko's default is 300).",
+            id="hankoflow.W018",
+        )
     ]
 
 
