@@ -86,7 +86,36 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warni
         problems.append(
             Error("HANKOFLOW[WEBAUTHN.RELYING_PARTY.ID] must not be empty.", id="hankoflow.E006")
         )
+    problems.extend(_client_ip_problems())
     return problems
+
+
+def _client_ip_problems() -> list[Error]:
+    """E008: a forwarding extractor that trusts no proxy reads nothing (security-checks AU-05),
+    and a network that does not parse would fail every request."""
+    ip = settings.SERVER.IP
+    proxies = list(ip.TRUSTED_PROXIES)
+    for cidr in proxies:
+        try:
+            ipaddress.ip_network(cidr, strict=False)
+        except (TypeError, ValueError):
+            return [
+                Error(
+                    f"HANKOFLOW[SERVER.IP.TRUSTED_PROXIES] holds {cidr!r}, not a network.",
+                    hint="List networks in CIDR notation, e.g. '10.0.0.0/8' or '::1/128'.",
+                    id="hankoflow.E008",
+                )
+            ]
+    if ip.EXTRACTOR != "direct" and not proxies:
+        return [
+            Error(
+                f"HANKOFLOW[SERVER.IP.EXTRACTOR] is {ip.EXTRACTOR!r} but "
+                "SERVER.IP.TRUSTED_PROXIES is empty: no forwarding header would be trusted.",
+                hint="List the proxies' networks, or set the extractor to 'direct'.",
+                id="hankoflow.E008",
+            )
+        ]
+    return []
 
 
 @register()
