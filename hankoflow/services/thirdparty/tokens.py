@@ -67,7 +67,7 @@ def consume(value: str, code_verifier: str | None) -> Exchanged:
     with transaction.atomic():
         row = (
             ExchangeToken.objects.select_for_update(of=("self",))
-            .select_related("account", "identity")
+            .select_related("account__user", "identity")
             .filter(digest=_digest(value))
             .first()
         )
@@ -84,6 +84,8 @@ def consume(value: str, code_verifier: str | None) -> Exchanged:
             raise VerifierMismatch
         if row.expires_at <= clock.now():
             raise TokenInvalid
+        if not getattr(row.account.user, "is_active", True):
+            raise TokenInvalid  # deactivated since the callback: no sign-in (SE-07)
         # The delete decides: of two concurrent exchanges only one removes the row.
         if ExchangeToken.objects.filter(pk=row.pk).delete()[0] != 1:
             raise TokenInvalid
