@@ -82,6 +82,8 @@ STASH_LOGIN_ONBOARDING_CREATE_EMAIL = "login_onboarding_create_email"
 STASH_SKIP_USER_CREATION = "skip_user_creation"
 STASH_REGISTRATION_AMR_PASSCODE = "registration.amr.passcode"
 STASH_AMR = "amr"  # the authentication methods of the sign-in, e.g. ["otp", "totp"]
+# Beyond Hanko: False when the login passkey proved presence only (no UV), so it is one factor.
+STASH_PASSKEY_USER_VERIFIED = "passkey_user_verified"
 
 LOGIN_METHOD_PASSWORD = "password"
 LOGIN_METHOD_PASSCODE = "passcode"
@@ -256,4 +258,8 @@ ACTION_REDEEM_INVITATION = "redeem_invitation"
 STASH_RECOVERY_SCHEDULED = "password_recovery.scheduled"
 STASH_INVITATION_ID = "invitation_id"  # names the invitation; its code is never stashed
 
-STASH_SHOWN = STASH_SHOWN | {STASH_RECOVERY_SCHEDULED, STASH_INVITATION_ID}
+STASH_SHOWN = STASH_SHOWN | {
+    STASH_RECOVERY_SCHEDULED,
+    STASH_INVITATION_ID,
+    STASH_PASSKEY_USER_VERIFIED,
+}

@@ -72,7 +72,11 @@ class ScheduleOnboardingStates(Hook):
         stash = ctx.stash
         if not features.mfa() or trusted:
             return None
-        if stash.get(n.STASH_LOGIN_METHOD) == n.LOGIN_METHOD_PASSKEY:
+        if stash.get(n.STASH_LOGIN_METHOD) == n.LOGIN_METHOD_PASSKEY and stash.get(
+            n.STASH_PASSKEY_USER_VERIFIED, True
+        ):
+            # Hanko: skips the second factor after any passkey; we only after one that verified
+            # the user (security-checks WA-04, FL-08): presence alone is one factor.
             return None  # a passkey is already possession plus user verification
         has_key = bool(stash.get(n.STASH_USER_HAS_SECURITY_KEY))
         otp_ok = features.totp() and bool(stash.get(n.STASH_USER_HAS_OTP_SECRET))

@@ -100,6 +100,7 @@ class WebauthnVerifyAssertionResponse(Action):
             return ctx.continue_to(n.STATE_ERROR)
         if not second_factor:
             ctx.stash.set(n.STASH_LOGIN_METHOD, n.LOGIN_METHOD_PASSKEY)
+            ctx.stash.set(n.STASH_PASSKEY_USER_VERIFIED, assertion.user_verified)
         facts = stash_account_facts(ctx, assertion.account)
         if facts.username:
             ctx.stash.set(n.STASH_USERNAME, facts.username)

@@ -44,6 +44,7 @@ class Assertion:
 
     credential: WebauthnCredential
     account: Account
+    user_verified: bool  # the UV flag: without it a passkey is possession only
 
 
 def authentication_options(
@@ -164,7 +165,7 @@ def verify_authentication(
     stored.sign_count = new_count
     stored.backup_state = verified.credential_backed_up
     stored.last_used_at = stored.updated_at = now
-    return Assertion(credential=stored, account=owner)
+    return Assertion(credential=stored, account=owner, user_verified=verified.user_verified)
 
 
 def _regressed(stored: int, new: int) -> bool:
