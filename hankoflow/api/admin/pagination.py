@@ -24,6 +24,7 @@ from hankoflow.api.admin.base import HankoError
 DEFAULT_PER_PAGE = 20
 # Hanko: no upper bound; one request could ask for every row. We cap it.
 MAX_PER_PAGE = 1000
+MAX_INTEGER = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -41,9 +42,13 @@ def _integer(request: Request, name: str) -> int | None:
     if raw == "":
         return None
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise HankoError(400, f"{name} must be an integer") from None
+    if abs(value) > MAX_INTEGER:
+        # An OFFSET beyond the database's integer fails the query (a 500); Go's Atoi refuses it.
+        raise HankoError(400, f"{name} must be an integer")
+    return value
 
 
 def requested_page(request: Request) -> Page:
