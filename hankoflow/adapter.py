@@ -207,7 +207,8 @@ class DefaultHankoflowAdapter:
         address. ``context`` holds the template variables:
         ``language`` (the Django language code to write in: ``en``, ``de``, ``pt-br``,
         ``zh-hans``...), ``service_name``, and for the passcode kinds ``code`` and
-        ``ttl_minutes`` (the code's lifetime in minutes). ``context["code"]`` is the passcode in
+        ``ttl_minutes`` (the code's lifetime in minutes), and ``message_id``, the same for every
+        copy of one email (send it as ``Message-ID``). ``context["code"]`` is the passcode in
         the clear: never log or store it.
 
         Called after the flow step committed, once per email at a time (the outbox row is

@@ -161,5 +161,7 @@ def build_message(kind: str, *, to: str, context: dict[str, Any]) -> EmailMultiA
         headers={"Auto-Submitted": "auto-generated", "Content-Language": language},
         connection=connection,
     )
+    if message_id := context.get("message_id"):
+        message.extra_headers["Message-ID"] = message_id  # the same for each copy of one email
     message.attach_alternative(rendered.html, "text/html")
     return message

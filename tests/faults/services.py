@@ -9,6 +9,7 @@ PostgreSQL refuses to run as root: as root its tools run as the ``postgres`` use
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import re
@@ -81,7 +82,6 @@ class PrivatePostgres:
         self.log = self.root / "server.log"
         self._as_root = os.getuid() == 0
         if self._as_root:
-            os.chmod(self.root, 0o755)
             shutil.chown(self.root, "postgres", "postgres")
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "-E", "UTF8",
                   "--locale=C.UTF-8", "--auth=trust")  # fmt: skip
@@ -124,10 +124,8 @@ class PrivatePostgres:
             return conn.execute(sql, params).fetchall()
 
     def destroy(self) -> None:
-        try:
+        with contextlib.suppress(RuntimeError):  # already stopped
             self.stop()
-        except RuntimeError:
-            pass  # already stopped
         shutil.rmtree(self.root, ignore_errors=True)
 
 

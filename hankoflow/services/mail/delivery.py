@@ -3,7 +3,8 @@ security-checks.md RE-03, RE-04, PC-07).
 
 ``deliver()`` sends one row under a row lock, so a row is sent once even when the task, a
 retry, an in-process send and the sweeper meet; the one window left is a crash between the mail
-server accepting the message and our commit, which sends it again (at least once). The message
+server accepting the message and our commit, which sends it again (at least once, with the same
+``Message-ID``: ``message_id()``). The message
 goes out through the adapter's ``send_mail`` (by default: hankoflow's templates through Django's
 ``EMAIL_BACKEND``). A transient failure leaves the row pending with a backoff; ``sweep()`` (the
 ``hankoflow.send_pending_outbox`` beat task, ``manage.py hankoflow_send_outbox``) sends it when
@@ -126,12 +127,20 @@ def _deliver(outbox_id: str) -> Delivery:
 
 def mail_context(row: OutboxEmail) -> dict[str, Any]:
     """What ``send_mail`` gets as ``context``: the stored context, the decrypted secret (the
-    code) and the row's ``language``."""
+    code), the row's ``language`` and ``message_id``."""
     values = dict(row.context)
     if row.secret:
         values.update(encryption.decrypt(row.secret))
     values["language"] = row.language
+    values["message_id"] = message_id(row)
     return values
+
+
+def message_id(row: OutboxEmail) -> str:
+    """The row's ``Message-ID``: a copy sent again after a crash (at least once) carries the
+    same one, so a mail system or reader can tell it from a new email."""
+    domain = settings.EMAIL_DELIVERY.FROM_ADDRESS.rpartition("@")[2] or "localhost"
+    return f"<{row.pk}@{domain}>"
 
 
 def sweep(*, older_than: int = SWEEP_AFTER, limit: int = SWEEP_BATCH) -> SweepResult:

@@ -2,9 +2,11 @@
 
 ``deliver()`` sends one pending row under a row lock, so it is sent once even when the task, a
 retry, an in-process send and the sweeper meet (a crash between the receiver's answer and our
-commit sends it again: at least once). Each attempt is a ``WebhookAttempt``; an answer below 400
-is a success. A failure is retried after ``RETRY.BASE_DELAY`` seconds, doubling, up to
-``RETRY.MAX_ATTEMPTS`` attempts; a callback refused by the network guard is not retried.
+commit sends it again: at least once; every attempt carries the delivery's id in the
+``Webhook-Id`` header, for the receiver to drop a copy). Each attempt is a ``WebhookAttempt``;
+an answer below 400 is a success. A failure is retried after ``RETRY.BASE_DELAY`` seconds,
+doubling, up to ``RETRY.MAX_ATTEMPTS`` attempts; a callback refused by the network guard is not
+retried.
 
 Database hooks keep Hanko's bookkeeping: a success sets ``failures`` to 0 and renews
 ``expires_at``; a delivery that failed for good adds 1 to ``failures``, and a hook with more
@@ -35,6 +37,8 @@ MAX_FAILURES = 5  # Hanko: disabled when failures > 5, i.e. at the 6th failed de
 RETRY_MAX_DELAY = 3600
 SWEEP_AFTER = 30  # the sweeper leaves fresh rows to the send that their commit started
 SWEEP_BATCH = 200
+# The delivery's id, the same on every attempt: the receiver's idempotency key.
+ID_HEADER = "Webhook-Id"
 
 Outcome = Literal["sent", "retry", "failed", "skipped"]
 
@@ -93,7 +97,13 @@ def _attempt(row: WebhookDelivery, hook: Webhook | None, now: datetime) -> Deliv
     permanent = False
     try:
         body = signing.body(row.event, row.data)
-        answer = network.post(row.callback, body, timeout=float(settings.WEBHOOKS.TIMEOUT))
+        # Hanko: sends no id; ours lets a receiver drop a copy sent again (at least once).
+        answer = network.post(
+            row.callback,
+            body,
+            timeout=float(settings.WEBHOOKS.TIMEOUT),
+            headers={ID_HEADER: str(row.pk)},
+        )
         status_code, latency_ms = answer.status_code, answer.latency_ms
         if status_code >= 400:
             error = f"HTTP {status_code}"

@@ -119,9 +119,10 @@ def resolve(url: str) -> tuple[str, str, int, str, IPAddress]:
     return scheme, host, port, path, addresses[0]
 
 
-def post(url: str, body: bytes, *, timeout: float) -> Answer:
-    """POST ``body`` (JSON) to ``url`` at the address checked by ``resolve``; the answer's status
-    code. ``Refused`` for a callback we may not call; other exceptions for network failures."""
+def post(url: str, body: bytes, *, timeout: float, headers: dict[str, str] | None = None) -> Answer:
+    """POST ``body`` (JSON) with extra ``headers`` to ``url`` at the address checked by
+    ``resolve``; the answer's status code. ``Refused`` for a callback we may not call; other
+    exceptions for network failures."""
     scheme, host, port, path, address = resolve(url)
     host_header = f"[{host}]" if ":" in host else host
     if port != SCHEMES[scheme]:
@@ -150,6 +151,7 @@ def post(url: str, body: bytes, *, timeout: float) -> Answer:
             path,
             body=body,
             headers={
+                **(headers or {}),  # first: none of them replaces ours
                 "Host": host_header,
                 "Content-Type": "application/json",
                 "User-Agent": USER_AGENT,

@@ -82,7 +82,7 @@ def test_a_flow_steps_passcode_email_goes_through_the_adapter(api_adapter, flow_
 
     ((kind, to, context),) = api_adapter
     assert (kind, to) == ("login", EMAIL)
-    assert set(context) == {"code", "language", "service_name", "ttl_minutes"}
+    assert set(context) == {"code", "language", "message_id", "service_name", "ttl_minutes"}
     assert context["language"] == "de"
     assert context["service_name"] == "Hanko Authentication Service"
     assert context["ttl_minutes"] == 5
@@ -90,16 +90,21 @@ def test_a_flow_steps_passcode_email_goes_through_the_adapter(api_adapter, flow_
     assert mailoutbox == [], "EMAIL_BACKEND is not used when the adapter sends"
     row = OutboxEmail.objects.get()
     assert row.status == OutboxEmail.Status.SENT and row.secret is None
+    assert context["message_id"] == f"<{row.pk}@hanko.io>"  # the same for a copy sent again
 
 
 @pytest.mark.django_db
 def test_notices_reach_the_adapter_without_a_code(api_adapter, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        mail.queue("email_login_attempted", to=EMAIL, language="fr", context={})
+        row = mail.queue("email_login_attempted", to=EMAIL, language="fr", context={})
 
     ((kind, to, context),) = api_adapter
     assert kind == "email_login_attempted" and to == EMAIL
-    assert context == {"language": "fr", "service_name": "Hanko Authentication Service"}
+    assert context == {
+        "language": "fr",
+        "service_name": "Hanko Authentication Service",
+        "message_id": f"<{row.pk}@hanko.io>",
+    }
 
 
 @pytest.mark.django_db
