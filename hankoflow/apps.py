@@ -1,4 +1,5 @@
-"""The Django app: registers the system checks and the Celery tasks."""
+"""The Django app: registers the system checks, the Celery tasks and the session-validity
+cache's receiver."""
 
 from django.apps import AppConfig
 
@@ -10,6 +11,7 @@ class HankoflowConfig(AppConfig):
 
     def ready(self) -> None:
         from hankoflow import checks  # noqa: F401  (registers the checks)
+        from hankoflow.services.sessions import validity  # noqa: F401  (its post_delete receiver)
 
         try:
             from hankoflow import tasks  # noqa: F401  (registers them: web processes publish them)

@@ -3,7 +3,8 @@
 ``install(request)`` is what ``HankoflowMiddleware`` runs for every request. It replaces
 ``request.user`` with a lazy object: on first use it validates the request's session token
 (``Authorization: Bearer`` first, then the session cookie;
-``hankoflow.http.sessions.session_for_request``) and becomes the session's Django user, or falls
+``hankoflow.http.sessions.session_user_for_request``: the session-validity cache, else the
+session row) and becomes the session's Django user, or falls
 back to whatever user Django's own ``AuthenticationMiddleware`` found (usually ``AnonymousUser``).
 ``request.auth`` is the lazy mapping of the token's claims (``sub``, ``session_id``, ``exp``,
 ``amr``...), empty without a valid session. Nothing touches the database unless a view or template
@@ -26,8 +27,8 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
-from hankoflow.http.sessions import session_for_request, tokens_from_request
-from hankoflow.services import sessions
+from hankoflow.http.sessions import session_user_for_request, tokens_from_request
+from hankoflow.services.sessions import validity
 
 _INSTALLED = "_hankoflow_auth_installed"
 
@@ -44,17 +45,17 @@ def install(request: HttpRequest) -> None:
     fallback_auser = getattr(request, "auser", None)
 
     def user() -> Any:
-        info = session_for_request(request)
+        info = session_user_for_request(request)
         if info is not None:
             return info.user
         return fallback if fallback is not None else AnonymousUser()
 
     def claims() -> dict[str, Any]:
-        info = session_for_request(request)
+        info = session_user_for_request(request)
         return info.claims if info is not None else {}
 
     async def auser() -> Any:
-        info = await sync_to_async(session_for_request)(request)
+        info = await sync_to_async(session_user_for_request)(request)
         if info is not None:
             return info.user
         if fallback_auser is not None:
@@ -74,7 +75,7 @@ class HankoSessionBackend(BaseBackend):
     ) -> AbstractBaseUser | None:
         if session_token is None:
             return None
-        info = sessions.validate(session_token)
+        info = validity.authenticate(session_token, request=request)
         return info.user if info is not None else None
 
     def get_user(self, user_id: Any) -> AbstractBaseUser | None:

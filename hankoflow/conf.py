@@ -136,6 +136,11 @@ DEFAULTS: dict[str, Any] = {
         "SHOW_ON_PROFILE": True,
         "ACQUIRE_IP_ADDRESS": True,
         "ACQUIRE_USER_AGENT": True,
+        # Not in Hanko: request.user trusts a session's "valid" entry in RATE_LIMITER.CACHE for
+        # up to 5 s instead of reading its row; every way a session ends marks it ended there
+        # first (services/sessions/validity.py). Needs a shared cache (Redis); off: every
+        # request reads the row.
+        "VALIDITY_CACHE": True,
         # session.jwt_template.claims: custom claims rendered from templates over the user's
         # data (platform.md §2.1.2; hankoflow/jwt_template/). None by default.
         "JWT_TEMPLATE": {"CLAIMS": {}},

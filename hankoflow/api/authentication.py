@@ -17,14 +17,14 @@ from typing import Any
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication
 from rest_framework.request import Request
 
-from hankoflow.http.sessions import session_for_request
+from hankoflow.http.sessions import session_user_for_request
 
 
 class HankoSessionAuthentication(BaseAuthentication):
     www_authenticate_realm = "api"
 
     def authenticate(self, request: Request) -> tuple[Any, dict[str, Any]] | None:
-        info = session_for_request(request._request)
+        info = session_user_for_request(request._request)
         if info is None:
             return None
         if info.from_cookie:

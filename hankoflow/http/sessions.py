@@ -2,8 +2,10 @@
 
 Reading: ``Authorization: Bearer`` first, then the cookie ``SESSION.COOKIE.NAME`` (platform.md
 §2.4 step 1); query strings are never read (security-checks SE-08). ``session_for_request``
-validates once per request for the middleware, the DRF authentication class and the public
-endpoints.
+validates once per request against the database, for the endpoints that need the session row
+(``/me``, ``/sessions/validate``, logout, the profile flow). ``session_user_for_request`` is
+what ``request.user``, ``request.auth`` and the DRF authentication class need, the user and the
+claims: it may answer from the session-validity cache (services/sessions/validity.py).
 
 Writing: the services describe a new session as a ``NewSessionToken``; ``deliver`` turns it into
 the response effects (objects with ``apply_to(response)``): ``X-Session-Lifetime`` and
@@ -24,11 +26,13 @@ from hankoflow.conf import settings
 from hankoflow.engine import RequestFacts
 from hankoflow.services import sessions
 from hankoflow.services.sessions import NewSessionToken, Retention, SessionEnded, SessionInfo
+from hankoflow.services.sessions.validity import SessionUser, authenticate
 
 BEARER_PREFIX = "bearer "
 _SAME_SITE = {"strict": "Strict", "lax": "Lax", "none": "None"}
 _UNSET = object()
 _REQUEST_ATTR = "_hankoflow_session"
+_USER_ATTR = "_hankoflow_session_user"
 
 
 # --- response effects ---------------------------------------------------------------------------
@@ -191,10 +195,32 @@ def session_for_request(request: HttpRequest, *, touch: bool = True) -> SessionI
     return info
 
 
+def session_user_for_request(request: HttpRequest) -> SessionUser | None:
+    """The user and claims of the request's valid session (candidates in the same order as
+    ``session_for_request``), from the validity cache when it can tell; computed once per
+    request. Reuses ``session_for_request``'s answer when that ran first."""
+    cached = getattr(request, _USER_ATTR, _UNSET)
+    if cached is not _UNSET:
+        return cached  # type: ignore[return-value]
+    full = getattr(request, _REQUEST_ATTR, _UNSET)
+    found: SessionUser | None = None
+    if full is not _UNSET:
+        found = SessionUser.of(full) if full is not None else None  # type: ignore[arg-type]
+    else:
+        for source, token in tokens_from_request(request):
+            found = authenticate(token, request=request)
+            if found is not None:
+                found = replace(found, token_source=source)
+                break
+    setattr(request, _USER_ATTR, found)
+    return found
+
+
 def logout(request: HttpRequest, info: SessionInfo, *, env: RequestFacts) -> DeleteSessionCookie:
     """End the request's session (platform.md §2.8, ``sessions.logout``) and forget it on the
     request; returns the effect that expires the cookie."""
     sessions.logout(info.session, env=env)
     if getattr(request, _REQUEST_ATTR, None) is info:
         setattr(request, _REQUEST_ATTR, None)
+        setattr(request, _USER_ATTR, None)
     return DeleteSessionCookie.from_settings()

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric import rsa
-from django.core.cache import caches
-from django.core.cache.backends.locmem import LocMemCache
 from django.db import transaction
 
-from hankoflow.conf import settings
+from hankoflow.services import shared_cache
 
 logger = logging.getLogger("hankoflow.jwks")
 
@@ -23,8 +23,11 @@ logger = logging.getLogger("hankoflow.jwks")
 VERIFICATION_CACHE_SECONDS = 10
 # After a failed cache read, skip the cache for this long: an unreachable Redis must not add its
 # connection timeout to every authenticated request.
-CACHE_RETRY_SECONDS = 5
+CACHE_RETRY_SECONDS = shared_cache.RETRY_SECONDS
 GENERATION_CACHE_KEY = "hankoflow:jwks:generation"
+# The generation a caller already read from the cache (with other keys, in one round trip), for
+# the key lookups it makes next; see ``known_generation``.
+_known: ContextVar[str | None] = ContextVar("hankoflow_jwks_generation", default=None)
 
 
 @dataclass(frozen=True)
@@ -38,16 +41,14 @@ class CachedKey:
 private_keys: dict[str, rsa.RSAPrivateKey] = {}
 public_keys: dict[str, CachedKey] = {}
 lock = threading.Lock()
-_cache_unusable_until = 0.0
 
 
 def clear_cache() -> None:
     """Forget this process's decoded keys (done by ``rotate``/``retire``; useful in tests)."""
-    global _cache_unusable_until
     with lock:
         private_keys.clear()
         public_keys.clear()
-        _cache_unusable_until = 0.0
+    shared_cache.reset()
 
 
 def still_valid(cached: CachedKey, generation: str | None, now: float) -> bool:
@@ -66,13 +67,15 @@ def key_set_generation() -> str | None:
     cache) and while the cache is unreachable. A missing value (a flushed or restarted cache)
     is replaced by a new one, which makes every process reload its keys once.
     """
-    global _cache_unusable_until
-    if time.monotonic() < _cache_unusable_until:
-        return None
+    known = _known.get()
+    if known is not None:
+        return known
+    # The generation needs no atomic add: two processes racing to create it both end up
+    # reading the one that won, or reload their keys once more.
+    cache = shared_cache.shared(atomic=False)
+    if cache is None:
+        return None  # per-process, forgetful or failing: it cannot carry news between processes
     try:
-        cache = caches[settings.RATE_LIMITER.CACHE]
-        if isinstance(cache, LocMemCache):
-            return None  # each process has its own: it cannot carry news between them
         value = cache.get(GENERATION_CACHE_KEY)
         if value is None:
             cache.add(GENERATION_CACHE_KEY, uuid.uuid4().hex, timeout=None)
@@ -83,15 +86,27 @@ def key_set_generation() -> str | None:
             VERIFICATION_CACHE_SECONDS,
             exc_info=True,
         )
-        _cache_unusable_until = time.monotonic() + CACHE_RETRY_SECONDS
+        shared_cache.failed()
         return None
     return value if isinstance(value, str) else None
+
+
+@contextmanager
+def known_generation(value: object) -> Iterator[None]:
+    """Within the block, ``key_set_generation`` answers ``value`` without asking the cache: the
+    caller read it together with other keys (one round trip). A value that is not a generation
+    (missing from the cache) leaves the usual read in place."""
+    token = _known.set(value if isinstance(value, str) else None)
+    try:
+        yield
+    finally:
+        _known.reset(token)
 
 
 def _new_generation() -> None:
     """Tell every process that the key set changed (after the change is committed)."""
     try:
-        caches[settings.RATE_LIMITER.CACHE].set(GENERATION_CACHE_KEY, uuid.uuid4().hex, None)
+        shared_cache.configured().set(GENERATION_CACHE_KEY, uuid.uuid4().hex, None)
     except Exception:
         logger.warning(
             "cache unavailable; other processes see the key change within %s s",

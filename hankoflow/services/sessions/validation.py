@@ -64,6 +64,13 @@ def validate(
     claims = tokens.decode(token)
     if claims is None:
         return None
+    return check(claims, touch=touch, request=request)
+
+
+def check(
+    claims: dict[str, Any], *, touch: bool = True, request: HttpRequest | None = None
+) -> SessionInfo | None:
+    """``validate`` for the claims of a token ``tokens.decode`` accepted: the database part."""
     session_id = tokens.canonical_uuid(claims.get("session_id"))
     subject = tokens.canonical_uuid(claims.get("sub"))
     if session_id is None or subject is None:

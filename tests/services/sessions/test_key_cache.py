@@ -18,6 +18,7 @@ from django.test import Client, override_settings
 
 from hankoflow import clock
 from hankoflow.services import jwks, sessions
+from hankoflow.services import shared_cache as shared_cache_module
 from tests.tokens import claims_for, sign_raw
 
 pytestmark = pytest.mark.django_db
@@ -71,7 +72,7 @@ def monotonic(monkeypatch):
             self.now += seconds
 
     clock = Clock()
-    monkeypatch.setattr(jwks.cache.time, "monotonic", lambda: clock.now)
+    monkeypatch.setattr(shared_cache_module.time, "monotonic", lambda: clock.now)
     return clock
 
 
