@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from hankoflow import clock
@@ -28,7 +28,7 @@ FULL = ApiKey.Scope.FULL
 @dataclass(frozen=True)
 class NewKey:
     key: ApiKey
-    plaintext: str  # shown once; never stored
+    plaintext: str = field(repr=False)  # shown once; never stored, never in a log line
 
 
 def digest(plaintext: str) -> str:
