@@ -2,6 +2,7 @@
 cache's receiver."""
 
 from django.apps import AppConfig
+from django.db.models.signals import post_delete
 
 
 class HankoflowConfig(AppConfig):
@@ -11,7 +12,9 @@ class HankoflowConfig(AppConfig):
 
     def ready(self) -> None:
         from hankoflow import checks  # noqa: F401  (registers the checks)
-        from hankoflow.services.sessions import validity  # noqa: F401  (its post_delete receiver)
+
+        # Every deleted session row marks its validity-cache entry ended (before the commit).
+        post_delete.connect(_session_deleted, sender="hankoflow.Session", dispatch_uid=__name__)
 
         try:
             from hankoflow import tasks  # noqa: F401  (registers them: web processes publish them)
@@ -19,3 +22,10 @@ class HankoflowConfig(AppConfig):
             # Celery is optional (the `celery` extra): without it emails are sent in-process.
             if exc.name != "celery":
                 raise
+
+
+def _session_deleted(sender: type, **kwargs: object) -> None:
+    # Imported here: loading the app must not load the services layer.
+    from hankoflow.services.sessions.validity import session_deleted
+
+    session_deleted(sender, **kwargs)

@@ -6,6 +6,7 @@ They count queries, never time. ``slow``: run by ``bin/test`` (on PostgreSQL) an
 """
 
 import pytest
+from django.contrib.auth import get_user_model
 
 from bench.queries import CAPABILITY_STEP_TARGET, PASSWORD_CHAIN, count_queries
 
@@ -67,7 +68,10 @@ def test_password_login_chain_sql_statement_counts():
         )
     assert sum(len(step.statements) for step in chain) <= PASSWORD_CHAIN_TOTAL_BUDGET
 
-    # request.user from a session JWT: one SELECT of the session with its account and user.
+    # request.user from a session JWT, the session-validity entry warm in Redis (the first
+    # request filled it): one SELECT of the user by pk, not of the session row.
     user = steps["request.user from session JWT"]
     assert user.status == 200, "the view did not answer with the session's user"
     assert len(user.statements) == 1, "\n".join(user.sql)
+    assert "hankoflow_session" not in user.statements[0], user.statements[0]
+    assert get_user_model()._meta.db_table in user.statements[0], user.statements[0]

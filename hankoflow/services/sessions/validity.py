@@ -55,8 +55,6 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models.signals import post_delete
-from django.dispatch import receiver
 
 from hankoflow import clock
 from hankoflow.conf import settings
@@ -224,8 +222,8 @@ def _write_marker(cache: BaseCache, key: str, timeout: int) -> bool:
     return True
 
 
-@receiver(post_delete, sender=Session, dispatch_uid="hankoflow.sessions.validity")
 def session_deleted(sender: type[Session], instance: Session, using: str, **kwargs: Any) -> None:
-    # Connected for Session, so every queryset delete of sessions goes through the collector
-    # and sends this per row (no fast delete), cascades included.
+    """The ``post_delete`` receiver for ``Session`` (connected in ``HankoflowConfig.ready``).
+    Connected, it makes every queryset delete of sessions go through Django's collector and send
+    this per row (no fast delete), cascades included."""
     mark_ended(instance.pk, instance.expires_at, using=using)

@@ -73,9 +73,11 @@ def hankoflow_settings(**session: Any) -> dict[str, Any]:
     return values
 
 
-def cache_settings(backend: str = BACKEND, **session: Any) -> override_settings:
+def cache_settings(
+    backend: str = BACKEND, location: str = "validity", **session: Any
+) -> override_settings:
     """Point ``RATE_LIMITER.CACHE`` at a cache of ``backend``, with ``SESSION`` values."""
-    caches = {**django_settings.CACHES, ALIAS: {"BACKEND": backend, "LOCATION": "validity"}}
+    caches = {**django_settings.CACHES, ALIAS: {"BACKEND": backend, "LOCATION": location}}
     return override_settings(CACHES=caches, HANKOFLOW=hankoflow_settings(**session))
 
 
