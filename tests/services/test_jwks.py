@@ -142,3 +142,61 @@ def test_jwks_reads_the_key_table_once_when_keys_exist(django_assert_num_queries
     first = jwks.public_jwks()  # creates the first key
     with django_assert_num_queries(1):
         assert jwks.public_jwks() == first
+
+
+# --- the signing key, remembered per process ----------------------------------------------------
+
+
+def test_signing_reads_no_key_row_once_this_process_knows_the_signing_key(
+    django_assert_num_queries,
+):
+    first = jwks.signing_key()  # creates the key: a new key is not remembered yet
+    assert jwks.signing_key().kid == first.kid  # read once, remembered
+    with django_assert_num_queries(0):
+        assert jwks.signing_key().kid == first.kid
+
+
+def test_a_new_key_set_generation_makes_the_signing_key_read_again(
+    monkeypatch, django_assert_num_queries
+):
+    generation = ["one"]
+    monkeypatch.setattr(jwks.cache, "key_set_generation", lambda: generation[0])
+    jwks.signing_key()
+    old = jwks.signing_key()
+    # Another process rotated: the key set changed in the database and in the shared cache,
+    # and this process's decoded keys were left alone.
+    newer = SigningKey.objects.create(
+        kid="another-process-key",
+        private_key_encrypted=jwks.encrypt_private_key(jwks.generate_private_key()),
+        public_jwk={},
+        created_at=clock.now() + timedelta(seconds=1),
+    )
+    with django_assert_num_queries(0):
+        assert jwks.signing_key().kid == old.kid  # the generation has not moved yet
+    generation[0] = "two"
+    assert jwks.signing_key().kid == newer.kid
+
+
+def test_without_a_shared_cache_the_signing_key_is_read_again_after_the_age_bound(monkeypatch):
+    now = [1_000.0]
+    monkeypatch.setattr(jwks.cache, "key_set_generation", lambda: None)
+    monkeypatch.setattr(jwks.keys.time, "monotonic", lambda: now[0])
+    jwks.signing_key()
+    old = jwks.signing_key()
+    newer = SigningKey.objects.create(  # another process rotated
+        kid="another-process-key",
+        private_key_encrypted=jwks.encrypt_private_key(jwks.generate_private_key()),
+        public_jwk={},
+        created_at=clock.now() + timedelta(seconds=1),
+    )
+    now[0] += jwks.VERIFICATION_CACHE_SECONDS - 1
+    assert jwks.signing_key().kid == old.kid  # within the bound: the remembered key
+    now[0] += 1
+    assert jwks.signing_key().kid == newer.kid
+
+
+def test_rotating_in_this_process_signs_with_the_new_key_at_once():
+    jwks.signing_key()
+    jwks.signing_key()
+    rotated = jwks.rotate()
+    assert jwks.signing_key().kid == rotated.kid

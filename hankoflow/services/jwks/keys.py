@@ -37,6 +37,21 @@ class PrivateKey:
     key: rsa.RSAPrivateKey
 
 
+@dataclass(frozen=True)
+class _SigningChoice:
+    """Which kid this process signs with, and when and under which key-set generation it read
+    that from the database (the rule of ``cache.still_valid``, as for verification keys)."""
+
+    kid: str
+    loaded_at: float  # time.monotonic()
+    generation: str | None
+
+
+# Read and written under ``cache.lock``. Its private key lives in ``cache.private_keys``, so
+# ``clear_cache`` (rotate, retire, tests) also drops the choice.
+_signing: _SigningChoice | None = None
+
+
 def create_key(*, now: datetime | None = None) -> SigningKey:
     """Generate and store a new key pair; it becomes the signing key."""
     private = keypairs.generate_private_key()
@@ -47,8 +62,10 @@ def create_key(*, now: datetime | None = None) -> SigningKey:
         public_jwk=keypairs.public_jwk(kid, private.public_key()),
         created_at=now or clock.now(),
     )
+    global _signing
     with cache.lock:
         cache.private_keys[kid] = private
+        _signing = None  # the new key signs from now on
     return row
 
 
@@ -74,21 +91,55 @@ def lock_table() -> None:
 
 def signing_key_row() -> SigningKey:
     """The newest unretired key row, created on first use (race-safe)."""
+    return _signing_key_row()[0]
+
+
+def _signing_key_row() -> tuple[SigningKey, bool]:
+    """``signing_key_row`` and whether this call created the row."""
     row = newest()
     if row is not None:
-        return row
+        return row, False
     with transaction.atomic():
         lock_table()
         row = newest()
         if row is None:
             row = create_key()
             logger.info("created the first session signing key %s", row.kid)
-    return row
+            return row, True
+    return row, False
 
 
 def signing_key() -> PrivateKey:
-    """The key new session tokens are signed with (``kid`` + private key)."""
-    row = signing_key_row()
+    """The key new session tokens are signed with (``kid`` + private key).
+
+    Which key signs is remembered per process like a verification key (the package docstring):
+    while the shared key-set generation is unchanged, or for ``VERIFICATION_CACHE_SECONDS`` when
+    the cache cannot tell, so a login reads no key row. A key that was rotated away elsewhere
+    still verifies everywhere (rotation keeps it unretired); a retired one is dropped by the same
+    generation change that makes every process refuse it.
+    """
+    global _signing
+    generation = cache.key_set_generation()
+    now = time.monotonic()
+    with cache.lock:
+        choice = _signing
+        cached = cache.private_keys.get(choice.kid) if choice is not None else None
+    if cached is not None and cache.still_valid(
+        cache.CachedKey(choice.loaded_at, choice.generation, None), generation, now
+    ):
+        return PrivateKey(kid=choice.kid, key=cached)
+    row, created = _signing_key_row()
+    key = _private_key(row)
+    if not created:
+        # A key created in this call is not remembered: the caller's transaction may still roll
+        # it back. The next call reads it (committed by then, or gone).
+        with cache.lock:
+            _signing = _SigningChoice(row.kid, now, generation)
+    return PrivateKey(kid=row.kid, key=key)
+
+
+def _private_key(row: SigningKey) -> rsa.RSAPrivateKey:
+    """The decrypted private key of ``row``, decrypted once per process."""
     with cache.lock:
         cached = cache.private_keys.get(row.kid)
     if cached is None:
@@ -102,7 +153,7 @@ def signing_key() -> PrivateKey:
             ) from exc
         with cache.lock:
             cache.private_keys[row.kid] = cached
-    return PrivateKey(kid=row.kid, key=cached)
+    return cached
 
 
 def well_formed_kid(kid: Any) -> bool:
