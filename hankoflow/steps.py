@@ -13,7 +13,16 @@ from hankoflow import names as n
 from hankoflow.conf import settings
 from hankoflow.engine import ActionSetup, FlowContext, Outcome
 from hankoflow.errors import FlowError
-from hankoflow.services import accounts, audit, crypto, events, mail, passcodes, ratelimit
+from hankoflow.services import (
+    accounts,
+    audit,
+    crypto,
+    device_trust,
+    events,
+    mail,
+    passcodes,
+    ratelimit,
+)
 
 
 def account_of(ctx: FlowContext) -> accounts.Account | None:
@@ -203,6 +212,37 @@ def credential_onboarding_states(
     if passwords and password_mode != "never" and want_pw:  # noqa: S105
         return [n.STATE_PASSWORD_CREATION]
     return []
+
+
+def device_trusted(ctx: FlowContext) -> bool:
+    """The browser holds a device-trust cookie for the flow's account."""
+    account = account_of(ctx)
+    return bool(account and ctx.env and device_trust.is_trusted(ctx.env.request, account))
+
+
+def second_factor_state(ctx: FlowContext, *, trusted: bool) -> str | None:
+    """The MFA state a user with an enrolled factor must pass after the first factor, whichever
+    it was (security-checks FL-08); ``STATE_ERROR`` (with the flow error set) when none fits."""
+    stash = ctx.stash
+    if not features.mfa() or trusted:
+        return None
+    if stash.get(n.STASH_LOGIN_METHOD) == n.LOGIN_METHOD_PASSKEY and stash.get(
+        n.STASH_PASSKEY_USER_VERIFIED, True
+    ):
+        # Hanko: skips the second factor after any passkey; we only after one that verified
+        # the user (security-checks WA-04, FL-08): presence alone is one factor.
+        return None  # a passkey is already possession plus user verification
+    has_key = bool(stash.get(n.STASH_USER_HAS_SECURITY_KEY))
+    otp_ok = features.totp() and bool(stash.get(n.STASH_USER_HAS_OTP_SECRET))
+    attachment_ok = bool(stash.get(n.STASH_SECURITY_KEY_ATTACHMENT_SUPPORTED))
+    if features.security_keys() and has_key:
+        if attachment_ok:
+            return n.STATE_LOGIN_SECURITY_KEY
+        if otp_ok:
+            return n.STATE_LOGIN_OTP
+        ctx.set_flow_error(errors.PLATFORM_AUTHENTICATOR_REQUIRED)
+        return n.STATE_ERROR
+    return n.STATE_LOGIN_OTP if otp_ok else None
 
 
 def mfa_creation_state(ctx: FlowContext) -> str | None:

@@ -12,7 +12,12 @@ from hankoflow.engine import inputs as i
 from hankoflow.services import ratelimit
 from hankoflow.services.thirdparty import dance, providers, tokens
 from hankoflow.services.thirdparty.state import StateCookie
-from hankoflow.steps import rate_limit_error, stash_account_facts
+from hankoflow.steps import (
+    device_trusted,
+    rate_limit_error,
+    second_factor_state,
+    stash_account_facts,
+)
 
 
 class ThirdPartyOAuth(Action):
@@ -101,6 +106,15 @@ class ExchangeToken(Action):
         if ctx.is_flow(n.FLOW_REGISTRATION):
             ctx.stash.set(n.STASH_REGISTRATION_AMR_THIRD_PARTY, True)
             ctx.stash.set(n.STASH_REGISTRATION_AMR_THIRD_PARTY_PROVIDER, provider_id)
+        # Hanko: signs the account in without its second factor; an enrolled one is asked for
+        # first, as after a password (security-checks FL-08, OA-05).
+        second = second_factor_state(ctx, trusted=device_trusted(ctx))
+        if second and not ctx.is_flow(n.FLOW_LOGIN):
+            # Only the login flow has the MFA states: elsewhere such an account signs in there.
+            ctx.set_flow_error(errors.OPERATION_NOT_PERMITTED)
+            second = n.STATE_ERROR
+        if second:
+            states = [second] if second == n.STATE_ERROR else [second, *states]
         ctx.prevent_revert()
         return ctx.continue_to(*states)
 

@@ -4,12 +4,16 @@ credentials, device trust, and finally ``success``."""
 
 from __future__ import annotations
 
-from hankoflow import errors, features
+from hankoflow import features
 from hankoflow import names as n
 from hankoflow.conf import settings
 from hankoflow.engine import FlowContext, Hook
-from hankoflow.services import device_trust
-from hankoflow.steps import account_of, can_use_passkeys, credential_onboarding_states
+from hankoflow.steps import (
+    can_use_passkeys,
+    credential_onboarding_states,
+    device_trusted,
+    second_factor_state,
+)
 
 
 class ScheduleOnboardingStates(Hook):
@@ -63,29 +67,8 @@ class ScheduleOnboardingStates(Hook):
 
     @staticmethod
     def _trusted_device(ctx: FlowContext) -> bool:
-        account = account_of(ctx)
-        return bool(account and ctx.env and device_trust.is_trusted(ctx.env.request, account))
+        return device_trusted(ctx)
 
     @staticmethod
     def _second_factor(ctx: FlowContext, trusted: bool) -> str | None:
-        """The MFA state a user with an enrolled factor must pass (security-checks FL-08)."""
-        stash = ctx.stash
-        if not features.mfa() or trusted:
-            return None
-        if stash.get(n.STASH_LOGIN_METHOD) == n.LOGIN_METHOD_PASSKEY and stash.get(
-            n.STASH_PASSKEY_USER_VERIFIED, True
-        ):
-            # Hanko: skips the second factor after any passkey; we only after one that verified
-            # the user (security-checks WA-04, FL-08): presence alone is one factor.
-            return None  # a passkey is already possession plus user verification
-        has_key = bool(stash.get(n.STASH_USER_HAS_SECURITY_KEY))
-        otp_ok = features.totp() and bool(stash.get(n.STASH_USER_HAS_OTP_SECRET))
-        attachment_ok = bool(stash.get(n.STASH_SECURITY_KEY_ATTACHMENT_SUPPORTED))
-        if features.security_keys() and has_key:
-            if attachment_ok:
-                return n.STATE_LOGIN_SECURITY_KEY
-            if otp_ok:
-                return n.STATE_LOGIN_OTP
-            ctx.set_flow_error(errors.PLATFORM_AUTHENTICATOR_REQUIRED)
-            return n.STATE_ERROR
-        return n.STATE_LOGIN_OTP if otp_ok else None
+        return second_factor_state(ctx, trusted=trusted)

@@ -9,15 +9,18 @@ import time
 from urllib.parse import urlsplit
 
 import jwt
+import pyotp
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from social_core.exceptions import SocialAuthBaseException
 
-from hankoflow.services.thirdparty import backends, redirects
+from hankoflow.models import Identity, Session
+from hankoflow.services.thirdparty import backends, redirects, tokens
 from hankoflow.services.thirdparty.providers import Provider
 from hankoflow.services.thirdparty.state import State
+from tests.security.test_flow_integrity import assert_only_offered_actions_run
 
 ISSUER = "https://idp.example.com"
 CLIENT_ID = "hankoflow-client"
@@ -163,3 +166,72 @@ def test_an_allowed_url_always_names_the_allowed_host(tail):
         parts = urlsplit(url)
         assert parts.scheme == "https" and parts.hostname == "app.example.com"
         assert parts.username is None and parts.port is None
+
+
+# --- OA-05 / FL-08 a provider sign-in meets the account's second factor too -----------------------
+
+VERIFIER = "c" * 43
+GITHUB = {
+    "ALLOWED_REDIRECT_URLS": ["https://app.example.com/**"],
+    "ERROR_REDIRECT_URL": "https://app.example.com/error",
+    "PROVIDERS": {"github": {"ENABLED": True, "CLIENT_ID": "id", "SECRET": "secret"}},
+}
+
+
+def github_token(account, settings) -> str:
+    settings.HANKOFLOW = {"THIRD_PARTY": GITHUB}
+    identity = Identity.objects.create(
+        account=account, provider_id="github", subject="gh-1", email="", email_verified=True
+    )
+    return tokens.issue(account, identity, user_created=False, code_verifier=VERIFIER)
+
+
+def at_thirdparty(flow_client, flow: str):
+    state = flow_client.act(
+        flow_client.start(flow), "register_client_capabilities", {"webauthn_available": False}
+    )
+    return flow_client.act(
+        state,
+        "thirdparty_oauth",
+        {
+            "provider": "github",
+            "redirect_to": "https://app.example.com/x",
+            "code_verifier": VERIFIER,
+        },
+    )
+
+
+def test_a_provider_sign_in_asks_for_the_enrolled_app(flow_client, account_factory, settings):
+    secret = pyotp.random_base32()
+    token = github_token(account_factory("gh@example.com", totp=secret), settings)
+    state = at_thirdparty(flow_client, "login")
+    state = flow_client.act(state, "exchange_token", {"token": token, "code_verifier": VERIFIER})
+    assert state.state == "login_otp"
+    assert set(state.body["actions"]).isdisjoint({"skip", "back"})
+    assert Session.objects.count() == 0
+    assert_only_offered_actions_run(flow_client, state, "login")
+    done = flow_client.act(state, "otp_code_validate", {"otp_code": pyotp.TOTP(secret).now()})
+    assert done.state == "success"  # the address and identifiers were there already
+    assert done.body["payload"]["claims"]["amr"] == ["ext:github", "totp"]
+
+
+def test_a_provider_sign_in_from_the_registration_page_cannot_skip_the_app(
+    flow_client, account_factory, settings
+):
+    """The registration flow has no MFA states: such an account must sign in through login."""
+    token = github_token(account_factory("gh@example.com", totp=pyotp.random_base32()), settings)
+    state = at_thirdparty(flow_client, "registration")
+    refused = flow_client.act(state, "exchange_token", {"token": token, "code_verifier": VERIFIER})
+    assert refused.state == "error"
+    assert refused.error_code == "operation_not_permitted_error"
+    assert Session.objects.count() == 0
+
+
+def test_a_provider_sign_in_without_a_second_factor_is_unchanged(
+    flow_client, account_factory, settings
+):
+    token = github_token(account_factory("gh@example.com"), settings)
+    state = at_thirdparty(flow_client, "registration")
+    done = flow_client.act(state, "exchange_token", {"token": token, "code_verifier": VERIFIER})
+    assert done.state == "success"
+    assert done.body["payload"]["claims"]["amr"] == ["ext:github"]
