@@ -28,7 +28,7 @@ def passkey_login(flow_client: FlowClient, **headers):
     return state
 
 
-# --- WA-02 the expected origin comes from the configuration, never from the request -------------
+# --- WA-02 the expected origin comes from the configuration, never from the request ---------------
 
 
 def test_request_headers_do_not_widen_the_accepted_origins(account_factory, device):
