@@ -6,17 +6,22 @@ one UPDATE of it in a transaction, behind the same middleware, with no engine, D
 which ``HankoflowMiddleware`` makes from the request's session JWT (``Authorization: Bearer``):
 the token's signature and claims are checked and its session row is read with the account and
 Django user (one SELECT; an UPDATE of ``last_used`` at most every 5 s per session).
+``hasher`` is the password hasher alone: one ``check_password`` of the seeded password against
+the hash the seeded users share (``BENCH_PASSWORD_HASH``, from ``bench.seed``), no database.
 """
 
 from __future__ import annotations
 
+import os
 import uuid
 
+from django.contrib.auth.hashers import check_password
 from django.db import transaction
 from django.db.models import F
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from bench.seed import PASSWORD
 from hankoflow.models import Flow
 
 
@@ -39,3 +44,10 @@ def hello(request: HttpRequest) -> JsonResponse:
 @csrf_exempt
 def user(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"user_id": request.user.pk})
+
+
+@csrf_exempt
+def hasher(request: HttpRequest) -> JsonResponse:
+    # No setter: a hash from another hasher than the preferred one would be checked, not saved.
+    ok = check_password(PASSWORD, os.environ.get("BENCH_PASSWORD_HASH", ""))
+    return JsonResponse({"ok": ok}, status=200 if ok else 500)

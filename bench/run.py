@@ -33,6 +33,19 @@ What it does, in order:
    (>= <goal>) PASS|FAIL``, then runs ``python -m bench.queries`` against the same database for
    the SQL statement counts.
 
+5. Prints each worker's memory after the run (RSS and PSS from /proc, ``bench.memory``).
+
+Options that add to the default run (its scenarios, duration and output stay as they are):
+
+* ``--argon2``: then password logins with the production hasher, Argon2id, next to the hasher
+  alone, on a second server with ``bench.argon2_settings`` (``bench/argon2.py``).
+* ``--workers-compare``: every one of our scenarios also on gunicorn ``gthread`` workers (same
+  count, ``GTHREAD_THREADS`` threads each), right after it ran on the sync ones, once with the
+  client keeping its connection and once with a new connection per request.
+* ``--scale N``: N times the users and sessions and ``N x bench.scale.FLOWS_PER_SCALE`` login
+  flows, half of them expired, before the run; after it the flow, session and audit log tables'
+  rows and sizes, before and after ``manage.py hankoflow_cleanup`` (``bench/scale.py``).
+
 It measures, it does not judge: the exit code is 0 even when a target is missed (1 only if the
 bench could not run at all).
 """
@@ -59,6 +72,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from bench.mail import read_code
@@ -82,6 +96,7 @@ CHAIN_REQUESTS = 5  # init + 4 persisted steps (capabilities, identifier, choose
 SEED_USERS = 1500  # users bench.seed creates (with passwords) for the login chains
 SEED_SESSIONS = 100  # of which this many get a session for the request.user scenario
 WORKERS = 2
+GTHREAD_THREADS = 4  # --workers-compare: threads per gthread worker
 SERVICE_VARS = (
     "DATABASE_URL",
     "CACHE_URL",
@@ -199,8 +214,12 @@ class Server:
         stderr_file: Path,
         python: str = PYTHON,
         app: str = "project.wsgi:application",
+        worker_class: str = "sync",
+        threads: int = 1,
     ) -> None:
         self.env = env
+        self.worker_class = worker_class
+        self.threads = threads
         self.python = python
         self.app = app
         self.logfile = logfile  # gunicorn's own log: boot, workers
@@ -219,7 +238,8 @@ class Server:
             "--workers",
             str(WORKERS),
             "--worker-class",
-            "sync",
+            self.worker_class,
+            *(["--threads", str(self.threads)] if self.threads > 1 else []),
             "--timeout",
             "30",
             "--graceful-timeout",
@@ -285,6 +305,18 @@ class Server:
                 head = re.sub(r"[0-9a-f-]{32,36}", "<id>", lines[0].strip())
                 counts[f"{head} -> {raised[-1][:100]}"] += 1
         return counts
+
+    def describe(self) -> str:
+        threads = f" x {self.threads} threads" if self.threads > 1 else ""
+        return f"{WORKERS} {self.worker_class} workers{threads}"
+
+    def worker_memory(self) -> str:
+        """Each worker's RSS and PSS now (``bench.memory``)."""
+        from bench import memory
+
+        if self.proc is None or self.proc.poll() is not None:
+            return "not measured (server not running)"
+        return memory.describe(memory.workers(self.proc.pid))
 
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
@@ -369,12 +401,30 @@ class LoadResult:
         return statistics.median(self.latencies) * 1000 if self.latencies else 0.0
 
 
-def run_load(port: int, load: Load, duration: float, concurrency: int) -> LoadResult:
+class ClosingConnection(http.client.HTTPConnection):
+    """Asks for ``Connection: close`` on every request, so each one gets a new connection, as
+    from nginx with its default upstream settings (HTTP/1.0, no keepalive)."""
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().request(method, url, body, {**(headers or {}), "Connection": "close"}, **kwargs)
+
+
+def run_load(
+    port: int, load: Load, duration: float, concurrency: int, close: bool = False
+) -> LoadResult:
     """``concurrency`` threads, one HTTP/1.1 connection each, until ``load.count`` requests are
     taken or ``duration`` seconds have passed; requests in flight then finish and count.
 
     Connections are keep-alive from the client side; gunicorn's sync workers answer every request
     with ``Connection: close``, so http.client reconnects for the next one (every scenario alike).
+    ``close``: the client asks for that itself (``ClosingConnection``), for any worker class.
     """
     lock = threading.Lock()
     taken = 0
@@ -389,7 +439,8 @@ def run_load(port: int, load: Load, duration: float, concurrency: int) -> LoadRe
 
     def worker() -> None:
         nonlocal taken, ok, failed
-        conn = http.client.HTTPConnection(HOST, port, timeout=30)
+        connection = ClosingConnection if close else http.client.HTTPConnection
+        conn = connection(HOST, port, timeout=30)
         my_latencies: list[float] = []
         my_ok = my_failed = 0
         my_statuses: Counter[str] = Counter()
@@ -819,6 +870,17 @@ def start_peer(
         return None, None, None
 
 
+@dataclass
+class Variant:
+    """--workers-compare: another server of ours, and how the client talks to it; each of our
+    scenarios runs on it right after it ran on the main server."""
+
+    label: str
+    port: int
+    close: bool = False  # a new connection per request (ClosingConnection)
+    results: dict[str, list[LoadResult]] = field(default_factory=dict)
+
+
 class Bench:
     def __init__(
         self,
@@ -828,9 +890,11 @@ class Bench:
         seeded: Seeded,
         mail: Path,
         peer: Peer | None = None,
+        variants: list[Variant] | None = None,
     ) -> None:
         self.port = port
         self.peer = peer
+        self.variants = variants or []
         self.duration = duration
         self.concurrency = concurrency
         self.seeded = seeded
@@ -840,9 +904,15 @@ class Bench:
         self.results: dict[str, list[LoadResult]] = {}
 
     def load(
-        self, load: Load, duration: float | None = None, port: int | None = None
+        self,
+        load: Load,
+        duration: float | None = None,
+        port: int | None = None,
+        close: bool = False,
     ) -> LoadResult:
-        result = run_load(port or self.port, load, duration or self.duration, self.concurrency)
+        result = run_load(
+            port or self.port, load, duration or self.duration, self.concurrency, close
+        )
         for body in result.bodies:
             match = FLOW_ID.search(body)
             if match:
@@ -850,14 +920,20 @@ class Bench:
         self.created_ids.update(result.created)
         return result
 
-    def chain(self, key: str, duration: float | None = None) -> LoadResult:
+    def chain(
+        self,
+        key: str,
+        duration: float | None = None,
+        port: int | None = None,
+        close: bool = False,
+    ) -> LoadResult:
         """A run of the password (E) or passcode (F) chain, on users no chain used yet (until
         all were used; each user has a session limit of 5, and one chain issues one)."""
         if key == "E":
             load = password_chain_load(self.seeded, self.next_user, 10**6)
         else:
             load = passcode_chain_load(self.seeded, self.next_user, 10**6, self.mail)
-        result = self.load(load, duration)
+        result = self.load(load, duration, port=port, close=close)
         self.next_user += result.ok + result.failed
         return result
 
@@ -903,6 +979,11 @@ class Bench:
             warmed = self.chain(key, duration=1.0)
             if warmed.failed:
                 log(f"  warm-up {warmed.name}: {warmed.failed} failed {dict(warmed.statuses)}")
+        for variant in self.variants:
+            self.load(hello_load(10**6), duration=0.5, port=variant.port, close=variant.close)
+            self.load(user_load(self.seeded, 10**6), 0.5, port=variant.port, close=variant.close)
+            for key in "EF":
+                self.chain(key, duration=1.0, port=variant.port, close=variant.close)
         if self.peer is not None:
             for key in PEER_SCENARIOS:
                 warmed = self.peer_scenario(key, duration=1.0 if key in "PQ" else 0.5)
@@ -911,13 +992,15 @@ class Bench:
         estimate = self.load(capability_load(warm[:200]), duration=1.5)
         pool = warm[200:]
         rate = max(estimate.attempts_per_s, 50.0)  # failed attempts use up flows too
+        # B's rate on each variant's server, for its share of the pool (--workers-compare).
+        rates = {variant.label: rate for variant in self.variants}
         log(
             f"  estimate: {rate:.0f} capability steps/s; baseline rows: {len(baseline_ids)}; "
             f"seeded users: {len(self.seeded.emails)}, sessions: {len(self.seeded.sessions)}"
         )
 
         for round_no in range(1, rounds + 1):
-            want = self.needed(rate)
+            want = self.needed(rate) + sum(self.needed(r) for r in rates.values())
             if len(pool) < want:
                 began = time.perf_counter()
                 pool += self.create_flows(want - len(pool))
@@ -927,34 +1010,44 @@ class Bench:
                 )
             log(f"round {round_no}/{rounds}")
             for key in self.order():
-                if key in PEER_SCENARIOS:
-                    result = self.peer_scenario(key)
-                elif key == "A":
-                    result = self.load(baseline_load(baseline_ids, 10**6))
-                elif key == "B":
-                    result = self.load(capability_load(pool))
-                elif key == "C":
-                    result = self.load(init_load(10**6))
-                elif key == "D":
-                    result = self.load(hello_load(10**6))
-                elif key in "EF":
-                    result = self.chain(key)
-                else:
-                    result = self.load(user_load(self.seeded, 10**6))
-                self.results.setdefault(key, []).append(result)
-                note = f", {result.failed} failed {dict(result.statuses)}" if result.failed else ""
-                if key == "B" and result.ok + result.failed >= len(pool):
-                    note += " (pool used up before the time limit)"
-                log(
-                    f"  {key} {result.name}: {result.ok} in {result.elapsed:.2f}s = "
-                    f"{result.rps:.0f} {result.unit}{note}"
-                )
-                if key == "B":
-                    pool = pool[result.ok + result.failed :]  # used flows are past preflight
-                    rate = max(rate, result.attempts_per_s)
-                if key == "C":  # fresh preflight flows: the next round's pool
-                    pool += [parse_flow(body) for body in result.bodies]
-                    result.bodies.clear()
+                servers = [None] if key in PEER_SCENARIOS else [None, *self.variants]
+                for variant in servers:
+                    port, close = (variant.port, variant.close) if variant else (None, False)
+                    if key in PEER_SCENARIOS:
+                        result = self.peer_scenario(key)
+                    elif key == "A":
+                        result = self.load(baseline_load(baseline_ids, 10**6), None, port, close)
+                    elif key == "B":
+                        result = self.load(capability_load(pool), None, port, close)
+                    elif key == "C":
+                        result = self.load(init_load(10**6), None, port, close)
+                    elif key == "D":
+                        result = self.load(hello_load(10**6), None, port, close)
+                    elif key in "EF":
+                        result = self.chain(key, port=port, close=close)
+                    else:
+                        result = self.load(user_load(self.seeded, 10**6), None, port, close)
+                    results = variant.results if variant else self.results
+                    results.setdefault(key, []).append(result)
+                    note = ""
+                    if result.failed:
+                        note = f", {result.failed} failed {dict(result.statuses)}"
+                    if key == "B" and result.ok + result.failed >= len(pool):
+                        note += " (pool used up before the time limit)"
+                    where = f" [{variant.label}]" if variant else ""
+                    log(
+                        f"  {key} {result.name}{where}: {result.ok} in "
+                        f"{result.elapsed:.2f}s = {result.rps:.0f} {result.unit}{note}"
+                    )
+                    if key == "B":
+                        pool = pool[result.ok + result.failed :]  # used flows are past preflight
+                        if variant:
+                            rates[variant.label] = max(rates[variant.label], result.attempts_per_s)
+                        else:
+                            rate = max(rate, result.attempts_per_s)
+                    if key == "C":  # fresh preflight flows: the next round's pool
+                        pool += [parse_flow(body) for body in result.bodies]
+                        result.bodies.clear()
         if self.next_user > len(self.seeded.emails):
             log(
                 f"  note: {self.next_user} chains on {len(self.seeded.emails)} users: "
@@ -990,6 +1083,28 @@ class Bench:
             )
         return "\n".join(lines)
 
+    def workers_table(self, label: str) -> str:
+        """--workers-compare: each of our scenarios on the main server (``label``) and on each
+        variant's, best of the runs; ``xN`` is the variant's rate over the main server's."""
+        columns = [label] + [variant.label for variant in self.variants]
+        header = f"{'scenario':<36}" + "".join(f" {name[:22]:>22}" for name in columns)
+        lines = [header, "-" * len(header)]
+        for key in SCENARIOS:
+            if key not in self.results:
+                continue
+            main = max(self.results[key], key=lambda r: r.rps)
+            cells = [f"{main.rps:.0f} (p50 {main.p50_ms:.0f} ms)"]
+            for variant in self.variants:
+                if key not in variant.results:
+                    cells.append("-")
+                    continue
+                other = max(variant.results[key], key=lambda r: r.rps)
+                ratio = f"x{other.rps / main.rps:.2f}" if main.rps else "n/a"
+                failed = sum(r.failed for r in variant.results[key])
+                cells.append(f"{other.rps:.0f} {ratio}" + (f" ({failed} failed)" if failed else ""))
+            lines.append(f"{key} {main.name:<34}" + "".join(f" {cell:>22}" for cell in cells))
+        return "\n".join(lines)
+
     def targets(self) -> list[str]:
         """One line per target of the issues: the ratio, PASS/FAIL, and whether it is reliable."""
         best = self.best()
@@ -1019,6 +1134,70 @@ class Bench:
         return lines
 
 
+# --- --scale ----------------------------------------------------------------------------------
+
+
+def scale_flows(database: Database, env: dict[str, str], scale: int) -> None:
+    """The background flows of ``--scale`` (bench/scale.py), half of them expired."""
+    from bench.scale import FLOWS_PER_SCALE
+
+    if database.delete_created:
+        log("--scale: no background flows on a shared database (only in a throwaway one)")
+        return
+    count = FLOWS_PER_SCALE * scale
+    began = time.perf_counter()
+    subprocess.run(
+        [PYTHON, "-m", "bench.scale", "flows", "--count", str(count), "--expired", str(count // 2)],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        timeout=600,
+    )
+    log(
+        f"  --scale {scale}: {count} background login flows, {count // 2} of them expired "
+        f"({time.perf_counter() - began:.1f}s, not timed)"
+    )
+
+
+def scale_report(env: dict[str, str], scale: int) -> list[str]:
+    """Table sizes after the run, then after ``manage.py hankoflow_cleanup`` (and a VACUUM)."""
+    from bench import scale as scaling
+
+    def sizes(*extra: str) -> dict:
+        answer = subprocess.run(
+            [PYTHON, "-m", "bench.scale", "sizes", *extra],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            timeout=300,
+            capture_output=True,
+            text=True,
+        )
+        return json.loads(answer.stdout)
+
+    before = sizes()
+    cleanup = subprocess.run(
+        [PYTHON, "manage.py", "hankoflow_cleanup", "--only", "flows", "--only", "sessions"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        timeout=600,
+        capture_output=True,
+        text=True,
+    )
+    after = sizes()
+    vacuumed = sizes("--vacuum")
+    deleted = " ".join(cleanup.stdout.split())
+    return [
+        f"--scale {scale}: {SEED_USERS * scale} users, {SEED_SESSIONS * scale} sessions, "
+        f"{scaling.FLOWS_PER_SCALE * scale} background flows (half expired) before the run",
+        *scaling.describe("after the run", before),
+        f"  manage.py hankoflow_cleanup --only flows --only sessions: {deleted}",
+        *scaling.describe("after cleanup", after),
+        *scaling.describe("after VACUUM", vacuumed),
+    ]
+
+
 # --- main -------------------------------------------------------------------------------------
 
 
@@ -1046,6 +1225,27 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="skip the peer (django-allauth headless) and its targets",
     )
     parser.add_argument(
+        "--argon2",
+        action="store_true",
+        help="then password logins with the production hasher (Argon2id) next to the hasher "
+        "alone, on a second server (bench/argon2.py; about a minute more)",
+    )
+    parser.add_argument(
+        "--scale",
+        type=int,
+        default=1,
+        metavar="N",
+        help=f"N times the users ({SEED_USERS} at 1) and sessions, plus N x "
+        "bench.scale.FLOWS_PER_SCALE login flows (half expired); then the table sizes before "
+        "and after manage.py hankoflow_cleanup (default 1: as always)",
+    )
+    parser.add_argument(
+        "--workers-compare",
+        action="store_true",
+        help=f"run each of our scenarios also on gunicorn gthread workers ({WORKERS} x "
+        f"{GTHREAD_THREADS} threads) right after the sync ones, and compare",
+    )
+    parser.add_argument(
         "--keep-logs",
         action="store_true",
         help="keep the temp dir with gunicorn's logs (and the SQLite file)",
@@ -1055,6 +1255,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.scale < 1:
+        log("--scale must be at least 1")
+        return 1
     began = time.perf_counter()
     tmp = Path(tempfile.mkdtemp(prefix="hankoflow-bench-"))
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
@@ -1063,7 +1266,11 @@ def main(argv: list[str] | None = None) -> int:
     bench: Bench | None = None
     peer_server: Server | None = None
     peer_db: Database | None = None
+    alt_server: Server | None = None
     seeded_domain = ""
+    from bench import argon2
+
+    argon2_phase = argon2.Phase()
     try:
         url = os.environ.get("DATABASE_URL", "")
         if args.db == "postgres" and not url.startswith(("postgres", "pgsql")):
@@ -1112,18 +1319,30 @@ def main(argv: list[str] | None = None) -> int:
             "--domain",
             domain,
             "--users",
-            str(SEED_USERS),
+            str(SEED_USERS * args.scale),
             "--sessions",
-            str(SEED_SESSIONS),
+            str(SEED_SESSIONS * args.scale),
             "--out",
             str(seed_file),
         ]
         seeded_domain = domain  # from here on, a shared database holds this run's users
-        subprocess.run(seeding, cwd=ROOT, env=env, check=True, timeout=120)
+        subprocess.run(seeding, cwd=ROOT, env=env, check=True, timeout=120 * args.scale)
         seeded = Seeded.read(seed_file)
+        if args.scale > 1:
+            scale_flows(database, env, args.scale)
         server = Server(env, tmp / "gunicorn.log", tmp / "gunicorn.stderr")
         server.start()
         log(f"gunicorn listening on {HOST}:{server.port}")
+        if args.workers_compare:
+            alt_server = Server(
+                env,
+                tmp / "gthread.log",
+                tmp / "gthread.stderr",
+                worker_class="gthread",
+                threads=GTHREAD_THREADS,
+            )
+            alt_server.start()
+            log(f"workers compare: {alt_server.describe()} on {HOST}:{alt_server.port}")
 
         peer: Peer | None = None
         if args.no_peer:
@@ -1131,10 +1350,28 @@ def main(argv: list[str] | None = None) -> int:
         else:
             peer, peer_server, peer_db = start_peer(database, env, tmp, seeded.password)
 
-        bench = Bench(server.port, args.duration, args.concurrency, seeded, mail, peer)
+        bench = Bench(
+            server.port,
+            args.duration,
+            args.concurrency,
+            seeded,
+            mail,
+            peer,
+            variants=[
+                Variant(f"{alt_server.describe()}, keep-alive", alt_server.port),
+                Variant(f"{alt_server.describe()}, conn./request", alt_server.port, close=True),
+            ]
+            if alt_server
+            else None,
+        )
         bench.run()
+        memory = server.worker_memory()
+        alt_memory = alt_server.worker_memory() if alt_server else ""
         server.stop()
         errors = server.error_counts()
+        if alt_server is not None:
+            alt_server.stop()
+            errors.update({f"gthread: {line}": n for line, n in alt_server.error_counts().items()})
         if peer_server is not None:
             peer_server.stop()
             errors.update({f"peer: {line}": n for line, n in peer_server.error_counts().items()})
@@ -1167,7 +1404,27 @@ def main(argv: list[str] | None = None) -> int:
             print("Exceptions logged by the workers (whole run, warm-up included):")
             for line, n in errors.most_common(5):
                 print(f"  {n:>6} x {line}")
+        print(f"Memory per worker after the run ({server.describe()}): {memory}")
+        if alt_server is not None:
+            print()
+            print(
+                f"Worker model: our scenarios on {server.describe()} and, right after each, on "
+                f"{alt_server.describe()}, with the client keeping its connection and with a "
+                "new connection per request (as nginx without upstream keepalive); best of 2, "
+                "rate in each row's unit, x: vs sync:"
+            )
+            print(bench.workers_table(server.describe()))
+            print(f"Memory per worker after the run ({alt_server.describe()}): {alt_memory}")
         print(flush=True)
+
+        if args.argon2:
+            argon2.run_phase(env, tmp, args.duration, args.concurrency, argon2_phase)
+            bench.created_ids.update(argon2_phase.bench.created_ids if argon2_phase.bench else ())
+            print("\n".join(argon2.report(argon2_phase)), flush=True)
+            print(flush=True)
+        if args.scale > 1:
+            print("\n".join(scale_report(env, args.scale)), flush=True)
+            print(flush=True)
 
         counted = subprocess.run(
             [PYTHON, "-m", "bench.queries"], cwd=ROOT, env=env, timeout=60, check=False
@@ -1184,6 +1441,10 @@ def main(argv: list[str] | None = None) -> int:
             server.stop()
         if peer_server is not None:
             peer_server.stop()
+        if alt_server is not None:
+            alt_server.stop()
+        if argon2_phase.bench is not None and bench is not None:
+            bench.created_ids.update(argon2_phase.bench.created_ids)
         if peer_db is not None and peer_db.drop is not None:
             try:
                 peer_db.drop()
@@ -1196,12 +1457,14 @@ def main(argv: list[str] | None = None) -> int:
                 elif database.delete_created:
                     if bench is not None and bench.created_ids:
                         delete_flows(database.url, bench.created_ids)
-                    if seeded_domain:
+                    for seeded_in in (seeded_domain, argon2_phase.domain):
+                        if not seeded_in:
+                            continue
                         subprocess.run(
-                            [PYTHON, "-m", "bench.seed", "--remove", "--domain", seeded_domain],
+                            [PYTHON, "-m", "bench.seed", "--remove", "--domain", seeded_in],
                             cwd=ROOT,
                             env=env,
-                            timeout=120,
+                            timeout=120 * args.scale,
                             check=True,
                         )
             except Exception as exc:  # cleanup must not hide the report

@@ -4,7 +4,11 @@
 server, with the same settings (``bench.settings``, so the password hashes are MD5). It creates
 ``--users`` users through the real services, ``hankoflow.services.accounts.create`` with
 ``passwords.hash_password``: a verified primary email ``u00000@<domain>``, ``u00001@...`` and one
-shared password. For the first ``--sessions`` of them it issues a session with
+shared password, hashed once with the settings' first hasher and stored for every user (the
+bench measures checking a hash, not making one; with Argon2, ``bench.argon2_settings``, a hash per
+user would make 15,000 users take half an hour). ``--without-password`` more users
+(``n00000@<domain>``, ...) get no password at all: the Argon2 run's failing logins. For the
+first ``--sessions`` of the users with a password it issues a session with
 ``hankoflow.services.sessions.issue`` (as a password login would, ``amr=["pwd"]``), whose JWTs
 the ``request.user`` scenario sends as ``Authorization: Bearer``. Everything is written as JSON to
 ``--out`` for the load generator.
@@ -31,7 +35,11 @@ def email_for(index: int, domain: str) -> str:
     return f"u{index:05d}@{domain}"
 
 
-def seed(domain: str, users: int, sessions: int) -> dict[str, object]:
+def email_without_password(index: int, domain: str) -> str:
+    return f"n{index:05d}@{domain}"
+
+
+def seed(domain: str, users: int, sessions: int, without_password: int = 0) -> dict[str, object]:
     from django.db import transaction
     from django.http import JsonResponse
 
@@ -40,6 +48,8 @@ def seed(domain: str, users: int, sessions: int) -> dict[str, object]:
 
     emails: list[str] = []
     tokens: list[dict[str, object]] = []
+    no_password: list[str] = []
+    password_hash = passwords.hash_password(PASSWORD)
     with transaction.atomic():  # one commit, not one per user
         for index in range(users):
             email = email_for(index, domain)
@@ -48,7 +58,7 @@ def seed(domain: str, users: int, sessions: int) -> dict[str, object]:
                 email=email,
                 email_verified=True,
                 username=None,
-                password_hash=passwords.hash_password(PASSWORD),
+                password_hash=password_hash,
             )
             emails.append(email)
             if index < sessions:
@@ -56,7 +66,20 @@ def seed(domain: str, users: int, sessions: int) -> dict[str, object]:
                 # What bench.baseline.user answers for this token, byte for byte.
                 expected = JsonResponse({"user_id": account.user.pk}).content.decode()
                 tokens.append({"token": issued.token, "expected": expected})
-    return {"domain": domain, "password": PASSWORD, "emails": emails, "sessions": tokens}
+        for index in range(without_password):
+            email = email_without_password(index, domain)
+            accounts.create(
+                uuid.uuid4(), email=email, email_verified=True, username=None, password_hash=None
+            )
+            no_password.append(email)
+    return {
+        "domain": domain,
+        "password": PASSWORD,
+        "password_hash": password_hash,
+        "emails": emails,
+        "sessions": tokens,
+        "without_password": no_password,
+    }
 
 
 def remove(domain: str) -> int:
@@ -88,6 +111,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--domain", required=True, help="email domain of this run's users")
     parser.add_argument("--users", type=int, default=1500)
     parser.add_argument("--sessions", type=int, default=100)
+    parser.add_argument(
+        "--without-password", type=int, default=0, help="more users, with no password"
+    )
     parser.add_argument("--out", type=Path, help="the JSON file to write (unless --remove)")
     parser.add_argument("--remove", action="store_true", help="delete the users of --domain")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
@@ -103,10 +129,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.out is None:
         parser.error("--out is required")
-    data = seed(args.domain, args.users, min(args.sessions, args.users))
+    data = seed(args.domain, args.users, min(args.sessions, args.users), args.without_password)
     args.out.write_text(json.dumps(data))
+    without = f" (and {args.without_password} without)" if args.without_password else ""
     print(
-        f"[bench]   created {args.users} users with passwords and "
+        f"[bench]   created {args.users} users with passwords{without} and "
         f"{len(data['sessions'])} sessions in {time.perf_counter() - began:.1f}s (not timed)",
         flush=True,
     )

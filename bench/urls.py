@@ -9,5 +9,6 @@ urlpatterns = [
     path("bench/baseline/<uuid:flow_id>", baseline.select_update, name="bench-baseline"),
     path("bench/hello", baseline.hello, name="bench-hello"),
     path("bench/user", baseline.user, name="bench-user"),
+    path("bench/hasher", baseline.hasher, name="bench-hasher"),
     path("", include("project.urls")),
 ]
