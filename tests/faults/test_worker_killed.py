@@ -108,7 +108,7 @@ def test_worker_killed_while_sending_an_email(broker: str, tmp_path: Path, stage
             )
             send_pending_outbox.delay()
             wait_until(
-                lambda: second.log.read_text().count("send_pending_outbox") >= 4,
+                lambda: second.log.read_text().count("send_pending_outbox") >= 5,
                 timeout=30,
                 what="the second sweep",
             )
