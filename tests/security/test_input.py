@@ -179,13 +179,27 @@ def test_line_breaks_in_the_language_header_are_ignored(flow_client, account_fac
     assert all("\n" not in str(v) for v in message.extra_headers.values())
 
 
-@pytest.mark.parametrize("name", ["Jane\r\nBcc: victim@example.org", "Jane\nX: y"])
-def test_line_breaks_in_admin_names_are_refused_or_harmless(admin_client, account_factory, name):
-    account = account_factory("named@example.com")
+@pytest.mark.parametrize("name", ["Jane\r\nBcc: victim@example.org", "Jane\nX-Injected: y"])
+def test_line_breaks_in_names_never_reach_a_mail_header(
+    admin_client, account_factory, mailoutbox, django_capture_on_commit_callbacks, name
+):
+    # Names are profile data, never a header: the mail goes to the stored address alone.
+    account = account_factory("named@example.com", password="a long enough password")
     response = admin_client.patch(
         f"/admin-api/users/{account.pk}", {"name": name}, content_type="application/json"
     )
     assert response.status_code in (200, 400)
+    with django_capture_on_commit_callbacks(execute=True):
+        changed = admin_client.put(
+            f"/admin-api/users/{account.pk}/password",
+            {"password": "another long password"},
+            content_type="application/json",
+        )
+    assert changed.status_code == 200  # notifies the person (password_update)
+    [message] = mailoutbox
+    raw = message.message().as_string()
+    assert message.to == ["named@example.com"] and not message.bcc
+    assert "victim@example.org" not in raw and "X-Injected" not in raw
 
 
 # --- IN-07: the HTTP surface --------------------------------------------------------------------
