@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 import logging
 
+import pyotp
 import pytest
 from django.test import Client
 
+from hankoflow import clock
 from hankoflow.models import AuditLogEntry, OutboxEmail, WebhookDelivery
 from hankoflow.services import api_keys, audit, sessions
 from hankoflow.services.webhooks import payloads
@@ -184,3 +186,21 @@ def test_the_admin_api_cannot_change_or_delete_audit_rows(account, method):
         response = getattr(client, method)(path, "{}", content_type="application/json")
         assert response.status_code in (404, 405), (path, response.status_code)
     assert audit_rows() == before
+
+
+def test_a_wrong_totp_code_is_audited_as_a_failed_sign_in(flow_client, account_factory):
+    secret = pyotp.random_base32()
+    account = account_factory(EMAIL, password=PASSWORD, totp=secret)
+    now = pyotp.TOTP(secret).timecode(clock.now())
+    near = {pyotp.TOTP(secret).generate_otp(now + step) for step in (-2, -1, 0, 1, 2)}
+    code = next(
+        c for c in ("000000", "111111", "222222", "333333", "444444", "555555") if c not in near
+    )
+    state = flow_client.act(to_password(flow_client), "password_login", {"password": PASSWORD})
+    assert state.state == "login_otp", state.body
+    wrong = flow_client.act(state, "otp_code_validate", {"otp_code": code})
+    assert wrong.status == 400
+    [row] = AuditLogEntry.objects.filter(type="login_failure")
+    assert row.actor_user_id == account.pk
+    assert row.details["mfa_method"] == "totp"
+    assert code not in json.dumps(row.details) and code not in row.error
