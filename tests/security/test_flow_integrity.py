@@ -4,6 +4,7 @@ suites elsewhere do not already prove; docs/security-checks.md maps every check 
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from urllib.parse import quote
 
@@ -280,3 +281,31 @@ def test_an_enrolled_app_is_required_after_either_first_factor(
         )
     expected = {"password": ["pwd", "totp"], "passcode": ["otp", "totp"]}[first_factor]
     assert done.body["payload"]["claims"]["amr"] == expected
+
+
+# --- FL-12 registration with an existing address --------------------------------------------------
+
+
+def without_ids(body: dict) -> dict:
+    """The state object without what differs between any two flows (ids and tokens)."""
+    text = json.dumps(body).replace(body["csrf_token"], "<token>")
+    return json.loads(
+        re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "<id>", text)
+    )
+
+
+def test_registering_a_taken_address_looks_like_a_new_one(account_factory, mailoutbox):
+    account_factory(EMAIL)
+    answers = {}
+    for email in (EMAIL, "new@example.com"):
+        client = FlowClient()
+        state = client.act(
+            client.start("registration"), "register_client_capabilities", NO_WEBAUTHN
+        )
+        answers[email] = client.act(state, "register_login_identifier", {"email": email})
+    taken, new = answers[EMAIL], answers["new@example.com"]
+    assert (taken.status, taken.state) == (new.status, new.state) == (200, "passcode_confirmation")
+    assert without_ids(taken.body) == without_ids(new.body)
+    kinds = dict(OutboxEmail.objects.values_list("to", "kind"))
+    assert kinds[EMAIL] != kinds["new@example.com"]  # the owner hears of the attempt, no code
+    assert "attempt" in kinds[EMAIL]
