@@ -10,12 +10,14 @@ from urllib.parse import quote
 
 import pyotp
 import pytest
+from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hankoflow.flows.registry import FLOWS
 from hankoflow.models import AuditLogEntry, Flow, OutboxEmail, Passcode, Session
 from hankoflow.testing.client import FlowClient
+from tests.concurrency import run_concurrently
 
 EMAIL = "jane@example.com"
 PASSWORD = "a long enough password"
@@ -309,3 +311,27 @@ def test_registering_a_taken_address_looks_like_a_new_one(account_factory, mailo
     kinds = dict(OutboxEmail.objects.values_list("to", "kind"))
     assert kinds[EMAIL] != kinds["new@example.com"]  # the owner hears of the attempt, no code
     assert "attempt" in kinds[EMAIL]
+
+
+# --- FL-05 concurrent requests on one flow (PostgreSQL) -------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("postgres_only")
+def test_ten_identical_requests_send_one_passcode(account_factory, settings):
+    """Ten copies of the step that sends a passcode, released at once: one runs, nine get the
+    documented 403, and exactly one passcode and one email result."""
+    settings.HANKOFLOW = {**settings.HANKOFLOW, "PASSWORD": {"ENABLED": False}}
+    account_factory(EMAIL)
+    state = login_init(FlowClient())
+    href = state.href("continue_with_login_identifier")
+    body = json.dumps({"input_data": {"email": EMAIL}, "csrf_token": state.csrf_token})
+
+    def post() -> int:
+        return Client().post(href, body, content_type="application/json").status_code
+
+    statuses = sorted(run_concurrently([post] * 10, atomic=False))
+    assert statuses == [200] + [403] * 9
+    assert Passcode.objects.count() == 1
+    assert OutboxEmail.objects.count() == 1
