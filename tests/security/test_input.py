@@ -259,3 +259,19 @@ def test_auth_answers_are_not_cached_and_not_sniffed(flow_client, issued, path):
     assert response["X-Content-Type-Options"] == "nosniff"
     if path != "/sessions/validate":
         assert "no-store" in response.get("Cache-Control", "")
+
+
+@pytest.mark.parametrize("path", ["/.well-known/config", "/me"])
+def test_an_unexpected_exception_answers_generic_json(settings, monkeypatch, issued, path):
+    settings.DEBUG = False
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("SELECT secret_column FROM hankoflow_internal")
+
+    monkeypatch.setattr("hankoflow.api.public.wellknown.ConfigView.get", broken)
+    monkeypatch.setattr("hankoflow.services.profile.profile_data", broken)
+    client = Client(raise_request_exception=False)
+    response = client.get(path, HTTP_AUTHORIZATION=f"Bearer {issued.token}")
+    assert response.status_code == 500
+    assert response.json() == {"code": 500, "message": "Internal Server Error"}
+    assert b"SELECT" not in response.content and b"Traceback" not in response.content
