@@ -3,8 +3,11 @@ elsewhere do not already prove; docs/security-checks.md maps every check to its 
 
 from __future__ import annotations
 
+import json
+
 import pyotp
 import pytest
+from django.test import Client
 
 from hankoflow.models import Session
 from hankoflow.testing.client import FlowClient
@@ -94,3 +97,25 @@ def test_a_user_verifying_passkey_is_both_factors(account_factory, device):
     done = client.act(state, "webauthn_verify_assertion_response", {"assertion_response": response})
     assert done.state == "success"
     assert done.body["payload"]["claims"]["amr"] == ["passkey"]
+
+
+def test_the_legacy_passkey_login_does_not_skip_an_enrolled_second_factor(
+    account_factory, device, settings
+):
+    """Hanko v2's ``/webauthn/login/finalize`` signs in with the passkey alone: with MFA on,
+    only a passkey that verified the user may do that for an account with a second factor."""
+    settings.HANKOFLOW = {**settings.HANKOFLOW, "LEGACY_API": {"ENABLED": True}}
+    account_factory(EMAIL, passkey=device, totp=pyotp.random_base32())
+
+    def login(**get) -> int:
+        client = Client()
+        options = client.post("/webauthn/login/initialize", "{}", content_type="application/json")
+        assertion = device.get(options.json(), **get)
+        return client.post(
+            "/webauthn/login/finalize", json.dumps(assertion), content_type="application/json"
+        ).status_code
+
+    assert login(user_verified=False) == 401
+    assert Session.objects.count() == 0
+    assert login() == 200
+    assert Session.objects.count() == 1

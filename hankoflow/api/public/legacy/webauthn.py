@@ -16,7 +16,7 @@ from django.db import transaction
 from django.http import HttpResponse
 from rest_framework.request import Request
 
-from hankoflow import emails, signals
+from hankoflow import emails, features, signals
 from hankoflow.actions.profile.webauthn import passkey_deletable, security_key_deletable
 from hankoflow.api.public.legacy.base import (
     LegacyView,
@@ -175,11 +175,30 @@ class LoginFinalizeView(WebauthnView):
                 )
                 return error(400 if regression else 401)
             account = assertion.account
+            if not assertion.user_verified and _second_factor_enrolled(account):
+                # Hanko: v2 signs in with any passkey. One that did not verify the user is a
+                # single factor and cannot stand in for an enrolled second (WA-04, FL-08).
+                audit.record(
+                    audit.WEBAUTHN_AUTHENTICATION_FINAL_FAILED,
+                    env=env,
+                    account=account,
+                    error="user not verified and a second factor is enrolled",
+                )
+                return error(401)
             body = {"credential_id": assertion.credential.id, "user_id": str(account.pk)}
             answer = json(body)
             sign_in(request, account, answer)
             audit.record(audit.WEBAUTHN_AUTHENTICATION_FINAL_SUCCEEDED, env=env, account=account)
         return answer
+
+
+def _second_factor_enrolled(account: accounts.Account) -> bool:
+    if not features.mfa():
+        return False
+    facts = accounts.facts(account)
+    return (facts.has_otp_secret and features.totp()) or (
+        facts.has_security_key and features.security_keys()
+    )
 
 
 class CredentialListView(WebauthnView):
