@@ -19,9 +19,11 @@ K  ``password_login`` for a user without a password: Django's ``check_password``
    hash runs the hasher once on the given password.
 L  the whole password chain (5 requests, as ``bin/bench``'s E) with Argon2: for the record.
 
-Targets: ``I/H >= 0.9``; J and K cost at most what I costs (``I/J <= 1.0``, ``I/K <= 1.0``: a
-failing login never hashes twice); ``H/J`` and ``H/K`` say how many hasher runs one failing
-login costs.
+Targets: ``I/H >= 0.9``; a failing login (J, K) costs one real verify (H), never two:
+``H/J`` and ``H/K``, the real verifies one failing answer takes the time of, below 1.5 (one hash
+plus the step is about 1.0, a second hash would make it 2.0). How J and K compare with I is
+printed with them. Each run lasts twice ``--duration`` (at least 10 s): a login takes a large
+part of a second, and the rates count whole answers.
 """
 
 from __future__ import annotations
@@ -47,7 +49,8 @@ NAMES = {
     "L": "password login chain (5 requests)",
 }
 LOGIN_TARGET = 0.9  # I/H
-DUMMY_TARGET = 1.0  # I/J and I/K: a failing login costs no more than a real one
+DUMMY_TARGET = 1.5  # H/J and H/K in real verifies: one hash (about 1.0), never two (about 2.0)
+MIN_DURATION = 10.0  # seconds per timed run, at least (twice --duration otherwise)
 PREWALK_LIMIT = 120.0  # seconds the flows of one scenario may take to walk, at most
 
 
@@ -187,17 +190,17 @@ def targets(best: dict[str, r.LoadResult], results: dict[str, list[r.LoadResult]
         lines.append("Target: I/H argon2 password_login vs the hasher alone n/a FAIL")
     for key, what in (("J", "unknown address"), ("K", "user without password")):
         dummy = best[key].rps
-        if not (dummy and login):
-            lines.append(f"Target: I/{key} dummy-hash path ({what}) vs a real login n/a FAIL")
+        if not (dummy and hasher):
+            lines.append(f"Target: H/{key} dummy-hash path ({what}) n/a FAIL")
             continue
-        cost = login / dummy  # the failing login's time per answer, in real logins
-        verdict = "PASS" if cost <= DUMMY_TARGET else "FAIL"
+        cost = hasher / dummy  # the failing login's time per answer, in real verifies
+        verdict = "PASS" if cost < DUMMY_TARGET else "FAIL"
         lines.append(
-            f"Target: I/{key} dummy-hash path ({what}) vs a real login {cost:.2f}x cost "
-            f"(<= {DUMMY_TARGET}) {verdict}{unreliable('I', key)}"
+            f"Target: H/{key} dummy-hash path ({what}) {cost:.2f}x a real verify "
+            f"(< {DUMMY_TARGET}: one hash, never two) {verdict}{unreliable('H', key)}"
         )
-        if hasher:
-            lines.append(f"  {key}: {hasher / dummy:.2f} hasher runs' time per failing login")
+        if login:
+            lines.append(f"  {key}: {login / dummy:.2f}x the time of a real login (I)")
     if "L" in best and hasher:
         chain = best["L"].rps
         lines.append(
@@ -327,7 +330,7 @@ def run_phase(
         seeded = Argon2Seeded(
             data["password"], data["emails"], data["without_password"], phase.domain
         )
-        phase.bench = Argon2Bench(server.port, duration, concurrency, seeded)
+        phase.bench = Argon2Bench(server.port, max(2 * duration, MIN_DURATION), concurrency, seeded)
         phase.bench.run()
         phase.memory = server.worker_memory()
     finally:
