@@ -7,16 +7,21 @@ import email
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import requests
 
+from tests.faults.services import wait_until
+
 NO_WEBAUTHN = {"webauthn_available": False}
 PASSWORD = "a long enough password"
 CODE = re.compile(r"\b(\d{6})\b")
 TIMEOUT = 30  # seconds for one request
+RETRY_PAUSE = 0.2  # a client's pause before it sends a refused step again
+GIVE_UP = 60.0  # a client stops retrying one step after this long (the test then fails)
 
 
 @dataclass(frozen=True)
@@ -45,12 +50,21 @@ class Recorder:
 
 
 class FlowHttp:
-    """Flow API steps against ``base_url``; answers go to ``recorder``."""
+    """Flow API steps against ``base_url``; answers go to ``recorder``. ``headers`` go with
+    every request (e.g. ``X-Forwarded-For`` to play a client on another network)."""
 
-    def __init__(self, base_url: str, recorder: Recorder | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        recorder: Recorder | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.base_url = base_url
         self.recorder = recorder or Recorder()
         self.session = requests.Session()
+        # A connection per request: gunicorn closes idle keep-alive connections after 2 s, and
+        # a POST sent on one it is closing fails with a reset.
+        self.session.headers.update({"Connection": "close", **(headers or {})})
 
     def post(self, path: str, body: dict[str, Any] | None = None) -> requests.Response:
         sent_at = time.monotonic()
@@ -95,3 +109,51 @@ def mailed_passcode(mail_dir: Path, to: str) -> str | None:
                     if code := CODE.search(text):
                         found.append((path.stat().st_mtime, code.group(1)))
     return max(found)[1] if found else None
+
+
+def patiently(send: Callable[[], requests.Response]) -> requests.Response:
+    """Send a step until it is not refused for an outage (503, or no answer): what a client
+    following ``Retry-After`` does, with a shorter pause."""
+    deadline = time.monotonic() + GIVE_UP
+    while True:
+        try:
+            response = send()
+            if response.status_code != 503:
+                return response
+        except requests.ConnectionError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError("a step was refused for a minute")
+        time.sleep(RETRY_PAUSE)
+
+
+def expect(response: requests.Response, state: str) -> dict[str, Any]:
+    body = response.json()
+    assert response.status_code == 200 and body.get("name") == state, (response.status_code, body)
+    return body
+
+
+def sign_up(client: FlowHttp, address: str, mail_dir: Path) -> str:
+    """A whole sign-up (email, passcode, password, no MFA); the new user's id."""
+    state = expect(patiently(lambda: client.start("registration")), "preflight")
+    state = expect(
+        patiently(lambda: client.act(state, "register_client_capabilities", NO_WEBAUTHN)),
+        "registration_init",
+    )
+    confirm = expect(
+        patiently(lambda: client.act(state, "register_login_identifier", {"email": address})),
+        "passcode_confirmation",
+    )
+    code = wait_until(
+        lambda: mailed_passcode(mail_dir, address), timeout=GIVE_UP, what=f"code to {address}"
+    )
+    password = expect(
+        patiently(lambda: client.act(confirm, "verify_passcode", {"code": code})),
+        "password_creation",
+    )
+    mfa = expect(
+        patiently(lambda: client.act(password, "register_password", {"new_password": PASSWORD})),
+        "mfa_method_chooser",
+    )
+    done = expect(patiently(lambda: client.act(mfa, "skip")), "success")
+    return done["payload"]["user"]["id"]

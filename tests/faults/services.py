@@ -23,7 +23,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
@@ -201,7 +201,7 @@ class Process:
     process: subprocess.Popen[bytes]
     log: Path
     url: str = ""
-    extra: dict[str, str] = field(default_factory=dict)
+    stop_signal: int = signal.SIGTERM
 
     def log_tail(self, lines: int = 40) -> str:
         return _tail(self.log, lines)
@@ -215,7 +215,7 @@ class Process:
     def stop(self) -> None:
         if self.process.poll() is not None:
             return
-        self.process.send_signal(signal.SIGTERM)
+        self.process.send_signal(self.stop_signal)
         try:
             self.process.wait(timeout=15)
         except subprocess.TimeoutExpired:
@@ -231,15 +231,23 @@ def _spawn(command: list[str], env: dict[str, str], log: Path) -> subprocess.Pop
 
 
 def start_gunicorn(
-    env: dict[str, str], log: Path, *, workers: int = 1, threads: int = 1
+    env: dict[str, str],
+    log: Path,
+    *,
+    workers: int = 1,
+    threads: int = 1,
+    config: str | None = None,
 ) -> Process:
-    """gunicorn serving the demo project on a port the kernel chose; returns once it answers."""
+    """gunicorn serving the demo project on a port the kernel chose; returns once it answers.
+    ``config``: a gunicorn ``--config`` (e.g. ``python:tests.faults.still_clock``)."""
     command = [
         sys.executable, "-m", "gunicorn", "project.wsgi:application",
         "--bind", "127.0.0.1:0", "--workers", str(workers), "--threads", str(threads),
         "--timeout", "60", "--graceful-timeout", "5", "--no-control-socket",
+        *(["--config", config] if config else []),
     ]  # fmt: skip
-    server = Process(_spawn(command, env, log), log)
+    # SIGINT: gunicorn's quick shutdown; what is in flight when a test ends does not matter.
+    server = Process(_spawn(command, env, log), log, stop_signal=signal.SIGINT)
 
     def ready() -> bool:
         if server.process.poll() is not None:

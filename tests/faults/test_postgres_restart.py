@@ -19,70 +19,27 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
-import requests
 
-from tests.faults.client import NO_WEBAUTHN, PASSWORD, FlowHttp, Recorder, mailed_passcode
+from tests.faults.client import (
+    GIVE_UP,
+    NO_WEBAUTHN,
+    PASSWORD,
+    FlowHttp,
+    Recorder,
+    expect,
+    mailed_passcode,
+    patiently,
+    sign_up,
+)
 from tests.faults.services import PrivatePostgres, app_env, running, start_gunicorn, wait_until
 
 pytestmark = pytest.mark.slow
 
 CLIENTS = 4
 OUTAGE = 2.0  # seconds the database stays down
-RETRY_PAUSE = 0.2  # a client's pause before it sends a refused step again
-GIVE_UP = 60.0  # a client stops retrying one step after this long (the test then fails)
-
-
-def patiently(send: Callable[[], requests.Response]) -> requests.Response:
-    """Send a step until it is not refused for an outage (503, or no answer): what a client
-    following ``Retry-After`` does, with a shorter pause."""
-    deadline = time.monotonic() + GIVE_UP
-    while True:
-        try:
-            response = send()
-            if response.status_code != 503:
-                return response
-        except requests.ConnectionError:
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError("a step was refused for a minute")
-        time.sleep(RETRY_PAUSE)
-
-
-def expect(response: requests.Response, state: str) -> dict[str, Any]:
-    body = response.json()
-    assert response.status_code == 200 and body.get("name") == state, (response.status_code, body)
-    return body
-
-
-def sign_up(client: FlowHttp, address: str, mail_dir: Path) -> str:
-    """A whole sign-up (email, passcode, password, no MFA); the new user's id."""
-    state = expect(patiently(lambda: client.start("registration")), "preflight")
-    state = expect(
-        patiently(lambda: client.act(state, "register_client_capabilities", NO_WEBAUTHN)),
-        "registration_init",
-    )
-    confirm = expect(
-        patiently(lambda: client.act(state, "register_login_identifier", {"email": address})),
-        "passcode_confirmation",
-    )
-    code = wait_until(
-        lambda: mailed_passcode(mail_dir, address), timeout=GIVE_UP, what=f"code to {address}"
-    )
-    password = expect(
-        patiently(lambda: client.act(confirm, "verify_passcode", {"code": code})),
-        "password_creation",
-    )
-    mfa = expect(
-        patiently(lambda: client.act(password, "register_password", {"new_password": PASSWORD})),
-        "mfa_method_chooser",
-    )
-    done = expect(patiently(lambda: client.act(mfa, "skip")), "success")
-    return done["payload"]["user"]["id"]
 
 
 def test_postgres_restart_under_load(private_postgres: PrivatePostgres, tmp_path: Path):

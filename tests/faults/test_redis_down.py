@@ -29,7 +29,7 @@ from hankoflow.models import Account, OutboxEmail
 from hankoflow.tasks import send_pending_outbox
 from hankoflow.testing.smtp import SmtpSink
 from tests.celery_worker import celery_publishing_to, database_url_for_workers
-from tests.faults.client import NO_WEBAUTHN, PASSWORD, FlowHttp
+from tests.faults.client import NO_WEBAUTHN, PASSWORD, FlowHttp, expect
 from tests.faults.services import (
     PrivateRedis,
     app_env,
@@ -48,12 +48,6 @@ BROKER_DB, CACHE_DB = 0, 1
 def sink() -> Iterator[SmtpSink]:
     with SmtpSink() as running_sink:
         yield running_sink
-
-
-def expect(response: requests.Response, state: str) -> dict:
-    body = response.json()
-    assert response.status_code == 200 and body.get("name") == state, (response.status_code, body)
-    return body
 
 
 def timed(send) -> tuple[requests.Response, float]:
