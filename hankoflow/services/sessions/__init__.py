@@ -9,7 +9,10 @@ both must be valid, so deleting the row revokes the token at once (security-chec
   ``NewSessionToken`` effect for the transport;
 * ``validation``: ``validate`` gives the ``SessionInfo`` of a valid token, else None;
 * ``revocation``: logout, ``revoke``/``revoke_all``, the limit and the idle timeout end sessions,
-  each sending ``hankoflow.signals.session_revoked`` with the reason.
+  each sending ``hankoflow.signals.session_revoked`` with the reason;
+* ``validity``: ``authenticate`` gives the user and claims of a valid token for ``request.user``,
+  from a short-lived entry in the shared cache when it has one; every deleted row marks its
+  entry ended before the deletion commits.
 
 What HTTP makes of a session (cookies, ``X-Session-*`` headers, reading the token from a
 request) lives next to the transport, in ``hankoflow.http.sessions``. The names below are the

@@ -55,6 +55,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.http import HttpRequest
 
 from hankoflow import clock
 from hankoflow.conf import settings
@@ -103,7 +104,7 @@ def enabled() -> bool:
     return bool(settings.SESSION.VALIDITY_CACHE)
 
 
-def authenticate(token: Any, *, request: Any = None) -> SessionUser | None:
+def authenticate(token: Any, *, request: HttpRequest | None = None) -> SessionUser | None:
     """The user and claims of a valid session token, else None: the cache's answer when it
     has a valid entry, the database's otherwise (see the module docstring)."""
     cache = shared_cache.shared() if enabled() else None

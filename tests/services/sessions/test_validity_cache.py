@@ -12,13 +12,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from hankoflow.auth import HankoSessionBackend, install
 from hankoflow.models import Session
-from hankoflow.services import api_keys, sessions, shared_cache
+from hankoflow.services import api_keys, passwords, sessions, shared_cache
 from hankoflow.services.account_deletion import delete_account
 from hankoflow.services.sessions import validity
 from tests.services.sessions.validity_support import InProcessSharedCache, cache_settings
@@ -125,6 +127,16 @@ def test_the_entry_never_outlives_the_session(account):
     InProcessSharedCache.reset()
 
 
+def test_auser_and_the_authentication_backend_use_the_entry(shared, issued, account, rf):
+    warm(issued.token, account)
+    request = rf.get("/", HTTP_AUTHORIZATION=f"Bearer {issued.token}")
+    install(request)
+    with CaptureQueriesContext(connection) as captured:
+        assert async_to_sync(request.auser)() == account.user
+        assert HankoSessionBackend().authenticate(None, session_token=issued.token) == account.user
+    assert not any("hankoflow_session" in q["sql"] for q in captured.captured_queries)
+
+
 # --- every way a session ends -----------------------------------------------------------------
 
 
@@ -152,6 +164,18 @@ def test_revoke_all_ends_every_cached_session_at_once(shared, account):
     assert sessions.revoke_all(account) == 2
     assert not signed_in(first.token, account)
     assert not signed_in(second.token, account)
+
+
+def test_a_password_change_ends_the_other_cached_sessions_at_once(shared, account):
+    kept = sessions.issue(account, amr=["pwd"], env=None, remember_me=None)
+    other = sessions.issue(account, amr=["pwd"], env=None, remember_me=None)
+    warm(kept.token, account)
+    warm(other.token, account)
+    with transaction.atomic():
+        ended = passwords.end_other_sessions(account, keep=kept.session_id, env=None)
+    assert ended == [other.session_id]
+    assert not signed_in(other.token, account)
+    assert signed_in(kept.token, account)
 
 
 def test_the_session_limit_ends_a_cached_session_at_once(account):
