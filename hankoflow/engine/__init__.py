@@ -7,7 +7,13 @@ It knows nothing of HTTP, Django or Hanko's particular flows: flows are declared
 
 from hankoflow.engine.action import Action, Back, Hook, Skip
 from hankoflow.engine.context import ActionSetup, FlowContext
-from hankoflow.engine.executor import ActionRef, FlowEngine, hash_token, new_csrf_token
+from hankoflow.engine.executor import (
+    ActionRef,
+    FlowEngine,
+    hash_token,
+    new_csrf_token,
+    random_alphanumeric,
+)
 from hankoflow.engine.flow import Flow, FlowDefinition, StateDefinition, SubFlow, UnknownStateError
 from hankoflow.engine.inputs import MISSING, AllowedValue, Input
 from hankoflow.engine.outcome import Continue, Fail, Outcome, Revert, StepRefused
@@ -49,4 +55,5 @@ __all__ = [
     "UnknownStateError",
     "hash_token",
     "new_csrf_token",
+    "random_alphanumeric",
 ]

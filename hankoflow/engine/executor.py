@@ -34,23 +34,26 @@ from hankoflow.engine.store import FlowRecord, FlowStore, StaleFlowError
 
 logger = logging.getLogger("hankoflow.engine")
 
-CSRF_ALPHABET = string.digits + string.ascii_letters
 CSRF_LENGTH = 32
 UUID_PATTERN = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+ALPHANUMERIC = string.digits + string.ascii_letters
+# Random bytes to characters: byte b becomes ALPHANUMERIC[b % 62]; the 8 bytes from 248 (4 x 62)
+# up are dropped, so every character stays equally likely.
+_ALPHANUMERIC_TABLE = bytes(ord(ALPHANUMERIC[b % len(ALPHANUMERIC)]) for b in range(256))
+_UNEVEN_BYTES = bytes(range(256 - 256 % len(ALPHANUMERIC), 256))
 
 
-# Random bytes to token characters: byte b becomes CSRF_ALPHABET[b % 62]; the 8 bytes from 248
-# (4 x 62) up are dropped, so every character is equally likely.
-_CSRF_TABLE = bytes(ord(CSRF_ALPHABET[b % len(CSRF_ALPHABET)]) for b in range(256))
-_CSRF_UNEVEN = bytes(range(256 - 256 % len(CSRF_ALPHABET), 256))
+def random_alphanumeric(length: int) -> str:
+    """``length`` characters drawn uniformly from digits and ASCII letters (CSRF tokens, request
+    ids): one read of the system's randomness, where ``secrets.choice`` made one per character."""
+    drawn = b""
+    while len(drawn) < length:
+        drawn += secrets.token_bytes(length + 8).translate(_ALPHANUMERIC_TABLE, _UNEVEN_BYTES)
+    return drawn[:length].decode()
 
 
 def new_csrf_token() -> str:
-    # One read of the system's randomness per token, not one per character (secrets.choice).
-    token = b""
-    while len(token) < CSRF_LENGTH:
-        token += secrets.token_bytes(CSRF_LENGTH + 8).translate(_CSRF_TABLE, _CSRF_UNEVEN)
-    return token[:CSRF_LENGTH].decode()
+    return random_alphanumeric(CSRF_LENGTH)
 
 
 def hash_token(token: str) -> str:

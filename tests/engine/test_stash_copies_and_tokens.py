@@ -8,7 +8,8 @@ import dataclasses
 import secrets
 import string
 
-from hankoflow.engine import HistoryItem, Stash, executor, new_csrf_token
+from hankoflow.engine import HistoryItem, Stash, new_csrf_token
+from hankoflow.engine.executor import random_alphanumeric
 
 
 def full_stash() -> Stash:
@@ -72,9 +73,9 @@ def test_csrf_tokens_drop_the_bytes_that_would_bias_the_alphabet(monkeypatch):
     assert new_csrf_token() == alphabet[:32]
 
 
-def test_csrf_token_characters_are_uniform(monkeypatch):
+def test_random_characters_are_uniform(monkeypatch):
     every_byte = bytes(range(256)) * 2
     monkeypatch.setattr(secrets, "token_bytes", lambda n: every_byte)
-    monkeypatch.setattr(executor, "CSRF_LENGTH", 496)  # all 2 x 248 usable bytes
-    counts = {char: new_csrf_token().count(char) for char in string.digits + string.ascii_letters}
+    drawn = random_alphanumeric(496)  # all 2 x 248 usable bytes
+    counts = {char: drawn.count(char) for char in string.digits + string.ascii_letters}
     assert set(counts.values()) == {8}  # each of the 62 characters from 4 of the 248 bytes, twice
