@@ -27,11 +27,7 @@ def with_request_id(view: View) -> View:
 
     @functools.wraps(view)
     def answer(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        request_id = audit.request_id(request)
-        with log_context.bound(request_id, None):
-            response = view(request, *args, **kwargs)
-        response[HEADER] = request_id
-        return response
+        return _answer(view, request, *args, **kwargs)
 
     return answer
 
@@ -40,4 +36,13 @@ class RequestIdMixin:
     """``with_request_id`` for a class-based view (put it before the view class)."""
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        return with_request_id(super().dispatch)(request, *args, **kwargs)  # type: ignore[misc]
+        # No wrapper built per request: every flow step passes through here.
+        return _answer(super().dispatch, request, *args, **kwargs)  # type: ignore[misc]
+
+
+def _answer(view: View, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    request_id = audit.request_id(request)
+    with log_context.bound(request_id, None):
+        response = view(request, *args, **kwargs)
+    response[HEADER] = request_id
+    return response
