@@ -22,17 +22,21 @@ address inside a network buys nothing. What the attacker can do to the person: m
 on a new network wait up to ``MAX_DELAY`` between attempts, or a day once the ceiling is
 reached. What they cannot: slow or lock the networks the person signed in from in the last
 ``KNOWN_NETWORK_FOR`` (unless they share that network), touch the other kinds of secret, or
-learn from the answers whether an account exists (``reserve_unknown`` answers the same for a
-login identifier that has no account, from the cache, writing no rows).
+learn from the answers whether an account exists (``hold_unknown`` answers the same for a login
+identifier that has no account, from the cache, writing no rows).
 
-``reserve`` counts the attempt as a failure before the secret is compared, holding row locks
-(the row across networks first, then the network's, always in that order, in one statement; rows
-it creates count the attempt from their INSERT on and need no lock, as no other attempt sees them
-before the transaction ends), so concurrent guesses cannot get more comparisons than the budget
-allows; ``Attempt.succeeded`` resets the counts and ``Attempt.release`` undoes the attempt when
-it was neither right nor wrong (a replayed TOTP code, a passcode another request used first). The
-counts are written in the caller's transaction: a flow step commits on every answer, so they
-persist.
+Before the secret is compared, the attempt takes the subject's rows (``hold``): an unlocked read
+that refuses most attempts the budget does not allow, then row locks (the row across networks
+first, then the network's, always in that order, in one statement; rows it creates count the
+attempt from their INSERT on and need no lock, as no other attempt sees them before the
+transaction ends). The locks are held until the transaction ends, so concurrent guesses wait for
+each other and cannot get more comparisons than the budget allows. The caller then reports the
+outcome on the same rows: ``Attempt.failed`` counts it, ``Attempt.succeeded`` resets the counts
+(writing nothing when they are already clean), ``Attempt.release`` takes it back when it was
+neither right nor wrong (a replayed TOTP code, a passcode another request used first).
+``reserve`` is ``hold`` with the failure counted at once, for callers that report only
+successes. The counts are written in the caller's transaction: a flow step commits on every
+answer, so they persist.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ import hashlib
 import ipaddress
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from django.core.cache import caches
@@ -79,6 +83,10 @@ KNOWN_NETWORK_FOR = timedelta(days=90)
 IPV4_PREFIX = 24
 IPV6_PREFIX = 64
 """One network: what one household, office or provider customer usually holds."""
+
+SUCCESS_REFRESH = timedelta(hours=1)
+"""A success on a network whose success is recorded at most this long ago, with nothing to reset,
+writes nothing: a network stays known for ``KNOWN_NETWORK_FOR`` minus at most this."""
 
 UNKNOWN_NETWORK = "unknown"
 """The network of a client address that does not parse (never expected from ``client_ip``)."""
@@ -127,43 +135,77 @@ TOTP = Kind("totp")
 
 
 @dataclass(frozen=True)
-class _Reserved:
-    """A locked row as it was before the attempt was counted, to undo it."""
+class _Held:
+    """A row an attempt holds: what it stored before the attempt, and whether it already counts
+    the attempt (a row the attempt created, or ``reserve``'s count)."""
 
     pk: int
-    failures: int
+    everywhere: bool  # the row across networks
+    failures: int  # as stored
+    current: int  # the failures that still count (``_current``)
     last_failure_at: datetime | None
+    last_success_at: datetime | None
+    counted: bool
 
 
 @dataclass(frozen=True)
 class Attempt:
-    """The answer of ``reserve``: allowed (and counted as a failure), or refused with
-    ``retry_after`` whole seconds until this network may try again."""
+    """The answer of ``hold`` and ``reserve``: allowed (the subject's rows held until the
+    transaction ends), or refused with ``retry_after`` whole seconds until this network may try
+    again."""
 
     retry_after: int = 0
-    _rows: tuple[_Reserved, ...] = ()
+    _rows: tuple[_Held, ...] = ()
+    _at: datetime | None = None
+    _imitation: bool = False  # ``hold_unknown``: the statements of a failure, on no row
 
     @property
     def allowed(self) -> bool:
         return self.retry_after == 0
 
+    def failed(self) -> None:
+        """The secret was wrong: count the attempt on the rows that do not count it yet."""
+        if self._imitation:
+            _write([(_NO_ROW, 1, self._at), (_NO_ROW, 1, self._at)])
+            return
+        _write([(row.pk, row.current + 1, self._at) for row in self._rows if not row.counted])
+
     def succeeded(self) -> None:
-        """The secret was right: forget this network's failures and those across networks."""
-        if self._rows:
-            pks = [row.pk for row in self._rows]
-            AttemptBudget.objects.filter(pk__in=pks).update(failures=0, last_success_at=clock.now())
+        """The secret was right: forget this network's failures and those across networks, and
+        remember the success on this network. One UPDATE, or none when no row counts a failure
+        and the network's success is recent (``SUCCESS_REFRESH``)."""
+        if not self._rows:
+            return
+        now = clock.now()
+        if any(_needs_reset(row, now) for row in self._rows):
+            AttemptBudget.objects.filter(pk__in=[row.pk for row in self._rows]).update(
+                failures=0, last_success_at=now
+            )
 
     def release(self) -> None:
         """The attempt was neither right nor wrong: take back the failure it was counted as."""
-        if self._rows:
-            _write([(row.pk, row.failures, row.last_failure_at) for row in self._rows])
+        _write([(row.pk, row.failures, row.last_failure_at) for row in self._rows if row.counted])
+
+    def _count(self) -> Attempt:
+        """``failed`` now, for ``reserve``: the attempt as one that every row counts."""
+        self.failed()
+        return replace(self, _rows=tuple(replace(row, counted=True) for row in self._rows))
 
 
-def reserve(kind: Kind, subject: str, ip: str | None) -> Attempt:
-    """Count an attempt at ``kind`` for ``subject`` from ``ip`` as a failure, or refuse it.
+def _needs_reset(row: _Held, now: datetime) -> bool:
+    if row.counted or row.current:
+        return True
+    if row.everywhere:
+        return False  # only a network's row remembers successes (``_known``)
+    last = row.last_success_at
+    return last is None or now >= last + SUCCESS_REFRESH
 
-    Call it inside a transaction (row locks), before comparing the secret; then call
-    ``succeeded`` when the secret was right. A refusal counts nothing.
+
+def hold(kind: Kind, subject: str, ip: str | None) -> Attempt:
+    """Take the rows of an attempt at ``kind`` for ``subject`` from ``ip``, or refuse it.
+
+    Call it inside a transaction (row locks), before comparing the secret; then report the
+    outcome with ``failed``, ``succeeded`` or ``release``. A refusal holds and counts nothing.
     """
     if not subject:
         raise ValueError("an attempt needs a subject")
@@ -183,7 +225,11 @@ def reserve(kind: Kind, subject: str, ip: str | None) -> Attempt:
         if len(created) == 2:
             # Both rows are new, hold this attempt, and stay invisible to every other attempt
             # until the transaction ends (theirs wait on the unique key): nothing to lock.
-            return Attempt(0, tuple(_Reserved(created[key], 0, None) for key in missing))
+            rows = tuple(
+                _Held(created[key], key == ALL_NETWORKS, 0, 0, None, None, counted=True)
+                for key in missing
+            )
+            return Attempt(0, rows, now)
     locked = _locked(kind, subject, network)
     everywhere, here = locked.get(ALL_NETWORKS), locked.get(network)
     if everywhere is None or here is None:
@@ -195,32 +241,39 @@ def reserve(kind: Kind, subject: str, ip: str | None) -> Attempt:
     if retry_after:
         _write([(pk, 0, None) for pk in created.values()])
         return Attempt(retry_after)
-    _write(
-        [
-            (row.pk, _current(policy, before[row.network], now) + 1, now)
-            for row in (everywhere, here)
-            if row.network not in created
-        ]
-    )
-    reserved = tuple(
-        _Reserved(row.pk, 0, None)
-        if row.network in created
-        else _Reserved(row.pk, row.failures, row.last_failure_at)
+    rows = tuple(
+        _Held(
+            row.pk,
+            row.network == ALL_NETWORKS,
+            before[row.network].failures,
+            _current(policy, before[row.network], now),
+            before[row.network].last_failure_at,
+            row.last_success_at,
+            counted=row.network in created,
+        )
         for row in (everywhere, here)
     )
-    return Attempt(0, reserved)
+    return Attempt(0, rows, now)
 
 
-def reserve_unknown(kind: Kind, identifier: str, ip: str | None) -> Attempt:
-    """``reserve`` for a login identifier that names no account: the same answers, kept in the
+def reserve(kind: Kind, subject: str, ip: str | None) -> Attempt:
+    """``hold``, and count the attempt as a failure at once: the caller calls ``succeeded`` when
+    the secret was right (or ``release``), nothing when it was wrong."""
+    attempt = hold(kind, subject, ip)
+    return attempt._count() if attempt.allowed else attempt
+
+
+def hold_unknown(kind: Kind, identifier: str, ip: str | None) -> Attempt:
+    """``hold`` for a login identifier that names no account: the same answers, kept in the
     cache (``RATE_LIMITER.CACHE``) instead of rows, so guessing at made-up identifiers fills no
     table and the answers do not tell which accounts exist. The same SQL statements run too, on
-    rows that do not exist, so neither does their number (security-checks PC-08); only the
-    first attempt from a network at an account differs: it inserts the rows it lacks, already
-    counting the attempt (instead of locking and counting when both rows are new).
+    rows that do not exist, so neither does their number (security-checks PC-08): the reads
+    here, the write of ``failed`` (the only outcome). Only the first attempt from a network at
+    an account differs: it inserts the rows it lacks, already counting the attempt (instead of
+    locking them, and counting after the comparison).
 
-    Such an attempt never succeeds. The cache has no row locks, so concurrent attempts may get a
-    little more than the budget; when the cache fails the attempt is allowed (as rate limits are).
+    The cache has no row locks, so concurrent attempts may get a little more than the budget;
+    when the cache fails the attempt is allowed (as rate limits are).
     """
     policy = kind.policy
     network = network_of(ip)
@@ -238,12 +291,12 @@ def reserve_unknown(kind: Kind, identifier: str, ip: str | None) -> Attempt:
             cache.set_many(updated, timeout=int(policy.cooldown.total_seconds()))
     except Exception:
         logger.warning("attempt cache unavailable; allowing %s attempt", kind.name, exc_info=True)
-    # The statements ``reserve`` runs, for a subject no row has ("" is refused there).
+    # The statements ``hold`` runs, for a subject no row has ("" is refused there).
     _read(kind, "", network)
-    if not retry_after:
-        _locked(kind, "", network)
-        _write([(_NO_ROW, 1, now), (_NO_ROW, 1, now)])
-    return Attempt(retry_after)
+    if retry_after:
+        return Attempt(retry_after)
+    _locked(kind, "", network)
+    return Attempt(0, (), now, _imitation=True)
 
 
 def network_of(ip: str | None) -> str:

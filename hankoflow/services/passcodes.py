@@ -8,9 +8,11 @@ resend does not reset (security-checks PC-03…PC-08): per client network and ac
 a few free failures, then growing waits and a ceiling of 100 consecutive failures (NIST SP
 800-63B-4 §3.2.2); while the budget refuses, every verification answers ``max_attempts_reached``.
 
-The attempt is counted before the comparison, under the budget's row locks and a conditional
-``UPDATE`` of the passcode's tries, so concurrent requests (several flows, several processes)
-cannot get more comparisons than the limits allow. Everything is written in the caller's
+Each verification locks the passcode's row and holds the address's budget rows (row locks,
+``attempts.hold``) from before the comparison to the end of the transaction, then counts the try
+with one conditional ``UPDATE`` of the passcode (which also consumes a right code), so
+concurrent requests (several flows, several processes) cannot get more comparisons than the
+limits allow. Everything is written in the caller's
 transaction: a flow step commits on every answer, including input errors, so the counts persist;
 only an unexpected exception rolls the step back as a whole.
 """
@@ -104,43 +106,46 @@ def verify(passcode_id: str, code: str, *, ip: str) -> VerifyResult:
 
     Unknown, expired or used passcodes give ``ok=False``; a dead passcode (``MAX_TRIES``
     attempts) or an address budget that refuses the client's network (``ip``) gives
-    ``max_attempts_reached``. Otherwise the attempt is counted first, then compared. Exactly one
-    HMAC comparison runs on every path, so the branches cost the same (security-checks PC-08).
+    ``max_attempts_reached``. Otherwise the code is compared while the passcode and the
+    address's budget are locked, then the try is counted (see the module docstring). Exactly
+    one HMAC comparison runs on every path, so the branches cost the same (security-checks
+    PC-08).
     """
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # the row locks need one; a flow step has it
         return _verify(passcode_id, code, ip, clock.now())
 
 
 def _verify(passcode_id: str, code: str, ip: str, now: datetime) -> VerifyResult:
-    row = _load(passcode_id)
+    # Locked until the transaction ends: every other verification of this passcode waits here
+    # and then sees this one's outcome (used, or one try fewer) before comparing anything, so
+    # the try can be counted after the comparison, in the UPDATE that consumes a right code.
+    row = _load(passcode_id, lock=True)
     if row is None or not _alive(row, now):
         return _refuse(code, VerifyResult(ok=False))
     if row.tries >= MAX_TRIES:
         return _refuse(code, VerifyResult(ok=False, max_attempts_reached=True))
-    attempt = attempts.reserve(attempts.PASSCODE, row.email, ip)
+    attempt = attempts.hold(attempts.PASSCODE, row.email, ip)
     if not attempt.allowed:
         return _refuse(code, VerifyResult(ok=False, max_attempts_reached=True))
 
-    counted = Passcode.objects.filter(
+    salt, _, stored = row.code_hash.partition("$")
+    right = hmac.compare_digest(_digest(salt, code), stored)
+    # One conditional UPDATE counts the try and, for the right code, consumes the passcode.
+    live = Passcode.objects.filter(
         pk=row.pk, tries__lt=MAX_TRIES, used_at__isnull=True, expires_at__gt=now
-    ).update(tries=F("tries") + 1)
+    )
+    counted = live.update(tries=F("tries") + 1, **({"used_at": now} if right else {}))
     if counted != 1:
         # A rival request used, killed or exhausted it since we read it: no guess was made.
         attempt.release()
         row = _load(passcode_id)
         if row is None or not _alive(row, now):
-            return _refuse(code, VerifyResult(ok=False))
-        return _refuse(code, VerifyResult(ok=False, max_attempts_reached=True))
-
-    salt, _, stored = row.code_hash.partition("$")
-    if not hmac.compare_digest(_digest(salt, code), stored):
+            return VerifyResult(ok=False)
+        return VerifyResult(ok=False, max_attempts_reached=True)
+    if not right:
+        attempt.failed()
         tries = Passcode.objects.filter(pk=row.pk).values_list("tries", flat=True).first()
         return VerifyResult(ok=False, max_attempts_reached=(tries or 0) >= MAX_TRIES)
-
-    consumed = Passcode.objects.filter(pk=row.pk, used_at__isnull=True).update(used_at=now)
-    if consumed != 1:
-        attempt.release()
-        return VerifyResult(ok=False)
     attempt.succeeded()
     return VerifyResult(ok=True)
 
@@ -171,14 +176,15 @@ def _refuse(code: str, result: VerifyResult) -> VerifyResult:
     return result
 
 
-def _load(passcode_id: str | None) -> Passcode | None:
+def _load(passcode_id: str | None, *, lock: bool = False) -> Passcode | None:
     if not passcode_id:
         return None
     try:
         pk = uuid.UUID(str(passcode_id))
     except ValueError:
         return None
-    return Passcode.objects.filter(pk=pk).first()
+    rows = Passcode.objects.select_for_update() if lock else Passcode.objects
+    return rows.filter(pk=pk).first()
 
 
 def _alive(row: Passcode, now: datetime) -> bool:

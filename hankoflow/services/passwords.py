@@ -58,18 +58,20 @@ class LoginCheck:
 def verify_login(account: Account | None, raw: str, *, identifier: str, ip: str) -> LoginCheck:
     """Check a password login to ``account`` (None: ``identifier`` names no account) from ``ip``.
 
-    The attempt is counted against the budget before the check, and a success resets it. The
-    password hasher runs exactly once on every path, a refusal by the budget included.
+    The attempt holds the account's budget rows (locked) through the check, then counts a
+    failure or resets the budget; a success on a clean budget writes nothing. The password
+    hasher runs exactly once on every path, a refusal by the budget included.
     """
     with transaction.atomic(savepoint=False):  # the row locks need one; a flow step has it
         if account is None:
-            attempt = attempts.reserve_unknown(attempts.PASSWORD, identifier.strip().lower(), ip)
+            attempt = attempts.hold_unknown(attempts.PASSWORD, identifier.strip().lower(), ip)
         else:
-            attempt = attempts.reserve(attempts.PASSWORD, str(account.pk), ip)
+            attempt = attempts.hold(attempts.PASSWORD, str(account.pk), ip)
         if not attempt.allowed:
             make_password(raw if raw is not None else "")  # same work as a check
             return LoginCheck(ok=False, retry_after=attempt.retry_after)
         if not check_login(account, raw):
+            attempt.failed()
             return LoginCheck(ok=False)
         attempt.succeeded()
         return LoginCheck(ok=True)

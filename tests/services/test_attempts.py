@@ -226,7 +226,10 @@ def test_a_network_stays_known_for_90_days(clock):
 
 
 def unknown(address: str, identifier: str = "nobody@example.com") -> attempts.Attempt:
-    return attempts.reserve_unknown(KIND, identifier, address)
+    attempt = attempts.hold_unknown(KIND, identifier, address)
+    if attempt.allowed:
+        attempt.failed()
+    return attempt
 
 
 def test_an_unknown_identifier_gets_the_same_answers_and_no_rows(clock):
@@ -353,6 +356,101 @@ def test_both_rows_are_locked_by_one_statement_the_row_across_networks_first(clo
 def test_an_unknown_identifier_runs_the_statements_of_a_known_one(clock):
     fail(clock, HOME)
     unknown(HOME)  # its first attempt from a network is no different from a known one's
-    known = statements(lambda: reserve(HOME))
+
+    def known() -> None:
+        with transaction.atomic():
+            attempts.hold(KIND, SUBJECT, HOME).failed()
+
     made_up = statements(lambda: unknown(HOME))
-    assert [s.split(None, 1)[0] for s in made_up] == [s.split(None, 1)[0] for s in known]
+    assert [s.split(None, 1)[0] for s in made_up] == [
+        s.split(None, 1)[0] for s in statements(known)
+    ]
+    assert [s.split(None, 1)[0] for s in made_up] == ["SELECT", "SELECT", "UPDATE"]
+
+
+# --- hold: the outcome written after the comparison ---------------------------------------------
+
+
+def held(address: str = HOME) -> attempts.Attempt:
+    return attempts.hold(KIND, SUBJECT, address)
+
+
+def test_a_held_attempt_counts_nothing_until_it_fails(clock):
+    fail(clock, HOME, 2)
+    with transaction.atomic():
+        attempt = held()
+        assert row(attempts.network_of(HOME)).failures == 2
+        attempt.failed()
+        assert row(attempts.network_of(HOME)).failures == 3
+    assert row(attempts.ALL_NETWORKS).failures == 3
+
+
+def test_a_held_first_attempt_counts_from_its_insert(clock):
+    with transaction.atomic():
+        held().failed()
+    for network in (attempts.ALL_NETWORKS, attempts.network_of(HOME)):
+        assert (row(network).failures, row(network).last_failure_at) == (1, clock())
+
+
+def test_a_held_failure_from_a_new_network_counts_both_rows(clock):
+    fail(clock, "192.0.2.30", 3)
+    with transaction.atomic():
+        sql = statements(lambda: held().failed())
+    assert [s.split(None, 1)[0] for s in sql] == ["SELECT", "INSERT", "SELECT", "UPDATE"]
+    assert row(attempts.ALL_NETWORKS).failures == 4
+    assert row(attempts.network_of(HOME)).failures == 1
+
+
+def test_a_held_failure_is_a_read_a_lock_and_one_update(clock):
+    fail(clock, HOME)
+    with transaction.atomic():
+        sql = statements(lambda: held().failed())
+    assert [s.split(None, 1)[0] for s in sql] == ["SELECT", "SELECT", "UPDATE"]
+    assert row(attempts.network_of(HOME)).failures == row(attempts.ALL_NETWORKS).failures == 2
+
+
+def test_a_held_success_after_failures_resets_both_rows_in_one_update(clock):
+    fail(clock, HOME, 3)
+    with transaction.atomic():
+        sql = statements(lambda: held().succeeded())
+    assert [s.split(None, 1)[0] for s in sql] == ["SELECT", "SELECT", "UPDATE"]
+    assert row(attempts.network_of(HOME)).failures == row(attempts.ALL_NETWORKS).failures == 0
+    assert row(attempts.network_of(HOME)).last_success_at == clock()
+
+
+def test_a_held_success_on_a_clean_budget_writes_nothing(clock):
+    succeed(clock, HOME)
+    clock.advance(minutes=5)
+    with transaction.atomic():
+        sql = statements(lambda: held().succeeded())
+    assert [s.split(None, 1)[0] for s in sql] == ["SELECT", "SELECT"]  # read, lock
+
+
+def test_a_networks_success_is_recorded_again_after_the_refresh(clock):
+    succeed(clock, HOME)
+    clock.advance(seconds=attempts.SUCCESS_REFRESH.total_seconds())
+    with transaction.atomic():
+        held().succeeded()
+    assert row(attempts.network_of(HOME)).last_success_at == clock()
+
+
+def test_a_first_held_success_resets_the_rows_it_created(clock):
+    with transaction.atomic():
+        sql = statements(lambda: held().succeeded())
+    assert [s.split(None, 1)[0] for s in sql] == ["SELECT", "INSERT", "UPDATE"]
+    assert row(attempts.ALL_NETWORKS).failures == row(attempts.network_of(HOME)).failures == 0
+    assert row(attempts.network_of(HOME)).last_success_at == clock()
+
+
+def test_releasing_a_held_attempt_writes_nothing_and_counts_nothing(clock):
+    fail(clock, HOME, 2)
+    with transaction.atomic():
+        attempt = held()
+        assert statements(attempt.release) == []
+    assert row(attempts.network_of(HOME)).failures == 2
+
+
+def test_a_held_attempt_waits_for_the_budget_like_a_reserved_one(clock):
+    fail(clock, HOME, NETWORK_FREE)
+    with transaction.atomic():
+        assert held().retry_after == 1

@@ -8,11 +8,14 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 
 from hankoflow import clock
 from hankoflow.models import Account, AttemptBudget, Passcode
 from hankoflow.services import attempts, passcodes
+from hankoflow.services.attempts import Attempt
 from hankoflow.services.passcodes import VerifyResult
 
 pytestmark = pytest.mark.django_db
@@ -161,18 +164,33 @@ def test_right_code_on_the_last_try_works():
     assert verify(issued.id, issued.code) == OK
 
 
-def test_attempt_is_counted_before_comparing(monkeypatch):
+def test_the_code_is_compared_while_the_address_budget_is_held(monkeypatch):
+    """The passcode's row lock and the budget's (both held to the end of the step) serialise
+    every verification of the code, and each sees the one before it, so the try may be counted
+    after the comparison. The races themselves: test_passcodes_race.py (PostgreSQL)."""
     issued = new()
-    seen = []
-    real = hmac.compare_digest
+    events = []
+    real_hold, real_compare, real_failed = attempts.hold, hmac.compare_digest, Attempt.failed
 
-    def spy(a, b):
-        seen.append(Passcode.objects.get(pk=issued.id).tries)
-        return real(a, b)
+    def hold(*args, **kwargs):
+        events.append("hold")
+        return real_hold(*args, **kwargs)
 
-    monkeypatch.setattr(passcodes.hmac, "compare_digest", spy)
+    def compare(a, b):
+        events.append("compare")
+        return real_compare(a, b)
+
+    def failed(self):
+        events.append("failed")
+        return real_failed(self)
+
+    monkeypatch.setattr(passcodes.attempts, "hold", hold)
+    monkeypatch.setattr(passcodes.hmac, "compare_digest", compare)
+    monkeypatch.setattr(Attempt, "failed", failed)
     verify(issued.id, wrong(issued.code))
-    assert seen == [1]
+    assert events == ["hold", "compare", "failed"]
+    assert Passcode.objects.get(pk=issued.id).tries == 1
+    assert budget().failures == 1
 
 
 # --- PC-05 attempt budget per address, not reset by a resend ------------------------------------
@@ -363,3 +381,42 @@ def test_exactly_one_hmac_comparison_on_every_branch(case, monkeypatch):
     verify(passcode_id, code)
     assert len(calls) == 1
     assert all(len(a) == len(b) == 64 for a, b in calls)
+
+
+# --- what a verification costs in SQL ------------------------------------------------------------
+
+
+def _statement_kinds(run) -> list[str]:
+    with CaptureQueriesContext(connection) as captured:
+        run()
+    control = ("SAVEPOINT", "RELEASE SAVEPOINT", "BEGIN", "COMMIT")
+    return [
+        q["sql"].split(None, 1)[0]
+        for q in captured.captured_queries
+        if not q["sql"].startswith(control)
+    ]
+
+
+def test_a_right_code_on_a_clean_budget_is_read_held_and_consumed_in_four_statements(clock):
+    clock.stop()
+    first = new()
+    assert verify(first.id, first.code) == OK  # the address's budget rows exist from here on
+    clock.advance(seconds=60)
+    issued = new()
+    kinds = _statement_kinds(lambda: verify(issued.id, issued.code))
+    # the passcode (locked), the budget (read, lock), one UPDATE counting the try and consuming
+    # the code; nothing written to the clean budget
+    assert kinds == ["SELECT", "SELECT", "SELECT", "UPDATE"]
+    row = Passcode.objects.get(pk=issued.id)
+    assert (row.tries, row.used_at) == (1, clock())
+
+
+def test_a_wrong_code_counts_the_try_and_the_budget(clock):
+    clock.stop()
+    issued = new()
+    verify(issued.id, issued.code)
+    issued = new()
+    kinds = _statement_kinds(lambda: verify(issued.id, wrong(issued.code)))
+    assert kinds == ["SELECT", "SELECT", "SELECT", "UPDATE", "UPDATE", "SELECT"]
+    assert Passcode.objects.get(pk=issued.id).tries == 1
+    assert budget().failures == 1
