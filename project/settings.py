@@ -99,6 +99,11 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 # Keep connections between requests (a new PostgreSQL connection costs more than most steps).
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # libpq waits for a server that does not answer for ever, and the worker with it until
+    # gunicorn kills it; bounded, the step answers 503 with Retry-After (http/availability.py).
+    # A connect_timeout in DATABASE_URL (?connect_timeout=10) wins.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Take SQLite's write lock when a transaction starts, and wait for it: a flow step reads,
     # then writes, and two deferred transactions doing that would fail with "database is locked".

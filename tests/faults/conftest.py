@@ -15,9 +15,10 @@ import pytest
 from tests.faults.services import PrivatePostgres, PrivateRedis, app_env, migrate
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def private_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivatePostgres]:
-    """A migrated PostgreSQL cluster of our own, which a test may stop and start."""
+    """A migrated PostgreSQL cluster of our own, which a test may stop and start (and must
+    leave running). Shared by the fault tests: each works on rows of its own."""
     if os.environ.get("HANKOFLOW_TEST_SERVICES") != "1":
         pytest.skip("needs the real services: run bin/test (or bin/services start + env)")
     server = PrivatePostgres()

@@ -237,13 +237,14 @@ def start_gunicorn(
     workers: int = 1,
     threads: int = 1,
     config: str | None = None,
+    timeout: int = 60,
 ) -> Process:
     """gunicorn serving the demo project on a port the kernel chose; returns once it answers.
     ``config``: a gunicorn ``--config`` (e.g. ``python:tests.faults.still_clock``)."""
     command = [
         sys.executable, "-m", "gunicorn", "project.wsgi:application",
         "--bind", "127.0.0.1:0", "--workers", str(workers), "--threads", str(threads),
-        "--timeout", "60", "--graceful-timeout", "5", "--no-control-socket",
+        "--timeout", str(timeout), "--graceful-timeout", "5", "--no-control-socket",
         *(["--config", config] if config else []),
     ]  # fmt: skip
     # SIGINT: gunicorn's quick shutdown; what is in flight when a test ends does not matter.
@@ -306,3 +307,38 @@ def migrate(env: dict[str, str], log: Path) -> None:
         )  # fmt: skip
     if done.returncode:
         raise RuntimeError(f"migrate failed:\n{_tail(log)}")
+
+
+# -- a server that never answers ----------------------------------------------------------------
+
+
+@contextmanager
+def blackhole() -> Iterator[int]:
+    """A TCP port on 127.0.0.1 that accepts connections and never answers (a hung server, or a
+    failover address nobody serves yet); its port."""
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        for connection in held:
+            connection.close()
+        listener.close()

@@ -23,6 +23,7 @@ second, which a burst on a busy machine can outlast.
 
 from __future__ import annotations
 
+import os
 import threading
 import uuid
 from collections import Counter
@@ -55,6 +56,8 @@ PASSWORD_TOKENS = 5  # RATE_LIMITER.PASSWORD_LIMITS.TOKENS of the demo's setting
 @pytest.fixture(scope="module")
 def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateRedis]:
     """One Redis for the module: each test uses an account of its own, and so its own buckets."""
+    if os.environ.get("HANKOFLOW_TEST_SERVICES") != "1":
+        pytest.skip("needs the real services: run bin/test (or bin/services start + env)")
     server = PrivateRedis(tmp_path_factory.mktemp("redis"))
     server.start()
     try:
