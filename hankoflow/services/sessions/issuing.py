@@ -106,7 +106,10 @@ def issue(
     custom = get_adapter().build_jwt_claims(account, session, dict(claims))
     claims = {**custom_claims(custom), **claims}  # platform.md §2.1: built-in claims win
     token = tokens.sign(claims)
-    with transaction.atomic():
+    # No savepoint: nothing here is caught and retried, so an error fails the caller's
+    # transaction as a whole (the flow step answers technical_error); the block only makes sure
+    # there is a transaction for the lock when the caller has none.
+    with transaction.atomic(savepoint=False):
         lock_account(account)
         _enforce_limit(account, now, request=env.request if env else None)
         session.save(force_insert=True)
