@@ -275,3 +275,24 @@ def test_an_unexpected_exception_answers_generic_json(settings, monkeypatch, iss
     assert response.status_code == 500
     assert response.json() == {"code": 500, "message": "Internal Server Error"}
     assert b"SELECT" not in response.content and b"Traceback" not in response.content
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/thirdparty/callback?code=%00&state=%00",
+        "/thirdparty/callback?error=%00&state=a%00b",
+        "/thirdparty/auth?provider=%00&redirect_to=%00",
+        "/saml/auth?domain=%00&redirect_to=%00",
+        "/saml/callback?SAMLResponse=%00&RelayState=%00",
+        "/login?action=%00",
+        "/users/%00",
+        "/.well-known/config?x=%00",
+        "/?flow_id=%00",
+    ],
+)
+def test_nul_in_a_query_is_no_server_error(issued, url):
+    client = Client(raise_request_exception=False)
+    for method in ("get", "post"):
+        response = getattr(client, method)(url, HTTP_AUTHORIZATION=f"Bearer {issued.token}")
+        assert response.status_code < 500, (method, url, response.status_code)
