@@ -15,8 +15,10 @@ then gets ``created_at``/``expires_at`` one TTL and an hour in the past.
 
 PostgreSQL sizes are ``pg_total_relation_size`` (table, indexes and TOAST). A DELETE frees rows
 for reuse but gives no space back to the filesystem until a VACUUM truncates the end of the
-table (autovacuum does it in time), so the bytes right after cleanup say less than the rows do;
-``sizes --vacuum`` runs a plain VACUUM first. SQLite has no per-table size: rows only.
+table, so the bytes right after cleanup say less than the rows do; ``sizes --vacuum`` runs a
+plain VACUUM first, which makes the freed space reusable (autovacuum does it in time), and
+``bin/bench`` then adds as many new flows as the cleanup deleted: the table's size stays where it
+was. SQLite has no per-table size: rows only.
 """
 
 from __future__ import annotations
