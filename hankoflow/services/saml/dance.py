@@ -158,6 +158,9 @@ def finish(form: dict[str, str], env: RequestFacts) -> Finished:
         return fail("invalid_request", str(exc))
     except (metadata.MetadataUnavailable, sp.NotConfigured) as exc:
         return fail("server_error", SERVER_ERROR_DESCRIPTION, cause=str(exc))
+    except Exception as exc:  # the cache (state nonce, replay guard, metadata) unreachable, ...
+        cause = f"{type(exc).__name__}: {exc}"
+        return fail("server_error", SERVER_ERROR_DESCRIPTION, cause=cause)
     as_provider = Provider(
         id=verified.entity_id,
         display_name=verified.provider.name,
