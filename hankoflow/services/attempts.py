@@ -165,10 +165,13 @@ class Attempt:
 
     def failed(self) -> None:
         """The secret was wrong: count the attempt on the rows that do not count it yet."""
+        # Stamped now, not when ``hold`` began: the wait runs from the failure, however long the
+        # attempt waited for the lock or the hasher (a burst must not outlast it unseen).
+        now = clock.now()
         if self._imitation:
-            _write([(_NO_ROW, 1, self._at), (_NO_ROW, 1, self._at)])
+            _write([(_NO_ROW, 1, now), (_NO_ROW, 1, now)])
             return
-        _write([(row.pk, row.current + 1, self._at) for row in self._rows if not row.counted])
+        _write([(row.pk, row.current + 1, now) for row in self._rows if not row.counted])
 
     def succeeded(self) -> None:
         """The secret was right: forget this network's failures and those across networks, and
