@@ -12,7 +12,9 @@ import pyotp
 import pytest
 from django.test import Client
 from hypothesis import HealthCheck, given, settings
+from hypothesis import settings as settings_
 from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_as_test
 
 from hankoflow.flows.registry import FLOWS
 from hankoflow.models import AuditLogEntry, Flow, OutboxEmail, Passcode, Session
@@ -335,3 +337,70 @@ def test_ten_identical_requests_send_one_passcode(account_factory, settings):
     assert statuses == [200] + [403] * 9
     assert Passcode.objects.count() == 1
     assert OutboxEmail.objects.count() == 1
+
+
+# --- FL-08 as a property: any sequence of offered actions -----------------------------------------
+
+
+def test_no_sequence_of_actions_signs_in_without_the_enrolled_app(
+    account_factory, passcode_outbox, settings, clock
+):
+    """A state machine (hypothesis, fixed seed) takes any offered action with right or wrong
+    values, again and again; whenever a session is issued its amr holds the app's ``totp``."""
+    settings.HANKOFLOW = {**settings.HANKOFLOW, "RATE_LIMITER": {"ENABLED": False}}
+    secret = pyotp.random_base32()
+    account_factory(EMAIL, password=PASSWORD, totp=secret, username="jane")
+
+    def last_code() -> str:
+        try:
+            return passcode_outbox(EMAIL) or "000000"
+        except AssertionError:  # no code sent yet
+            return "000000"
+
+    def value(name: str, right: bool):
+        values = {
+            "email": (EMAIL, "other@example.com"),
+            "identifier": (EMAIL, "nobody"),
+            "username": ("jane", "nobody"),
+            "password": (PASSWORD, "not the password"),
+            "new_password": ("another long password", "short"),
+            "code": (last_code(), "000000"),
+            "otp_code": (pyotp.TOTP(secret).at(clock.timestamp()), "000000"),
+        }
+        if name in values:
+            return values[name][0 if right else 1]
+        return False  # the booleans: no WebAuthn in this browser (no authenticator), no remember me
+
+    mostly_right = st.sampled_from([True, True, True, False])
+
+    class LoginMachine(RuleBasedStateMachine):
+        def __init__(self) -> None:
+            super().__init__()
+            self.client = FlowClient()
+            self.state = self.client.start("login")
+
+        @rule(pick=st.integers(0, 50), right=st.lists(mostly_right, min_size=4, max_size=4))
+        def take_an_offered_action(self, pick, right):
+            actions = sorted(self.state.body.get("actions") or {})
+            if not actions:
+                return
+            name = actions[pick % len(actions)]
+            inputs = self.state.body["actions"][name].get("inputs") or {}
+            data = {key: value(key, right[i % 4]) for i, key in enumerate(sorted(inputs))}
+            before = Session.objects.count()
+            clock.advance(seconds=31)  # a fresh TOTP step, and waits of the attempt budget pass
+            self.state = self.client.act(self.state, name, data)
+            if Session.objects.count() > before:
+                assert self.state.state == "success"
+                assert "totp" in self.state.body["payload"]["claims"]["amr"]
+
+    run_state_machine_as_test(
+        LoginMachine,
+        settings=settings_(
+            max_examples=20,
+            stateful_step_count=15,
+            deadline=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        ),
+    )
