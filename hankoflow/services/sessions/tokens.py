@@ -7,6 +7,9 @@ looked up, and ``sub``/``session_id`` must be canonical UUIDs (``canonical_uuid`
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -111,7 +114,7 @@ def decode(token: Any) -> dict[str, Any] | None:
     if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
         return None
     try:
-        header = jwt.get_unverified_header(token)
+        header = unverified_header(token)
         if not well_formed_header(header):
             return None
         key = jwks.verification_key(header["kid"])
@@ -131,6 +134,18 @@ def decode(token: Any) -> dict[str, Any] | None:
     if not isinstance(claims, dict):
         return None
     return claims
+
+
+def unverified_header(token: str) -> Any:
+    """The JOSE header of a compact JWT, unchecked: only to choose the key. Reads the first
+    segment alone (PyJWT's ``get_unverified_header`` decodes all three, and ``jwt.decode`` does
+    it again); ``jwt.decode`` then checks the whole token strictly, header included."""
+    segment = token.split(".", 1)[0]
+    try:
+        return json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    except (ValueError, TypeError, binascii.Error, RecursionError) as exc:
+        # RecursionError: JSON nested thousands deep (a token may be 8 kB).
+        raise jwt.DecodeError("malformed header") from exc
 
 
 def well_formed_header(header: Any) -> bool:

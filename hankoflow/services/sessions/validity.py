@@ -147,8 +147,8 @@ def unverified_session_id(token: Any) -> uuid.UUID | None:
         return None
     try:
         payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
-    except (ValueError, TypeError, binascii.Error):
-        return None
+    except (ValueError, TypeError, binascii.Error, RecursionError):
+        return None  # RecursionError: JSON nested thousands deep
     return tokens.canonical_uuid(payload.get("session_id")) if isinstance(payload, dict) else None
 
 

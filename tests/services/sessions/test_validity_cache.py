@@ -9,6 +9,7 @@ against the real Redis, and across two app servers.
 
 from __future__ import annotations
 
+import base64
 from datetime import timedelta
 
 import pytest
@@ -387,3 +388,15 @@ def test_forged_and_foreign_tokens_are_refused_without_an_entry(shared, issued, 
     assert who("not.a.token") == {"user": None, "sub": None}
     assert who("x" * 9000) == {"user": None, "sub": None}
     assert entry_of(issued) is None
+
+
+@pytest.mark.parametrize("where", ["header", "payload"])
+def test_json_nested_thousands_deep_in_a_token_is_refused_not_a_500(shared, where):
+    def segment(text: str) -> str:
+        return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+    deep = segment("[" * 3000 + "]" * 3000)
+    header = segment('{"alg":"RS256","typ":"JWT","kid":"abc"}')
+    token = f"{deep}.{segment('{}')}.AAAA" if where == "header" else f"{header}.{deep}.AAAA"
+    assert who(token) == {"user": None, "sub": None}
+    assert Client().get("/me", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 401
