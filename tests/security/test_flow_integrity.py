@@ -104,7 +104,7 @@ def test_every_refusal_answers_the_same_body(flow_client):
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(param=st.text(min_size=1, max_size=200))
-def test_any_action_parameter_is_a_403_never_a_500(flow_client, param):
+def test_any_action_parameter_is_refused_never_with_a_500(flow_client, param):
     response = flow_client.client.post(
         "/login",
         data=json.dumps({"input_data": {}, "csrf_token": "A" * 32}),
