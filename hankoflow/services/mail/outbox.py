@@ -11,7 +11,9 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from django.db import IntegrityError, router, transaction
+from django.db import connections, router, transaction
+from django.db.models.constants import OnConflict
+from django.db.models.sql.subqueries import InsertQuery
 
 from hankoflow.conf import settings
 from hankoflow.emails import CODE_KINDS, KINDS, NOTICE_KINDS, language_for
@@ -60,18 +62,36 @@ def queue(
     if dedupe_key is None:
         row = OutboxEmail.objects.using(alias).create(**fields)
     else:
-        existing = OutboxEmail.objects.using(alias).filter(dedupe_key=dedupe_key).first()
-        if existing is not None:
-            return existing
-        try:
-            with transaction.atomic(using=alias):  # a savepoint: a lost race must not abort ours
-                row = OutboxEmail.objects.using(alias).create(**fields)
-        except IntegrityError:
+        row = OutboxEmail(**fields)
+        if not _insert_unless_present(row, alias):
             return OutboxEmail.objects.using(alias).get(dedupe_key=dedupe_key)
     code = secret.get("code") if secret else None
     webhooks.email_sent(kind, to=to, language=language, context=values, code=code)  # email.send
     transaction.on_commit(functools.partial(dispatch.send_after_commit, str(row.pk)), using=alias)
     return row
+
+
+def _insert_unless_present(row: OutboxEmail, alias: str) -> bool:
+    """INSERT the row unless one with its ``dedupe_key`` exists; whether it was inserted.
+
+    One statement (``ON CONFLICT DO NOTHING`` / ``INSERT OR IGNORE``) instead of a look-up and
+    an INSERT in a savepoint: a row a concurrent transaction is inserting is waited for, and
+    then not inserted again, without aborting ours.
+    """
+    fields = [f for f in OutboxEmail._meta.concrete_fields]
+    for field in fields:
+        field.pre_save(row, add=True)  # defaults, as ``create`` would
+    query = InsertQuery(OutboxEmail, on_conflict=OnConflict.IGNORE)
+    query.insert_values(fields, [row])
+    connection = connections[alias]
+    with connection.cursor() as cursor:
+        for sql, params in query.get_compiler(alias).as_sql():
+            cursor.execute(sql, params)
+        inserted = cursor.rowcount == 1
+    if inserted:
+        row._state.adding = False
+        row._state.db = alias
+    return inserted
 
 
 def requeue(row: OutboxEmail) -> bool:

@@ -12,15 +12,18 @@ import pytest
 from celery.exceptions import Retry
 from django.conf import settings as django_settings
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 
 from hankoflow import clock, emails
 from hankoflow.models import OutboxEmail
 from hankoflow.services import mail
+from hankoflow.services.mail import outbox
 from hankoflow.tasks import send_outbox_email, send_pending_outbox
 from project.celery import app as celery_app
 from tests.celery_worker import celery_publishing_to
+from tests.concurrency import run_concurrently
 
 TO = "jane@example.com"
 
@@ -372,3 +375,25 @@ def test_task_skips_rows_already_sent(mailoutbox):
     assert send_outbox_email(str(row.pk)) == "skipped"
     assert send_outbox_email("00000000-0000-0000-0000-000000000000") == "skipped"
     assert len(mailoutbox) == 1
+
+
+@pytest.mark.django_db
+def test_a_deduped_queue_is_one_insert_without_a_savepoint(django_capture_on_commit_callbacks):
+    with CaptureQueriesContext(connection) as captured, transaction.atomic():
+        row = queue_login(dedupe_key="test:one-statement")
+    sql = [query["sql"] for query in captured.captured_queries]
+    assert [s.split(None, 1)[0] for s in sql if "hankoflow_outbox_email" in s] == ["INSERT"]
+    assert sum(s.startswith("SAVEPOINT") for s in sql) == 1  # the test's own block only
+    assert OutboxEmail.objects.get(dedupe_key="test:one-statement").pk == row.pk
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("postgres_only")
+def test_the_same_dedupe_key_queued_at_once_makes_one_row_and_one_send(monkeypatch):
+    handed_on = []
+    monkeypatch.setattr(outbox.dispatch, "send_after_commit", handed_on.append)
+    rows = run_concurrently([lambda: queue_login(dedupe_key="test:race")] * 8)
+    assert len({row.pk for row in rows}) == 1
+    assert OutboxEmail.objects.filter(dedupe_key="test:race").count() == 1
+    assert handed_on == [str(rows[0].pk)]
