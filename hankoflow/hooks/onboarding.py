@@ -57,7 +57,10 @@ class ScheduleOnboardingStates(Hook):
         if (
             features.mfa()
             and settings.MFA.DEVICE_TRUST_POLICY == "prompt"
-            and stash.get(n.STASH_LOGIN_METHOD) != n.LOGIN_METHOD_PASSKEY
+            and (
+                stash.get(n.STASH_LOGIN_METHOD) != n.LOGIN_METHOD_PASSKEY
+                or not stash.get(n.STASH_PASSKEY_USER_VERIFIED, True)  # it asked the factor
+            )
             and enrolled
             and not trusted
         ):

@@ -82,10 +82,10 @@ def test_a_presence_only_passkey_does_not_skip_an_enrolled_second_factor(account
     assert state.state == "login_otp"
     assert Session.objects.count() == 0
     done = client.act(state, "otp_code_validate", {"otp_code": pyotp.TOTP(secret).now()})
+    assert done.state == "device_trust"  # as after a password: the app may be remembered
+    done = client.act(done, "skip")
     while done.state != "success":
-        done = client.act(
-            done, next(a for a in ("skip", "trust_device") if a in done.body["actions"])
-        )
+        done = client.act(done, "skip")
     assert done.body["payload"]["claims"]["amr"] == ["passkey", "totp"]
 
 
