@@ -1394,7 +1394,8 @@ def main(argv: list[str] | None = None) -> int:
             "that were the expected state):"
         )
         print(bench.table())
-        print(LEGEND)
+        # --scale seeds more sessions for G; the legend names the count this run used.
+        print(LEGEND.replace(f"{SEED_SESSIONS} sessions", f"{len(seeded.sessions)} sessions"))
         if peer is not None:
             print(PEER_LEGEND)
         print()
