@@ -5,6 +5,7 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse, JsonResponse
 from rest_framework.exceptions import APIException
 from rest_framework.negotiation import BaseContentNegotiation
@@ -32,6 +33,9 @@ def hanko_exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResp
         # Hanko: 500. A 503 with Retry-After tells clients and load balancers to retry.
         set_rollback()
         return availability.unavailable_response()
+    if isinstance(exc, RequestDataTooBig):
+        # Over DATA_UPLOAD_MAX_MEMORY_SIZE: Django alone would answer an HTML 400 (IN-02).
+        return JsonResponse({"code": 413, "message": HTTPStatus(413).phrase}, status=413)
     response = exception_handler(exc, context)
     if response is None or not isinstance(exc, APIException):
         return response
