@@ -6,10 +6,11 @@ itself is in tests/api/test_database_unavailable.py and tests/faults/test_postgr
 from __future__ import annotations
 
 import pytest
+from django.test import override_settings
 
 from hankoflow.hooks import success
 from hankoflow.models import Account, Email, OutboxEmail, Session, WebhookDelivery
-from hankoflow.services import audit
+from hankoflow.services import audit, passwords, ratelimit
 
 pytestmark = pytest.mark.django_db
 
@@ -82,3 +83,31 @@ def test_a_fault_at_any_boundary_of_sign_up_leaves_nothing(
     assert done.state == "success", done.body
     after = counts()
     assert after["accounts"] == 1 and after["sessions"] == 1
+
+
+CACHE_DOWN = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "down": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:9/0",  # discard port: nothing listens
+        "OPTIONS": {"socket_connect_timeout": 1},
+    },
+}
+
+
+def test_with_the_cache_down_the_accounts_password_budget_still_holds(account_factory, caplog):
+    # RE-02 / decision D3: the coarse per-IP limiter fails open, the account's attempt budget
+    # lives in the database and keeps counting.
+    account = account_factory(EMAIL, password=PASSWORD)
+    with override_settings(CACHES=CACHE_DOWN, HANKOFLOW={"RATE_LIMITER": {"CACHE": "down"}}):
+        assert ratelimit.take(ratelimit.Bucket.PASSWORD, "probe").allowed  # fails open
+        checks = [
+            passwords.verify_login(account, "wrong", identifier=EMAIL, ip="203.0.113.7")
+            for _ in range(7)
+        ]
+        right = passwords.verify_login(account, PASSWORD, identifier=EMAIL, ip="203.0.113.7")
+    assert "rate limiter cache unavailable" in caplog.text
+    assert [c.retry_after is not None and c.retry_after > 0 for c in checks] == [False] * 5 + [
+        True
+    ] * 2
+    assert not right.ok and right.retry_after
