@@ -14,6 +14,7 @@ import re
 
 import pyotp
 import pytest
+from django.apps import apps
 from django.test import Client
 
 from hankoflow import clock
@@ -108,6 +109,11 @@ def test_no_secret_reaches_logs_audit_rows_webhooks_or_other_answers(
         "/me": me.content.decode(),
         "/users/{id}": user.content.decode(),
         "admin user": admin_user.content.decode(),
+        "str() of every row": "\n".join(
+            repr(row) + str(row)
+            for model in apps.get_app_config("hankoflow").get_models()
+            for row in model.objects.all()
+        ),
         **{f"webhook {e}": "".join(p) for e, p in webhook_payloads().items()},
     }
     leaks = [(s, p) for s, v in secrets.items() for p, text in places.items() if v in text]
