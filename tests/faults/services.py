@@ -215,6 +215,11 @@ class Process:
     def stop(self) -> None:
         if self.process.poll() is not None:
             return
+        if self.stop_signal == signal.SIGKILL:
+            # Its own process group (start_new_session): the master and all of its workers.
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+            return
         self.process.send_signal(self.stop_signal)
         try:
             self.process.wait(timeout=15)
@@ -247,8 +252,9 @@ def start_gunicorn(
         "--timeout", str(timeout), "--graceful-timeout", "5", "--no-control-socket",
         *(["--config", config] if config else []),
     ]  # fmt: skip
-    # SIGINT: gunicorn's quick shutdown; what is in flight when a test ends does not matter.
-    server = Process(_spawn(command, env, log), log, stop_signal=signal.SIGINT)
+    # Killed with its workers when the test ends: nothing in flight matters then, and even
+    # gunicorn's quick shutdown waits seconds for threaded workers.
+    server = Process(_spawn(command, env, log), log, stop_signal=signal.SIGKILL)
 
     def ready() -> bool:
         if server.process.poll() is not None:
