@@ -41,12 +41,14 @@ answer, so they persist.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import logging
 import math
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.core.cache import caches
 from django.db import connections, router
@@ -329,28 +331,82 @@ class _Count:
     last_success_at: datetime | None = None
 
 
-def _read(kind: Kind, subject: str, network: str) -> dict[str, AttemptBudget]:
+@dataclass(frozen=True)
+class _Row:
+    """An ``AttemptBudget`` row as the rules read it."""
+
+    pk: int
+    network: str
+    failures: int
+    last_failure_at: datetime | None
+    last_success_at: datetime | None
+
+
+def _read(kind: Kind, subject: str, network: str) -> dict[str, _Row]:
     """The subject's rows for all networks and for ``network``, by network, unlocked."""
-    rows = AttemptBudget.objects.filter(
-        kind=kind.name, subject=subject, network__in=(ALL_NETWORKS, network)
-    )
-    return {row.network: row for row in rows}
+    return _fetch(kind, subject, network, locked=False)
 
 
-def _locked(kind: Kind, subject: str, network: str) -> dict[str, AttemptBudget]:
+def _locked(kind: Kind, subject: str, network: str) -> dict[str, _Row]:
     """The subject's rows for all networks and for ``network``, locked until the transaction
     ends, by network.
 
     One statement locks both, always the row across networks first: PostgreSQL locks rows in
     the order it returns them, so no two attempts wait for each other's second row (deadlock).
     """
-    first = Case(When(network=ALL_NETWORKS, then=Value(0)), default=Value(1))
-    rows = (
-        AttemptBudget.objects.select_for_update()
-        .filter(kind=kind.name, subject=subject, network__in=(ALL_NETWORKS, network))
-        .order_by(first)
+    return _fetch(kind, subject, network, locked=True)
+
+
+# Stand for the values while a query is compiled; never sent to the database.
+_KIND, _SUBJECT, _NETWORK = "\x00kind\x00", "\x00subject\x00", "\x00network\x00"
+_COLUMNS = ("pk", "network", "failures", "last_failure_at", "last_success_at")
+
+
+def _fetch(kind: Kind, subject: str, network: str, *, locked: bool) -> dict[str, _Row]:
+    """``_read`` or ``_locked``: the ORM compiles each query once per database (every attempt
+    runs both, and compiling them cost more than running them), the values go in as parameters.
+    """
+    model = AttemptBudget
+    alias = router.db_for_write(model) if locked else router.db_for_read(model)
+    connection = connections[alias]
+    sql, template = _fetch_query(alias, locked)
+    values = {_KIND: kind.name, _SUBJECT: subject, _NETWORK: network}
+    params = [values.get(param, param) if isinstance(param, str) else param for param in template]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        fetched = cursor.fetchall()
+    converters = _datetime_converters(connection)
+    rows = {}
+    for pk, net, failures, failed_at, succeeded_at in fetched:
+        for convert, expression in converters:
+            failed_at = convert(failed_at, expression, connection)
+            succeeded_at = convert(succeeded_at, expression, connection)
+        rows[net] = _Row(pk, net, failures, failed_at, succeeded_at)
+    return rows
+
+
+@functools.lru_cache(maxsize=8)
+def _fetch_query(alias: str, locked: bool) -> tuple[str, tuple[object, ...]]:
+    # Compiled inside the caller's transaction (a locking query refuses to compile outside one).
+    rows = AttemptBudget.objects.using(alias).filter(
+        kind=_KIND, subject=_SUBJECT, network__in=(ALL_NETWORKS, _NETWORK)
     )
-    return {row.network: row for row in rows}
+    if locked:
+        first = Case(When(network=ALL_NETWORKS, then=Value(0)), default=Value(1))
+        rows = rows.select_for_update().order_by(first)
+    sql, params = rows.values_list(*_COLUMNS).query.get_compiler(alias).as_sql()
+    if any(params.count(value) != 1 for value in (_KIND, _SUBJECT, _NETWORK)):
+        raise RuntimeError("the attempt budget query must take each value exactly once")
+    return sql, tuple(params)
+
+
+def _datetime_converters(connection) -> list[tuple[Any, Any]]:
+    """What the backend does to a ``DateTimeField`` value read from it (SQLite: parse the text
+    and make it aware), as the ORM would."""
+    field = AttemptBudget._meta.get_field("last_failure_at")
+    expression = field.get_col(AttemptBudget._meta.db_table)
+    found = connection.ops.get_db_converters(expression) + field.get_db_converters(connection)
+    return [(convert, expression) for convert in found]
 
 
 _FAILURES = AttemptBudget._meta.get_field("failures")
@@ -402,7 +458,7 @@ def _write(counts: list[tuple[int, int, datetime | None]]) -> None:
     )
 
 
-def _current(policy: Policy, count: AttemptBudget | _Count | None, now: datetime) -> int:
+def _current(policy: Policy, count: _Row | _Count | None, now: datetime) -> int:
     """The failures that still count: none once a day has passed without one."""
     if count is None or count.last_failure_at is None:
         return 0
@@ -411,9 +467,7 @@ def _current(policy: Policy, count: AttemptBudget | _Count | None, now: datetime
     return count.failures
 
 
-def _wait(
-    policy: Policy, count: AttemptBudget | _Count | None, free: int, now: datetime
-) -> timedelta:
+def _wait(policy: Policy, count: _Row | _Count | None, free: int, now: datetime) -> timedelta:
     """How long after ``now`` the next attempt must wait under this count."""
     failures = _current(policy, count, now)
     if failures < free:
@@ -425,7 +479,7 @@ def _wait(
     return max(count.last_failure_at + delay - now, _ZERO)
 
 
-def _known(policy: Policy, count: AttemptBudget | _Count | None, now: datetime) -> bool:
+def _known(policy: Policy, count: _Row | _Count | None, now: datetime) -> bool:
     """The subject succeeded from this network recently."""
     last = count.last_success_at if count is not None else None
     return last is not None and now < last + policy.known_network_for
@@ -433,8 +487,8 @@ def _known(policy: Policy, count: AttemptBudget | _Count | None, now: datetime) 
 
 def _retry_after(
     policy: Policy,
-    everywhere: AttemptBudget | _Count | None,
-    here: AttemptBudget | _Count | None,
+    everywhere: _Row | _Count | None,
+    here: _Row | _Count | None,
     now: datetime,
 ) -> int:
     """Whole seconds this network must wait before its next attempt; 0 when it may try now."""
