@@ -36,7 +36,8 @@ def render(result: FlowResult, *, debug: bool = False) -> dict[str, Any]:
 
 def href(flow_name: str, action: str, flow_id: str) -> str:
     """``/<flow>?action=<action>%40<flow id>``: always the top-level flow's path."""
-    return f"/{flow_name}?action={quote(f'{action}@{flow_id}', safe='')}"
+    # Quoted apart: each is usually all safe characters, which quote() returns without a loop.
+    return f"/{flow_name}?action={quote(action, safe='')}%40{quote(flow_id, safe='')}"
 
 
 def render_input(item: Input) -> dict[str, Any]:
