@@ -158,7 +158,6 @@ class Attempt:
 
     retry_after: int = 0
     _rows: tuple[_Held, ...] = ()
-    _at: datetime | None = None
     _imitation: bool = False  # ``hold_unknown``: the statements of a failure, on no row
 
     @property
@@ -234,7 +233,7 @@ def hold(kind: Kind, subject: str, ip: str | None) -> Attempt:
                 _Held(created[key], key == ALL_NETWORKS, 0, 0, None, None, counted=True)
                 for key in missing
             )
-            return Attempt(0, rows, now)
+            return Attempt(0, rows)
     locked = _locked(kind, subject, network)
     everywhere, here = locked.get(ALL_NETWORKS), locked.get(network)
     if everywhere is None or here is None:
@@ -258,7 +257,7 @@ def hold(kind: Kind, subject: str, ip: str | None) -> Attempt:
         )
         for row in (everywhere, here)
     )
-    return Attempt(0, rows, now)
+    return Attempt(0, rows)
 
 
 def reserve(kind: Kind, subject: str, ip: str | None) -> Attempt:
@@ -301,7 +300,7 @@ def hold_unknown(kind: Kind, identifier: str, ip: str | None) -> Attempt:
     if retry_after:
         return Attempt(retry_after)
     _locked(kind, "", network)
-    return Attempt(0, (), now, _imitation=True)
+    return Attempt(0, (), _imitation=True)
 
 
 def network_of(ip: str | None) -> str:
