@@ -69,11 +69,12 @@ class WebauthnVerifyAssertionResponse(Action):
 
     def execute(self, ctx: FlowContext) -> Outcome:
         challenge_id = ctx.stash.get(n.STASH_WEBAUTHN_SESSION_DATA_ID)
-        if not challenge_id:
-            raise RuntimeError("no WebAuthn challenge was issued in this flow")
         second_factor = ctx.stash.get(n.STASH_MFA_METHOD) == n.MFA_METHOD_SECURITY_KEY
         failure = {"login_method": n.LOGIN_METHOD_PASSKEY, "flow_id": ctx.flow_id}
         try:
+            if not challenge_id:
+                # Hanko: technical_error (500); an assertion nobody asked for cannot verify.
+                raise webauthn.WebauthnInvalid("no WebAuthn challenge was issued in this flow")
             assertion = webauthn.verify_authentication(
                 challenge_id, ctx.input("assertion_response"), flow_id=ctx.flow_id
             )
