@@ -104,6 +104,7 @@ def test_redis_down_during_sign_up(private_redis: PrivateRedis, sink: SmtpSink, 
         )
         send_pending_outbox.delay()  # a second sweep: nothing left to send
         wait_until(
+            # The banner names the task, then each run logs "received" and "succeeded".
             lambda: worker.log.read_text().count("send_pending_outbox") >= 5,
             timeout=30,
             what=f"the second sweep ({worker.log_tail()})",

@@ -108,6 +108,7 @@ def test_worker_killed_while_sending_an_email(broker: str, tmp_path: Path, stage
             )
             send_pending_outbox.delay()
             wait_until(
+                # The banner names the task, then each run logs "received" and "succeeded".
                 lambda: second.log.read_text().count("send_pending_outbox") >= 5,
                 timeout=30,
                 what="the second sweep",
