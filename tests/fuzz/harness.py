@@ -16,6 +16,7 @@ in the test's own database transaction, and each answer must be:
 from __future__ import annotations
 
 import json
+import os
 import traceback
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -37,9 +38,9 @@ from schemathesis.core import NOT_SET
 from tests.fuzz import differences
 
 # Fixed seed (derandomize: one per test, from its name), bounded examples: the same cases on
-# every run, a few minutes at most in CI.
-EXAMPLES = 10  # per operation and generation mode
-FLOW_EXAMPLES = 40  # per flow and mode: four operations, two request shapes
+# every run, a few minutes at most in CI. HANKOFLOW_FUZZ_EXAMPLES sets more for a long run.
+EXAMPLES = int(os.environ.get("HANKOFLOW_FUZZ_EXAMPLES", "10"))  # per operation and mode
+FLOW_EXAMPLES = 4 * EXAMPLES  # per flow and mode: four operations, two request shapes
 
 FUZZ_SETTINGS = settings(
     max_examples=EXAMPLES,

@@ -11,6 +11,7 @@ No server error, and every answer as the corrected document describes it.
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -22,6 +23,8 @@ from hypothesis import strategies as st
 from schemathesis.core import NOT_SET
 from werkzeug.test import Client
 
+from hankoflow.models.outbox import OutboxEmail
+from hankoflow.services.mail import encryption
 from hankoflow.testing.openapi import flow_response_errors, load_flow_spec
 from tests.fuzz.harness import (
     FLOW_EXAMPLES,
@@ -39,10 +42,13 @@ SCHEMA = load_schema(load_flow_spec(), "/")
 OPERATIONS = {op.path.strip("/"): op for op in operations(SCHEMA)}
 
 CAPABILITIES = ("register_client_capabilities", {"webauthn_available": True})
+NEW_ADDRESSES = (f"fuzz.{n}@example.com" for n in itertools.count())
 
 
 def steps(flow: str, email: str) -> list[tuple[str, dict[str, Any]]]:
-    """The actions that walk ``flow`` from its first state into the ones worth fuzzing."""
+    """The actions that walk ``flow`` from its first state into the ones worth fuzzing; a
+    callable input value is called when the step is taken."""
+    new = next(NEW_ADDRESSES)  # a sign-up that gets as far as a password, once per walk
     walks = {
         "login": [
             CAPABILITIES,
@@ -51,7 +57,8 @@ def steps(flow: str, email: str) -> list[tuple[str, dict[str, Any]]]:
         ],
         "registration": [
             CAPABILITIES,
-            ("register_login_identifier", {"email": "fuzz.new@example.com"}),
+            ("register_login_identifier", {"email": new}),
+            ("verify_passcode", {"code": lambda: sent_code(new)}),
         ],
         "profile": [CAPABILITIES],
         "token_exchange": [],
@@ -63,6 +70,14 @@ def depths(steps: int) -> list[int]:
     """How far to walk before the case: -1 sends the case as generated, 0 right after the
     flow starts; the states further in (the ones with inputs) twice as often."""
     return [-1, 0, *range(1, steps + 1), *range(1, steps + 1)]
+
+
+def sent_code(address: str) -> str:
+    """The code last queued for ``address`` (the outbox row: the mail itself goes out after a
+    commit, which never comes inside the test's transaction); a wrong one when none was."""
+    row = OutboxEmail.objects.filter(to=address).order_by("-created_at").first()
+    secret = encryption.decrypt(row.secret) if row is not None and row.secret else {}
+    return secret.get("code") or "000000"
 
 
 def conformance(case, answer):
@@ -94,7 +109,9 @@ class Walker:
             # An input the state does not declare (e.g. `identifier` where only `email` is) is
             # sent under the declared name.
             inputs = {
-                (name if name in offered["inputs"] else next(iter(offered["inputs"]), name)): value
+                (name if name in offered["inputs"] else next(iter(offered["inputs"]), name)): (
+                    value() if callable(value) else value
+                )
                 for name, value in input_data.items()
             }
             body = {"input_data": inputs, "csrf_token": state["csrf_token"]}
@@ -136,7 +153,7 @@ def test_flow_operation(flow, mode, fuzz_app, person):
     )
     def run(case, depth, data):
         if depth >= 0:  # else: the case as generated (initialisation, made-up action)
-            state = walker.walk(flow, walk[:depth])
+            state = walker.walk(flow, steps(flow, email)[:depth])
             actions = sorted(state.get("actions", {}))
             if actions:
                 name = data.draw(st.sampled_from(actions), label="action")
