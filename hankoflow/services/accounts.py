@@ -376,7 +376,8 @@ def rfc3339(value: datetime) -> str:
     fractional seconds with trailing zeros trimmed (Go's RFC3339Nano), e.g.
     ``2025-01-15T12:57:56.72405Z``."""
     value = value.astimezone(UTC)
-    text = value.strftime("%Y-%m-%dT%H:%M:%S")
+    # Four-digit years: strftime writes the year 802 as "802", which is no RFC 3339.
+    text = f"{value.year:04d}-" + value.strftime("%m-%dT%H:%M:%S")
     if value.microsecond:
         text += "." + f"{value.microsecond:06d}".rstrip("0")
     return text + "Z"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -214,7 +214,10 @@ def _created_at(value: Any) -> datetime | None:
             parsed = None
     if parsed is None or parsed.tzinfo is None:
         raise HankoError(400, "created_at must be an RFC 3339 date-time")
-    return parsed
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00: before the calendar in UTC
+        raise HankoError(400, "created_at must be an RFC 3339 date-time") from None
 
 
 # --- PATCH /users/{id} --------------------------------------------------------------------------
