@@ -38,6 +38,8 @@ UNDOCUMENTED: dict[tuple[str, str, str, int], str] = {
         404,
     ): "not the user's address (platform §3.3.11)",
     ("public", "DELETE", "/emails/{id}", 404): "not the user's address (platform §3.3.11)",
+    ("public", "POST", "/password/login", 429): "password rate limit (platform §3.3.3)",
+    ("public", "POST", "/passcode/login/initialize", 429): "passcode rate limit (platform §3.3.1)",
     # hankoflow's own (README "Deliberate differences from Hanko" and "Hanko v2's endpoint API"):
     ("public", "GET", "/thirdparty/auth", 400): (
         "an error with neither an allowed Referer nor THIRD_PARTY.ERROR_REDIRECT_URL to "
