@@ -9,12 +9,12 @@ a few free failures, then growing waits and a ceiling of 100 consecutive failure
 800-63B-4 §3.2.2); while the budget refuses, every verification answers ``max_attempts_reached``.
 
 Each verification locks the passcode's row and holds the address's budget rows (row locks,
-``attempts.hold``) from before the comparison to the end of the transaction, then counts the try
-with one conditional ``UPDATE`` of the passcode (which also consumes a right code), so
+``attempts.hold``) to the end of the transaction, and counts the try before the comparison with
+one conditional ``UPDATE`` that also consumes the passcode (given back when the code is wrong), so
 concurrent requests (several flows, several processes) cannot get more comparisons than the
-limits allow. Everything is written in the caller's
-transaction: a flow step commits on every answer, including input errors, so the counts persist;
-only an unexpected exception rolls the step back as a whole.
+limits allow. Everything is written in the caller's transaction: a flow step commits on every
+answer, including input errors, so the counts persist; only an unexpected exception rolls the
+step back as a whole.
 """
 
 from __future__ import annotations
@@ -106,10 +106,9 @@ def verify(passcode_id: str, code: str, *, ip: str) -> VerifyResult:
 
     Unknown, expired or used passcodes give ``ok=False``; a dead passcode (``MAX_TRIES``
     attempts) or an address budget that refuses the client's network (``ip``) gives
-    ``max_attempts_reached``. Otherwise the code is compared while the passcode and the
-    address's budget are locked, then the try is counted (see the module docstring). Exactly
-    one HMAC comparison runs on every path, so the branches cost the same (security-checks
-    PC-08).
+    ``max_attempts_reached``. Otherwise the try is counted first, then compared, while the
+    passcode and the address's budget are locked (see the module docstring). Exactly one HMAC
+    comparison runs on every path, so the branches cost the same (security-checks PC-08).
     """
     with transaction.atomic(savepoint=False):  # the row locks need one; a flow step has it
         return _verify(passcode_id, code, ip, clock.now())
@@ -117,8 +116,7 @@ def verify(passcode_id: str, code: str, *, ip: str) -> VerifyResult:
 
 def _verify(passcode_id: str, code: str, ip: str, now: datetime) -> VerifyResult:
     # Locked until the transaction ends: every other verification of this passcode waits here
-    # and then sees this one's outcome (used, or one try fewer) before comparing anything, so
-    # the try can be counted after the comparison, in the UPDATE that consumes a right code.
+    # and then sees this one's outcome, so what is read here is what the UPDATE below finds.
     row = _load(passcode_id, lock=True)
     if row is None or not _alive(row, now):
         return _refuse(code, VerifyResult(ok=False))
@@ -128,24 +126,25 @@ def _verify(passcode_id: str, code: str, ip: str, now: datetime) -> VerifyResult
     if not attempt.allowed:
         return _refuse(code, VerifyResult(ok=False, max_attempts_reached=True))
 
-    salt, _, stored = row.code_hash.partition("$")
-    right = hmac.compare_digest(_digest(salt, code), stored)
-    # One conditional UPDATE counts the try and, for the right code, consumes the passcode.
-    live = Passcode.objects.filter(
+    # The try is counted before the comparison (security-checks PC-04), in the same UPDATE as
+    # the consumption a right code needs; a wrong code gives the consumption back, never the try.
+    counted = Passcode.objects.filter(
         pk=row.pk, tries__lt=MAX_TRIES, used_at__isnull=True, expires_at__gt=now
-    )
-    counted = live.update(tries=F("tries") + 1, **({"used_at": now} if right else {}))
+    ).update(tries=F("tries") + 1, used_at=now)
     if counted != 1:
         # A rival request used, killed or exhausted it since we read it: no guess was made.
         attempt.release()
         row = _load(passcode_id)
         if row is None or not _alive(row, now):
-            return VerifyResult(ok=False)
-        return VerifyResult(ok=False, max_attempts_reached=True)
-    if not right:
+            return _refuse(code, VerifyResult(ok=False))
+        return _refuse(code, VerifyResult(ok=False, max_attempts_reached=True))
+
+    salt, _, stored = row.code_hash.partition("$")
+    if not hmac.compare_digest(_digest(salt, code), stored):
+        Passcode.objects.filter(pk=row.pk).update(used_at=None)
         attempt.failed()
-        tries = Passcode.objects.filter(pk=row.pk).values_list("tries", flat=True).first()
-        return VerifyResult(ok=False, max_attempts_reached=(tries or 0) >= MAX_TRIES)
+        # The row was read under its lock: this try made it ``row.tries + 1``.
+        return VerifyResult(ok=False, max_attempts_reached=row.tries + 1 >= MAX_TRIES)
     attempt.succeeded()
     return VerifyResult(ok=True)
 
