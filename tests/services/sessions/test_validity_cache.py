@@ -363,7 +363,7 @@ def test_a_marker_that_failed_is_written_again_after_the_commit(
     ids=["locmem", "dummy", "file"],
 )
 def test_no_fast_path_without_a_shared_cache_with_an_atomic_add(issued, account, backend, tmp_path):
-    with cache_settings(backend):
+    with cache_settings(backend, location=str(tmp_path / "cache")):
         assert signed_in(issued.token, account)
         with CaptureQueriesContext(connection) as captured:
             assert signed_in(issued.token, account)
