@@ -20,22 +20,19 @@ from bench.queries import CAPABILITY_STEP_TARGET, PASSWORD_CHAIN, count_queries
 #       UPDATE flow)
 #   continue_to_password_login: 2 (flow, UPDATE flow)
 #   password_login: 14 (flow; the account with its user, username and TOTP secret, by email;
-#       its emails; its credentials; the attempt budget (issue 8): read both counts unlocked,
-#       then for the account's first password login ever INSERT both rows already counting the
-#       attempt, and reset both in one UPDATE after the right password (a returning account
-#       locks both rows with one SELECT ... FOR UPDATE and counts in one UPDATE instead of the
-#       INSERT: 15); signing key; session limit (lock, list) and INSERT session; UPDATE
-#       last_login; audit INSERT; UPDATE flow). Its limit stays at the 14 it had before the
-#       budget: no margin left; 15 since webhooks (issue 14): the enabled hooks are read once
-#       per step, as Hanko reads them on every trigger, so an admin's change applies at once.
+#       its emails; its credentials; the attempt budget: read both counts, lock them with one
+#       SELECT ... FOR UPDATE, and for the account's first password login ever INSERT both rows
+#       (a returning account with a clean budget writes nothing: 13); session limit (lock, list)
+#       and INSERT session; UPDATE last_login; the enabled webhooks; audit INSERT; UPDATE flow).
+#       Since issue 16 the signing key is remembered per process and no savepoint wraps issuing.
 PASSWORD_CHAIN_BUDGET = {
     "POST /login (init)": 1 + 1,
     "register_client_capabilities": 2 + 1,
     "continue_with_login_identifier": 3 + 1,
     "continue_to_password_login": 2 + 1,
-    "password_login": 15,
+    "password_login": 14,
 }
-PASSWORD_CHAIN_TOTAL_BUDGET = 23 + 3  # measured 1 + 2 + 3 + 2 + 15 = 23
+PASSWORD_CHAIN_TOTAL_BUDGET = 22 + 2  # measured 1 + 2 + 3 + 2 + 14 = 22
 
 
 @pytest.mark.slow

@@ -11,10 +11,12 @@ The newest unretired key signs; every unretired key verifies, so after ``rotate(
 signed with the previous key stay valid until they expire. ``rotate()`` also retires keys that
 stopped signing more than ``SESSION.LIFESPAN`` ago (no unexpired token can name them).
 
-Verification keys are cached per process, so that ``request.user`` from a JWT costs no key query.
+Verification keys, and the signing key, are cached per process, so that ``request.user`` from a
+JWT and a login cost no key query.
 Each cached key remembers the *key-set generation* it was loaded under: a random value kept in the
 shared cache (``RATE_LIMITER.CACHE``), which ``rotate()`` and ``retire()`` replace after they
-commit. Every verification reads the generation (one cache read) and drops keys loaded under
+commit. Every verification reads the generation (for ``request.user`` in the same round trip as
+the session-validity entry, ``services.sessions.validity``) and drops keys loaded under
 another one, so with a shared cache (Redis) a retired key is refused by every process from its
 next request on. When the cache cannot tell (a per-process cache such as locmem, or the cache is
 unreachable), cached keys are re-read from the database after ``VERIFICATION_CACHE_SECONDS``.
