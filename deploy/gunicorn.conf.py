@@ -24,11 +24,18 @@ bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 #   password login chain (5 requests)  sync  14   gthread  34 (31)
 #   passcode login chain (5 requests)  sync   9   gthread  10 (19)
 #   request.user from a session JWT    sync  63   gthread 301 (237)
-# and an earlier run alike (x1.7 to x5.4). A flow step spends much of its time waiting for
-# PostgreSQL and Redis; a thread's wait lets another request use the worker's core, where a sync
-# worker sits idle. Memory per worker after the run: sync RSS 112 MB (PSS 83), gthread 116 MB
-# (PSS 88). The box was loaded (sync served a third of its quiet-box rate), which favours threads;
-# `bin/bench --workers-compare` on the production host says what they give there.
+# and an earlier run alike (x1.7 to x5.4). The same comparison on the quiet box (best of 2 runs of
+# 6 s, PostgreSQL and Redis on the same 2 cores), gthread keep-alive / new connection vs sync:
+#   locked SELECT+UPDATE view x0.98 / x0.78; capabilities x0.94 / x0.76; POST /login x0.98 / x0.78;
+#   no-database view x1.20 / x0.75; password chain x0.95 / x0.83; passcode chain x0.96 / x0.85;
+#   request.user x1.04 / x0.83.
+# So with idle cores threads cost up to a fifth, and under contention or waits (a loaded host,
+# PostgreSQL and Redis across a network, a 10 s OAuth call) they gain up to 5x, because a
+# thread's wait lets another request use the worker's core where a sync worker sits idle. We
+# take the robust choice; on a host where the app has its cores to itself, sync workers
+# (`--worker-class sync`, WEB_CONCURRENCY = 2 x cores + 1) are up to a fifth faster.
+# `bin/bench --workers-compare` on the production host says which wins there. Memory per worker:
+# sync RSS 112-114 MB (PSS 83-89), gthread 116-117 MB (PSS 88-91).
 # One Django database connection per thread (CONN_MAX_AGE keeps it): workers x threads x hosts
 # must stay below PostgreSQL's max_connections. hankoflow keeps per-request state in
 # contextvars and locks its process caches, so threads share a worker safely.
