@@ -22,6 +22,11 @@ class HistoryItem:
     data: dict[str, Any]
     revertible: bool
 
+    def copy(self) -> HistoryItem:
+        return HistoryItem(
+            self.state, self.prev_state, list(self.scheduled), _copied(self.data), self.revertible
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "state": self.state,
@@ -75,16 +80,7 @@ class Stash:
             prev_state=self.prev_state,
             scheduled=list(self.scheduled),
             data=_copied(self.data),
-            history=[
-                HistoryItem(
-                    state=item.state,
-                    prev_state=item.prev_state,
-                    scheduled=list(item.scheduled),
-                    data=_copied(item.data),
-                    revertible=item.revertible,
-                )
-                for item in self.history
-            ],
+            history=[item.copy() for item in self.history],
         )
 
     def to_dict(self) -> dict[str, Any]:
