@@ -2,7 +2,7 @@
 state, a label per action and input, a sentence per error code (``hankoflow/errors.py``).
 
 Both the HTML page (``web/texts.py``) and the Flow Execution dialect
-(``renderers/flow_execution_texts.py``) read them, so one msgid has one translation in the
+(``renderers/flow_execution.py``) read them, so one msgid has one translation in the
 shipped catalogues (``hankoflow/locale/``, the nine languages of the emails). A name not listed
 falls back to Hanko's English description or the humanised wire name.
 """

@@ -4,8 +4,8 @@ The engine's states become the dialect's four response types: a state with a Web
 waiting (``creation_options``/``request_options`` in the payload) is ``WEBAUTHN``; one with a
 provider's ``redirect_url`` is ``REDIRECTION``; one whose only prompt asks for hidden inputs (the
 client's capabilities on ``preflight``) is ``INTERNAL_PROMPT``; any other state is a ``VIEW`` whose
-actions are forms and buttons. ``success`` is ``COMPLETE``. Words come from
-``flow_execution_texts`` in the active language; the view activates it.
+actions are forms and buttons. ``success`` is ``COMPLETE``. Words come from ``hankoflow.wording``
+(the flow page's words) in the active language; the view activates it.
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from hankoflow import names
+from hankoflow import wording as texts
 from hankoflow.engine import Back, FlowResult, Input, Skip
 from hankoflow.engine import inputs as i
 from hankoflow.engine.inputs import MISSING
 from hankoflow.errors import FlowError, InputError
-from hankoflow.renderers import flow_execution_texts as texts
-from hankoflow.renderers.flow_execution_texts import Text
+from hankoflow.wording import Text
 
 VIEW = "VIEW"
 REDIRECTION = "REDIRECTION"
@@ -111,7 +111,7 @@ def is_complete(result: FlowResult) -> bool:
 def render_refusal(error: DialectError | FlowError, **known: Any) -> dict[str, Any]:
     """A refusal with no step: ``{"error": {code, message}}``, with any ``flowId``/``flowType``
     the request already settled."""
-    message = texts.error_message(error.code, error.message)
+    message = texts.error_sentence(error.code) or error.message
     return {**known, "error": {"code": error.code, "message": str(message)}}
 
 
@@ -286,5 +286,5 @@ def render_error(error: FlowError, actions: tuple[Any, ...] = ()) -> dict[str, A
 
 
 def _error(error: FlowError | InputError, input_name: str = "") -> dict[str, Any]:
-    message = texts.error_message(error.code, error.message, input_name)
+    message = texts.error_sentence(error.code, input_name) or error.message
     return {"code": error.code, "message": str(message)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.utils import translation
 
-from hankoflow.renderers import flow_execution_texts as ours
+from hankoflow import wording as ours
 from hankoflow.web import texts as page
 
 TABLES = ["STATE_TEXTS", "ACTION_LABELS", "INPUT_LABELS", "ERROR_MESSAGES"]

@@ -22,9 +22,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from hankoflow import names
+from hankoflow import wording as texts
 from hankoflow.api.public.flow_execution import FLOW_TYPES, dispatch
 from hankoflow.emails import language_for
-from hankoflow.renderers import flow_execution_texts as texts
 
 TEMPLATE = "hankoflow/flow_execution/page.html"
 CHECKBOXES = "__checkbox"  # names of the form's checkboxes: an unticked one is not posted
