@@ -67,14 +67,11 @@ def start_registration(ctx: FlowContext, *, mfa_only: bool) -> Outcome:
     account = account_of(ctx)
     if account is None:
         return ctx.error(engine_errors.OPERATION_NOT_PERMITTED)
-    facts = accounts.facts(account)
-    # Hanko: technical_error for a user with neither email nor username; the WebAuthn user name
-    # is only a label on the authenticator, so such a user gets their id instead.
-    name = facts.primary_email or facts.username or str(account.id)
+    name, display_name = webauthn.user_names(account)
     options = webauthn.registration_options(
         user_id=str(account.id),
         user_name=name,
-        user_display_name=facts.username or name,
+        user_display_name=display_name,
         mfa_only=mfa_only,
         exclude_credential_ids=[c.id for c in webauthn.credentials_of(account)],
         flow_id=ctx.flow_id,

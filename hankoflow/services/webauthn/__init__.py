@@ -59,6 +59,7 @@ from hankoflow.services.webauthn.registration import (
     NewCredential,
     registration_options,
     save_credential,
+    user_names,
     verify_registration,
 )
 
@@ -87,6 +88,7 @@ __all__ = [
     "registration_options",
     "rename_credential",
     "save_credential",
+    "user_names",
     "verify_authentication",
     "verify_registration",
 ]

@@ -29,7 +29,7 @@ from hankoflow import clock
 from hankoflow.conf import settings
 from hankoflow.models import Account, WebauthnCredential
 from hankoflow.models.webauthn import MAX_CREDENTIAL_ID_BYTES
-from hankoflow.services.accounts import forget_cached
+from hankoflow.services.accounts import facts, forget_cached
 from hankoflow.services.webauthn.challenges import REGISTRATION, Options, consume, store_challenge
 from hankoflow.services.webauthn.credentials import descriptors
 from hankoflow.services.webauthn.errors import CredentialExists, WebauthnInvalid
@@ -66,6 +66,16 @@ class NewCredential:
             backup_state=bool(data["backup_state"]),
             mfa_only=bool(data["mfa_only"]),
         )
+
+
+def user_names(account: Account) -> tuple[str, str]:
+    """The WebAuthn user name and display name of an existing account: its primary email or
+    username, and its username or that name."""
+    known = facts(account)
+    # Hanko: technical_error for a user with neither email nor username; the WebAuthn user name
+    # is only a label on the authenticator, so such a user gets their id instead.
+    name = known.primary_email or known.username or str(account.pk)
+    return name, known.username or name
 
 
 def registration_options(

@@ -62,12 +62,11 @@ class RegistrationInitializeView(WebauthnView):
             # Hanko v2: no limit; the flows' PASSKEY.LIMIT holds here too.
             audit.record(audit.WEBAUTHN_REGISTRATION_INIT_FAILED, env=env, account=account)
             return error(409, "passkey limit reached")
-        facts = accounts.facts(account)
-        name = facts.primary_email or facts.username or str(account.pk)
+        name, display_name = webauthn.user_names(account)
         options = webauthn.registration_options(
             user_id=str(account.pk),
             user_name=name,
-            user_display_name=facts.username or name,
+            user_display_name=display_name,
             mfa_only=False,
             exclude_credential_ids=[],  # as Hanko v2: none
             flow_id=REGISTRATION_FLOW_ID,
