@@ -71,6 +71,11 @@ def string(data: dict[str, Any], key: str) -> str:
     return value if isinstance(value, str) else ""
 
 
+def plausible_email(address: str) -> bool:
+    """Hanko v2's check of a posted address: non-empty, an ``@``, at most ``EMAIL.MAX_LENGTH``."""
+    return bool(address) and "@" in address and len(address) <= settings.EMAIL.MAX_LENGTH
+
+
 def parse_uuid(value: str) -> uuid.UUID | None:
     try:
         return uuid.UUID(value)

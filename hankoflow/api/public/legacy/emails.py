@@ -19,6 +19,7 @@ from hankoflow.api.public.legacy.base import (
     error,
     json,
     no_store,
+    plausible_email,
     reauthentication_refusal,
     session_of,
     string,
@@ -76,7 +77,7 @@ class EmailListView(EmailsView):
             address = accounts.normalise_email(string(body(request), "address"))
         except BodyInvalid:
             return error(400)
-        if not address or "@" not in address or len(address) > settings.EMAIL.MAX_LENGTH:
+        if not plausible_email(address):
             return error(400, "address is not valid")
         if settings.EMAIL.REQUIRE_VERIFICATION:
             # Hanko: stores the address unassigned until a passcode verifies it. hankoflow has no

@@ -19,6 +19,7 @@ from hankoflow.api.public.legacy.base import (
     env_of,
     error,
     json,
+    plausible_email,
     sign_in,
     string,
 )
@@ -86,7 +87,7 @@ class CreateUserView(LegacyView):
             address = string(body(request), "email").strip()
         except BodyInvalid:
             return error(400)
-        if not address or "@" not in address or len(address) > settings.EMAIL.MAX_LENGTH:
+        if not plausible_email(address):
             return error(400, "email is not valid")
         if settings.EMAIL.REQUIRE_VERIFICATION:
             # Hanko: creates the user with an unassigned address that a passcode assigns later.
