@@ -79,11 +79,4 @@ class HankoSessionBackend(BaseBackend):
         return info.user if info is not None else None
 
     def get_user(self, user_id: Any) -> AbstractBaseUser | None:
-        from django.contrib.auth import get_user_model
-
-        model = get_user_model()
-        try:
-            user = model._default_manager.get(pk=user_id)
-        except (model.DoesNotExist, ValueError, TypeError):
-            return None
-        return user if getattr(user, "is_active", True) else None
+        return validity.active_user(user_id)

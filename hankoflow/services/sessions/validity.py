@@ -164,11 +164,12 @@ def trusted(entry: Any, claims: dict[str, Any]) -> bool:
 
 
 def active_user(pk: Any) -> AbstractBaseUser | None:
-    """The user by pk (one SELECT), if it still exists and is active."""
+    """The user by pk (one SELECT), if it still exists and is active; None for a pk of the
+    wrong type too (``HankoSessionBackend.get_user`` reads it from Django's session)."""
     model = get_user_model()
     try:
         user = model._default_manager.get(pk=pk)
-    except model.DoesNotExist:
+    except (model.DoesNotExist, ValueError, TypeError):
         return None
     return user if getattr(user, "is_active", True) else None
 
