@@ -30,7 +30,14 @@ from hankoflow.services.thirdparty import (
     redirects,
     tokens,
 )
-from hankoflow.services.thirdparty.state import InvalidState, State, open_state, peek
+from hankoflow.services.thirdparty.state import (
+    InvalidState,
+    State,
+    StateUnchecked,
+    consume,
+    open_state,
+    peek,
+)
 
 logger = logging.getLogger("hankoflow.thirdparty")
 
@@ -119,8 +126,11 @@ def finish(
 
     try:
         state = open_state(sealed, cookie=cookie)
+        consume(state)  # any callback with a good state uses it up, even a provider's error
     except InvalidState as exc:
         return fail("invalid_request", f"invalid state: {exc}")
+    except StateUnchecked as exc:
+        return fail("server_error", SERVER_ERROR_DESCRIPTION, cause=f"state store: {exc}")
     if query.get("error"):
         description = query.get("error_description") or query["error"]
         return fail(query["error"][:64], description[:256])

@@ -6,14 +6,21 @@ client's PKCE verifier when it sent one) encrypted with ``services.crypto`` (pur
 ``thirdparty state``), so the provider carries it unreadable and unforgeable. The same value is
 set as the ``hanko_thirdparty_state`` cookie; a callback without PKCE must bring the cookie and
 its nonce must match, so a state taken from one browser does not work in another.
+
+A state works for one callback (``consume``): its nonce is marked used in the cache
+``RATE_LIMITER.CACHE`` with an atomic ``add``, kept until the state has expired. Redis makes that
+hold across every process; a per-process cache (locmem) only within one process. When the cache
+cannot be asked the callback fails closed (``StateUnchecked``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 from dataclasses import asdict, dataclass, field
 
+from django.core.cache import caches
 from django.http import HttpResponseBase
 
 from hankoflow import clock
@@ -23,10 +30,16 @@ from hankoflow.services import crypto
 COOKIE_NAME = "hanko_thirdparty_state"
 LIFETIME = 300  # seconds: the state and its cookie (Hanko: 5 minutes)
 _PURPOSE = "thirdparty state"
+# Seconds the used mark outlives the state: processes whose clocks differ a little still see it.
+_MARK_SLACK = 60
 
 
 class InvalidState(Exception):
-    """The state is missing, not ours, expired, or not bound to this browser."""
+    """The state is missing, not ours, expired, used before, or not bound to this browser."""
+
+
+class StateUnchecked(Exception):
+    """Whether the state was used before cannot be told: the cache failed."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +88,22 @@ def open_state(value: str | None, *, cookie: str | None) -> State:
         if not secrets.compare_digest(bound.nonce, state.nonce):
             raise InvalidState("state does not match the cookie")
     return state
+
+
+def consume(state: State) -> None:
+    """Use ``state`` up (security-checks OA-01); ``InvalidState`` when it was used before,
+    ``StateUnchecked`` when the cache fails. Of concurrent callbacks, ``add`` lets one through."""
+    # Hanko: a state can be replayed until it expires (it keeps no record of used states).
+    digest = hashlib.sha256(state.nonce.encode()).hexdigest()
+    timeout = max(0, state.expires_at - int(clock.timestamp())) + _MARK_SLACK
+    try:
+        first = caches[settings.RATE_LIMITER.CACHE].add(
+            f"hankoflow:thirdparty:state-used:{digest}", 1, timeout=timeout
+        )
+    except Exception as exc:  # the cache's own errors (Redis down, ...): fail closed
+        raise StateUnchecked(f"{type(exc).__name__}: {exc}") from exc
+    if not first:
+        raise InvalidState("state already used")
 
 
 def peek(value: str | None) -> State | None:
