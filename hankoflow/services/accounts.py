@@ -28,6 +28,7 @@ from django.db.models import Exists, F, OuterRef, Q, Subquery, prefetch_related_
 
 from hankoflow.adapter import get_adapter
 from hankoflow.models import Account, Email, OTPSecret, Username, WebauthnCredential
+from hankoflow.services import account_load
 
 
 class EmailAlreadyExists(Exception):
@@ -78,9 +79,10 @@ def normalise_username(name: str) -> str:
 # --- Lookups ------------------------------------------------------------------------------------
 
 
-# What a step usually needs of an account, loaded with it in three queries: the user, username
-# and TOTP secret joined, the emails and WebAuthn credentials prefetched. Writes through this
-# module (and webauthn/totp) call ``forget_cached`` so a later read in the same step is fresh.
+# What a step usually needs of an account, loaded with it: the user, username and TOTP secret
+# joined, the emails and WebAuthn credentials as JSON arrays in the same row (``_load``). Writes
+# through this module (and webauthn/totp) call ``forget_cached`` so a later read in the same step
+# is fresh.
 _JOINED = ("user", "username", "otp_secret")
 _PREFETCHED = ("emails", "webauthn_credentials")
 
@@ -90,15 +92,17 @@ _NO_ACCOUNT = uuid.UUID(int=0)
 
 def get(account_id: str | uuid.UUID) -> Account | None:
     """The account with this Hanko user id, or None (also for a malformed id)."""
-    return _load(Q(pk=_key(account_id)))
+    return _load("pk", _key(account_id), Q(pk=_key(account_id)))
 
 
 def find_by_email(address: str) -> Account | None:
-    return _load(Q(emails__address=normalise_email(address)))
+    address = normalise_email(address)
+    return _load("email", address, Q(emails__address=address))
 
 
 def find_by_username(name: str) -> Account | None:
-    return _load(Q(username__username=normalise_username(name)))
+    name = normalise_username(name)
+    return _load("username", name, Q(username__username=name))
 
 
 def identify_by_email(address: str) -> IdentifiedAccount | None:
@@ -192,11 +196,17 @@ def _key(account_id: str | uuid.UUID | None) -> uuid.UUID:
         return _NO_ACCOUNT
 
 
-def _load(condition: Q) -> Account | None:
-    """The account matching ``condition`` with what a step needs, in the same three queries
-    whether it exists or not: a missing account must not answer faster (security-checks PC-08,
-    ASVS 6.3.8), so the prefetch queries run for a stand-in that matches nothing."""
-    found = list(Account.objects.select_related(*_JOINED).filter(condition)[:1])
+def _load(lookup: str, value: Any, condition: Q) -> Account | None:
+    """The account that ``lookup`` (``pk``, ``email`` or ``username``) finds for ``value``, with
+    what a step needs: one statement on PostgreSQL and SQLite (``account_load``), found or not,
+    whatever credentials the account has (security-checks PC-08, ASVS 6.3.8). Other databases
+    take the ORM's three queries, the prefetch queries run for a stand-in that matches nothing
+    when no account is found, so a missing account does not answer faster there either."""
+    alias = router.db_for_read(Account)
+    connection = connections[alias]
+    if account_load.supports(connection):
+        return account_load.load(connection, alias, lookup, value)
+    found = list(Account.objects.using(alias).select_related(*_JOINED).filter(condition)[:1])
     prefetch_related_objects(found or [Account(pk=_NO_ACCOUNT)], *_PREFETCHED)
     return found[0] if found else None
 
