@@ -55,6 +55,15 @@ PASSWORD_CHAIN = (
 )
 PASSWORD = "bench password 0123"  # noqa: S105 (a bench fixture)
 
+# The passcode login chain after POST /login; "code" is the code the email carried.
+PASSCODE_CHAIN = (
+    ("register_client_capabilities", {"webauthn_available": False}, "login_init"),
+    ("continue_with_login_identifier", "email", "login_method_chooser"),
+    ("continue_to_passcode_confirmation", {}, "passcode_confirmation"),
+    ("verify_passcode", "code", "success"),
+)
+PASSCODE_PREFIX = "passcode: "  # the passcode chain's step names start with this
+
 
 def count_queries() -> list[StepQueries]:
     """Run the requests once each and return the SQL each one sent."""
@@ -79,30 +88,13 @@ def count_queries() -> list[StepQueries]:
     jwks.signing_key()  # read back once, so this process remembers it as a server's does
     inputs = {"email": {"email": email}, "password": {"password": PASSWORD}}
     client = Client()
-    steps: list[StepQueries] = []
-
-    with CaptureQueriesContext(connection) as captured:
-        response = client.post("/login", data="", content_type="application/json")
-    steps.append(StepQueries("POST /login (init)", response.status_code, _sql(captured)))
-    body = response.json()
-    flow_id = body["actions"]["register_client_capabilities"]["href"].rsplit("%40", 1)[1]
-
-    for action, input_data, reaches in PASSWORD_CHAIN:
-        payload = {
-            "input_data": inputs[input_data] if isinstance(input_data, str) else input_data,
-            "csrf_token": body.get("csrf_token"),
-        }
-        href = body.get("actions", {}).get(action, {}).get("href")
-        if href is None:  # the previous step did not reach its state: nothing to count
-            steps.append(StepQueries(action, -1))
-            continue
-        with CaptureQueriesContext(connection) as captured:
-            response = client.post(href, data=json.dumps(payload), content_type="application/json")
-        step = StepQueries(action, response.status_code, _sql(captured))
-        body = response.json()
-        if response.status_code == 200 and body.get("name") != reaches:
-            step.status = -1  # answered, but not with the next state: not the step we wanted
-        steps.append(step)
+    steps, flow_id = _chain(client, PASSWORD_CHAIN, inputs, "")
+    # The passcode chain, with the code taken from the email as it is sent (the outbox's
+    # on-commit send runs inside the request); the email backend is locmem for this.
+    with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
+        inputs["code"] = _CodeFromOutbox()
+        passcode_steps, _ = _chain(Client(), PASSCODE_CHAIN, inputs, PASSCODE_PREFIX)
+    steps += passcode_steps
 
     issued = sessions.issue(account, amr=["pwd"], env=None, remember_me=None)
     bearer = {"Authorization": f"Bearer {issued.token}"}
@@ -120,6 +112,51 @@ def count_queries() -> list[StepQueries]:
         steps.append(user)
 
     return steps
+
+
+class _CodeFromOutbox:
+    """The input ``{"code": ...}`` of the last email Django's locmem backend received."""
+
+    def value(self) -> dict[str, str]:
+        from django.core import mail
+
+        from bench.mail import CODE_LINE
+
+        messages = getattr(mail, "outbox", [])
+        match = CODE_LINE.search(messages[-1].body) if messages else None
+        return {"code": match.group(1) if match else ""}
+
+
+def _chain(client, chain, inputs, prefix: str) -> tuple[list[StepQueries], str]:
+    """POST /login, then each ``(action, input_data, state it must reach)`` of ``chain``."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    steps: list[StepQueries] = []
+    with CaptureQueriesContext(connection) as captured:
+        response = client.post("/login", data="", content_type="application/json")
+    steps.append(StepQueries(prefix + "POST /login (init)", response.status_code, _sql(captured)))
+    body = response.json()
+    flow_id = body["actions"]["register_client_capabilities"]["href"].rsplit("%40", 1)[1]
+
+    for action, input_data, reaches in chain:
+        data = inputs[input_data] if isinstance(input_data, str) else input_data
+        payload = {
+            "input_data": data.value() if isinstance(data, _CodeFromOutbox) else data,
+            "csrf_token": body.get("csrf_token"),
+        }
+        href = body.get("actions", {}).get(action, {}).get("href")
+        if href is None:  # the previous step did not reach its state: nothing to count
+            steps.append(StepQueries(prefix + action, -1))
+            continue
+        with CaptureQueriesContext(connection) as captured:
+            response = client.post(href, data=json.dumps(payload), content_type="application/json")
+        step = StepQueries(prefix + action, response.status_code, _sql(captured))
+        body = response.json()
+        if response.status_code == 200 and body.get("name") != reaches:
+            step.status = -1  # answered, but not with the next state: not the step we wanted
+        steps.append(step)
+    return steps, flow_id
 
 
 def _sql(captured) -> list[str]:
@@ -143,6 +180,16 @@ def report(steps: list[StepQueries], vendor: str) -> str:
         + f" = {sum(len(step.statements) for step in chain)} statements"
         + " (init, capabilities, identifier, method chooser, password)"
         + ("" if all(step.status == 200 for step in chain) else ": INCOMPLETE, see the statuses")
+    )
+    passcode = [by_name[PASSCODE_PREFIX + "POST /login (init)"]] + [
+        by_name[PASSCODE_PREFIX + action] for action, _, _ in PASSCODE_CHAIN
+    ]
+    lines.append(
+        "Passcode login chain: "
+        + " + ".join(str(len(step.statements)) for step in passcode)
+        + f" = {sum(len(step.statements) for step in passcode)} statements"
+        + " (init, capabilities, identifier, send the code, verify it)"
+        + ("" if all(s.status == 200 for s in passcode) else ": INCOMPLETE, see the statuses")
     )
     lines.append(
         "request.user from session JWT (the session-validity entry warm in a shared cache): plus,"
