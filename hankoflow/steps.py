@@ -98,13 +98,14 @@ def deliver_passcode(ctx: FlowContext) -> None:
 
     ``…_attempted`` notices still get a passcode nobody learns, so that an unknown address walks
     through exactly the same states and checks as a known one (security-checks PC-08). For the
-    same reason the owner is looked up with one query whether or not the flow knows an account
-    (login by an unknown address, or a sign-up whose account does not exist yet).
+    same reason the owner is looked up the same way whether or not the flow knows an account
+    (login by an unknown address, or a sign-up whose account does not exist yet): inside the
+    passcode's INSERT.
     """
     email = ctx.stash.get(n.STASH_EMAIL)
     template = ctx.stash.get(n.STASH_PASSCODE_TEMPLATE)
-    owner = accounts.get_bare(ctx.stash.get(n.STASH_USER_ID))
-    issued = passcodes.issue(email=email, account=owner, flow_id=ctx.flow_id)
+    owner = ctx.stash.get(n.STASH_USER_ID)
+    issued = passcodes.issue(email=email, account_id=owner, flow_id=ctx.flow_id)
     secret = None if template in n.TEMPLATES_WITHOUT_CODE else {"code": issued.code}
     mail.queue(
         template,
@@ -125,7 +126,6 @@ def deliver_passcode(ctx: FlowContext) -> None:
 # ``rate_limit_exceeded``): sending passcodes says when to resend, the others when to retry.
 _WAIT_PAYLOAD_KEY = {
     ratelimit.Bucket.PASSCODE: "resend_after",
-    ratelimit.Bucket.PASSCODE_EMAIL: "resend_after",
     ratelimit.Bucket.PASSWORD: "retry_after",
     ratelimit.Bucket.OTP: "retry_after",
     ratelimit.Bucket.TOKEN: "retry_after",

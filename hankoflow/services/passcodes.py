@@ -8,25 +8,26 @@ resend does not reset (security-checks PC-03…PC-08): per client network and ac
 a few free failures, then growing waits and a ceiling of 100 consecutive failures (NIST SP
 800-63B-4 §3.2.2); while the budget refuses, every verification answers ``max_attempts_reached``.
 
-Each verification locks the passcode's row and holds the address's budget rows (row locks,
-``attempts.hold``) to the end of the transaction, and counts the try before the comparison with
-one conditional ``UPDATE`` that also consumes the passcode (given back when the code is wrong), so
-concurrent requests (several flows, several processes) cannot get more comparisons than the
-limits allow. Everything is written in the caller's transaction: a flow step commits on every
-answer, including input errors, so the counts persist; only an unexpected exception rolls the
-step back as a whole.
+Each verification starts with one conditional ``UPDATE ... RETURNING`` that counts the try and
+consumes the passcode (given back when the code is wrong or the budget refuses) and locks its row,
+then holds the address's budget rows (row locks, ``attempts.hold``); all of them stay locked to
+the end of the transaction, so concurrent requests (several flows, several processes) cannot get
+more comparisons than the limits allow. Everything is written in the caller's transaction: a
+flow step commits on every answer, including input errors, so the counts persist; only an
+unexpected exception rolls the step back as a whole.
 """
 
 from __future__ import annotations
 
+import functools
 import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import transaction
-from django.db.models import F
+from django.db import connections, router, transaction
+from django.db.models import F, Subquery
 from django.utils.crypto import salted_hmac
 
 from hankoflow import clock
@@ -66,8 +67,19 @@ class VerifyResult:
     max_attempts_reached: bool = False
 
 
-def issue(*, email: str, account: Account | None, flow_id: str | None) -> IssuedPasscode:
-    """Create a passcode for ``email``; older unused passcodes of the same flow stop working."""
+def issue(
+    *,
+    email: str,
+    account: Account | None = None,
+    account_id: str | uuid.UUID | None = None,
+    flow_id: str | None,
+) -> IssuedPasscode:
+    """Create a passcode for ``email``; older unused passcodes of the same flow stop working.
+
+    The passcode belongs to ``account``, or to the account ``account_id`` names if it exists
+    (looked up inside the INSERT, with the same statement whether or not it does, or whether an
+    id is given at all: security-checks PC-08).
+    """
     now = clock.now()
     address = normalize_email(email)
     if flow_id is not None:
@@ -76,9 +88,10 @@ def issue(*, email: str, account: Account | None, flow_id: str | None) -> Issued
         older.update(expires_at=now)
     code = generate_code(settings.EMAIL.PASSCODE_CHARSET)
     salt = secrets.token_hex(16)
+    owner = account.pk if account is not None else _owner(account_id)
     row = Passcode.objects.create(
         email=address,
-        account=account,
+        account_id=owner,
         flow_id=flow_id,
         code_hash=f"{salt}${_digest(salt, code)}",
         created_at=now,
@@ -92,7 +105,7 @@ def is_usable(passcode_id: str | None, email: str) -> bool:
 
     The SendPasscode hook asks this to decide whether the code already sent still stands.
     """
-    row = _load(passcode_id)
+    row = _load(_pk(passcode_id))
     return (
         row is not None
         and _alive(row, clock.now())
@@ -115,36 +128,27 @@ def verify(passcode_id: str, code: str, *, ip: str) -> VerifyResult:
 
 
 def _verify(passcode_id: str, code: str, ip: str, now: datetime) -> VerifyResult:
-    # Locked until the transaction ends: every other verification of this passcode waits here
-    # and then sees this one's outcome, so what is read here is what the UPDATE below finds.
-    row = _load(passcode_id, lock=True)
-    if row is None or not _alive(row, now):
-        return _refuse(code, VerifyResult(ok=False))
-    if row.tries >= MAX_TRIES:
-        return _refuse(code, VerifyResult(ok=False, max_attempts_reached=True))
-    attempt = attempts.hold(attempts.PASSCODE, row.email, ip)
-    if not attempt.allowed:
-        return _refuse(code, VerifyResult(ok=False, max_attempts_reached=True))
-
+    pk = _pk(passcode_id)
     # The try is counted before the comparison (security-checks PC-04), in the same UPDATE as
-    # the consumption a right code needs; a wrong code gives the consumption back, never the try.
-    counted = Passcode.objects.filter(
-        pk=row.pk, tries__lt=MAX_TRIES, used_at__isnull=True, expires_at__gt=now
-    ).update(tries=F("tries") + 1, used_at=now)
-    if counted != 1:
-        # A rival request used, killed or exhausted it since we read it: no guess was made.
-        attempt.release()
-        row = _load(passcode_id)
-        if row is None or not _alive(row, now):
-            return _refuse(code, VerifyResult(ok=False))
+    # the consumption a right code needs. It locks the row until the transaction ends: every
+    # other verification of this passcode waits there and then finds what this one left.
+    counted = _count_try(pk, now) if pk is not None else None
+    if counted is None:
+        # Unknown, expired, used or out of tries (maybe by a rival just now): no guess was made.
+        row = _load(pk)
+        exhausted = row is not None and _alive(row, now) and row.tries >= MAX_TRIES
+        return _refuse(code, VerifyResult(ok=False, max_attempts_reached=exhausted))
+    email, code_hash, tries = counted
+    attempt = attempts.hold(attempts.PASSCODE, email, ip)
+    if not attempt.allowed:
+        # The address's budget refuses: no guess was made, so the try is given back too.
+        Passcode.objects.filter(pk=pk).update(tries=F("tries") - 1, used_at=None)
         return _refuse(code, VerifyResult(ok=False, max_attempts_reached=True))
-
-    salt, _, stored = row.code_hash.partition("$")
+    salt, _, stored = code_hash.partition("$")
     if not hmac.compare_digest(_digest(salt, code), stored):
-        Passcode.objects.filter(pk=row.pk).update(used_at=None)
+        Passcode.objects.filter(pk=pk).update(used_at=None)  # a wrong code: only the try counts
         attempt.failed()
-        # The row was read under its lock: this try made it ``row.tries + 1``.
-        return VerifyResult(ok=False, max_attempts_reached=row.tries + 1 >= MAX_TRIES)
+        return VerifyResult(ok=False, max_attempts_reached=tries >= MAX_TRIES)
     attempt.succeeded()
     return VerifyResult(ok=True)
 
@@ -175,15 +179,76 @@ def _refuse(code: str, result: VerifyResult) -> VerifyResult:
     return result
 
 
-def _load(passcode_id: str | None, *, lock: bool = False) -> Passcode | None:
+def _pk(passcode_id: str | None) -> uuid.UUID | None:
     if not passcode_id:
         return None
     try:
-        pk = uuid.UUID(str(passcode_id))
+        return uuid.UUID(str(passcode_id))
     except ValueError:
         return None
-    rows = Passcode.objects.select_for_update() if lock else Passcode.objects
-    return rows.filter(pk=pk).first()
+
+
+def _load(pk: uuid.UUID | None) -> Passcode | None:
+    return Passcode.objects.filter(pk=pk).first() if pk is not None else None
+
+
+def _owner(account_id: str | uuid.UUID | None) -> Subquery:
+    """The id of the account ``account_id`` names, or NULL, as a subquery of the INSERT."""
+    try:
+        key = uuid.UUID(str(account_id)) if account_id else _NO_ACCOUNT
+    except ValueError:
+        key = _NO_ACCOUNT
+    return Subquery(Account.objects.filter(pk=key).values("pk")[:1])
+
+
+def _count_try(pk: uuid.UUID, now: datetime) -> tuple[str, str, int] | None:
+    """Count a try on a live passcode with tries left and mark it used, locking its row; its
+    address, stored hash and new try count, or None when no such passcode (nothing written)."""
+    alias = router.db_for_write(Passcode)
+    connection = connections[alias]
+    if not _update_returns(connection):
+        return _count_try_then_read(pk, now)
+    at = _USED_AT.get_db_prep_value(now, connection)
+    params = (at, _ID.get_db_prep_value(pk, connection), MAX_TRIES, at)
+    with connection.cursor() as cursor:
+        cursor.execute(_count_try_sql(alias), params)
+        found = cursor.fetchone()
+    return (found[0], found[1], found[2]) if found else None
+
+
+_ID = Passcode._meta.get_field("id")
+_USED_AT = Passcode._meta.get_field("used_at")
+_NO_ACCOUNT = uuid.UUID(int=0)
+
+
+def _update_returns(connection) -> bool:
+    """PostgreSQL, and SQLite from 3.35 (the version that can return columns from an INSERT)."""
+    vendor_ok = connection.vendor in ("postgresql", "sqlite")
+    return vendor_ok and connection.features.can_return_columns_from_insert
+
+
+@functools.lru_cache(maxsize=8)
+def _count_try_sql(alias: str) -> str:
+    quote = connections[alias].ops.quote_name
+    table, pk, email, code_hash, tries, used_at, expires_at = map(
+        quote,
+        (Passcode._meta.db_table, "id", "email", "code_hash", "tries", "used_at", "expires_at"),
+    )
+    # Only quoted names of this model's table go into the text; every value is a parameter.
+    return (
+        f"UPDATE {table} SET {tries} = {tries} + 1, {used_at} = %s"  # noqa: S608
+        f" WHERE {pk} = %s AND {tries} < %s AND {used_at} IS NULL AND {expires_at} > %s"
+        f" RETURNING {email}, {code_hash}, {tries}"
+    )
+
+
+def _count_try_then_read(pk: uuid.UUID, now: datetime) -> tuple[str, str, int] | None:
+    """``_count_try`` for a backend without UPDATE ... RETURNING: the row locked and read first."""
+    row = Passcode.objects.select_for_update().filter(pk=pk).first()
+    if row is None or not _alive(row, now) or row.tries >= MAX_TRIES:
+        return None
+    Passcode.objects.filter(pk=pk).update(tries=F("tries") + 1, used_at=now)
+    return row.email, row.code_hash, row.tries + 1
 
 
 def _alive(row: Passcode, now: datetime) -> bool:

@@ -23,7 +23,7 @@ CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT", "BEGIN", "
 # Measured here on SQLite and PostgreSQL alike (the flow store's SELECT ... FOR UPDATE and
 # UPDATE included): password_login 15 and verify_passcode 20 before issue 16's trims.
 PASSWORD_LOGIN_STATEMENTS = 12
-VERIFY_PASSCODE_STATEMENTS = 15
+VERIFY_PASSCODE_STATEMENTS = 14
 
 
 @pytest.fixture
@@ -78,5 +78,5 @@ def test_verify_passcode_statements(flow_client, jane, passcode_outbox):
     assert len(statements) <= VERIFY_PASSCODE_STATEMENTS, "\n".join(statements)
     assert len(savepoints) <= 1, savepoints
     passcode = [s for s in statements if "hankoflow_passcode" in s]
-    assert [s.split(None, 1)[0] for s in passcode] == ["SELECT", "UPDATE"]  # read, consume
+    assert [s.split(None, 1)[0] for s in passcode] == ["UPDATE"]  # count, consume, lock: one
     assert not any("hankoflow_signing_key" in s for s in statements)

@@ -258,18 +258,19 @@ def test_ceiling_across_networks_lifts_after_a_quiet_day(clock):
 
 
 def test_a_rival_using_the_code_first_is_not_a_failure(monkeypatch):
-    """A rival consumed the code between this request's read and its count (on PostgreSQL the
-    passcode's row lock makes it wait for the rival instead: test_passcodes_race.py)."""
+    """A rival consumed the code just before this request's count (on PostgreSQL a rival that
+    is still at it holds the row lock, and this request waits for it: test_passcodes_race.py)."""
     issued = new()
-    real = attempts.hold
+    real = passcodes._count_try
 
-    def rival_consumes_meanwhile(*args, **kwargs):
+    def rival_consumes_first(*args, **kwargs):
         Passcode.objects.filter(pk=issued.id).update(used_at=clock.now())
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(passcodes.attempts, "hold", rival_consumes_meanwhile)
+    monkeypatch.setattr(passcodes, "_count_try", rival_consumes_first)
     assert verify(issued.id, issued.code) == INVALID
-    assert budget().failures == 0
+    assert not AttemptBudget.objects.filter(subject="jane@example.com").exists()
+    assert Passcode.objects.get(pk=issued.id).tries == 0
 
 
 # --- PC-07 binding: newest code only ------------------------------------------------------------
@@ -385,16 +386,16 @@ def _statement_kinds(run) -> list[str]:
     ]
 
 
-def test_a_right_code_on_a_clean_budget_is_read_held_and_consumed_in_four_statements(clock):
+def test_a_right_code_on_a_clean_budget_is_counted_consumed_and_held_in_three_statements(clock):
     clock.stop()
     first = new()
     assert verify(first.id, first.code) == OK  # the address's budget rows exist from here on
     clock.advance(seconds=60)
     issued = new()
     kinds = _statement_kinds(lambda: verify(issued.id, issued.code))
-    # the passcode (locked), the budget (read, lock), one UPDATE counting the try and consuming
-    # the code; nothing written to the clean budget
-    assert kinds == ["SELECT", "SELECT", "SELECT", "UPDATE"]
+    # one UPDATE counting the try, consuming the code and locking it; the budget (read, lock);
+    # nothing written to the clean budget
+    assert kinds == ["UPDATE", "SELECT", "SELECT"]
     row = Passcode.objects.get(pk=issued.id)
     assert (row.tries, row.used_at) == (1, clock())
 
@@ -405,8 +406,36 @@ def test_a_wrong_code_counts_the_try_and_the_budget(clock):
     verify(issued.id, issued.code)
     issued = new()
     kinds = _statement_kinds(lambda: verify(issued.id, wrong(issued.code)))
-    # the passcode (locked), the budget (read, lock), the try counted, the consumption given
+    # the try counted (the passcode locked), the budget (read, lock), the consumption given
     # back, the budget's failure
-    assert kinds == ["SELECT", "SELECT", "SELECT", "UPDATE", "UPDATE", "UPDATE"]
+    assert kinds == ["UPDATE", "SELECT", "SELECT", "UPDATE", "UPDATE"]
     assert Passcode.objects.get(pk=issued.id).tries == 1
     assert budget().failures == 1
+
+
+# --- what a refused verification leaves -----------------------------------------------------------
+
+
+def test_a_budget_that_refuses_leaves_the_passcode_untouched():
+    passcode_id, code = _spent_budget()
+    assert verify(passcode_id, code) == MAX_REACHED
+    row = Passcode.objects.get(pk=passcode_id)
+    assert (row.tries, row.used_at) == (0, None)
+
+
+# --- whose passcode it is ------------------------------------------------------------------------
+
+
+def test_the_owner_is_looked_up_inside_the_insert(account):
+    with CaptureQueriesContext(connection) as captured:
+        issued = passcodes.issue(email="jane@example.com", account_id=str(account.pk), flow_id=None)
+    assert [q["sql"].split(None, 1)[0] for q in captured.captured_queries] == ["INSERT"]
+    assert Passcode.objects.get(pk=issued.id).account_id == account.pk
+
+
+@pytest.mark.parametrize("account_id", [None, "", "not-a-uuid", str(uuid.uuid4())])
+def test_an_owner_that_does_not_exist_leaves_the_passcode_without_one(account_id):
+    with CaptureQueriesContext(connection) as captured:
+        issued = passcodes.issue(email="jane@example.com", account_id=account_id, flow_id=None)
+    assert [q["sql"].split(None, 1)[0] for q in captured.captured_queries] == ["INSERT"]
+    assert Passcode.objects.get(pk=issued.id).account_id is None
