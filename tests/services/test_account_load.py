@@ -146,3 +146,16 @@ def test_the_newest_rows_come_last_as_the_models_order_them(full_account, clock)
 
 def test_the_database_of_the_suite_takes_the_one_statement_path():
     assert account_load.supports(connection)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_locking_an_account_row_needs_a_transaction(account_factory):
+    """As ``select_for_update()``: outside a transaction the lock would end at once."""
+    from django.db import transaction
+    from django.db.transaction import TransactionManagementError
+
+    account = account_factory("lock@example.com")
+    with pytest.raises(TransactionManagementError):
+        accounts.lock_row(account.pk)
+    with transaction.atomic():
+        accounts.lock_row(account.pk)

@@ -8,6 +8,7 @@ What the HTTP response must carry comes back as a ``NewSessionToken`` effect: th
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from django.contrib.auth import user_logged_in
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.http import HttpRequest
 
 from hankoflow import clock, jwt_template, signals
@@ -136,15 +137,64 @@ def custom_claims(claims: dict[str, Any]) -> dict[str, Any]:
 
 def _enforce_limit(account: Account, now: datetime, *, request: HttpRequest | None) -> None:
     limit = max(int(settings.SESSION.LIMIT), 1)
-    # Locked rows: a logout racing with this cannot end one of them a second time.
-    active = list(
-        Session.objects.select_for_update()
-        .filter(account=account, expires_at__gt=now)
-        .order_by("-created_at", "-last_used")
+    # Keep the newest LIMIT - 1; with the new one the user has at most LIMIT. Only the ids of
+    # the ones past them come back, so a user under the limit (nearly every login) costs one
+    # short statement and no model.
+    beyond = _active_beyond(account.pk, now, limit - 1)
+    if beyond:
+        rows = list(Session.objects.filter(pk__in=beyond).order_by("-created_at", "-last_used"))
+        end(rows, account, signals.REASON_LIMIT, request)
+
+
+def _active_beyond(account_id: Any, now: datetime, keep: int) -> list[Any]:
+    """The ids of the account's active sessions after its newest ``keep``, locked until the
+    transaction ends (a logout racing with this cannot end one of them a second time; the
+    newest ``keep`` are locked too, as rows an OFFSET skips are)."""
+    alias = router.db_for_write(Session)
+    connection = connections[alias]
+    if connection.vendor not in _OFFSET_VENDORS:
+        active = (
+            Session.objects.select_for_update()
+            .filter(account_id=account_id, expires_at__gt=now)
+            .order_by("-created_at", "-last_used")
+            .values_list("pk", flat=True)
+        )
+        return list(active[keep:])
+    params = [
+        Account._meta.pk.get_db_prep_value(account_id, connection),
+        _EXPIRES_AT.get_db_prep_value(now, connection),
+        keep,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_active_beyond_query(alias), params)
+        return [_SESSION_PK.to_python(pk) for (pk,) in cursor.fetchall()]
+
+
+_OFFSET_VENDORS = ("postgresql", "sqlite")
+_EXPIRES_AT = Session._meta.get_field("expires_at")
+_SESSION_PK = Session._meta.pk
+
+
+@functools.lru_cache(maxsize=8)
+def _active_beyond_query(alias: str) -> str:
+    """Written once per database from the model's table and columns: compiling the ORM's query
+    on every login cost more than running it. Only quoted names go into the text."""
+    connection = connections[alias]
+    quote = connection.ops.quote_name
+    meta = Session._meta
+    column = {name: quote(meta.get_field(name).column) for name in _COLUMNS}
+    # SQLite takes an OFFSET only after a LIMIT (-1: none); PostgreSQL takes it alone.
+    no_limit = connection.ops.no_limit_value()
+    window = "OFFSET %s" if no_limit is None else f"LIMIT {no_limit} OFFSET %s"
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    return (
+        f"SELECT {column['id']} FROM {quote(meta.db_table)}"  # noqa: S608
+        f" WHERE {column['account']} = %s AND {column['expires_at']} > %s"
+        f" ORDER BY {column['created_at']} DESC, {column['last_used']} DESC {window}{lock}"
     )
-    if len(active) >= limit:
-        # Keep the newest LIMIT - 1; with the new one the user has at most LIMIT.
-        end(active[limit - 1 :], account, signals.REASON_LIMIT, request)
+
+
+_COLUMNS = ("id", "account", "expires_at", "created_at", "last_used")
 
 
 def storable_user_agent(value: str) -> str:

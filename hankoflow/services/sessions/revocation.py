@@ -19,7 +19,7 @@ from hankoflow import clock, signals
 from hankoflow.engine import RequestFacts
 from hankoflow.models import Account
 from hankoflow.models.sessions import Session
-from hankoflow.services import audit, device_trust, webhooks
+from hankoflow.services import accounts, audit, device_trust, webhooks
 from hankoflow.services.sessions.tokens import canonical_uuid
 
 
@@ -115,7 +115,7 @@ def active_sessions(account: Account) -> list[Session]:
 
 def lock_account(account: Account) -> None:
     """Serialises issuing and bulk revocation for one user (SESSION.LIMIT, SE-07)."""
-    Account.objects.select_for_update().filter(pk=account.pk).values_list("pk").first()
+    accounts.lock_row(account.pk)
 
 
 def end(rows: list[Session], account: Account, reason: str, request: HttpRequest | None) -> None:
