@@ -165,6 +165,10 @@ DEFAULTS: dict[str, Any] = {
         # Django cache alias holding the buckets (Redis in production).
         "CACHE": "default",
         "PASSCODE_LIMITS": {"TOKENS": 3, "INTERVAL": 60},
+        # Not in Hanko: sends to one email address from any client (security-checks PC-06).
+        # Generous, as anyone can spend it: whoever uses it up holds back the owner's codes
+        # until the window ends.
+        "PASSCODE_EMAIL_LIMITS": {"TOKENS": 10, "INTERVAL": 900},
         "PASSWORD_LIMITS": {"TOKENS": 5, "INTERVAL": 60},
         "OTP_LIMITS": {"TOKENS": 3, "INTERVAL": 60},
         "TOKEN_LIMITS": {"TOKENS": 3, "INTERVAL": 60},

@@ -126,6 +126,7 @@ def deliver_passcode(ctx: FlowContext) -> None:
 # ``rate_limit_exceeded``): sending passcodes says when to resend, the others when to retry.
 _WAIT_PAYLOAD_KEY = {
     ratelimit.Bucket.PASSCODE: "resend_after",
+    ratelimit.Bucket.PASSCODE_EMAIL: "resend_after",
     ratelimit.Bucket.PASSWORD: "retry_after",
     ratelimit.Bucket.OTP: "retry_after",
     ratelimit.Bucket.TOKEN: "retry_after",

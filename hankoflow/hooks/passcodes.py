@@ -21,8 +21,8 @@ class SendPasscode(Hook):
             return  # e.g. back and forth within the passcode's lifetime: nothing new to send
         # Hanko takes a rate-limit token every time this hook runs, even when it sends nothing
         # (so a resend costs two); we count sends only.
-        key = ratelimit.passcode_key(ctx.env.ip, email)
-        if limited := rate_limit_error(ctx, ratelimit.Bucket.PASSCODE, key):
-            ctx.set_flow_error(limited)
-            return
+        for bucket, key in ratelimit.passcode_sends(ctx.env.ip, email):
+            if limited := rate_limit_error(ctx, bucket, key):
+                ctx.set_flow_error(limited)
+                return
         deliver_passcode(ctx)

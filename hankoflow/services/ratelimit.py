@@ -1,7 +1,8 @@
 """Rate limits of the flows, kept in Django's cache (platform.md §8, security-checks PC-06, RE-02).
 
-Five buckets (``Bucket``), each ``TOKENS`` per ``INTERVAL`` seconds from
+Six buckets (``Bucket``), each ``TOKENS`` per ``INTERVAL`` seconds from
 ``RATE_LIMITER.<BUCKET>_LIMITS``: ``passcode`` (sending a code; key: client IP + email),
+``passcode_email`` (sending a code; key: the email address alone; ``passcode_sends`` gives both),
 ``password`` (``password_login``; key: IP + login identifier), ``otp`` (TOTP at login; key: IP +
 user id), ``token`` (``exchange_token``; key: IP) and ``admin_api`` (every admin API request;
 key: the API key; limits ``ADMIN_API.RATE_LIMIT``). Flow steps spend them through
@@ -40,6 +41,8 @@ class Bucket(StrEnum):
     ``RATE_LIMITER.<VALUE>_LIMITS``."""
 
     PASSCODE = "passcode"
+    # Hanko: limits sends per client IP and address only. Ours also per address (PC-06).
+    PASSCODE_EMAIL = "passcode_email"
     PASSWORD = "password"  # noqa: S105 - a bucket name
     OTP = "otp"
     TOKEN = "token"  # noqa: S105 - a bucket name
@@ -97,6 +100,21 @@ def take(bucket: Bucket, key: str) -> Decision:
 def passcode_key(ip: str, email: str) -> str:
     """Sending passcodes: per client IP and address; case variants share one bucket (PC-06)."""
     return f"{ip}/{email.strip().lower()}"
+
+
+def passcode_email_key(email: str) -> str:
+    """Sending passcodes: per address, from any client; case variants share one bucket."""
+    return email.strip().lower()
+
+
+def passcode_sends(ip: str, email: str) -> tuple[tuple[Bucket, str], ...]:
+    """The buckets sending a passcode to ``email`` spends, with their keys, in the order to take
+    them (stop at the first refusal). The per-client one comes first, so a client it already
+    stops cannot spend the address's budget, which its owner needs too."""
+    return (
+        (Bucket.PASSCODE, passcode_key(ip, email)),
+        (Bucket.PASSCODE_EMAIL, passcode_email_key(email)),
+    )
 
 
 def password_key(ip: str, user_identification: str) -> str:

@@ -115,6 +115,7 @@ def test_buckets_keep_their_names_and_settings():
     # The names are part of the cache keys: renaming one would hand every key a fresh budget.
     assert [(b.value, b.limits_setting) for b in Bucket] == [
         ("passcode", "PASSCODE_LIMITS"),
+        ("passcode_email", "PASSCODE_EMAIL_LIMITS"),
         ("password", "PASSWORD_LIMITS"),
         ("otp", "OTP_LIMITS"),
         ("token", "TOKEN_LIMITS"),

@@ -79,8 +79,8 @@ class ResendPasscode(Action):
         email = ctx.stash.get(n.STASH_EMAIL)
         if not email or not ctx.stash.get(n.STASH_PASSCODE_TEMPLATE):
             raise RuntimeError("resend_passcode without an email or a template")
-        key = ratelimit.passcode_key(ctx.env.ip, email)
-        if limited := rate_limit_error(ctx, ratelimit.Bucket.PASSCODE, key):
-            return ctx.error(limited)
+        for bucket, key in ratelimit.passcode_sends(ctx.env.ip, email):
+            if limited := rate_limit_error(ctx, bucket, key):
+                return ctx.error(limited)
         deliver_passcode(ctx)
         return ctx.continue_to(n.STATE_PASSCODE_CONFIRMATION)

@@ -79,9 +79,9 @@ class PasscodeInitializeView(PasscodeView):
             if email is None:
                 # Hanko: falls back to the ``hanko_email_id`` cookie of pre-0.1 elements.
                 return self.failed(env, account, 400, "an emailId needs to be specified")
-        refused = limited(ratelimit.Bucket.PASSCODE, ratelimit.passcode_key(env.ip, email.address))
-        if refused is not None:
-            return refused
+        for bucket, key in ratelimit.passcode_sends(env.ip, email.address):
+            if (refused := limited(bucket, key)) is not None:
+                return refused
         language = request.headers.get("X-Language") or request.headers.get("Accept-Language", "")
         with transaction.atomic():
             issued = passcodes.issue(email=email.address, account=account, flow_id=None)
