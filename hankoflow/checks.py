@@ -1,6 +1,7 @@
 """Django system checks: report invalid ``HANKOFLOW`` values at start-up, not at request time.
 
 ``check --deploy`` adds the deploy checks at the end (hankoflow.W010-W018, E010-E011).
+The Redis flow store's cache is checked always (hankoflow.E012).
 Third-party sign-in is checked always (hankoflow.E030-E033), SAML when enabled (E034).
 """
 
@@ -16,6 +17,7 @@ from django.conf import settings as django_settings
 from django.core.cache import InvalidCacheBackendError, caches
 from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache.backends.redis import RedisCache
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
@@ -198,6 +200,30 @@ def check_third_party(app_configs: Any = None, **kwargs: Any) -> list[Error]:
                 )
             )
     return problems
+
+
+@register(Tags.caches, "hankoflow")
+def check_flow_store(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    """E012: the Redis flow store needs a Redis cache to find its Redis (every step would 500)."""
+    if not _settings_valid() or settings.FLOW_STORE != "redis":
+        return []
+    alias = settings.FLOW_STORE_CACHE
+    try:
+        backend = type(caches[alias])
+    except (InvalidCacheBackendError, ImportError):
+        backend = None
+    if backend is not None and issubclass(backend, RedisCache):
+        return []
+    found = "not in CACHES" if backend is None else f"a {backend.__name__}"
+    return [
+        Error(
+            f"HANKOFLOW[FLOW_STORE] is 'redis' but its cache {alias!r} (FLOW_STORE_CACHE) is "
+            f"{found}, not a Redis cache: no flow can be started or advanced.",
+            hint="Point FLOW_STORE_CACHE at a cache using hankoflow.cache.RedisCache (or "
+            "django.core.cache.backends.redis.RedisCache), or set FLOW_STORE to 'database'.",
+            id="hankoflow.E012",
+        )
+    ]
 
 
 @register("hankoflow")

@@ -36,6 +36,14 @@ DEFAULTS: dict[str, Any] = {
         # Larger request bodies on the flow endpoints are refused with 413.
         "MAX_BODY_SIZE": 64 * 1024,
     },
+    # Not in Hanko: where flows are kept between steps (hankoflow/services/flow_store.py).
+    # "database": the hankoflow_flow table, each step locking its row. "redis": a Redis hash per
+    # flow with a short claim instead of the row lock (hankoflow/services/flow_store_redis.py);
+    # no flow SQL at all, but the admin's flow pages and the funnel see no flows.
+    "FLOW_STORE": "database",
+    # The Django cache alias whose Redis the "redis" store uses; it must be a Redis cache
+    # (django.core.cache.backends.redis.RedisCache or hankoflow.cache.RedisCache; E012).
+    "FLOW_STORE_CACHE": "default",
     # Not in Hanko: the Flow Execution API, POST /flow/execute (docs/flow-execution.md). A
     # flowType outside FLOW_TYPES, or whose flow is not installed, answers flow_type_disabled.
     "FLOW_EXECUTION": {
@@ -275,6 +283,7 @@ DEFAULTS: dict[str, Any] = {
 
 CHOICES: dict[str, tuple[str, ...]] = {
     "EMAIL_DELIVERY.MODE": ("auto", "celery", "inline"),
+    "FLOW_STORE": ("database", "redis"),
     "EMAIL.PASSCODE_CHARSET": ("numeric", "alphanumeric"),
     "PASSWORD.ACQUIRE_ON_REGISTRATION": ("always", "conditional", "never"),
     "PASSWORD.ACQUIRE_ON_LOGIN": ("always", "conditional", "never"),

@@ -197,6 +197,8 @@ HANKOFLOW = {
     "DEBUG": DEBUG,
     "CORS": {"ALLOW_ORIGINS": ALLOWED_ORIGINS},
     "FLOW": {"TTL": env.int("HANKOFLOW_FLOW_TTL", default=24 * 3600)},
+    # "redis" keeps flows in the default cache's Redis instead of the database (needs CACHE_URL).
+    "FLOW_STORE": env.str("HANKOFLOW_FLOW_STORE", default="database"),
     "WEBAUTHN": {
         "RELYING_PARTY": {
             "ID": env.str("HANKOFLOW_RP_ID", default="localhost"),

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import connections, router
 from django.db.models import Count, Q
@@ -204,6 +204,9 @@ def period_of(request: HttpRequest) -> tuple[datetime, datetime]:
 def funnel_view(request: HttpRequest) -> HttpResponse:
     if not request.user.has_perms(PERMISSIONS):
         raise PermissionDenied
+    notice = flow_inspection.elsewhere()
+    if notice:
+        messages.warning(request, notice)
     start, end = period_of(request)
     funnel = compute(start, end)
     context = {

@@ -2,7 +2,8 @@
 
 A store loads a flow with a lock held for the rest of the step and saves it with an optimistic
 version check, all in one transaction (flow-api.md §1.8-1.9). ``MemoryFlowStore`` serves the
-engine's own unit tests; the Django store lives in ``hankoflow.services.flow_store``.
+engine's own unit tests; the Django stores (database, Redis) live in
+``hankoflow.services.flow_store``.
 """
 
 from __future__ import annotations
@@ -38,11 +39,17 @@ class FlowStore(Protocol):
     def create(self, record: FlowRecord) -> None: ...
 
     def locked(self, flow_id: str) -> Any:
-        """Context manager: open a transaction, lock and yield the record (None if unknown)."""
+        """Context manager: open a transaction, lock and yield the record (None if unknown).
+
+        A store that refuses rather than waits raises ``StaleFlowError`` for a busy flow."""
         ...
 
     def save(self, record: FlowRecord) -> None:
         """Write the record if its stored version is ``record.version - 1``."""
+        ...
+
+    def peek(self, flow_id: str) -> FlowRecord | None:
+        """The stored record, read without a lock (None if unknown); for readers, not steps."""
         ...
 
 
@@ -61,6 +68,10 @@ class MemoryFlowStore:
         with self._lock:
             stored = self.records.get(flow_id)
             yield copy.deepcopy(stored) if stored else None
+
+    def peek(self, flow_id: str) -> FlowRecord | None:
+        stored = self.records.get(flow_id)
+        return copy.deepcopy(stored) if stored else None
 
     def save(self, record: FlowRecord) -> None:
         stored = self.records.get(record.id)

@@ -19,6 +19,7 @@ from django.http import JsonResponse
 from django.http.response import HttpResponseBase
 
 from hankoflow.models import Flow
+from hankoflow.services import flow_store
 
 # Seconds a client should wait before retrying; long enough for a database failover or restart
 # to be noticed, short enough that a person retrying by hand is not kept waiting.
@@ -44,14 +45,15 @@ def database_reachable() -> bool:
     connection = _flow_connection()
     try:
         connection.ensure_connection()
-        return connection.is_usable()
+        return connection.is_usable() and flow_store.reachable()  # Redis, if flows live there
     except CONNECTION_ERRORS:
         return False
 
 
 def is_outage(exc: BaseException | None) -> bool:
     """Whether ``exc`` comes from a database that cannot be reached right now."""
-    return isinstance(exc, CONNECTION_ERRORS) and not database_reachable()
+    errors = CONNECTION_ERRORS + flow_store.outage_errors()
+    return isinstance(exc, errors) and not database_reachable()
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from hankoflow.http.request import request_env
 from hankoflow.http.sessions import DeleteSessionCookie, deliver, session_for_request
 from hankoflow.renderers import hanko
 from hankoflow.services import audit, metrics
-from hankoflow.services.flow_store import DjangoFlowStore
+from hankoflow.services.flow_store import configured_store
 from hankoflow.services.thirdparty import providers as thirdparty_providers
 
 
@@ -31,7 +31,7 @@ def engine_for(flow_name: str) -> FlowEngine:
     definition = FLOWS[flow_name]
     # token_exchange keeps Hanko's fixed 60 minutes; FLOW.TTL sets the other flows.
     ttl = None if flow_name == names.FLOW_TOKEN_EXCHANGE else settings.FLOW.TTL
-    return FlowEngine(definition, DjangoFlowStore(), ttl_seconds=ttl, now=clock.now)
+    return FlowEngine(definition, configured_store(), ttl_seconds=ttl, now=clock.now)
 
 
 def gatekeeper_error(flow_name: str, request: HttpRequest) -> errors.FlowError | None:

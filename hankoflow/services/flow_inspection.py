@@ -2,6 +2,8 @@
 
 Shared by the admin's flow pages and ``manage.py hankoflow_flows``. Nothing here writes.
 The outcome is derived from the state and the expiry, so no column has to be kept in step.
+With the Redis flow store the table holds no flows: lists say so (``elsewhere()``), and one flow
+can still be read by its id (``stored()``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from hankoflow import clock, names
-from hankoflow.models import Flow, OutboxEmail, Passcode
+from hankoflow.models import Account, Flow, OutboxEmail, Passcode
+from hankoflow.services import flow_store
 from hankoflow.services.mail.delivery import passcode_dedupe_key
 
 IN_PROGRESS = "in_progress"
@@ -26,6 +29,43 @@ OUTCOMES = {
     FAILED: "failed",
     EXPIRED: "expired",
 }
+
+
+def elsewhere() -> str | None:
+    """Why the flow table shows no flows, when it is because they live in Redis."""
+    if flow_store.in_database():
+        return None
+    return (
+        'Flows are kept in Redis (HANKOFLOW["FLOW_STORE"] = "redis"), not in the database: '
+        "lists, filters and the funnel show no flows. One flow can be read by its id with "
+        "manage.py hankoflow_flows show FLOW_ID."
+    )
+
+
+def stored(flow_id: str) -> Flow | None:
+    """One flow, from wherever the configured store keeps it (an unsaved ``Flow`` for Redis)."""
+    if flow_store.in_database():
+        return Flow.objects.select_related("user").filter(id=flow_id).first()
+    record = flow_store.configured_store().peek(flow_id)
+    if record is None:
+        return None
+    account_id = flow_store.account_id_of(record.stash)
+    account = Account.objects.select_related("user").filter(pk=account_id).first()
+    started = (record.history or [{}])[0].get("at")
+    return Flow(
+        id=record.id,
+        name=record.flow_name,
+        state=record.stash.state,
+        stash=record.stash.to_dict(),
+        csrf_token_hash=record.csrf_token_hash,
+        version=record.version,
+        language=record.facts.get("language", ""),
+        user=account.user if account else None,
+        history=record.history,
+        created_at=datetime.fromisoformat(started) if started else None,
+        updated_at=None,
+        expires_at=record.expires_at,
+    )
 
 
 def outcome_filter(outcome: str, now: datetime | None = None) -> Q:

@@ -8,7 +8,11 @@ databases without row locks (SQLite) just as safe: the loser's update matches no
 Every request of a login chain pays for this store, so its three statements are written out once
 per database (from the models' table and column names) and run with parameters only: building
 them through the ORM on each step cost more than the database round trips. Reads through the ORM
-(flow inspection, the funnel, the Flow Execution API) see the same rows.
+(flow inspection, the funnel) see the same rows.
+
+``configured_store()`` is the store ``HANKOFLOW["FLOW_STORE"]`` names: this one ("database") or
+the Redis store of ``hankoflow.services.flow_store_redis`` ("redis"), which every request path
+uses.
 """
 
 from __future__ import annotations
@@ -27,10 +31,46 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from hankoflow import names
-from hankoflow.engine import FlowRecord, StaleFlowError, Stash
+from hankoflow.conf import settings
+from hankoflow.engine import FlowRecord, FlowStore, StaleFlowError, Stash
 from hankoflow.models import Account, Flow
 
 MAX_HISTORY = 100  # steps kept per flow for inspection; a flow rarely takes more than 20
+DATABASE = "database"
+REDIS = "redis"
+
+
+def configured_store() -> FlowStore:
+    """A store of the kind ``HANKOFLOW["FLOW_STORE"]`` names (cheap: one per engine)."""
+    if settings.FLOW_STORE == REDIS:
+        from hankoflow.services.flow_store_redis import RedisFlowStore  # redis is optional
+
+        return RedisFlowStore(settings.FLOW_STORE_CACHE)
+    return DjangoFlowStore()
+
+
+def in_database() -> bool:
+    """Whether flows are in ``hankoflow_flow``, where flow inspection and the funnel look."""
+    return settings.FLOW_STORE != REDIS
+
+
+def reachable() -> bool:
+    """After a failed step: can the configured store be reached? (The database is probed by
+    the caller; only the Redis store has something of its own to ask.)"""
+    if settings.FLOW_STORE != REDIS:
+        return True
+    from hankoflow.services.flow_store_redis import RedisFlowStore
+
+    return RedisFlowStore(settings.FLOW_STORE_CACHE).reachable()
+
+
+def outage_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions by which the configured store says it cannot be reached."""
+    if settings.FLOW_STORE != REDIS:
+        return ()
+    from redis.exceptions import ConnectionError, TimeoutError
+
+    return (ConnectionError, TimeoutError)
 
 
 class DjangoFlowStore:
@@ -61,13 +101,25 @@ class DjangoFlowStore:
                 row = cursor.fetchone()
             yield _to_record(flow_id, row, connection) if row else None
 
+    def peek(self, flow_id: str) -> FlowRecord | None:
+        connection = _connection()
+        sql = _statements(connection)
+        with connection.cursor() as cursor:
+            cursor.execute(sql.peek, (sql.uuid(flow_id),))
+            row = cursor.fetchone()
+        if not row:
+            return None
+        record = _to_record(flow_id, row[:-1], connection)
+        record.stash.state = row[-1]  # the column readers filter on; a copy of the stash's
+        return record
+
     def save(self, record: FlowRecord) -> None:
         connection = _connection()
         sql = _statements(connection)
         params = (
             *_changed_columns(record),
             connection.ops.adapt_datetimefield_value(timezone.now()),  # as auto_now would
-            sql.uuid(_account_id_of(record.stash)),
+            sql.uuid(account_id_of(record.stash)),
             sql.uuid(record.id),
             record.version - 1,
         )
@@ -83,6 +135,7 @@ class _Statements:
     """The store's SQL for one database, parameters in the order the methods above pass them."""
 
     select: str
+    peek: str
     insert: str
     update: str
     native_uuid: bool
@@ -137,7 +190,9 @@ def _prepare(connection: BaseDatabaseWrapper) -> _Statements:
 
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     where_id = f"WHERE {column('id')} = %s"
-    select = f"SELECT {columns(_LOADED_FIELDS)} FROM {table} {where_id}{lock}"  # noqa: S608
+    loaded = f"SELECT {columns(_LOADED_FIELDS)} FROM {table} {where_id}"  # noqa: S608
+    select = f"{loaded}{lock}"
+    peek = f"SELECT {columns((*_LOADED_FIELDS, 'state'))} FROM {table} {where_id}"  # noqa: S608
 
     inserted = ("id", "name", *_STEP_FIELDS, "expires_at", "created_at", "updated_at")
     placeholders = ", ".join(value(name) for name in inserted)
@@ -156,7 +211,9 @@ def _prepare(connection: BaseDatabaseWrapper) -> _Statements:
     update = f"UPDATE {table} SET {', '.join(assignments)} {where_version}"  # noqa: S608
 
     native_uuid = connection.features.has_native_uuid_field
-    return _Statements(select=select, insert=insert, update=update, native_uuid=native_uuid)
+    return _Statements(
+        select=select, peek=peek, insert=insert, update=update, native_uuid=native_uuid
+    )
 
 
 def _changed_columns(record: FlowRecord) -> tuple[Any, ...]:
@@ -175,7 +232,7 @@ def _json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
-def _account_id_of(stash: Stash) -> uuid.UUID:
+def account_id_of(stash: Stash) -> uuid.UUID:
     """The stash's account id; Hanko's nil id when there is none or it is not a UUID.
 
     Registration stashes an id before the account exists, so the user appears at success.

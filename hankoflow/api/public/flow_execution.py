@@ -32,10 +32,11 @@ from hankoflow.flows.registry import FLOWS
 from hankoflow.http import runner
 from hankoflow.http.request import request_env
 from hankoflow.http.sessions import deliver
-from hankoflow.models import Account, Flow
+from hankoflow.models import Account
 from hankoflow.renderers import flow_execution as dialect
 from hankoflow.renderers.flow_execution import DialectError
 from hankoflow.services import user_assertions
+from hankoflow.services.flow_store import configured_store
 
 # flowType -> the flow that serves it; a type whose flow is not installed is disabled.
 FLOW_TYPES = {
@@ -180,8 +181,15 @@ def decode_credentials(action_id: str, inputs: dict[str, Any]) -> dict[str, Any]
 
 def peek(flow_id: str) -> dict[str, Any] | None:
     """The stored flow's name, state, token digest and expiry, read without a lock."""
-    fields = ("name", "state", "csrf_token_hash", "expires_at")
-    return Flow.objects.filter(id=flow_id).values(*fields).first()
+    record = configured_store().peek(flow_id)
+    if record is None:
+        return None
+    return {
+        "name": record.flow_name,
+        "state": record.stash.state,
+        "csrf_token_hash": record.csrf_token_hash,
+        "expires_at": record.expires_at,
+    }
 
 
 def respond(result: FlowResult, flow_type: str) -> HttpResponse:

@@ -84,6 +84,9 @@ class Command(BaseCommand):
             if account is None:
                 raise CommandError(f"no user has the address {options['user']!r}")
             user = account.user
+        notice = flow_inspection.elsewhere()
+        if notice:
+            self.stderr.write(notice)
         rows = flow_inspection.recent(
             name=options["flow"], state=options["state"], outcome=options["outcome"], user=user
         ).defer("stash", "history")[: options["limit"]]
@@ -105,13 +108,14 @@ class Command(BaseCommand):
             flow_id = uuid.UUID(options["flow_id"])
         except ValueError:
             raise CommandError(f"{options['flow_id']!r} is not a flow id (a UUID)") from None
-        flow = Flow.objects.select_related("user").filter(id=flow_id).first()
+        flow = flow_inspection.stored(str(flow_id))
         if flow is None:
             raise CommandError(f"no flow {flow_id}")
         outcome = flow_inspection.OUTCOMES[flow_inspection.outcome_of(flow)]
         self.stdout.write(f"{flow.name} flow {flow.id}: {flow.state} ({outcome})")
         self.stdout.write(f"user: {flow.user if flow.user_id else '-'}")
-        self.stdout.write(f"created {flow.created_at:%Y-%m-%d %H:%M:%S}, expires {flow.expires_at}")
+        created = f"{flow.created_at:%Y-%m-%d %H:%M:%S}" if flow.created_at else "?"
+        self.stdout.write(f"created {created}, expires {flow.expires_at}")
         self.stdout.write("")
         for step in flow_inspection.timeline(flow):
             inputs = f" [{step.inputs}]" if step.inputs else ""
