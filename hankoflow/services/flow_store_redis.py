@@ -3,14 +3,14 @@
 Each flow is a Redis hash (``v`` its version, ``d`` its record as compact JSON) in the Redis of
 the cache ``FLOW_STORE_CACHE``, under that cache's key prefix. A step costs two round trips and
 no flow SQL: ``locked()`` reads the flow and takes a claim on it in one Lua script, ``save()``
-checks the claim and the version, writes and drops the claim in another. The step's own model
+checks the claim and the version, writes and gives up the claim in another. The step's own model
 writes still run in the ``transaction.atomic()`` block ``locked()`` opens, so they commit or roll
 back with the step; a step that writes nothing sends no SQL at all (psycopg begins lazily).
 
 Semantics, next to the database store's (flow-api.md §1.8-1.9):
 
-* One step at a time per flow: the claim (``SET NX PX``, ``CLAIM_SECONDS``) is held from the
-  read to the save. A request that finds it held is refused at once with 403
+* One step at a time per flow: the claim (a random token, ``CLAIM_SECONDS`` at most) is held
+  from the read to the save. A request that finds it held is refused at once with 403
   ``operation_not_permitted``, as the database store's waiter is after the lock (Hanko's Redis
   locker answers 500). The claim expires by itself if a worker dies holding it.
 * The version check on save and the claim token together make the write a compare-and-set: a
@@ -19,15 +19,18 @@ Semantics, next to the database store's (flow-api.md §1.8-1.9):
 * Expiry: a flow's key lives until ``expires_at`` plus ``EXPIRED_GRACE_SECONDS``, so for an hour
   after it expires a step still answers 410 ``flow_expired``; after that the key is gone and the
   flow answers 403 like an unknown one (as after ``hankoflow_cleanup`` with the database store).
-* The claim is dropped by the save, before the database commits: nobody can act on the new
-  version before the response carries its CSRF token. If the commit then fails, the previous
-  value is put back (only if the flow is still at our version). Crash window: a process that
-  dies between the save and the commit, or a failed put-back, leaves the flow advanced in Redis
-  while the step's database work rolled back; the client never received the new token, so the
-  flow is dead for it and it starts a new one.
+* The claim is given up by the save (marked done), before the database commits: nobody can
+  act on the new version before the response carries its CSRF token. If the commit then
+  fails, the previous value is put back (only if the flow is still at our version). Crash
+  window: a process that dies between the save and the commit, or a failed put-back, leaves
+  the flow advanced in Redis while the step's database work rolled back; the client never got
+  the new token, so the flow is dead for it and it starts a new one.
+* The scripts recognise their own earlier run, so a command the client resends after a lost
+  answer neither refuses its own claim nor fails a save that went through.
 
-Flow inspection (the admin's flow pages, the funnel, ``manage.py hankoflow_flows``) reads the
-database table and says so when this store is on; ``peek()`` serves the Flow Execution API.
+Flow inspection (the admin's flow pages, the funnel, ``manage.py hankoflow_flows list``) reads
+the database table and says so when this store is on; one flow is read by its id through
+``peek()``, as the Flow Execution API reads it.
 """
 
 from __future__ import annotations
@@ -57,14 +60,20 @@ MAX_HISTORY = 100  # as the database store keeps
 CLAIM_SECONDS = 30  # longest step we expect; Hanko's locker schema documents 30 s
 EXPIRED_GRACE_SECONDS = 3600  # an expired flow answers flow_expired this long, then vanishes
 
-# KEYS: flow, claim. ARGV: claim token, claim ms. -> nil (unknown), 0 (claimed by another),
+# Every script may be run twice for one call (the client retries a command whose answer was
+# lost), so each recognises its own earlier run. A claim is a token while its step runs and
+# "done:" + token once the step saved; a done claim is free for the next step.
+
+# KEYS: flow, claim. ARGV: claim token, claim ms. -> nil (unknown), 0 (held by another step),
 # or {version, data}. The flow is checked first, so an unknown id never leaves a claim behind.
 _LOCK = Script(
     None,
     b"""
 local found = redis.call('HMGET', KEYS[1], 'v', 'd')
 if not found[1] then return nil end
-if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return 0 end
+local held = redis.call('GET', KEYS[2])
+if held and held ~= ARGV[1] and string.sub(held, 1, 5) ~= 'done:' then return 0 end
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
 return found
 """,
 )
@@ -73,11 +82,13 @@ return found
 _SAVE = Script(
     None,
     b"""
-if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
-if redis.call('HGET', KEYS[1], 'v') ~= ARGV[2] then return 0 end
+local held = redis.call('GET', KEYS[2])
+local version = redis.call('HGET', KEYS[1], 'v')
+if held == 'done:' .. ARGV[1] and version == ARGV[3] then return 1 end
+if held ~= ARGV[1] or version ~= ARGV[2] then return 0 end
 redis.call('HSET', KEYS[1], 'v', ARGV[3], 'd', ARGV[4])
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
-redis.call('DEL', KEYS[2])
+redis.call('SET', KEYS[2], 'done:' .. ARGV[1], 'KEEPTTL')
 return 1
 """,
 )
@@ -103,7 +114,9 @@ return 1
 _CREATE = Script(
     None,
     b"""
-if redis.call('HSETNX', KEYS[1], 'd', ARGV[1]) == 0 then return 0 end
+if redis.call('HSETNX', KEYS[1], 'd', ARGV[1]) == 0 then
+  return redis.call('HGET', KEYS[1], 'd') == ARGV[1] and 1 or 0
+end
 redis.call('HSET', KEYS[1], 'v', '0')
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
@@ -159,7 +172,8 @@ class RedisFlowStore:
                     yield None
                     return
                 if found == 0:
-                    # Another step holds the flow: refused as a stale step is (403).
+                    # Hanko: its Redis locker answers 500; another step holds the flow, so this
+                    # one is refused as a stale step is (403), as the database store's waiter is.
                     raise StaleFlowError(flow_id)
                 version, data = int(found[0]), found[1]
                 claim = self._claims[flow_id] = _Claim(flow_id, token, version, data)

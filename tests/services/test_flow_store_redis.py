@@ -11,6 +11,7 @@ PostgreSQL, of which exactly one moves the flow.
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from datetime import timedelta
@@ -29,6 +30,9 @@ from hankoflow.models import Account, Flow, Session
 from hankoflow.services import accounts, flow_inspection
 from hankoflow.services.flow_store import DjangoFlowStore
 from hankoflow.services.flow_store_redis import (
+    _CREATE,
+    _LOCK,
+    _SAVE,
     CLAIM_SECONDS,
     EXPIRED_GRACE_SECONDS,
     MAX_HISTORY,
@@ -204,7 +208,27 @@ class TestRedisOnly:
             raise ValueError("the action failed")
         assert not raw.exists(claim)
         step(redis_store, record.id)
-        assert not raw.exists(claim)
+        assert raw.get(claim).startswith(b"done:")  # given up by the save: free for the next
+        assert step(redis_store, record.id).version == 2
+
+    def test_a_script_run_twice_for_one_call_is_recognised(self, redis_store, redis_flows):
+        """The client may resend a command whose answer was lost; a claim, save or create that
+        went through the first time must not be refused the second time."""
+        record = created(redis_store)
+        keys = [_key(redis_flows, record.id), _claim_key(redis_flows, record.id)]
+        raw = client_of(redis_flows)
+        first = _LOCK(keys=keys, args=("t1", 30_000), client=raw)
+        assert _LOCK(keys=keys, args=("t1", 30_000), client=raw) == first
+        assert _LOCK(keys=keys, args=("t2", 30_000), client=raw) == 0  # another step: refused
+        save = ("t1", 0, 1, first[1], 60_000)
+        assert _SAVE(keys=keys, args=save, client=raw) == 1
+        assert _SAVE(keys=keys, args=save, client=raw) == 1
+        assert redis_store.peek(record.id).version == 1
+        data = json.dumps({"any": "value"})
+        again = [_key(redis_flows, "new")]
+        assert _CREATE(keys=again, args=(data, 60_000), client=raw) == 1
+        assert _CREATE(keys=again, args=(data, 60_000), client=raw) == 1
+        assert _CREATE(keys=again, args=("other", 60_000), client=raw) == 0
 
     def test_a_step_whose_claim_ran_out_and_was_taken_is_stale(self, redis_store, redis_flows):
         record = created(redis_store)
