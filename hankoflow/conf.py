@@ -205,7 +205,9 @@ DEFAULTS: dict[str, Any] = {
     # AUDIENCE_URI: the audience assertions must name (empty: ENDPOINT_URL). SP_CERTIFICATE and
     # SP_PRIVATE_KEY: PEM, signing and decryption (Hanko generates them; we read them from
     # settings). IDENTITY_PROVIDERS: [{"ENABLED", "NAME", "DOMAIN", "METADATA_URL" or "METADATA"
-    # (the XML), "SKIP_EMAIL_VERIFICATION", "ATTRIBUTE_MAP": {hanko claim: attribute name}}].
+    # (the XML), "SKIP_EMAIL_VERIFICATION", "ATTRIBUTE_MAP": {hanko claim: attribute name},
+    # "ALLOW_SHA1"}]. Not in Hanko: ALLOW_SHA1 (default False) accepts SHA-1 signatures and
+    # digests from that IdP; without it they are refused (security-checks SA-05).
     "SAML": {
         "ENABLED": False,
         "ENDPOINT_URL": "",

@@ -29,6 +29,7 @@ from saml2 import BINDING_HTTP_REDIRECT
 from saml2.config import IdPConfig
 from saml2.saml import NAME_FORMAT_URI, NAMEID_FORMAT_PERSISTENT, NameID
 from saml2.server import Server
+from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 
 CLAIMS = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/"
 AUTH0_VERIFIED = "http://schemas.auth0.com/email_verified"
@@ -140,8 +141,11 @@ class IdP:
         acs: str,
         sign_assertion: bool = True,
         encrypt: bool = False,
+        sign_alg: str = SIG_RSA_SHA256,
+        digest_alg: str = DIGEST_SHA256,
     ) -> str:
-        """A base64 SAMLResponse for ``self.user``."""
+        """A base64 SAMLResponse for ``self.user`` (signed with SHA-256: pysaml2's default,
+        SHA-1, is refused unless the provider allows it)."""
         server = self.server()
         person = self.user
         identity = {
@@ -160,6 +164,8 @@ class IdP:
             authn={"class_ref": "urn:oasis:names:tc:SAML:2.0:ac:classes:Password"},
             sign_assertion=sign_assertion,
             sign_response=False,
+            sign_alg=sign_alg,
+            digest_alg=digest_alg,
             # The SP's encryption certificate comes from its metadata.
             encrypt_assertion=encrypt,
             encrypt_assertion_self_contained=True,

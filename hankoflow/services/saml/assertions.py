@@ -4,7 +4,9 @@ pysaml2 checks the XML signature of the assertion against the IdP's metadata cer
 (unsigned or altered: refused), the status, ``InResponseTo`` against the request we sent, the
 audience and the validity window. On top of that, here: the assertion must name an audience,
 ``InResponseTo`` is refused on an IdP-initiated response, the issuer must be the provider's
-entity id, and the window is checked again with hankoflow's clock (``clock.now()``).
+entity id, and the window is checked again with hankoflow's clock (``clock.now()``). A
+signature or digest with SHA-1 anywhere in the response, or in an assertion once decrypted, is
+refused unless the provider's ``ALLOW_SHA1`` is on (security-checks SA-05).
 """
 
 from __future__ import annotations
@@ -29,6 +31,16 @@ logger = logging.getLogger("hankoflow.saml")
 
 _SAML = "{urn:oasis:names:tc:SAML:2.0:assertion}"
 _MAX_RESPONSE = 512 * 1024  # base64 characters
+# XML-DSig's SHA-1 signature and digest methods (RFC 6931): SHA-1 collisions are practical.
+_SHA1_METHODS = frozenset(
+    {
+        "http://www.w3.org/2000/09/xmldsig#sha1",
+        "http://www.w3.org/2000/09/xmldsig#rsa-sha1",
+        "http://www.w3.org/2000/09/xmldsig#dsa-sha1",
+        "http://www.w3.org/2000/09/xmldsig#hmac-sha1",
+        "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha1",
+    }
+)
 
 
 class AssertionRefused(Exception):
@@ -67,7 +79,9 @@ def provider_for_issuer(issuer: str) -> IdentityProvider | None:
 def verify(provider: IdentityProvider, saml_response: str, *, request_id: str | None) -> Verified:
     """The verified person of ``saml_response``. ``request_id``: the AuthnRequest id of an
     SP-initiated sign-in, None for an IdP-initiated one."""
-    _parse(saml_response)  # size and well-formedness, before xmlsec1 sees it
+    root = _parse(saml_response)  # size and well-formedness, before xmlsec1 sees it
+    if not provider.allow_sha1:
+        _refuse_sha1(root)
     unsolicited = request_id is None
     client = sp.client(provider, unsolicited=unsolicited, audience_uri=sp.audience())
     from saml2 import BINDING_HTTP_POST  # installed: sp.client would have said otherwise
@@ -82,6 +96,10 @@ def verify(provider: IdentityProvider, saml_response: str, *, request_id: str | 
         raise AssertionRefused(_reason(exc)) from None
     if response is None or response.assertion is None:
         raise AssertionRefused("no assertion in the response")
+    if not provider.allow_sha1:
+        # An encrypted assertion's signature was out of sight before pysaml2 decrypted it.
+        for decrypted in response.assertions or [response.assertion]:
+            _refuse_sha1(ElementTree.fromstring(str(decrypted).encode()))
     entity_id = metadata.entity_id(provider)
     in_response_to = response.in_response_to or _confirmation_in_response_to(response)
     if unsolicited and in_response_to:
@@ -129,6 +147,29 @@ def _parse(saml_response: str) -> Any:
         return ElementTree.fromstring(raw)
     except Exception:  # binascii, defusedxml and parse errors alike
         raise AssertionRefused("SAMLResponse is not a SAML response") from None
+
+
+def refuse_sha1(saml_response: str) -> None:
+    """``AssertionRefused`` when a signature or digest in ``saml_response`` uses SHA-1."""
+    _refuse_sha1(_parse(saml_response))
+
+
+def _refuse_sha1(root: Any) -> None:
+    # Hanko: no such policy (its library takes what the IdP signed with). Every SignedInfo
+    # counts, in whatever namespace, so none can slip past; a DigestMethod outside one (RSA-OAEP
+    # key transport of an encrypted assertion) is no signature and may stay SHA-1.
+    for signed_info in _named(root, "SignedInfo"):
+        for element in _named(signed_info, "SignatureMethod", "DigestMethod"):
+            if (element.get("Algorithm") or "").strip().lower() in _SHA1_METHODS:
+                raise AssertionRefused("the response is signed with SHA-1")
+
+
+def _named(root: Any, *local_names: str) -> Any:
+    """The elements under ``root`` (itself included) with one of ``local_names``, any namespace."""
+    for element in root.iter():
+        # Comments and processing instructions have no str tag.
+        if isinstance(element.tag, str) and element.tag.rpartition("}")[2] in local_names:
+            yield element
 
 
 def _reason(exc: Exception) -> str:

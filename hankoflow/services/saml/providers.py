@@ -51,6 +51,8 @@ class IdentityProvider:
     # The claims the configuration names itself (ALLOW_MISSING_ATTRIBUTES applies to them).
     explicit_claims: frozenset[str] = frozenset()
     enabled: bool = True
+    # Not in Hanko: accept SHA-1 signatures and digests from this (old) IdP; off by default.
+    allow_sha1: bool = False
 
 
 def is_fqdn(value: str) -> bool:
@@ -110,4 +112,5 @@ def _provider(block: dict[str, Any]) -> IdentityProvider:
         attribute_map=attribute_map,
         explicit_claims=frozenset(explicit),
         enabled=bool(block.get("ENABLED")),
+        allow_sha1=bool(block.get("ALLOW_SHA1")),
     )
