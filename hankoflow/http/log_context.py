@@ -37,15 +37,22 @@ def flow_id_of(action: str | None) -> str | None:
         return None
 
 
-@contextlib.contextmanager
-def bound(request: str | None, flow: str | None) -> Iterator[None]:
-    """Log records made inside carry ``request`` and ``flow`` (None: unknown)."""
-    tokens = (request_id.set(request), flow_id.set(flow))
-    try:
-        yield
-    finally:
-        request_id.reset(tokens[0])
-        flow_id.reset(tokens[1])
+class bound:  # noqa: N801 (used like the function it was)
+    """``with bound(request, flow):`` log records made inside carry ``request`` and ``flow``
+    (None: unknown). A class, not a generator: every flow step enters two of these."""
+
+    __slots__ = ("request", "flow", "tokens")
+
+    def __init__(self, request: str | None, flow: str | None) -> None:
+        self.request = request
+        self.flow = flow
+
+    def __enter__(self) -> None:
+        self.tokens = (request_id.set(self.request), flow_id.set(self.flow))
+
+    def __exit__(self, *exc_info: object) -> None:
+        request_id.reset(self.tokens[0])
+        flow_id.reset(self.tokens[1])
 
 
 @contextlib.contextmanager

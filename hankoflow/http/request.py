@@ -14,6 +14,7 @@ from django.http import HttpRequest
 
 from hankoflow.services.client_ip import client_ip
 from hankoflow.services.sessions import SessionInfo, storable_user_agent
+from hankoflow.services.sessions.issuing import USER_AGENT_MAX_LENGTH
 
 # At most four subtags: 35 characters, what the flow row stores (issue 8: longer ones made
 # PostgreSQL fail). Used with fullmatch: "$" would also match before a final newline.
@@ -33,11 +34,16 @@ class RequestEnv:
 
 
 def request_env(request: HttpRequest, *, session: SessionInfo | None = None) -> RequestEnv:
-    language = request.headers.get("X-Language", "")
+    # META, not request.headers: building that mapping costs more than the rest of this.
+    meta = request.META
+    language = meta.get("HTTP_X_LANGUAGE", "")
+    user_agent = meta.get("HTTP_USER_AGENT", "")
+    if not (len(user_agent) <= USER_AGENT_MAX_LENGTH and user_agent.isprintable()):
+        user_agent = storable_user_agent(user_agent)  # rare: the character-by-character clean
     return RequestEnv(
         request=request,
-        language=language if LANGUAGE_PATTERN.fullmatch(language) else "",
+        language=language if language and LANGUAGE_PATTERN.fullmatch(language) else "",
         ip=client_ip(request),
-        user_agent=storable_user_agent(request.headers.get("User-Agent", "")),
+        user_agent=user_agent,
         session=session,
     )

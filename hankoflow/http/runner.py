@@ -12,7 +12,8 @@ import dataclasses
 import time
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import HttpRequest, HttpResponse
 
 from hankoflow import clock, errors, names
 from hankoflow.conf import settings
@@ -117,7 +118,11 @@ def respond(result: FlowResult) -> HttpResponse:
     return response
 
 
+# One encoder for every answer (JsonResponse builds one per call); encode() keeps no state.
+_ENCODER = DjangoJSONEncoder(separators=(",", ":"))
+
+
 def json_response(body: dict[str, Any], status: int) -> HttpResponse:
-    response = JsonResponse(body, status=status, json_dumps_params={"separators": (",", ":")})
+    response = HttpResponse(_ENCODER.encode(body), content_type="application/json", status=status)
     response["Cache-Control"] = "no-store"
     return response

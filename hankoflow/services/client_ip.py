@@ -22,9 +22,12 @@ def client_ip(request: HttpRequest) -> str:
     peer = request.META.get("REMOTE_ADDR", "")
     if not valid_address(peer):
         peer = ""  # a proxy's garbage is stored nowhere (NUL or long text fails PostgreSQL)
-    extractor = settings.SERVER.IP.EXTRACTOR
-    proxies = _networks(tuple(settings.SERVER.IP.TRUSTED_PROXIES))
-    if extractor == "direct" or not _trusted(peer, proxies):
+    ip_settings = settings.SERVER.IP
+    extractor = ip_settings.EXTRACTOR
+    if extractor == "direct":
+        return peer
+    proxies = _networks(tuple(ip_settings.TRUSTED_PROXIES))
+    if not _trusted(peer, proxies):
         return peer
     if extractor == "x_real_ip":
         candidate = request.META.get("HTTP_X_REAL_IP", "").strip()
@@ -47,6 +50,12 @@ def valid_address(address: str) -> bool:
     """An IP address that parses and fits the address columns (what is safe to store)."""
     if len(address) > MAX_ADDRESS_LENGTH:
         return False  # an IPv6 zone id can be any length; the columns hold 64
+    return _parses(address)
+
+
+@lru_cache(maxsize=1024)
+def _parses(address: str) -> bool:
+    # Cached: every request parses its peer's address, and peers repeat (proxies, clients).
     try:
         ipaddress.ip_address(address)
     except ValueError:

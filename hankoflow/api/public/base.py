@@ -27,21 +27,32 @@ class JSONOnly(BaseContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
-def hanko_exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse | None:
-    """Non-flow errors as Hanko writes them: ``{"code": <status>, "message": <reason>}``."""
+def error_response(status: int) -> JsonResponse:
+    """Hanko's body for a non-flow error: ``{"code": <status>, "message": <reason>}``."""
+    return JsonResponse({"code": status, "message": HTTPStatus(status).phrase}, status=status)
+
+
+def early_exception_response(exc: Exception) -> HttpResponse | None:
+    """The answer to an outage or an oversized body, alike on every public view; else None."""
     if availability.is_outage(exc):
         # Hanko: 500. A 503 with Retry-After tells clients and load balancers to retry.
         set_rollback()
         return availability.unavailable_response()
     if isinstance(exc, RequestDataTooBig):
         # Over DATA_UPLOAD_MAX_MEMORY_SIZE: Django alone would answer an HTML 400 (IN-02).
-        return JsonResponse({"code": 413, "message": HTTPStatus(413).phrase}, status=413)
+        return error_response(413)
+    return None
+
+
+def hanko_exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse | None:
+    """Non-flow errors as Hanko writes them: ``{"code": <status>, "message": <reason>}``."""
+    early = early_exception_response(exc)
+    if early is not None:
+        return early
     response = exception_handler(exc, context)
     if response is None or not isinstance(exc, APIException):
         return response
-    status = response.status_code
-    body = {"code": status, "message": HTTPStatus(status).phrase}
-    answer = JsonResponse(body, status=status)
+    answer = error_response(response.status_code)
     for header in ("Allow", "Retry-After"):
         if header in response:
             answer[header] = response[header]
