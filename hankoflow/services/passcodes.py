@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connections, router, transaction
-from django.db.models import F, Subquery
+from django.db.models import F, QuerySet, Subquery
 from django.utils.crypto import salted_hmac
 
 from hankoflow import clock
@@ -81,23 +81,29 @@ def issue(
     id is given at all: security-checks PC-08).
     """
     now = clock.now()
-    address = normalize_email(email)
-    if flow_id is not None:
-        # Newest code only (security-checks PC-07): a resend kills the previous code.
-        older = Passcode.objects.filter(flow_id=flow_id, used_at__isnull=True, expires_at__gt=now)
-        older.update(expires_at=now)
     code = generate_code(settings.EMAIL.PASSCODE_CHARSET)
     salt = secrets.token_hex(16)
-    owner = account.pk if account is not None else _owner(account_id)
-    row = Passcode.objects.create(
-        email=address,
-        account_id=owner,
-        flow_id=flow_id,
-        code_hash=f"{salt}${_digest(salt, code)}",
-        created_at=now,
-        expires_at=now + timedelta(seconds=settings.EMAIL.PASSCODE_TTL),
-    )
-    return IssuedPasscode(id=str(row.id), code=code, expires_at=row.expires_at)
+    values = {
+        "id": uuid.uuid4(),
+        "email": normalize_email(email),
+        "flow_id": flow_id,
+        "code_hash": f"{salt}${_digest(salt, code)}",
+        "created_at": now,
+        "expires_at": now + timedelta(seconds=settings.EMAIL.PASSCODE_TTL),
+    }
+    owner = account.pk if account is not None else _account_key(account_id)
+    alias = router.db_for_write(Passcode)
+    if flow_id is not None and connections[alias].vendor == "postgresql":
+        _insert_replacing(alias, values, owner)
+    else:
+        if flow_id is not None:
+            # Newest code only (security-checks PC-07): a resend kills the previous code.
+            older = Passcode.objects.filter(
+                flow_id=flow_id, used_at__isnull=True, expires_at__gt=now
+            )
+            older.update(expires_at=now)
+        Passcode.objects.create(account_id=_owner(owner), **values)
+    return IssuedPasscode(id=str(values["id"]), code=code, expires_at=values["expires_at"])
 
 
 def is_usable(passcode_id: str | None, email: str) -> bool:
@@ -111,6 +117,18 @@ def is_usable(passcode_id: str | None, email: str) -> bool:
         and _alive(row, clock.now())
         and row.tries < MAX_TRIES
         and row.email == normalize_email(email)
+    )
+
+
+def usable(passcode_id: str | None) -> QuerySet[Passcode]:
+    """The passcode, if it is unexpired, unused and has tries left (``is_usable`` without the
+    address), as a query to read in another statement."""
+    pk = _pk(passcode_id)
+    if pk is None:
+        return Passcode.objects.none()
+    now = clock.now()
+    return Passcode.objects.filter(pk=pk, used_at__isnull=True, expires_at__gt=now).filter(
+        tries__lt=MAX_TRIES
     )
 
 
@@ -192,13 +210,66 @@ def _load(pk: uuid.UUID | None) -> Passcode | None:
     return Passcode.objects.filter(pk=pk).first() if pk is not None else None
 
 
-def _owner(account_id: str | uuid.UUID | None) -> Subquery:
-    """The id of the account ``account_id`` names, or NULL, as a subquery of the INSERT."""
+def _account_key(account_id: str | uuid.UUID | None) -> uuid.UUID:
+    """The account id as a key; one no account has when it is missing or malformed."""
     try:
-        key = uuid.UUID(str(account_id)) if account_id else _NO_ACCOUNT
+        return uuid.UUID(str(account_id)) if account_id else _NO_ACCOUNT
     except ValueError:
-        key = _NO_ACCOUNT
+        return _NO_ACCOUNT
+
+
+def _owner(key: uuid.UUID) -> Subquery:
+    """The id of the account ``key`` names, or NULL, as a subquery of the INSERT."""
     return Subquery(Account.objects.filter(pk=key).values("pk")[:1])
+
+
+def _insert_replacing(alias: str, values: dict[str, object], owner: uuid.UUID) -> None:
+    """``issue``'s writes in one statement (PostgreSQL): kill the flow's live passcodes and
+    INSERT the new one with its owner looked up, as the ORM does in three."""
+    connection = connections[alias]
+    prep = {
+        name: _FIELDS[name].get_db_prep_value(value, connection) for name, value in values.items()
+    }
+    now = prep["created_at"]
+    params = (
+        now,
+        prep["flow_id"],
+        now,
+        prep["id"],
+        prep["email"],
+        _ID.get_db_prep_value(owner, connection),
+        prep["flow_id"],
+        prep["code_hash"],
+        now,
+        prep["expires_at"],
+    )
+    sql = _insert_replacing_sql(alias)  # quoted names only; the values are parameters
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+@functools.lru_cache(maxsize=8)
+def _insert_replacing_sql(alias: str) -> str:
+    quote = connections[alias].ops.quote_name
+    table, account_table = quote(Passcode._meta.db_table), quote(Account._meta.db_table)
+    pk, email, owner, flow, code_hash, tries, created, expires, used = (
+        quote(Passcode._meta.get_field(name).column)
+        for name in (
+            "id", "email", "account", "flow_id", "code_hash", "tries", "created_at", "expires_at",
+            "used_at",
+        )
+    )  # fmt: skip
+    account_pk = quote(Account._meta.pk.column)
+    # A data-modifying WITH runs to completion whether or not the INSERT reads it. Only quoted
+    # names of these models' tables go into the text; every value is a parameter.
+    return (
+        f"WITH older AS (UPDATE {table} SET {expires} = %s"  # noqa: S608
+        f" WHERE {flow} = %s AND {used} IS NULL AND {expires} > %s)"
+        f" INSERT INTO {table} ({pk}, {email}, {owner}, {flow}, {code_hash}, {tries}, {created},"
+        f" {expires}, {used}) VALUES (%s, %s,"
+        f" (SELECT {account_pk} FROM {account_table} WHERE {account_pk} = %s),"
+        f" %s, %s, 0, %s, %s, NULL)"
+    )
 
 
 def _count_try(pk: uuid.UUID, now: datetime) -> tuple[str, str, int] | None:
@@ -210,14 +281,16 @@ def _count_try(pk: uuid.UUID, now: datetime) -> tuple[str, str, int] | None:
         return _count_try_then_read(pk, now)
     at = _USED_AT.get_db_prep_value(now, connection)
     params = (at, _ID.get_db_prep_value(pk, connection), MAX_TRIES, at)
+    sql = _count_try_sql(alias)  # quoted names of this model only; the values are parameters
     with connection.cursor() as cursor:
-        cursor.execute(_count_try_sql(alias), params)
+        cursor.execute(sql, params)
         found = cursor.fetchone()
     return (found[0], found[1], found[2]) if found else None
 
 
-_ID = Passcode._meta.get_field("id")
-_USED_AT = Passcode._meta.get_field("used_at")
+_FIELDS = {field.name: field for field in Passcode._meta.concrete_fields}
+_ID = _FIELDS["id"]
+_USED_AT = _FIELDS["used_at"]
 _NO_ACCOUNT = uuid.UUID(int=0)
 
 

@@ -426,16 +426,42 @@ def test_a_budget_that_refuses_leaves_the_passcode_untouched():
 # --- whose passcode it is ------------------------------------------------------------------------
 
 
-def test_the_owner_is_looked_up_inside_the_insert(account):
-    with CaptureQueriesContext(connection) as captured:
-        issued = passcodes.issue(email="jane@example.com", account_id=str(account.pk), flow_id=None)
-    assert [q["sql"].split(None, 1)[0] for q in captured.captured_queries] == ["INSERT"]
+@pytest.mark.parametrize("in_flow", [False, True], ids=["no flow", "flow"])
+def test_the_owner_is_looked_up_inside_the_insert(account, in_flow):
+    flow_id = str(uuid.uuid4()) if in_flow else None
+    issued = passcodes.issue(email="jane@example.com", account_id=str(account.pk), flow_id=flow_id)
     assert Passcode.objects.get(pk=issued.id).account_id == account.pk
 
 
+@pytest.mark.parametrize("in_flow", [False, True], ids=["no flow", "flow"])
 @pytest.mark.parametrize("account_id", [None, "", "not-a-uuid", str(uuid.uuid4())])
-def test_an_owner_that_does_not_exist_leaves_the_passcode_without_one(account_id):
-    with CaptureQueriesContext(connection) as captured:
-        issued = passcodes.issue(email="jane@example.com", account_id=account_id, flow_id=None)
-    assert [q["sql"].split(None, 1)[0] for q in captured.captured_queries] == ["INSERT"]
+def test_an_owner_that_does_not_exist_leaves_the_passcode_without_one(account_id, in_flow):
+    flow_id = str(uuid.uuid4()) if in_flow else None
+    issued = passcodes.issue(email="jane@example.com", account_id=account_id, flow_id=flow_id)
     assert Passcode.objects.get(pk=issued.id).account_id is None
+
+
+def test_issuing_outside_a_flow_is_one_insert(account):
+    with CaptureQueriesContext(connection) as captured:
+        passcodes.issue(email="jane@example.com", account_id=str(account.pk), flow_id=None)
+    assert [q["sql"].split(None, 1)[0] for q in captured.captured_queries] == ["INSERT"]
+
+
+@pytest.mark.usefixtures("postgres_only")
+def test_issuing_in_a_flow_is_one_statement_on_postgresql(account):
+    flow_id = str(uuid.uuid4())
+    old = new(flow_id=flow_id)
+    with CaptureQueriesContext(connection) as captured:
+        fresh = passcodes.issue(email="jane@example.com", account_id=account.pk, flow_id=flow_id)
+    # The older code killed and the new one inserted, with its owner, by one WITH ... INSERT.
+    assert [q["sql"].split(None, 1)[0] for q in captured.captured_queries] == ["WITH"]
+    assert not passcodes.is_usable(old.id, "jane@example.com")
+    assert passcodes.is_usable(fresh.id, "jane@example.com")
+    row = Passcode.objects.get(pk=fresh.id)
+    assert (row.account_id, str(row.flow_id), row.tries, row.used_at) == (
+        account.pk,
+        flow_id,
+        0,
+        None,
+    )
+    assert row.expires_at - row.created_at == timedelta(seconds=300)
