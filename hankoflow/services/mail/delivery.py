@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from django.db import router, transaction
-from django.db.models import Q
+from django.db.models import Q, Subquery
 from django.template import TemplateDoesNotExist, TemplateSyntaxError
 
 from hankoflow import clock
@@ -76,14 +76,24 @@ def passcode_dedupe_key(passcode_id: str) -> str:
     return f"{PASSCODE_KEY_PREFIX}{passcode_id}"
 
 
-def deliver(outbox_id: str) -> Delivery:
-    """Send one pending row now (``_deliver``) and count what came of it in the metrics."""
-    delivery = _deliver(outbox_id)
+def passcode_of(dedupe_key: str | None) -> str | None:
+    """The passcode id a dedupe key names (``passcode_dedupe_key``), or None."""
+    key = dedupe_key or ""
+    return key.removeprefix(PASSCODE_KEY_PREFIX) if key.startswith(PASSCODE_KEY_PREFIX) else None
+
+
+def deliver(outbox_id: str, *, passcode_id: str | None = None) -> Delivery:
+    """Send one pending row now (``_deliver``) and count what came of it in the metrics.
+
+    ``passcode_id``: the passcode the row's email carries, when the caller knows it (the send
+    right after the commit): the row is then claimed and its passcode checked in one statement.
+    """
+    delivery = _deliver(outbox_id, passcode_id)
     metrics.record_email(delivery.outcome)
     return delivery
 
 
-def _deliver(outbox_id: str) -> Delivery:
+def _deliver(outbox_id: str, passcode_id: str | None = None) -> Delivery:
     """Send one pending row now, unless another process holds it or its retry is not due.
 
     Success marks it ``sent`` and wipes the secret. A transient failure counts an attempt and
@@ -97,8 +107,15 @@ def _deliver(outbox_id: str) -> Delivery:
     alias = router.db_for_write(OutboxEmail)
     with transaction.atomic(using=alias):
         now = clock.now()
+        # The passcode's address while it works, read with the claim (NULL once it is dead).
+        known = {"passcode_email": _usable_email(passcode_id)} if passcode_id else None
         row = outbox_rows.claim_due(
-            OutboxEmail, outbox_id, alias=alias, pending=OutboxEmail.Status.PENDING, now=now
+            OutboxEmail,
+            outbox_id,
+            alias=alias,
+            pending=OutboxEmail.Status.PENDING,
+            now=now,
+            annotate=known,
         )
         if row is None:
             return Delivery("skipped")
@@ -106,7 +123,9 @@ def _deliver(outbox_id: str) -> Delivery:
             note = "not sent: EMAIL_DELIVERY.ENABLED is off"
             _close(row, OutboxEmail.Status.SENT, now, note=note, attempted=False)
             return Delivery("disabled")
-        dead = _dead_passcode(row)
+        key = passcode_dedupe_key(passcode_id) if passcode_id else None  # an id, not a secret
+        checked = known is not None and row.dedupe_key == key
+        dead = _dead_passcode(row, checked=checked)
         if dead:
             note = f"not sent: {dead}"
             _close(row, OutboxEmail.Status.FAILED, now, note=note, attempted=False)
@@ -159,19 +178,27 @@ def sweep(*, older_than: int = SWEEP_AFTER, limit: int = SWEEP_BATCH) -> SweepRe
     return SweepResult(**outcomes)
 
 
-def _dead_passcode(row: OutboxEmail) -> str | None:
+def _usable_email(passcode_id: str) -> Subquery:
+    return Subquery(passcodes.usable(passcode_id).order_by().values("email")[:1])
+
+
+def _dead_passcode(row: OutboxEmail, *, checked: bool = False) -> str | None:
     """Why the passcode of this email must not go out any more; None while it still works (and
-    for emails of no passcode).
+    for emails of no passcode). ``checked``: ``claim_due`` read the row's passcode's address as
+    ``row.passcode_email`` (NULL once the passcode is dead).
 
     Hanko sends at once, so its emails cannot outlive their code; ours can wait for a broker or
     a retry. A dead code in the inbox only misleads, and after a resend it would arrive next to
     the one that works (security-checks PC-07: only the newest code counts).
     """
-    key = row.dedupe_key or ""
-    if not key.startswith(PASSCODE_KEY_PREFIX):
+    passcode_id = passcode_of(row.dedupe_key)
+    if passcode_id is None:
         return None
-    passcode_id = key.removeprefix(PASSCODE_KEY_PREFIX)
-    if passcodes.is_usable(passcode_id, row.to):
+    if checked:
+        address = getattr(row, "passcode_email", None)
+        if address is not None and address == passcodes.normalize_email(row.to):
+            return None
+    elif passcodes.is_usable(passcode_id, row.to):
         return None
     passcode = Passcode.objects.filter(pk=passcode_id).only("flow_id", "created_at").first()
     if (

@@ -5,7 +5,8 @@
 
 * ``"celery"``: publish the task ``hankoflow.send_outbox_email`` through Celery's current app
   (the host's). The publish is bounded and its failure only logged: the row stays pending and
-  the sweeper sends it later. With ``task_always_eager`` the task runs here and now.
+  the sweeper sends it later. With ``task_always_eager`` the email is sent here and now, as
+  inline (what the task would do, without Celery's tracing around it).
 * ``"inline"``: call ``deliver()`` in this process right after the commit (the web request that
   committed the step waits for the mail server). A transient failure leaves the row pending
   for ``manage.py hankoflow_send_outbox`` (cron) or the beat task.
@@ -68,13 +69,16 @@ def delivery_mode(app: Celery | None) -> Mode:
     return CELERY if can_publish(app) else INLINE
 
 
-def send_after_commit(outbox_id: str) -> None:
-    """Hand a committed row on (a ``transaction.on_commit`` callback): never raises."""
+def send_after_commit(outbox_id: str, passcode_id: str | None = None) -> None:
+    """Hand a committed row on (a ``transaction.on_commit`` callback): never raises.
+
+    ``passcode_id``: the passcode the email carries (``deliver`` checks it with the claim).
+    """
     app = celery_app()
-    if delivery_mode(app) == CELERY:
+    if delivery_mode(app) == CELERY and not (app is not None and app.conf.task_always_eager):
         _publish(app, outbox_id)
     else:
-        _send_inline(outbox_id)
+        _send_inline(outbox_id, passcode_id)
 
 
 def _publish(app: Celery | None, outbox_id: str) -> None:
@@ -93,9 +97,12 @@ def _publish(app: Celery | None, outbox_id: str) -> None:
         )
 
 
-def _send_inline(outbox_id: str) -> None:
+def _send_inline(outbox_id: str, passcode_id: str | None = None) -> None:
     try:
-        deliver(outbox_id)
+        if passcode_id is None:
+            deliver(outbox_id)
+        else:
+            deliver(outbox_id, passcode_id=passcode_id)
     except Exception:  # the step has committed: its answer must not turn into a 500
         logger.exception(
             "Could not send outbox email %s in-process; the sweeper will send it.", outbox_id

@@ -19,7 +19,7 @@ from hankoflow.conf import settings
 from hankoflow.emails import CODE_KINDS, KINDS, NOTICE_KINDS, language_for
 from hankoflow.models.outbox import OutboxEmail
 from hankoflow.services import webhooks
-from hankoflow.services.mail import dispatch, encryption
+from hankoflow.services.mail import delivery, dispatch, encryption
 
 
 def queue(
@@ -67,7 +67,9 @@ def queue(
             return OutboxEmail.objects.using(alias).get(dedupe_key=dedupe_key)
     code = secret.get("code") if secret else None
     webhooks.email_sent(kind, to=to, language=language, context=values, code=code)  # email.send
-    transaction.on_commit(functools.partial(dispatch.send_after_commit, str(row.pk)), using=alias)
+    passcode_id = delivery.passcode_of(dedupe_key)
+    handed_on = (str(row.pk), passcode_id) if passcode_id else (str(row.pk),)
+    transaction.on_commit(functools.partial(dispatch.send_after_commit, *handed_on), using=alias)
     return row
 
 
