@@ -234,10 +234,9 @@ def lock_row(account_id: uuid.UUID) -> None:
     connection = connections[alias]
     if not connection.in_atomic_block:
         raise TransactionManagementError("lock_row needs a transaction")
+    sql = _lock_query(alias)
     with connection.cursor() as cursor:
-        cursor.execute(
-            _lock_query(alias), [Account._meta.pk.get_db_prep_value(account_id, connection)]
-        )
+        cursor.execute(sql, [Account._meta.pk.get_db_prep_value(account_id, connection)])
         cursor.fetchone()
 
 

@@ -26,6 +26,7 @@ from django.http import HttpRequest
 from hankoflow import clock
 from hankoflow.engine import RequestFacts, random_alphanumeric
 from hankoflow.models import Account, AuditLogEntry
+from hankoflow.services import rows
 
 logger = logging.getLogger("hankoflow.audit")
 
@@ -118,7 +119,7 @@ def record(
         raise ValueError(f"unknown audit log type {type!r}")
     request = getattr(env, "request", None)
     actor_email = email.strip().lower() if email else _primary_email(account)
-    entry = AuditLogEntry.objects.create(
+    entry = AuditLogEntry(
         type=type,
         error=error,
         meta_http_request_id=request_id(request) if request is not None else "",
@@ -129,6 +130,7 @@ def record(
         details=_masked_details(details) if details is not None else None,
         created_at=clock.now(),
     )
+    rows.insert(entry)
     _log(entry)
     return entry
 

@@ -25,6 +25,7 @@ from hankoflow.conf import settings
 from hankoflow.engine import RequestFacts
 from hankoflow.models import Account
 from hankoflow.models.sessions import Session
+from hankoflow.services import rows
 from hankoflow.services.client_ip import valid_address
 from hankoflow.services.sessions import tokens
 from hankoflow.services.sessions.revocation import end, lock_account
@@ -113,7 +114,7 @@ def issue(
     with transaction.atomic(savepoint=False):
         lock_account(account)
         _enforce_limit(account, now, request=env.request if env else None)
-        session.save(force_insert=True)
+        rows.insert(session)
     if env is not None:
         # Django's own login signal (updates ``last_login``); only for real HTTP logins.
         user_logged_in.send(sender=account.user.__class__, request=env.request, user=account.user)
@@ -165,8 +166,9 @@ def _active_beyond(account_id: Any, now: datetime, keep: int) -> list[Any]:
         _EXPIRES_AT.get_db_prep_value(now, connection),
         keep,
     ]
+    sql = _active_beyond_query(alias)
     with connection.cursor() as cursor:
-        cursor.execute(_active_beyond_query(alias), params)
+        cursor.execute(sql, params)
         return [_SESSION_PK.to_python(pk) for (pk,) in cursor.fetchall()]
 
 
