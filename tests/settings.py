@@ -17,3 +17,10 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast; ne
 # Flow tests read the mail a step sends from Django's outbox, so tasks run in-process even when
 # bin/test provides a broker; tests of the real worker switch this off for themselves.
 CELERY_TASK_ALWAYS_EAGER = True
+
+# The race tests' server sends one address a passcode from fifty networks at once: they raise the
+# per-address send limit (RATE_LIMITER.PASSCODE_EMAIL_LIMITS, PC-06) to test the attempt budget.
+if _passcode_email_tokens := os.environ.get("HANKOFLOW_TEST_PASSCODE_EMAIL_TOKENS"):
+    HANKOFLOW["RATE_LIMITER"] = {  # noqa: F405 (from project.settings)
+        "PASSCODE_EMAIL_LIMITS": {"TOKENS": int(_passcode_email_tokens), "INTERVAL": 900}
+    }

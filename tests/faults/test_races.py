@@ -84,6 +84,7 @@ def server(
         HANKOFLOW_IP_EXTRACTOR="x_forwarded_for",
         HANKOFLOW_TRUSTED_PROXIES="127.0.0.1/32",
         HANKOFLOW_TEST_CLOCK_AT=clock.now().isoformat(),
+        HANKOFLOW_TEST_PASSCODE_EMAIL_TOKENS="1000",  # RIVALS networks send to one address
     )
     log = tmp_path / "gunicorn.log"
     config = "python:tests.faults.still_clock"  # the budget's 1 s wait cannot run out mid-burst
