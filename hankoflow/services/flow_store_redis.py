@@ -128,13 +128,6 @@ class RedisUnavailable(Exception):
     """``FLOW_STORE_CACHE`` is not a Redis cache (system check hankoflow.E012 says so first)."""
 
 
-def is_redis_cache(alias: str) -> bool:
-    try:
-        return isinstance(caches[alias], RedisCache)
-    except Exception:  # an alias that is not in CACHES, or a backend that fails to build
-        return False
-
-
 @dataclass
 class _Claim:
     flow_id: str

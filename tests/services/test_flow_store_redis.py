@@ -327,6 +327,20 @@ class TestRedisOnly:
             "register_client_capabilities",
         ]
 
+    def test_a_sign_up_through_the_flow_execution_api(
+        self, redis_store, passcode_outbox, soft_authenticator
+    ):
+        """The Flow Execution API reads the flow (peek) before each step: from Redis here."""
+        from tests.flow_execution.conftest import ExecutionClient
+        from tests.flow_execution.test_same_journey import through_flow_execution
+
+        made = through_flow_execution(
+            ExecutionClient(), passcode_outbox, "new.user@example.com", soft_authenticator
+        )
+        assert Account.objects.filter(id=made).exists() and not Flow.objects.exists()
+        stale = ExecutionClient().post({"flowId": f"{uuid.uuid4()}.{'a' * 32}"})
+        assert (stale.status, stale.body["error"]["code"]) == (404, "invalid_flow_id")
+
 
 def sessions() -> list[Session]:
     return list(Session.objects.all())
