@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.core.cache import caches
+from django.core.cache import InvalidCacheBackendError, caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import router, transaction
 from redis.commands.core import Script
@@ -207,7 +207,7 @@ class RedisFlowStore:
     def reachable(self) -> bool:
         try:
             return bool(self._client()[1].ping())
-        except (RedisError, RedisUnavailable):
+        except (RedisError, RedisUnavailable, InvalidCacheBackendError):
             return False
 
     # --- helpers -------------------------------------------------------------------------------

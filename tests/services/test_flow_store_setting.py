@@ -124,3 +124,9 @@ def test_the_flows_command_says_flows_are_in_redis(capsys):
         call_command("hankoflow_flows", "list")
     captured = capsys.readouterr()
     assert "Flows are kept in Redis" in captured.err and "no flows match" in captured.out
+
+
+@pytest.mark.parametrize("alias", ["missing", "default"])  # not in CACHES / not Redis (locmem)
+def test_a_store_without_a_redis_cache_is_unreachable_rather_than_an_error(alias):
+    with override_settings(CACHES={"default": LOCMEM}):
+        assert RedisFlowStore(alias).reachable() is False
