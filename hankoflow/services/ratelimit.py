@@ -157,12 +157,16 @@ def _take(cache, bucket: str, key: str, tokens: int, interval: int) -> Decision:
     # One counter per window, named after its start: a late request of an old window can never
     # count into the next one.
     count_key = f"{_PREFIX}:{bucket}:{digest}:{int(start * 1000)}"
-    cache.add(count_key, 0, timeout=interval + 1)
-    try:
-        used = cache.incr(count_key)
-    except ValueError:  # expired between add and incr
-        cache.add(count_key, 1, timeout=interval + 1)
+    # The first request of a window creates its counter at 1 (two round trips in all, which
+    # matters with two buckets per passcode send); the others count on.
+    if cache.add(count_key, 1, timeout=interval + 1):
         used = 1
+    else:
+        try:
+            used = cache.incr(count_key)
+        except ValueError:  # expired between add and incr
+            cache.add(count_key, 1, timeout=interval + 1)
+            used = 1
     if used <= tokens:
         return ALLOWED
     return Decision(allowed=False, retry_after=max(1, int(start + interval - now)))
