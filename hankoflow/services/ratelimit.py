@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -98,13 +99,19 @@ def take(bucket: Bucket, key: str) -> Decision:
 
 
 def passcode_key(ip: str, email: str) -> str:
-    """Sending passcodes: per client IP and address; case variants share one bucket (PC-06)."""
-    return f"{ip}/{email.strip().lower()}"
+    """Sending passcodes: per client IP and address; variants share one bucket (PC-06)."""
+    return f"{ip}/{_folded(email)}"
 
 
 def passcode_email_key(email: str) -> str:
-    """Sending passcodes: per address, from any client; case variants share one bucket."""
-    return email.strip().lower()
+    """Sending passcodes: per address, from any client; variants share one bucket."""
+    return _folded(email)
+
+
+def _folded(email: str) -> str:
+    # Case and compatibility variants (full-width letters, which IDNA maps to ASCII before a
+    # mail is sent) would each get a fresh budget. Folding too much only merges buckets.
+    return unicodedata.normalize("NFKC", email.strip()).casefold()
 
 
 def passcode_sends(ip: str, email: str) -> tuple[tuple[Bucket, str], ...]:

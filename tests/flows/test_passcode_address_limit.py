@@ -133,3 +133,15 @@ def test_the_profiles_email_verification_spends_the_address_limit(profile_sessio
         assert spent.allowed
         limited = person.act(person.start(), "email_create", {"email": new})
     assert_address_limited(limited)
+
+
+@pytest.mark.parametrize(
+    "variant",
+    ["JANE@EXAMPLE.COM", "jane@ｅｘａｍｐｌｅ.com", "ｊａｎｅ@example.com", "jane@EXAMPLE.ＣＯＭ"],
+)
+def test_unicode_variants_of_an_address_share_its_buckets(variant):
+    """Full-width letters fold to ASCII (NFKC), as IDNA maps a domain before mail is sent."""
+    assert ratelimit.passcode_email_key(variant) == ratelimit.passcode_email_key(EMAIL)
+    assert ratelimit.passcode_key("192.0.2.1", variant) == ratelimit.passcode_key(
+        "192.0.2.1", EMAIL
+    )
