@@ -11,6 +11,7 @@ sent as before.
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 from django.db import connections, router
 from django.db.models import NOT_PROVIDED, Model
@@ -19,23 +20,39 @@ from django.db.models.signals import post_save, pre_save
 
 def insert(obj: Model) -> None:
     """Store ``obj``, a new instance whose primary key is already set (UUID default)."""
-    model = type(obj)
-    if pre_save.has_listeners(model) or post_save.has_listeners(model):
+    prepared = prepared_insert(obj)
+    if prepared is None:
         obj.save(force_insert=True)
         return
+    alias, sql, params = prepared
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, params)
+    stored(obj, alias)
+
+
+def prepared_insert(obj: Model) -> tuple[str, str, list[Any]] | None:
+    """The database alias, INSERT text and parameters that store ``obj``, for a caller that
+    sends them itself (with other work in one statement; then it calls ``stored``). None when
+    anything listens to the model's save signals: save it through the ORM then."""
+    model = type(obj)
+    if pre_save.has_listeners(model) or post_save.has_listeners(model):
+        return None
     alias = router.db_for_write(model, instance=obj)
     connection = connections[alias]
     fields = model._meta.local_concrete_fields
     params = [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
-    sql = _insert_sql(model, alias)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    return alias, insert_sql(model, alias), params
+
+
+def stored(obj: Model, alias: str) -> None:
+    """Mark ``obj`` as saved, as ``save()`` would."""
     obj._state.adding = False
     obj._state.db = alias
 
 
 @functools.lru_cache(maxsize=32)
-def _insert_sql(model: type[Model], alias: str) -> str:
+def insert_sql(model: type[Model], alias: str) -> str:
+    """The INSERT of one row of ``model``, its values as parameters in field order."""
     meta = model._meta
     if (
         meta.parents

@@ -30,9 +30,9 @@ PASSWORD_CHAIN_BUDGET = {
     "register_client_capabilities": 2 + 1,
     "continue_with_login_identifier": 3 + 1,
     "continue_to_password_login": 2 + 1,
-    "password_login": 14,
+    "password_login": 12,
 }
-PASSWORD_CHAIN_TOTAL_BUDGET = 22 + 2  # measured 1 + 2 + 3 + 2 + 14 = 22
+PASSWORD_CHAIN_TOTAL_BUDGET = 20 + 2  # measured 1 + 2 + 3 + 2 + 12 = 20 (SQLite; 11 on PostgreSQL)
 
 
 @pytest.mark.slow

@@ -8,8 +8,9 @@ from datetime import timedelta
 
 import pytest
 from django.db.models.signals import post_save
+from django.test.utils import CaptureQueriesContext
 
-from hankoflow import clock
+from hankoflow.clock import now as clock_now
 from hankoflow.models import AuditLogEntry, Session
 from hankoflow.services import accounts, audit, rows
 
@@ -22,7 +23,7 @@ def _stored(model, pk) -> dict:
 
 
 def test_an_inserted_row_reads_back_as_a_saved_one(account):
-    now = clock.now().replace(microsecond=0)
+    now = clock_now().replace(microsecond=0)
     fields = {
         "account": account,
         "user_agent": "Browser/1.0",
@@ -71,3 +72,28 @@ def test_one_statement_per_row(account, django_assert_num_queries):
     loaded = accounts.get(account.id)  # its primary email with it
     with django_assert_num_queries(1):
         audit.record(audit.LOGIN_SUCCESS, account=loaded)
+
+
+def test_a_login_under_the_session_limit_stores_its_session_with_the_limit_check(
+    account, settings, clock
+):
+    """The account lock, then one statement that lists the sessions past the limit and stores
+    the new one (PostgreSQL; two on other databases); the oldest beyond the limit still end."""
+    from django.db import connection
+
+    from hankoflow.services import sessions
+
+    settings.HANKOFLOW = {"SESSION": {"LIMIT": 2}}
+    first = sessions.issue(account, amr=["pwd"], env=None, remember_me=None)  # makes the keys
+    clock.advance(seconds=1)
+    expected = 2 if connection.vendor == "postgresql" else 3
+    with CaptureQueriesContext(connection) as captured:
+        second = sessions.issue(account, amr=["pwd"], env=None, remember_me=None)
+    tables = ('"hankoflow_session"', '"hankoflow_account"')
+    limit_work = [q["sql"] for q in captured if any(table in q["sql"] for table in tables)]
+    assert len(limit_work) == expected, limit_work
+    clock.advance(seconds=1)
+    third = sessions.issue(account, amr=["pwd"], env=None, remember_me=None)
+    active = {str(s.id) for s in Session.objects.filter(account=account)}
+    assert active == {second.session_id, third.session_id}
+    assert first.session_id not in active

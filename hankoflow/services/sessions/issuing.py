@@ -113,8 +113,7 @@ def issue(
     # there is a transaction for the lock when the caller has none.
     with transaction.atomic(savepoint=False):
         lock_account(account)
-        _enforce_limit(account, now, request=env.request if env else None)
-        rows.insert(session)
+        _store_within_limit(session, account, now, request=env.request if env else None)
     if env is not None:
         # Django's own login signal (updates ``last_login``); only for real HTTP logins.
         user_logged_in.send(sender=account.user.__class__, request=env.request, user=account.user)
@@ -136,15 +135,50 @@ def custom_claims(claims: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in claims.items() if name not in dropped}
 
 
-def _enforce_limit(account: Account, now: datetime, *, request: HttpRequest | None) -> None:
-    limit = max(int(settings.SESSION.LIMIT), 1)
-    # Keep the newest LIMIT - 1; with the new one the user has at most LIMIT. Only the ids of
-    # the ones past them come back, so a user under the limit (nearly every login) costs one
-    # short statement and no model.
-    beyond = _active_beyond(account.pk, now, limit - 1)
+def _store_within_limit(
+    session: Session, account: Account, now: datetime, *, request: HttpRequest | None
+) -> None:
+    """Store the new session and end the oldest active ones beyond ``SESSION.LIMIT``: the user
+    keeps the newest LIMIT - 1 and the new one. Only the ids of the sessions past them come
+    back, so a user under the limit (nearly every login) costs no model; on PostgreSQL the
+    INSERT and that SELECT are one statement."""
+    keep = max(int(settings.SESSION.LIMIT), 1) - 1
+    prepared = rows.prepared_insert(session)
+    alias = router.db_for_write(Session)
+    if prepared is not None and connections[alias].vendor == "postgresql":
+        beyond = _store_and_list(session, prepared, now, keep)
+    else:
+        beyond = _active_beyond(account.pk, now, keep)
+        rows.insert(session)
     if beyond:
-        rows = list(Session.objects.filter(pk__in=beyond).order_by("-created_at", "-last_used"))
-        end(rows, account, signals.REASON_LIMIT, request)
+        ended = list(Session.objects.filter(pk__in=beyond).order_by("-created_at", "-last_used"))
+        end(ended, account, signals.REASON_LIMIT, request)
+
+
+def _store_and_list(
+    session: Session, prepared: tuple[str, str, list[Any]], now: datetime, keep: int
+) -> list[Any]:
+    """``_active_beyond`` and the new session's INSERT in one statement (PostgreSQL): the
+    SELECT sees the rows as they were before the INSERT, so the new session is never listed."""
+    alias, _, insert_params = prepared
+    connection = connections[alias]
+    params = [*_beyond_params(connection, session.account_id, now, keep), *insert_params]
+    sql = _store_and_list_query(alias)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = [pk for (pk,) in cursor.fetchall()]
+    rows.stored(session, alias)
+    return found
+
+
+@functools.lru_cache(maxsize=8)
+def _store_and_list_query(alias: str) -> str:
+    pk = connections[alias].ops.quote_name(_SESSION_PK.column)
+    insert = rows.insert_sql(Session, alias)
+    return (
+        f"WITH beyond AS ({_active_beyond_query(alias)}), stored AS ({insert})"  # noqa: S608
+        f" SELECT {pk} FROM beyond"
+    )
 
 
 def _active_beyond(account_id: Any, now: datetime, keep: int) -> list[Any]:
@@ -161,15 +195,19 @@ def _active_beyond(account_id: Any, now: datetime, keep: int) -> list[Any]:
             .values_list("pk", flat=True)
         )
         return list(active[keep:])
-    params = [
-        Account._meta.pk.get_db_prep_value(account_id, connection),
-        _EXPIRES_AT.get_db_prep_value(now, connection),
-        keep,
-    ]
+    params = _beyond_params(connection, account_id, now, keep)
     sql = _active_beyond_query(alias)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [_SESSION_PK.to_python(pk) for (pk,) in cursor.fetchall()]
+
+
+def _beyond_params(connection: Any, account_id: Any, now: datetime, keep: int) -> list[Any]:
+    return [
+        Account._meta.pk.get_db_prep_value(account_id, connection),
+        _EXPIRES_AT.get_db_prep_value(now, connection),
+        keep,
+    ]
 
 
 _OFFSET_VENDORS = ("postgresql", "sqlite")
