@@ -316,7 +316,10 @@ class Section:
         except KeyError:
             raise AttributeError(f"unknown hankoflow setting {self._path}{key}") from None
         if isinstance(value, dict) and key not in _FREE_FORM:
-            return Section(value, f"{self._path}{key}.")
+            value = Section(value, f"{self._path}{key}.")
+        # Kept as an attribute: the next read is a plain lookup, no __getattr__ (a flow step
+        # reads some thirty settings). Settings.reload() drops them with the values.
+        self.__dict__[key] = value
         return value
 
     __getitem__ = __getattr__
@@ -376,6 +379,8 @@ class Settings(Section):
 
     def reload(self) -> None:
         self._loaded = False
+        for key in [key for key in self.__dict__ if not key.startswith("_")]:
+            self.__dict__.pop(key, None)  # what Section.__getattr__ kept of the old values
 
 
 settings = Settings()
