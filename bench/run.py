@@ -42,6 +42,11 @@ Options that add to the default run (its scenarios, duration and output stay as 
 * ``--workers-compare``: every one of our scenarios also on gunicorn ``gthread`` workers (same
   count, ``GTHREAD_THREADS`` threads each), right after it ran on the sync ones, once with the
   client keeping its connection and once with a new connection per request.
+* ``--flow-store database|redis``: where our server keeps flows (``HANKOFLOW["FLOW_STORE"]``
+  through ``HANKOFLOW_FLOW_STORE``; default: that variable, else ``database``). ``redis`` needs a
+  Redis cache (``CACHE_URL``/``REDIS_URL``, as ``bin/services env`` sets).
+* ``--stores-compare``: every one of our scenarios also on a second server keeping flows in the
+  other store, right after it ran on the main server.
 * ``--scale N``: N times the users and sessions and ``N x bench.scale.FLOWS_PER_SCALE`` login
   flows, half of them expired, before the run; after it the flow, session and audit log tables'
   rows and sizes, before and after ``manage.py hankoflow_cleanup`` (``bench/scale.py``).
@@ -97,6 +102,7 @@ SEED_USERS = 1500  # users bench.seed creates (with passwords) for the login cha
 SEED_SESSIONS = 100  # of which this many get a session for the request.user scenario
 WORKERS = 2
 GTHREAD_THREADS = 4  # --workers-compare: threads per gthread worker
+FLOW_STORES = ("database", "redis")  # HANKOFLOW["FLOW_STORE"]'s values
 SERVICE_VARS = (
     "DATABASE_URL",
     "CACHE_URL",
@@ -108,7 +114,6 @@ SERVICE_VARS = (
 # the password (a different chain); the chains here are the password and passcode logins alone.
 CAPABILITIES_BODY = {"webauthn_available": False}
 JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
-BASELINE_ROWS = 100
 POOL_SAFETY = 1.4  # pre-create this many times the flows the estimated rate needs
 POOL_CREATE_LIMIT = 20.0  # seconds that pre-creating one pool may take at most
 LOG_RECORD = re.compile(r"^(?=Internal Server Error: |action \S+ on flow )", re.MULTILINE)
@@ -216,8 +221,10 @@ class Server:
         app: str = "project.wsgi:application",
         worker_class: str = "sync",
         threads: int = 1,
+        store: str = "",
     ) -> None:
         self.env = env
+        self.store = store  # named in describe() when it differs from the main server's
         self.worker_class = worker_class
         self.threads = threads
         self.python = python
@@ -308,7 +315,8 @@ class Server:
 
     def describe(self) -> str:
         threads = f" x {self.threads} threads" if self.threads > 1 else ""
-        return f"{WORKERS} {self.worker_class} workers{threads}"
+        store = f", flow store {self.store}" if self.store else ""
+        return f"{WORKERS} {self.worker_class} workers{threads}{store}"
 
     def worker_memory(self) -> str:
         """Each worker's RSS and PSS now (``bench.memory``)."""
@@ -568,11 +576,18 @@ class Seeded:
     password: str
     emails: list[str]
     sessions: list[dict[str, str]]  # {"token": JWT, "expected": bench.baseline.user's answer}
+    baseline_flows: list[str] = field(default_factory=list)  # database rows, baseline view
 
     @classmethod
     def read(cls, path: Path) -> Seeded:
         data = json.loads(path.read_text())
-        return cls(data["domain"], data["password"], data["emails"], data["sessions"])
+        return cls(
+            data["domain"],
+            data["password"],
+            data["emails"],
+            data["sessions"],
+            data.get("baseline_flows", []),
+        )
 
 
 class ChainFailed(Exception):
@@ -970,7 +985,8 @@ class Bench:
 
     def run(self, rounds: int = 2) -> None:
         log("warm-up and pre-created flows (not timed)")
-        baseline_ids = [flow.id for flow in self.create_flows(BASELINE_ROWS)]
+        baseline_ids = list(self.seeded.baseline_flows)  # in the database, whatever the store
+        self.created_ids.update(baseline_ids)
         warm = self.create_flows(300)
         self.load(hello_load(10**6), duration=0.5)
         self.load(baseline_load(baseline_ids, 10**6), duration=0.5)
@@ -1258,6 +1274,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         f"{GTHREAD_THREADS} threads) right after the sync ones, and compare",
     )
     parser.add_argument(
+        "--flow-store",
+        choices=FLOW_STORES,
+        default=None,
+        help="where our server keeps flows (default: $HANKOFLOW_FLOW_STORE, else database)",
+    )
+    parser.add_argument(
+        "--stores-compare",
+        action="store_true",
+        help="run each of our scenarios also on a server with the other flow store, and compare",
+    )
+    parser.add_argument(
         "--keep-logs",
         action="store_true",
         help="keep the temp dir with gunicorn's logs (and the SQLite file)",
@@ -1279,6 +1306,7 @@ def main(argv: list[str] | None = None) -> int:
     peer_server: Server | None = None
     peer_db: Database | None = None
     alt_server: Server | None = None
+    store_server: Server | None = None
     seeded_domain = ""
     from bench import argon2
 
@@ -1309,8 +1337,15 @@ def main(argv: list[str] | None = None) -> int:
             BENCH_EMAIL_DOMAIN=domain,  # bench.queries' user, too
         )
         cache = env.get("CACHE_URL") or env.get("REDIS_URL") or "locmem (in-process)"
+        store = args.flow_store or env.get("HANKOFLOW_FLOW_STORE") or "database"
+        if "redis" in (store, *(FLOW_STORES if args.stores_compare else ())) and not (
+            cache.startswith(("redis://", "rediss://"))
+        ):
+            log("the redis flow store needs a Redis cache (CACHE_URL or REDIS_URL)")
+            return 1
+        env["HANKOFLOW_FLOW_STORE"] = store
         log(f"database: {database.description}")
-        log(f"settings: {args.settings}; cache: {cache}")
+        log(f"settings: {args.settings}; cache: {cache}; flow store: {store}")
         log(
             f"gunicorn: {WORKERS} sync workers on {HOST}; load: {args.concurrency} connections, "
             f"{args.duration:g}s per run, 2 runs each"
@@ -1342,7 +1377,12 @@ def main(argv: list[str] | None = None) -> int:
         seeded = Seeded.read(seed_file)
         if args.scale > 1:
             scale_flows(database, env, args.scale)
-        server = Server(env, tmp / "gunicorn.log", tmp / "gunicorn.stderr")
+        server = Server(
+            env,
+            tmp / "gunicorn.log",
+            tmp / "gunicorn.stderr",
+            store=store if args.stores_compare else "",
+        )
         server.start()
         log(f"gunicorn listening on {HOST}:{server.port}")
         if args.workers_compare:
@@ -1355,6 +1395,17 @@ def main(argv: list[str] | None = None) -> int:
             )
             alt_server.start()
             log(f"workers compare: {alt_server.describe()} on {HOST}:{alt_server.port}")
+
+        if args.stores_compare:
+            other = next(name for name in FLOW_STORES if name != store)
+            store_server = Server(
+                {**env, "HANKOFLOW_FLOW_STORE": other},
+                tmp / "store.log",
+                tmp / "store.stderr",
+                store=other,
+            )
+            store_server.start()
+            log(f"stores compare: {store_server.describe()} on {HOST}:{store_server.port}")
 
         peer: Peer | None = None
         if args.no_peer:
@@ -1369,21 +1420,28 @@ def main(argv: list[str] | None = None) -> int:
             seeded,
             mail,
             peer,
-            variants=[
-                Variant(f"{alt_server.describe()}, keep-alive", alt_server.port),
-                Variant(f"{alt_server.describe()}, conn./request", alt_server.port, close=True),
-            ]
-            if alt_server
-            else None,
+            variants=(
+                [
+                    Variant(f"{alt_server.describe()}, keep-alive", alt_server.port),
+                    Variant(f"{alt_server.describe()}, conn./request", alt_server.port, True),
+                ]
+                if alt_server
+                else []
+            )
+            + ([Variant(store_server.describe(), store_server.port)] if store_server else []),
         )
         bench.run()
         memory = server.worker_memory()
         alt_memory = alt_server.worker_memory() if alt_server else ""
+        store_memory = store_server.worker_memory() if store_server else ""
         server.stop()
         errors = server.error_counts()
         if alt_server is not None:
             alt_server.stop()
             errors.update({f"gthread: {line}": n for line, n in alt_server.error_counts().items()})
+        if store_server is not None:
+            store_server.stop()
+            errors.update({f"store: {line}": n for line, n in store_server.error_counts().items()})
         if peer_server is not None:
             peer_server.stop()
             errors.update({f"peer: {line}": n for line, n in peer_server.error_counts().items()})
@@ -1426,8 +1484,18 @@ def main(argv: list[str] | None = None) -> int:
                 "new connection per request (as nginx without upstream keepalive); best of 2, "
                 "rate in each row's unit, x: vs sync:"
             )
+        if store_server is not None:
+            print()
+            print(
+                f"Flow stores: our scenarios on {server.describe()} and, right after each, on "
+                f"{store_server.describe()}; best of 2, rate in each row's unit, x: vs the first:"
+            )
+        if bench.variants:
             print(bench.workers_table(server.describe()))
+        if alt_server is not None:
             print(f"Memory per worker after the run ({alt_server.describe()}): {alt_memory}")
+        if store_server is not None:
+            print(f"Memory per worker after the run ({store_server.describe()}): {store_memory}")
         print(flush=True)
 
         if args.argon2:
@@ -1456,6 +1524,8 @@ def main(argv: list[str] | None = None) -> int:
             peer_server.stop()
         if alt_server is not None:
             alt_server.stop()
+        if store_server is not None:
+            store_server.stop()
         if argon2_phase.bench is not None and bench is not None:
             bench.created_ids.update(argon2_phase.bench.created_ids)
         if peer_db is not None and peer_db.drop is not None:

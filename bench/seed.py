@@ -11,7 +11,8 @@ user would make 15,000 users take half an hour). ``--without-password`` more use
 first ``--sessions`` of the users with a password it issues a session with
 ``hankoflow.services.sessions.issue`` (as a password login would, ``amr=["pwd"]``), whose JWTs
 the ``request.user`` scenario sends as ``Authorization: Bearer``. Everything is written as JSON to
-``--out`` for the load generator.
+``--out`` for the load generator, with the ids of 100 login flows made in the database store (the
+rows of the baseline view, whichever store the server uses).
 
 ``--remove DOMAIN`` deletes what a run left behind for the users of ``DOMAIN`` (users, accounts,
 emails, sessions, passcodes, their flows, outbox emails and audit rows); ``bin/bench`` calls it
@@ -28,6 +29,7 @@ import time
 import uuid
 from pathlib import Path
 
+BASELINE_FLOWS = 100  # flow rows for the baseline view (bench.baseline.select_update)
 PASSWORD = "bench password 0123"  # noqa: S105 (a bench fixture, hashed with MD5 in bench only)
 
 
@@ -73,6 +75,7 @@ def seed(domain: str, users: int, sessions: int, without_password: int = 0) -> d
             )
             no_password.append(email)
     return {
+        "baseline_flows": baseline_flows(BASELINE_FLOWS),
         "domain": domain,
         "password": PASSWORD,
         "password_hash": password_hash,
@@ -80,6 +83,18 @@ def seed(domain: str, users: int, sessions: int, without_password: int = 0) -> d
         "sessions": tokens,
         "without_password": no_password,
     }
+
+
+def baseline_flows(count: int) -> list[str]:
+    """Login flows in the database store whatever ``FLOW_STORE`` says: the rows the bench's
+    locked SELECT + UPDATE view works on (with the Redis store, ``POST /login`` makes none)."""
+    from hankoflow import clock, names
+    from hankoflow.engine import FlowEngine
+    from hankoflow.flows.registry import FLOWS
+    from hankoflow.services.flow_store import DjangoFlowStore
+
+    engine = FlowEngine(FLOWS[names.FLOW_LOGIN], DjangoFlowStore(), now=clock.now)
+    return [str(engine.start().flow_id) for _ in range(count)]
 
 
 def remove(domain: str) -> int:
