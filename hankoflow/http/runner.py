@@ -23,7 +23,7 @@ from hankoflow.http import availability, log_context
 from hankoflow.http.request import request_env
 from hankoflow.http.sessions import DeleteSessionCookie, deliver, session_for_request
 from hankoflow.renderers import hanko
-from hankoflow.services import audit, metrics
+from hankoflow.services import audit, flow_store, metrics
 from hankoflow.services.flow_store import configured_store
 from hankoflow.services.thirdparty import providers as thirdparty_providers
 
@@ -75,7 +75,10 @@ def _run(
     refusal = gatekeeper_error(flow_name, request)
     if refusal is not None:
         return engine.early_error(refusal)
-    if not availability.database_connects():
+    # Flows in Redis: a step that needs no table must not wait for a database connection (under
+    # CONN_HEALTH_CHECKS, a SELECT 1); one that does answers 503 when its query fails.
+    needs_database = flow_store.in_database() or flow_name == names.FLOW_PROFILE
+    if needs_database and not availability.database_connects():
         return unavailable(engine)
     session = None
     if flow_name == names.FLOW_PROFILE:
