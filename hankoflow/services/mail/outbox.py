@@ -18,7 +18,7 @@ from django.db.models.sql.subqueries import InsertQuery
 from hankoflow.conf import settings
 from hankoflow.emails import CODE_KINDS, KINDS, NOTICE_KINDS, language_for
 from hankoflow.models.outbox import OutboxEmail
-from hankoflow.services import webhooks
+from hankoflow.services import rows, webhooks
 from hankoflow.services.mail import delivery, dispatch, encryption
 
 
@@ -76,23 +76,27 @@ def queue(
 def _insert_unless_present(row: OutboxEmail, alias: str) -> bool:
     """INSERT the row unless one with its ``dedupe_key`` exists; whether it was inserted.
 
-    One statement (``ON CONFLICT DO NOTHING`` / ``INSERT OR IGNORE``) instead of a look-up and
-    an INSERT in a savepoint: a row a concurrent transaction is inserting is waited for, and
-    then not inserted again, without aborting ours.
+    One statement (``ON CONFLICT DO NOTHING``) instead of a look-up and an INSERT in a
+    savepoint: a row a concurrent transaction is inserting is waited for, and then not inserted
+    again, without aborting ours. Written once per database (``rows.insert_sql``) unless
+    something listens to the model's save signals; the ORM compiles it then.
     """
-    fields = [f for f in OutboxEmail._meta.concrete_fields]
-    for field in fields:
-        field.pre_save(row, add=True)  # defaults, as ``create`` would
-    query = InsertQuery(OutboxEmail, on_conflict=OnConflict.IGNORE)
-    query.insert_values(fields, [row])
-    connection = connections[alias]
-    with connection.cursor() as cursor:
-        for sql, params in query.get_compiler(alias).as_sql():
-            cursor.execute(sql, params)
+    prepared = rows.prepared_insert(row)
+    if prepared is not None and prepared[0] == alias:
+        _, insert, params = prepared
+        sql = f"{insert} ON CONFLICT DO NOTHING"
+    else:
+        fields = list(OutboxEmail._meta.concrete_fields)
+        for field in fields:
+            field.pre_save(row, add=True)  # defaults, as ``create`` would
+        query = InsertQuery(OutboxEmail, on_conflict=OnConflict.IGNORE)
+        query.insert_values(fields, [row])
+        ((sql, params),) = query.get_compiler(alias).as_sql()
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, params)
         inserted = cursor.rowcount == 1
     if inserted:
-        row._state.adding = False
-        row._state.db = alias
+        rows.stored(row, alias)
     return inserted
 
 

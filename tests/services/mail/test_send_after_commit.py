@@ -9,6 +9,7 @@ import uuid
 
 import pytest
 from django.db import connection, transaction
+from django.db.models.signals import post_save
 from django.test.utils import CaptureQueriesContext
 
 from hankoflow.models import OutboxEmail, Passcode
@@ -123,3 +124,50 @@ def test_an_eager_celery_app_sends_here_without_publishing(
     assert published == []
     assert last_passcode(mailoutbox, EMAIL) == issued.code
     assert OutboxEmail.objects.get(pk=row.pk).status == OutboxEmail.Status.SENT
+
+
+def test_save_signals_are_sent_when_a_host_listens(mailoutbox):
+    """The UPDATE of a row as sent is written once per database; a host that listens to the
+    model's save signals still gets it (through the ORM). The deduplicating INSERT never was a
+    ``save()``: it compiles through the ORM then, as before."""
+    saved = []
+
+    def listener(sender, instance, created, update_fields, **kwargs):
+        saved.append((created, sorted(update_fields or [])))
+
+    post_save.connect(listener, sender=OutboxEmail)
+    try:
+        issued, row = queue_passcode()
+        assert mail.deliver(str(row.pk), passcode_id=issued.id).outcome == "sent"
+        again = mail.queue(
+            "login",
+            to=EMAIL,
+            language="en",
+            context={},
+            secret={"code": issued.code},
+            dedupe_key=mail.passcode_dedupe_key(issued.id),
+        )
+    finally:
+        post_save.disconnect(listener, sender=OutboxEmail)
+
+    closed = ["attempts", "last_error", "next_attempt_at", "secret", "sent_at", "status"]
+    assert saved == [(False, closed)]
+    assert again.pk == row.pk  # the dedupe key held on the ORM's path too
+    stored = OutboxEmail.objects.get(pk=row.pk)
+    assert (stored.status, stored.secret, stored.attempts) == (OutboxEmail.Status.SENT, None, 1)
+    assert len(mailoutbox) == 1
+
+
+def test_the_row_closed_as_sent_keeps_every_field(clock, mailoutbox):
+    clock.stop()
+    issued, row = queue_passcode()
+    assert mail.deliver(str(row.pk), passcode_id=issued.id).outcome == "sent"
+    stored = OutboxEmail.objects.get(pk=row.pk)
+    assert (stored.status, stored.secret, stored.attempts, stored.last_error) == (
+        OutboxEmail.Status.SENT,
+        None,
+        1,
+        "",
+    )
+    assert (stored.sent_at, stored.next_attempt_at) == (clock.now(), None)
+    assert (stored.kind, stored.to, stored.dedupe_key) == (row.kind, EMAIL, row.dedupe_key)
