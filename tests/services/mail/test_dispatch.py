@@ -205,7 +205,8 @@ def test_inline_mode_does_not_publish_even_with_a_broker(
 
 @pytest.mark.django_db
 def test_celery_mode_publishes_the_send_task(django_capture_on_commit_callbacks, mailoutbox):
-    # The suite's app runs tasks eagerly: the task sends it, in this process.
+    # The suite's app runs tasks eagerly: the email is sent in this process, as the task would
+    # (test_send_after_commit.py: without publishing).
     with django_capture_on_commit_callbacks(execute=True):
         row = queue_login()
 
