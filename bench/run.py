@@ -893,6 +893,7 @@ class Variant:
     label: str
     port: int
     close: bool = False  # a new connection per request (ClosingConnection)
+    own_flows: bool = False  # another flow store: B's flows are made on this server
     results: dict[str, list[LoadResult]] = field(default_factory=dict)
 
 
@@ -974,8 +975,10 @@ class Bench:
             return SCENARIOS
         return "".join(key + PEER_AFTER.get(key, "") for key in SCENARIOS)
 
-    def create_flows(self, count: int, time_limit: float = POOL_CREATE_LIMIT) -> list[PoolFlow]:
-        result = self.load(init_load(count), duration=time_limit)
+    def create_flows(
+        self, count: int, time_limit: float = POOL_CREATE_LIMIT, port: int | None = None
+    ) -> list[PoolFlow]:
+        result = self.load(init_load(count), duration=time_limit, port=port)
         if result.failed:
             log(f"  creating flows: {result.failed} failed ({dict(result.statuses)})")
         return [parse_flow(body) for body in result.bodies]
@@ -1034,7 +1037,11 @@ class Bench:
                     elif key == "A":
                         result = self.load(baseline_load(baseline_ids, 10**6), None, port, close)
                     elif key == "B":
-                        result = self.load(capability_load(pool), None, port, close)
+                        if variant and variant.own_flows:  # another store: its own flows
+                            flows = self.create_flows(self.needed(rates[variant.label]), port=port)
+                            result = self.load(capability_load(flows), None, port, close)
+                        else:
+                            result = self.load(capability_load(pool), None, port, close)
                     elif key == "C":
                         result = self.load(init_load(10**6), None, port, close)
                     elif key == "D":
@@ -1055,13 +1062,15 @@ class Bench:
                         f"  {key} {result.name}{where}: {result.ok} in "
                         f"{result.elapsed:.2f}s = {result.rps:.0f} {result.unit}{note}"
                     )
-                    if key == "B":
+                    if key == "B" and not (variant and variant.own_flows):
                         pool = pool[result.ok + result.failed :]  # used flows are past preflight
                         if variant:
                             rates[variant.label] = max(rates[variant.label], result.attempts_per_s)
                         else:
                             rate = max(rate, result.attempts_per_s)
-                    if key == "C":  # fresh preflight flows: the next round's pool
+                    if key == "C" and variant and variant.own_flows:
+                        result.bodies.clear()  # flows in the other store: not for the pool
+                    elif key == "C":  # fresh preflight flows: the next round's pool
                         pool += [parse_flow(body) for body in result.bodies]
                         result.bodies.clear()
         if self.next_user > len(self.seeded.emails):
@@ -1428,7 +1437,11 @@ def main(argv: list[str] | None = None) -> int:
                 if alt_server
                 else []
             )
-            + ([Variant(store_server.describe(), store_server.port)] if store_server else []),
+            + (
+                [Variant(store_server.describe(), store_server.port, own_flows=True)]
+                if store_server
+                else []
+            ),
         )
         bench.run()
         memory = server.worker_memory()
