@@ -307,7 +307,7 @@ def test_a_refusal_after_a_stale_read_takes_back_the_row_it_created(clock, monke
     for n in range(1, SUBJECT_FREE - NETWORK_FREE + 1):
         fail(clock, ip(n))
     # A concurrent attempt counted between this one's read and its lock: the read saw nothing.
-    monkeypatch.setattr(attempts, "_read", lambda *args: {})
+    monkeypatch.setattr(attempts, "_read", lambda *args, **kwargs: ({}, {}))
     refused = reserve(HOME)
     assert refused.retry_after == 1
     assert (
