@@ -125,7 +125,10 @@ def _identify(lookup: str, value: str) -> IdentifiedAccount | None:
     time the difference (security-checks PC-08, ASVS 6.3.8). The ORM compiles the query once per
     database and lookup; compiling it on every request cost more than running it."""
     alias = router.db_for_read(Account)
-    sql, template = _identify_query(alias, lookup)
+    if account_load.supports(connections[alias]):
+        sql, template = _identify_statement(alias, lookup)
+    else:
+        sql, template = _identify_query(alias, lookup)
     params = [value if param == _PLACEHOLDER else param for param in template]
     with connections[alias].cursor() as cursor:
         cursor.execute(sql, params)
@@ -147,8 +150,61 @@ def _identify(lookup: str, value: str) -> IdentifiedAccount | None:
     return IdentifiedAccount(id=str(Account._meta.pk.to_python(pk)), facts=facts)
 
 
+# The identifier tables ``_identify`` looks in: (model, column of the identifier).
+_IDENTIFIED_BY = {
+    "emails__address": (Email, "address"),
+    "username__username": (Username, "username"),
+}
+
+
+@functools.lru_cache(maxsize=8)
+def _identify_statement(alias: str, lookup: str) -> tuple[str, tuple[Any, ...]]:
+    """``_identify_query``'s columns, written once per database (PostgreSQL, SQLite) from the
+    models' tables and columns: the identifier's row joined to its account, everything else a
+    subquery on the account's key. The ORM's text joins four tables and PostgreSQL took longer
+    to plan it than to run it; this one plans in about half the time and sends the same
+    statement found or not, whatever the account has (PC-08)."""
+    quote = connections[alias].ops.quote_name
+
+    def col(model: type[Any], name: str) -> str:
+        return quote(model._meta.get_field(name).column)
+
+    def table(model: type[Any]) -> str:
+        return quote(model._meta.db_table)
+
+    user_model = Account._meta.get_field("user").related_model
+    by, by_column = _IDENTIFIED_BY[lookup]
+    account_id = f"a.{col(Account, 'id')}"
+
+    def of_account(model: type[Any], alias_: str) -> str:
+        return f"FROM {table(model)} {alias_} WHERE {alias_}.{col(model, 'account')} = {account_id}"
+
+    email_of = of_account(Email, "e")
+    credential_of = of_account(WebauthnCredential, "c")
+    mfa_only = f"c.{col(WebauthnCredential, 'mfa_only')}"
+    columns = (
+        account_id,
+        f"(SELECT u.{col(user_model, 'password')} FROM {table(user_model)} u"  # noqa: S608
+        f" WHERE u.{col(user_model, 'id')} = a.{col(Account, 'user')})",
+        f"(SELECT n.{col(Username, 'username')} {of_account(Username, 'n')})",
+        f"(SELECT e.{col(Email, 'address')} {email_of} AND e.{col(Email, 'is_primary')} LIMIT 1)",
+        f"EXISTS(SELECT 1 {email_of})",
+        f"EXISTS(SELECT 1 {credential_of} AND NOT {mfa_only})",
+        f"EXISTS(SELECT 1 {credential_of} AND {mfa_only})",
+        f"EXISTS(SELECT 1 {of_account(OTPSecret, 'o')})",
+    )
+    sql = (
+        f"SELECT {', '.join(columns)} FROM {table(by)} k"  # noqa: S608
+        f" INNER JOIN {table(Account)} a ON {account_id} = k.{col(by, 'account')}"
+        f" WHERE k.{col(by, by_column)} = %s LIMIT 1"
+    )
+    return sql, (_PLACEHOLDER,)
+
+
 @functools.lru_cache(maxsize=8)
 def _identify_query(alias: str, lookup: str) -> tuple[str, tuple[Any, ...]]:
+    """The ORM's text of the identifier query, for databases ``_identify_statement`` does not
+    cover."""
     own = OuterRef("pk")
     credentials = WebauthnCredential.objects.filter(account=own)
     primary = Email.objects.filter(account=own, is_primary=True).order_by().values("address")[:1]
