@@ -220,7 +220,7 @@ def _changed_columns(record: FlowRecord) -> tuple[Any, ...]:
     """The values of ``_STEP_FIELDS``: what a step changes."""
     return (
         record.stash.state,
-        _json(record.stash.to_dict()),
+        _json(record.stash.to_dict(copy=False)),  # serialised at once: nothing to copy
         record.csrf_token_hash,
         record.version,
         record.facts.get("language", ""),
