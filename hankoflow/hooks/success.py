@@ -8,12 +8,26 @@ from django.db import transaction
 from hankoflow import errors, signals
 from hankoflow import names as n
 from hankoflow.engine import FlowContext, Hook, StepRefused
-from hankoflow.services import accounts, audit, events, profile, sessions, totp, webauthn, webhooks
+from hankoflow.services import (
+    accounts,
+    audit,
+    events,
+    jwks,
+    profile,
+    read_ahead,
+    sessions,
+    totp,
+    webauthn,
+    webhooks,
+)
+from hankoflow.services.webhooks import sources as webhook_sources
 from hankoflow.steps import account_of, enrolment_secret
 
 # login_method / mfa_method -> amr value (flow-api.md §4.5.1)
 AMR_BY_LOGIN_METHOD = {"password": "pwd", "passkey": "passkey", "passcode": "otp"}
 AMR_BY_MFA_METHOD = {"totp": "totp", "security_key": "security_key"}
+_GENERATIONS = [jwks.GENERATION_CACHE_KEY, webhook_sources.GENERATION_CACHE_KEY]
+"""What a sign-in reads from the shared cache in one round trip (``read_ahead``)."""
 
 
 class CreateUser(Hook):
@@ -116,6 +130,11 @@ class IssueSession(Hook):
     """Sign the session JWT, store the session row, and hand out the cookie or header."""
 
     def run(self, ctx: FlowContext) -> None:
+        # Signing reads the key set's generation and the events read the webhooks': one MGET.
+        with read_ahead.reading(_GENERATIONS):
+            self._issue(ctx)
+
+    def _issue(self, ctx: FlowContext) -> None:
         account = _account(ctx)
         issued = sessions.issue(
             account,

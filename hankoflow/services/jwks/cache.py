@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.db import transaction
 
-from hankoflow.services import shared_cache
+from hankoflow.services import read_ahead, shared_cache
 
 logger = logging.getLogger("hankoflow.jwks")
 
@@ -67,8 +67,8 @@ def key_set_generation() -> str | None:
     cache) and while the cache is unreachable. A missing value (a flushed or restarted cache)
     is replaced by a new one, which makes every process reload its keys once.
     """
-    known = _known.get()
-    if known is not None:
+    known = _known.get() or read_ahead.known(GENERATION_CACHE_KEY)
+    if isinstance(known, str):
         return known
     # The generation needs no atomic add: two processes racing to create it both end up
     # reading the one that won, or reload their keys once more.

@@ -19,7 +19,7 @@ from django.dispatch import receiver
 from hankoflow import clock
 from hankoflow.conf import settings
 from hankoflow.models import Webhook
-from hankoflow.services import shared_cache
+from hankoflow.services import read_ahead, shared_cache
 from hankoflow.services.webhooks import events
 
 logger = logging.getLogger(__name__)
@@ -158,6 +158,9 @@ def _generation() -> str | None:
     cache = shared_cache.shared(atomic=False)
     if cache is None:
         return None
+    ahead = read_ahead.known(GENERATION_CACHE_KEY)  # a sign-in reads it with the key set's
+    if isinstance(ahead, str):
+        return ahead
     try:
         value = cache.get(GENERATION_CACHE_KEY)
         if value is None:
