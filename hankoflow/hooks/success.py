@@ -136,16 +136,8 @@ class IssueSession(Hook):
 
     def _issue(self, ctx: FlowContext) -> None:
         account = _account(ctx)
-        issued = sessions.issue(
-            account,
-            amr=ctx.stash.get(n.STASH_AMR, []),
-            env=ctx.env,
-            remember_me=ctx.stash.get(n.STASH_REMEMBER_ME_SELECTED),
-        )
-        ctx.payload["claims"] = issued.claims
-        webhooks.session_created(issued.session_id)  # session.create.flow
-        for effect in issued.effects:
-            ctx.effects.add(effect)
+        last_login = None
+        entry = None
         if ctx.is_flow(n.FLOW_LOGIN, n.FLOW_PASSWORD_RECOVERY) or (
             ctx.is_flow(n.FLOW_TOKEN_EXCHANGE) and ctx.stash.get(n.STASH_LOGIN_METHOD)
         ):
@@ -154,13 +146,27 @@ class IssueSession(Hook):
                 last_login["third_party_provider"] = ctx.stash.get(n.STASH_THIRD_PARTY_PROVIDER)
             if ctx.stash.get(n.STASH_MFA_METHOD):
                 last_login["mfa_method"] = ctx.stash.get(n.STASH_MFA_METHOD)
-            ctx.payload["last_login"] = last_login
-            audit.record(
+            # Stored with the session (one statement on PostgreSQL), echoed once it is.
+            entry = audit.entry_for(
                 audit.LOGIN_SUCCESS,
                 env=ctx.env,
                 account=account,
                 details={**last_login, "flow_id": ctx.flow_id},
             )
+        issued = sessions.issue(
+            account,
+            amr=ctx.stash.get(n.STASH_AMR, []),
+            env=ctx.env,
+            remember_me=ctx.stash.get(n.STASH_REMEMBER_ME_SELECTED),
+            also=entry,
+        )
+        ctx.payload["claims"] = issued.claims
+        webhooks.session_created(issued.session_id)  # session.create.flow
+        for effect in issued.effects:
+            ctx.effects.add(effect)
+        if entry is not None:
+            ctx.payload["last_login"] = last_login
+            audit.written(entry)
             amr = ctx.stash.get(n.STASH_AMR, [])
             events.login_succeeded(account, amr=amr, session_id=issued.session_id, env=ctx.env)
             webhooks.user_changed(webhooks.events.USER_LOGIN, account, env=ctx.env)

@@ -115,11 +115,28 @@ def record(
     ``env`` is the step's ``RequestFacts`` (or None outside a request). The actor is ``account``;
     its email is ``email`` when given, else the account's primary address.
     """
+    entry = entry_for(type, env=env, account=account, email=email, error=error, details=details)
+    rows.insert(entry)
+    written(entry)
+    return entry
+
+
+def entry_for(
+    type: str,
+    *,
+    env: RequestFacts | None = None,
+    account: Account | None = None,
+    email: str | None = None,
+    error: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditLogEntry:
+    """``record``'s entry, not stored yet: for a caller that stores it with other rows in one
+    statement (a sign-in's ``login_success`` with its session) and then calls ``written``."""
     if type not in TYPES and type not in BEYOND_HANKO_TYPES:
         raise ValueError(f"unknown audit log type {type!r}")
     request = getattr(env, "request", None)
     actor_email = email.strip().lower() if email else _primary_email(account)
-    entry = AuditLogEntry(
+    return AuditLogEntry(
         type=type,
         error=error,
         meta_http_request_id=request_id(request) if request is not None else "",
@@ -130,9 +147,11 @@ def record(
         details=_masked_details(details) if details is not None else None,
         created_at=clock.now(),
     )
-    rows.insert(entry)
+
+
+def written(entry: AuditLogEntry) -> None:
+    """``entry`` (from ``entry_for``) was stored: echo it on the audit logger."""
     _log(entry)
-    return entry
 
 
 def request_id(request: HttpRequest) -> str:

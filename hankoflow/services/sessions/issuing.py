@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from django.contrib.auth import user_logged_in
 from django.db import connections, router, transaction
+from django.db.models import Model
 from django.http import HttpRequest
 
 from hankoflow import clock, jwt_template, signals
@@ -73,6 +74,7 @@ def issue(
     amr: list[str],
     env: RequestFacts | None,
     remember_me: bool | None,
+    also: Model | None = None,
 ) -> IssuedSession:
     """Sign a session JWT for ``account`` and store its row (platform.md §2.3).
 
@@ -82,7 +84,9 @@ def issue(
     Runs in the caller's transaction. The account row is locked so that concurrent logins of
     one user cannot exceed ``SESSION.LIMIT``: the oldest active sessions beyond ``LIMIT - 1``
     are deleted before the new one is stored. ``env`` supplies the IP and User-Agent stored on
-    the row (``SESSION.ACQUIRE_*``); ``None`` for sessions made outside a request.
+    the row (``SESSION.ACQUIRE_*``); ``None`` for sessions made outside a request. ``also`` is
+    one more new row to store with the session (the sign-in's audit entry): on PostgreSQL in
+    the session's statement, elsewhere right after it.
     """
     now = clock.now().replace(microsecond=0)
     iat = int(now.timestamp())
@@ -113,7 +117,7 @@ def issue(
     # there is a transaction for the lock when the caller has none.
     with transaction.atomic(savepoint=False):
         lock_account(account)
-        _store_within_limit(session, account, now, request=env.request if env else None)
+        _store_within_limit(session, account, now, request=env.request if env else None, also=also)
     if env is not None:
         # Django's own login signal (updates ``last_login``); only for real HTTP logins.
         user_logged_in.send(sender=account.user.__class__, request=env.request, user=account.user)
@@ -136,34 +140,57 @@ def custom_claims(claims: dict[str, Any]) -> dict[str, Any]:
 
 
 def _store_within_limit(
-    session: Session, account: Account, now: datetime, *, request: HttpRequest | None
+    session: Session,
+    account: Account,
+    now: datetime,
+    *,
+    request: HttpRequest | None,
+    also: Model | None = None,
 ) -> None:
     """Store the new session and end the oldest active ones beyond ``SESSION.LIMIT``: the user
     keeps the newest LIMIT - 1 and the new one. Only the ids of the sessions past them come
     back, so a user under the limit (nearly every login) costs no model; on PostgreSQL the
-    INSERT and that SELECT are one statement."""
+    INSERT and that SELECT are one statement, with ``also``'s INSERT when it goes to the same
+    database and nothing listens to its save signals."""
     keep = max(int(settings.SESSION.LIMIT), 1) - 1
     prepared = rows.prepared_insert(session)
     alias = router.db_for_write(Session)
     if prepared is not None and connections[alias].vendor == "postgresql":
-        beyond = _store_and_list(session, prepared, now, keep)
+        extra = rows.prepared_insert(also) if also is not None else None
+        if extra is not None and extra[0] != alias:
+            extra = None
+        beyond = _store_and_list(session, prepared, now, keep, extra)
+        if extra is not None:
+            rows.stored(also, alias)
+        elif also is not None:
+            rows.insert(also)
     else:
         beyond = _active_beyond(account.pk, now, keep)
         rows.insert(session)
+        if also is not None:
+            rows.insert(also)
     if beyond:
         ended = list(Session.objects.filter(pk__in=beyond).order_by("-created_at", "-last_used"))
         end(ended, account, signals.REASON_LIMIT, request)
 
 
 def _store_and_list(
-    session: Session, prepared: tuple[str, str, list[Any]], now: datetime, keep: int
+    session: Session,
+    prepared: tuple[str, str, list[Any]],
+    now: datetime,
+    keep: int,
+    extra: tuple[str, str, list[Any]] | None = None,
 ) -> list[Any]:
-    """``_active_beyond`` and the new session's INSERT in one statement (PostgreSQL): the
-    SELECT sees the rows as they were before the INSERT, so the new session is never listed."""
+    """``_active_beyond`` and the new session's INSERT (and ``extra``'s, another row's prepared
+    INSERT) in one statement (PostgreSQL): the SELECT sees the rows as they were before the
+    INSERT, so the new session is never listed."""
     alias, _, insert_params = prepared
     connection = connections[alias]
     params = [*_beyond_params(connection, session.account_id, now, keep), *insert_params]
     sql = _store_and_list_query(alias)
+    if extra is not None:
+        params += extra[2]
+        sql = _store_and_list_query(alias, extra[1])
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         found = [pk for (pk,) in cursor.fetchall()]
@@ -172,11 +199,13 @@ def _store_and_list(
 
 
 @functools.lru_cache(maxsize=8)
-def _store_and_list_query(alias: str) -> str:
+def _store_and_list_query(alias: str, extra: str | None = None) -> str:
+    # ``extra``: an INSERT text from ``rows.insert_sql`` (quoted names only, values as params).
     pk = connections[alias].ops.quote_name(_SESSION_PK.column)
     insert = rows.insert_sql(Session, alias)
+    also = f", also AS ({extra})" if extra is not None else ""
     return (
-        f"WITH beyond AS ({_active_beyond_query(alias)}), stored AS ({insert})"  # noqa: S608
+        f"WITH beyond AS ({_active_beyond_query(alias)}), stored AS ({insert}){also}"  # noqa: S608
         f" SELECT {pk} FROM beyond"
     )
 
