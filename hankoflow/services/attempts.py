@@ -215,7 +215,7 @@ def hold(kind: Kind, subject: str, ip: str | None) -> Attempt:
     network = network_of(ip)
     now = clock.now()
     # A subject without rows gets them in the same statement (PostgreSQL): nothing to refuse.
-    found, created = _read(kind, subject, network, now, create=True)
+    found, created = _read(kind, subject, network, now)
     # Most refusals are decided here, without a lock: a flood of refused guesses does not queue
     # behind the locks of the attempts that are allowed.
     retry_after = _retry_after(policy, found.get(ALL_NETWORKS), found.get(network), now)
@@ -295,7 +295,7 @@ def hold_unknown(kind: Kind, identifier: str, ip: str | None) -> Attempt:
     except Exception:
         logger.warning("attempt cache unavailable; allowing %s attempt", kind.name, exc_info=True)
     # The statements ``hold`` runs, for a subject no row has ("" is refused there).
-    _read(kind, "", network, now, create=False)
+    _read(kind, "", network, now)
     if retry_after:
         return Attempt(retry_after)
     _locked(kind, "", network)
@@ -341,15 +341,16 @@ class _Row:
 
 
 def _read(
-    kind: Kind, subject: str, network: str, now: datetime, *, create: bool
+    kind: Kind, subject: str, network: str, now: datetime
 ) -> tuple[dict[str, _Row], dict[str, int]]:
-    """The subject's rows for all networks and for ``network``, by network, unlocked; and, with
-    ``create`` when the subject has no row at all, the ids of the rows created for it, each
-    already counting this attempt (as ``_create_counted``), by network.
+    """The subject's rows for all networks and for ``network``, by network, unlocked; and, when
+    the subject has no row at all, the ids of the rows created for it, each already counting
+    this attempt (as ``_create_counted``), by network.
 
     On PostgreSQL one statement reads and creates (a data-modifying WITH), so a first attempt
-    costs one round trip instead of two; with ``create`` off it runs the same text and inserts
-    nothing (``hold_unknown``). Elsewhere, or when reads go to another database, a plain read.
+    costs one round trip instead of two. It creates nothing for the empty subject: the same text
+    serves ``hold_unknown`` (PC-08). Elsewhere, or when reads go to another database, a plain
+    read.
     """
     read_alias = router.db_for_read(AttemptBudget)
     connection = connections[router.db_for_write(AttemptBudget)]
@@ -359,7 +360,7 @@ def _read(
     at = _FAILED_AT.get_db_prep_value(now, connection)
     values = {_KIND: kind.name, _SUBJECT: subject, _NETWORK: network}
     select = [values.get(param, param) if isinstance(param, str) else param for param in template]
-    insert = [kind.name, subject, at, ALL_NETWORKS, network, create]
+    insert = [kind.name, subject, at, ALL_NETWORKS, network, subject]
     with connection.cursor() as cursor:
         cursor.execute(sql, [*select, *insert])
         fetched = cursor.fetchall()
@@ -390,7 +391,7 @@ def _read_or_create_query(alias: str) -> tuple[str, tuple[object, ...]]:
         f"WITH found AS ({read}), created AS ("  # noqa: S608
         f"INSERT INTO {table} ({key}, {column['failures']}, {column['last_failure_at']})"
         " SELECT %s, %s, v.network, 1, %s FROM (VALUES (%s), (%s)) AS v(network)"
-        " WHERE %s AND NOT EXISTS (SELECT 1 FROM found)"
+        " WHERE %s <> '' AND NOT EXISTS (SELECT 1 FROM found)"
         f" ON CONFLICT ({key}) DO NOTHING RETURNING {returned})"
         f" SELECT {', '.join(quote(c) for c in _COLUMNS)}, false FROM found"
         f" UNION ALL SELECT {returned}, true FROM created"

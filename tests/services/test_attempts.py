@@ -276,7 +276,14 @@ def statements(run) -> list[str]:
     with CaptureQueriesContext(connection) as captured:
         run()
     control = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT", "BEGIN", "COMMIT")
-    return [q["sql"] for q in captured.captured_queries if not q["sql"].startswith(control)]
+    sql = [q["sql"] for q in captured.captured_queries if not q["sql"].startswith(control)]
+    # PostgreSQL reads the budget with a WITH that creates rows only when the subject has none:
+    # labelled as the read it is (the tests compare first words).
+    return [f"SELECT {s}" if s.startswith("WITH found AS (SELECT") else s for s in sql]
+
+
+# PostgreSQL creates a new subject's rows in the read's statement (``attempts._read``).
+FIRST_EVER = ["SELECT", "UPDATE"] if connection.vendor == "postgresql" else None
 
 
 def test_a_first_ever_success_reads_creates_counted_rows_and_resets_them(clock):
@@ -284,7 +291,7 @@ def test_a_first_ever_success_reads_creates_counted_rows_and_resets_them(clock):
     kinds = [s.split(None, 1)[0] for s in sql]
     # read (unlocked), INSERT both rows already counting the attempt, reset both: the new rows
     # are this transaction's alone until it ends, so there is nothing to lock.
-    assert kinds == ["SELECT", "INSERT", "UPDATE"], "\n".join(sql)
+    assert kinds == (FIRST_EVER or ["SELECT", "INSERT", "UPDATE"]), "\n".join(sql)
     assert row(attempts.ALL_NETWORKS).failures == row(attempts.network_of(HOME)).failures == 0
 
 
@@ -437,7 +444,7 @@ def test_a_networks_success_is_recorded_again_after_the_refresh(clock):
 def test_a_first_held_success_resets_the_rows_it_created(clock):
     with transaction.atomic():
         sql = statements(lambda: held().succeeded())
-    assert [s.split(None, 1)[0] for s in sql] == ["SELECT", "INSERT", "UPDATE"]
+    assert [s.split(None, 1)[0] for s in sql] == (FIRST_EVER or ["SELECT", "INSERT", "UPDATE"])
     assert row(attempts.ALL_NETWORKS).failures == row(attempts.network_of(HOME)).failures == 0
     assert row(attempts.network_of(HOME)).last_success_at == clock()
 
