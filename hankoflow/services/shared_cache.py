@@ -11,7 +11,9 @@ process, so that an unreachable Redis does not add its connection timeout to eve
 
 from __future__ import annotations
 
+import logging
 import time
+import uuid
 
 from django.core.cache import BaseCache, caches
 from django.core.cache.backends.db import DatabaseCache
@@ -20,6 +22,8 @@ from django.core.cache.backends.filebased import FileBasedCache
 from django.core.cache.backends.locmem import LocMemCache
 
 from hankoflow.conf import settings
+
+logger = logging.getLogger(__name__)
 
 RETRY_SECONDS = 5
 PER_PROCESS = (LocMemCache, DummyCache)
@@ -59,3 +63,24 @@ def shared(*, atomic: bool = True, skip_failing: bool = True) -> BaseCache | Non
     if isinstance(cache, PER_PROCESS) or (atomic and isinstance(cache, NOT_ATOMIC)):
         return None
     return cache
+
+
+def generation(key: str, when_failing: str) -> str | None:
+    """The generation stored under ``key``: a random value that a writer replaces to tell every
+    process that what it copied is stale. None when the cache cannot tell (not shared, failing;
+    the warning then says ``when_failing``). A missing one (a flushed or restarted cache) is
+    replaced by a new one. No atomic add is needed: processes racing to create it all end up
+    reading the one that won, or reload once more."""
+    cache = shared(atomic=False)
+    if cache is None:
+        return None
+    try:
+        value = cache.get(key)
+        if value is None:
+            cache.add(key, uuid.uuid4().hex, timeout=None)
+            value = cache.get(key)
+    except Exception:
+        logger.warning("cache unavailable; %s", when_failing, exc_info=True)
+        failed()
+        return None
+    return value if isinstance(value, str) else None

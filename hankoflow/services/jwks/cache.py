@@ -70,25 +70,9 @@ def key_set_generation() -> str | None:
     known = _known.get() or read_ahead.known(GENERATION_CACHE_KEY)
     if isinstance(known, str):
         return known
-    # The generation needs no atomic add: two processes racing to create it both end up
-    # reading the one that won, or reload their keys once more.
-    cache = shared_cache.shared(atomic=False)
-    if cache is None:
-        return None  # per-process, forgetful or failing: it cannot carry news between processes
-    try:
-        value = cache.get(GENERATION_CACHE_KEY)
-        if value is None:
-            cache.add(GENERATION_CACHE_KEY, uuid.uuid4().hex, timeout=None)
-            value = cache.get(GENERATION_CACHE_KEY)
-    except Exception:
-        logger.warning(
-            "cache unavailable; signing keys are re-read every %s s",
-            VERIFICATION_CACHE_SECONDS,
-            exc_info=True,
-        )
-        shared_cache.failed()
-        return None
-    return value if isinstance(value, str) else None
+    return shared_cache.generation(
+        GENERATION_CACHE_KEY, f"signing keys are re-read every {VERIFICATION_CACHE_SECONDS} s"
+    )
 
 
 @contextmanager

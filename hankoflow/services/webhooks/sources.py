@@ -155,22 +155,12 @@ def _enabled_hooks(*, fresh: bool = False) -> list[Webhook]:
 def _generation() -> str | None:
     """The hooks' generation in the shared cache; None when it cannot tell (no shared cache,
     failing). A missing one (flushed cache) is replaced by a new one."""
-    cache = shared_cache.shared(atomic=False)
-    if cache is None:
+    if shared_cache.shared(atomic=False) is None:
         return None
     ahead = read_ahead.known(GENERATION_CACHE_KEY)  # a sign-in reads it with the key set's
     if isinstance(ahead, str):
         return ahead
-    try:
-        value = cache.get(GENERATION_CACHE_KEY)
-        if value is None:
-            cache.add(GENERATION_CACHE_KEY, uuid.uuid4().hex, timeout=None)
-            value = cache.get(GENERATION_CACHE_KEY)
-    except Exception:
-        logger.warning("cache unavailable; webhooks are read from the database", exc_info=True)
-        shared_cache.failed()
-        return None
-    return value if isinstance(value, str) else None
+    return shared_cache.generation(GENERATION_CACHE_KEY, "webhooks are read from the database")
 
 
 def forget() -> None:
