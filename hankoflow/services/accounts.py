@@ -93,17 +93,15 @@ _NO_ACCOUNT = uuid.UUID(int=0)
 
 def get(account_id: str | uuid.UUID) -> Account | None:
     """The account with this Hanko user id, or None (also for a malformed id)."""
-    return _load("pk", _key(account_id), Q(pk=_key(account_id)))
+    return _load("pk", account_key(account_id))
 
 
 def find_by_email(address: str) -> Account | None:
-    address = normalise_email(address)
-    return _load("email", address, Q(emails__address=address))
+    return _load("email", normalise_email(address))
 
 
 def find_by_username(name: str) -> Account | None:
-    name = normalise_username(name)
-    return _load("username", name, Q(username__username=name))
+    return _load("username", normalise_username(name))
 
 
 def identify_by_email(address: str) -> IdentifiedAccount | None:
@@ -240,11 +238,12 @@ def _identify_query(alias: str, lookup: str) -> tuple[str, tuple[Any, ...]]:
 
 def get_bare(account_id: str | uuid.UUID | None) -> Account | None:
     """The account row alone (nothing joined), or None; one query whatever the id, even none."""
-    return Account.objects.filter(pk=_key(account_id)).first()
+    return Account.objects.filter(pk=account_key(account_id)).first()
 
 
-def _key(account_id: str | uuid.UUID | None) -> uuid.UUID:
-    """The primary key an account id names; ``_NO_ACCOUNT`` for a malformed id or none."""
+def account_key(account_id: str | uuid.UUID | None) -> uuid.UUID:
+    """The primary key an account id names; one no account has for a malformed id or none, so a
+    lookup by it runs the same query and finds nothing."""
     if isinstance(account_id, uuid.UUID):
         return account_id
     try:
@@ -253,7 +252,11 @@ def _key(account_id: str | uuid.UUID | None) -> uuid.UUID:
         return _NO_ACCOUNT
 
 
-def _load(lookup: str, value: Any, condition: Q) -> Account | None:
+# ``_load``'s lookups as ORM filters, for databases ``account_load`` does not cover.
+_LOAD_FILTERS = {"pk": "pk", "email": "emails__address", "username": "username__username"}
+
+
+def _load(lookup: str, value: Any) -> Account | None:
     """The account that ``lookup`` (``pk``, ``email`` or ``username``) finds for ``value``, with
     what a step needs: one statement on PostgreSQL and SQLite (``account_load``), found or not,
     whatever credentials the account has (security-checks PC-08, ASVS 6.3.8). Other databases
@@ -263,6 +266,7 @@ def _load(lookup: str, value: Any, condition: Q) -> Account | None:
     connection = connections[alias]
     if account_load.supports(connection):
         return account_load.load(connection, alias, lookup, value)
+    condition = Q(**{_LOAD_FILTERS[lookup]: value})
     found = list(Account.objects.using(alias).select_related(*_JOINED).filter(condition)[:1])
     prefetch_related_objects(found or [Account(pk=_NO_ACCOUNT)], *_PREFETCHED)
     return found[0] if found else None

@@ -33,7 +33,7 @@ from django.utils.crypto import salted_hmac
 from hankoflow import clock
 from hankoflow.conf import settings
 from hankoflow.models import Account, Passcode
-from hankoflow.services import attempts
+from hankoflow.services import accounts, attempts
 
 MAX_TRIES = 3
 """Attempts per passcode (Hanko's constant). The 3rd wrong one kills the code."""
@@ -91,7 +91,7 @@ def issue(
         "created_at": now,
         "expires_at": now + timedelta(seconds=settings.EMAIL.PASSCODE_TTL),
     }
-    owner = account.pk if account is not None else _account_key(account_id)
+    owner = account.pk if account is not None else accounts.account_key(account_id)
     alias = router.db_for_write(Passcode)
     if flow_id is not None and connections[alias].vendor == "postgresql":
         _insert_replacing(alias, values, owner)
@@ -210,14 +210,6 @@ def _load(pk: uuid.UUID | None) -> Passcode | None:
     return Passcode.objects.filter(pk=pk).first() if pk is not None else None
 
 
-def _account_key(account_id: str | uuid.UUID | None) -> uuid.UUID:
-    """The account id as a key; one no account has when it is missing or malformed."""
-    try:
-        return uuid.UUID(str(account_id)) if account_id else _NO_ACCOUNT
-    except ValueError:
-        return _NO_ACCOUNT
-
-
 def _owner(key: uuid.UUID) -> Subquery:
     """The id of the account ``key`` names, or NULL, as a subquery of the INSERT."""
     return Subquery(Account.objects.filter(pk=key).values("pk")[:1])
@@ -291,7 +283,6 @@ def _count_try(pk: uuid.UUID, now: datetime) -> tuple[str, str, int] | None:
 _FIELDS = {field.name: field for field in Passcode._meta.concrete_fields}
 _ID = _FIELDS["id"]
 _USED_AT = _FIELDS["used_at"]
-_NO_ACCOUNT = uuid.UUID(int=0)
 
 
 def _update_returns(connection) -> bool:
