@@ -1,11 +1,13 @@
-"""Inserting one new row with a statement written once per model and database.
+"""Inserting a new row, or updating some fields of a stored one, with a statement written once
+per model and database.
 
-``Model.save()`` compiles its INSERT anew every time; on a sign-in (the session row, the audit
-entry) compiling cost more than running it. ``insert`` prepares the values as the ORM does
-(``pre_save`` fills defaults and ``auto_now`` fields, ``get_db_prep_save`` adapts each value to
-the database) and sends the same statement. When anything listens to the model's ``pre_save`` or
-``post_save`` signal (a host project may), it saves through the ORM instead, so the signals are
-sent as before.
+``Model.save()`` compiles its statement anew every time; on a sign-in (the session row, the audit
+entry) and an email's delivery (closing its outbox row) compiling cost more than running it.
+``insert`` prepares the values as the ORM does (``pre_save`` fills defaults and ``auto_now``
+fields, ``get_db_prep_save`` adapts each value to the database) and sends the same statement;
+``update`` sends ``save(update_fields=...)``'s UPDATE. When anything listens to the model's
+``pre_save`` or ``post_save`` signal (a host project may), both save through the ORM instead, so
+the signals are sent as before.
 """
 
 from __future__ import annotations
@@ -35,13 +37,33 @@ def prepared_insert(obj: Model) -> tuple[str, str, list[Any]] | None:
     sends them itself (with other work in one statement; then it calls ``stored``). None when
     anything listens to the model's save signals: save it through the ORM then."""
     model = type(obj)
-    if pre_save.has_listeners(model) or post_save.has_listeners(model):
+    if _signals_heard(model):
         return None
     alias = router.db_for_write(model, instance=obj)
     connection = connections[alias]
     fields = model._meta.local_concrete_fields
     params = [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
     return alias, insert_sql(model, alias), params
+
+
+def update(obj: Model, fields: tuple[str, ...]) -> None:
+    """``obj.save(update_fields=fields)`` for a stored instance, without compiling it."""
+    model = type(obj)
+    if _signals_heard(model):
+        obj.save(update_fields=fields)
+        return
+    alias = obj._state.db or router.db_for_write(model, instance=obj)
+    connection = connections[alias]
+    meta = model._meta
+    prepared = [meta.get_field(name) for name in fields] + [meta.pk]
+    params = [field.get_db_prep_save(getattr(obj, field.attname), connection) for field in prepared]
+    sql = update_sql(model, alias, fields)  # quoted names of this model only; values are params
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _signals_heard(model: type[Model]) -> bool:
+    return pre_save.has_listeners(model) or post_save.has_listeners(model)
 
 
 def stored(obj: Model, alias: str) -> None:
@@ -68,3 +90,14 @@ def insert_sql(model: type[Model], alias: str) -> str:
     marks = ", ".join(["%s"] * len(meta.local_concrete_fields))
     # Only quoted names of the model's table and columns go into the text.
     return f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608
+
+
+@functools.lru_cache(maxsize=32)
+def update_sql(model: type[Model], alias: str, fields: tuple[str, ...]) -> str:
+    """The UPDATE of ``fields`` of one row of ``model`` by primary key, values as parameters
+    (the fields' in order, then the key)."""
+    meta = model._meta
+    quote = connections[alias].ops.quote_name
+    columns = ", ".join(f"{quote(meta.get_field(name).column)} = %s" for name in fields)
+    # Only quoted names of the model's table and columns go into the text.
+    return f"UPDATE {quote(meta.db_table)} SET {columns} WHERE {quote(meta.pk.column)} = %s"  # noqa: S608

@@ -7,6 +7,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.db.models.signals import post_save
 from django.test.utils import CaptureQueriesContext
 
@@ -97,3 +98,31 @@ def test_a_login_under_the_session_limit_stores_its_session_with_the_limit_check
     active = {str(s.id) for s in Session.objects.filter(account=account)}
     assert active == {second.session_id, third.session_id}
     assert first.session_id not in active
+
+
+def test_an_update_stores_what_save_with_update_fields_stores(account):
+    entry = audit.record(audit.LOGIN_SUCCESS, account=account)
+    entry.error = "changed"
+    entry.type = audit.LOGIN_FAILURE
+    entry.meta_source_ip = "198.51.100.7"  # not in the fields: left as stored
+    with CaptureQueriesContext(connection) as queries:
+        rows.update(entry, ("error", "type"))
+    assert [q["sql"].split()[0] for q in queries.captured_queries] == ["UPDATE"]
+    stored = AuditLogEntry.objects.get(pk=entry.pk)
+    assert (stored.error, stored.type) == ("changed", audit.LOGIN_FAILURE)
+    assert stored.meta_source_ip != "198.51.100.7"
+
+
+def test_an_update_of_a_model_with_listeners_goes_through_save(account):
+    entry = audit.record(audit.LOGIN_SUCCESS, account=account)
+    seen = []
+
+    def listener(sender, instance, update_fields, **kwargs):
+        seen.append(set(update_fields))
+
+    post_save.connect(listener, sender=AuditLogEntry)
+    try:
+        rows.update(entry, ("error",))
+    finally:
+        post_save.disconnect(listener, sender=AuditLogEntry)
+    assert seen == [{"error"}]

@@ -13,7 +13,6 @@ its retry is due.
 
 from __future__ import annotations
 
-import functools
 import logging
 import smtplib
 from collections import Counter
@@ -21,9 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from django.db import connections, router, transaction
+from django.db import router, transaction
 from django.db.models import Q, Subquery
-from django.db.models.signals import post_save, pre_save
 from django.template import TemplateDoesNotExist, TemplateSyntaxError
 
 from hankoflow import clock
@@ -32,7 +30,7 @@ from hankoflow.conf import settings
 from hankoflow.emails import UndeliverableEmail
 from hankoflow.models.outbox import OutboxEmail
 from hankoflow.models.passcodes import Passcode
-from hankoflow.services import metrics, outbox_rows, passcodes
+from hankoflow.services import metrics, outbox_rows, passcodes, rows
 from hankoflow.services.mail import encryption
 
 logger = logging.getLogger(__name__)
@@ -240,30 +238,12 @@ def _close(
         row.attempts += 1
     if status == OutboxEmail.Status.SENT:
         row.sent_at = now
-    if pre_save.has_listeners(OutboxEmail) or post_save.has_listeners(OutboxEmail):
-        row.save(update_fields=_CLOSED_FIELDS)  # a host listens: send the signals, as before
-        return
-    # The UPDATE that save() would send, written once per database: compiling it cost more
-    # than running it.
-    alias = row._state.db or router.db_for_write(OutboxEmail)
-    connection = connections[alias]
-    fields = [OutboxEmail._meta.get_field(name) for name in (*_CLOSED_FIELDS, "id")]
-    params = [field.get_db_prep_save(getattr(row, field.attname), connection) for field in fields]
-    sql = _close_sql(alias)  # quoted names of this model only; the values are parameters
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    # save(update_fields=...)'s UPDATE, written once per database: compiling it cost more than
+    # running it (through the ORM when a host listens to the save signals).
+    rows.update(row, _CLOSED_FIELDS)
 
 
 _CLOSED_FIELDS = ("status", "secret", "last_error", "next_attempt_at", "attempts", "sent_at")
-
-
-@functools.lru_cache(maxsize=8)
-def _close_sql(alias: str) -> str:
-    quote = connections[alias].ops.quote_name
-    meta = OutboxEmail._meta
-    columns = ", ".join(f"{quote(meta.get_field(name).column)} = %s" for name in _CLOSED_FIELDS)
-    table, pk = quote(meta.db_table), quote(meta.pk.column)
-    return f"UPDATE {table} SET {columns} WHERE {pk} = %s"  # noqa: S608
 
 
 def _is_permanent(exc: Exception) -> bool:
