@@ -81,7 +81,9 @@ def _insert_unless_present(row: OutboxEmail, alias: str) -> bool:
     again, without aborting ours. Written once per database (``rows.insert_sql``) unless
     something listens to the model's save signals; the ORM compiles it then.
     """
-    prepared = rows.prepared_insert(row)
+    # ON CONFLICT DO NOTHING is PostgreSQL's and SQLite's; other databases take the ORM's form.
+    written = connections[alias].vendor in ("postgresql", "sqlite")
+    prepared = rows.prepared_insert(row) if written else None
     if prepared is not None and prepared[0] == alias:
         _, insert, params = prepared
         sql = f"{insert} ON CONFLICT DO NOTHING"
