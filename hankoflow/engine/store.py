@@ -18,6 +18,8 @@ from typing import Any, Protocol
 
 from hankoflow.engine.stash import Stash
 
+MAX_HISTORY = 100  # steps a store keeps per flow for inspection; a flow rarely takes 20
+
 
 @dataclass
 class FlowRecord:

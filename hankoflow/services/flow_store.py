@@ -33,9 +33,9 @@ from django.utils.dateparse import parse_datetime
 from hankoflow import names
 from hankoflow.conf import settings
 from hankoflow.engine import FlowRecord, FlowStore, StaleFlowError, Stash
+from hankoflow.engine.store import MAX_HISTORY
 from hankoflow.models import Account, Flow
 
-MAX_HISTORY = 100  # steps kept per flow for inspection; a flow rarely takes more than 20
 DATABASE = "database"
 REDIS = "redis"
 

@@ -52,11 +52,11 @@ from redis.exceptions import RedisError
 
 from hankoflow import clock
 from hankoflow.engine import FlowRecord, StaleFlowError, Stash
+from hankoflow.engine.store import MAX_HISTORY
 from hankoflow.models import Flow
 
 logger = logging.getLogger("hankoflow.flow_store")
 
-MAX_HISTORY = 100  # as the database store keeps
 CLAIM_SECONDS = 30  # longest step we expect; Hanko's locker schema documents 30 s
 EXPIRED_GRACE_SECONDS = 3600  # an expired flow answers flow_expired this long, then vanishes
 
@@ -254,7 +254,7 @@ def _dump(record: FlowRecord) -> str:
     """What the database store's columns hold; the history's first entry dates the start."""
     value = {
         "name": record.flow_name,
-        "stash": record.stash.to_dict(),
+        "stash": record.stash.to_dict(copy=False),  # serialised at once: nothing to copy
         "csrf": record.csrf_token_hash,
         "expires_at": record.expires_at.isoformat(),
         "language": record.facts.get("language", ""),
