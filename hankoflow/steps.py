@@ -147,6 +147,15 @@ def rate_limit_error(ctx: FlowContext, bucket: ratelimit.Bucket, key: str) -> Fl
     return errors.RATE_LIMIT_EXCEEDED
 
 
+def passcode_send_error(ctx: FlowContext, email: str) -> FlowError | None:
+    """``rate_limit_error`` for sending a passcode to ``email``: every bucket a send spends
+    (``ratelimit.passcode_sends``), stopping at the first that refuses."""
+    for bucket, key in ratelimit.passcode_sends(ctx.env.ip, email):
+        if limited := rate_limit_error(ctx, bucket, key):
+            return limited
+    return None
+
+
 def record_login_failure(
     ctx: FlowContext,
     *,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from hankoflow import names as n
 from hankoflow.engine import FlowContext, Hook
-from hankoflow.services import passcodes, ratelimit
-from hankoflow.steps import deliver_passcode, rate_limit_error
+from hankoflow.services import passcodes
+from hankoflow.steps import deliver_passcode, passcode_send_error
 
 
 class SendPasscode(Hook):
@@ -21,8 +21,7 @@ class SendPasscode(Hook):
             return  # e.g. back and forth within the passcode's lifetime: nothing new to send
         # Hanko takes a rate-limit token every time this hook runs, even when it sends nothing
         # (so a resend costs two); we count sends only.
-        for bucket, key in ratelimit.passcode_sends(ctx.env.ip, email):
-            if limited := rate_limit_error(ctx, bucket, key):
-                ctx.set_flow_error(limited)
-                return
+        if limited := passcode_send_error(ctx, email):
+            ctx.set_flow_error(limited)
+            return
         deliver_passcode(ctx)

@@ -6,10 +6,10 @@ from hankoflow import errors, signals
 from hankoflow import names as n
 from hankoflow.engine import Action, ActionSetup, FlowContext, Outcome
 from hankoflow.engine import inputs as i
-from hankoflow.services import passcodes, ratelimit
+from hankoflow.services import passcodes
 from hankoflow.steps import (
     deliver_passcode,
-    rate_limit_error,
+    passcode_send_error,
     record_login_failure,
     schedule_mfa_creation,
 )
@@ -79,8 +79,7 @@ class ResendPasscode(Action):
         email = ctx.stash.get(n.STASH_EMAIL)
         if not email or not ctx.stash.get(n.STASH_PASSCODE_TEMPLATE):
             raise RuntimeError("resend_passcode without an email or a template")
-        for bucket, key in ratelimit.passcode_sends(ctx.env.ip, email):
-            if limited := rate_limit_error(ctx, bucket, key):
-                return ctx.error(limited)
+        if limited := passcode_send_error(ctx, email):
+            return ctx.error(limited)
         deliver_passcode(ctx)
         return ctx.continue_to(n.STATE_PASSCODE_CONFIRMATION)
