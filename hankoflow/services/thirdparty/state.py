@@ -20,12 +20,11 @@ import json
 import secrets
 from dataclasses import asdict, dataclass, field
 
-from django.core.cache import caches
 from django.http import HttpResponseBase
 
 from hankoflow import clock
 from hankoflow.conf import settings
-from hankoflow.services import crypto
+from hankoflow.services import crypto, shared_cache
 
 COOKIE_NAME = "hanko_thirdparty_state"
 LIFETIME = 300  # seconds: the state and its cookie (Hanko: 5 minutes)
@@ -97,7 +96,7 @@ def consume(state: State) -> None:
     digest = hashlib.sha256(state.nonce.encode()).hexdigest()
     timeout = max(0, state.expires_at - int(clock.timestamp())) + _MARK_SLACK
     try:
-        first = caches[settings.RATE_LIMITER.CACHE].add(
+        first = shared_cache.configured().add(
             f"hankoflow:thirdparty:state-used:{digest}", 1, timeout=timeout
         )
     except Exception as exc:  # the cache's own errors (Redis down, ...): fail closed
