@@ -27,7 +27,7 @@ def with_request_id(view: View) -> View:
 
     @functools.wraps(view)
     def answer(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        return _answer(view, request, *args, **kwargs)
+        return answered(view, request, *args, **kwargs)
 
     return answer
 
@@ -37,10 +37,11 @@ class RequestIdMixin:
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         # No wrapper built per request: every flow step passes through here.
-        return _answer(super().dispatch, request, *args, **kwargs)  # type: ignore[misc]
+        return answered(super().dispatch, request, *args, **kwargs)  # type: ignore[misc]
 
 
-def _answer(view: View, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+def answered(view: View, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    """``view``'s answer to ``request``, its log lines and ``X-Request-ID`` carrying the id."""
     request_id = audit.request_id(request)
     with log_context.bound(request_id, None):
         response = view(request, *args, **kwargs)

@@ -24,9 +24,7 @@ from django.views.decorators.csrf import csrf_exempt
 from hankoflow.api.public.base import early_exception_response, error_response
 from hankoflow.api.request_body import BodyError, read_action_body
 from hankoflow.conf import settings
-from hankoflow.http import log_context, runner
-from hankoflow.http.request_ids import HEADER as REQUEST_ID_HEADER
-from hankoflow.services import audit
+from hankoflow.http import request_ids, runner
 
 ALLOW = "POST, OPTIONS"
 
@@ -43,21 +41,21 @@ class FlowView(View):
         return csrf_exempt(super().as_view(**initkwargs))
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        request_id = audit.request_id(request)
-        with log_context.bound(request_id, None):
-            try:
-                response = self.answer(request)
-            except Exception as exc:
-                early = early_exception_response(exc)
-                if early is None:
-                    raise
-                response = early
+        response = request_ids.answered(self.answer, request)
         patch_vary_headers(response, ("Accept",))
         response["Allow"] = ALLOW
-        response[REQUEST_ID_HEADER] = request_id
         return response
 
     def answer(self, request: HttpRequest) -> HttpResponseBase:
+        try:
+            return self.route(request)
+        except Exception as exc:
+            early = early_exception_response(exc)
+            if early is None:
+                raise
+            return early
+
+    def route(self, request: HttpRequest) -> HttpResponseBase:
         method = request.method
         if method == "POST":
             return self.post(request)
