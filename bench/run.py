@@ -28,10 +28,13 @@ What it does, in order:
    is compared with (A B C D S E P F Q G R): S its no-database view, P its one-request password
    login, Q its code login (request + confirm with the emailed code), R its stateless JWT check
    in a DRF view.
-4. Prints the table and the throughput targets (B/A >= 0.6, E/A >= 0.25, G/D >= 0.5; with the
-   peer, issue 16's G/R >= 0.8, E/P >= 0.6, F/Q >= 0.8), each as ``Target: <name> <ratio>
-   (>= <goal>) PASS|FAIL``, then runs ``python -m bench.queries`` against the same database for
-   the SQL statement counts.
+4. Prints the table; then, for the same best runs, where the box's CPU went per unit
+   (``bench.cpu``, from /proc: the scenario's gunicorn workers, PostgreSQL, Redis, the load
+   generator, the rest, the box's busy time) and, per peer target, both sides' server CPU per
+   unit (workers + PostgreSQL + Redis) next to the throughput ratio; then the throughput
+   targets (B/A >= 0.6, E/A >= 0.25, G/D >= 0.5; with the peer, issue 16's G/R >= 0.8,
+   E/P >= 0.6, F/Q >= 0.8), each as ``Target: <name> <ratio> (>= <goal>) PASS|FAIL``, then runs
+   ``python -m bench.queries`` against the same database for the SQL statement counts.
 
 5. Prints each worker's memory after the run (RSS and PSS from /proc, ``bench.memory``).
 
@@ -80,6 +83,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from bench import cpu
 from bench.mail import read_code
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -395,6 +399,8 @@ class LoadResult:
     bodies: list[bytes] = field(default_factory=list)
     created: list[str] = field(default_factory=list)
     unit: str = "req/s"
+    cpu: cpu.Usage | None = None  # where the box's CPU went during the run (bench.cpu)
+    requests: int = 0  # HTTP requests the load generator made (a chain makes several)
 
     @property
     def rps(self) -> float:
@@ -409,7 +415,15 @@ class LoadResult:
         return statistics.median(self.latencies) * 1000 if self.latencies else 0.0
 
 
-class ClosingConnection(http.client.HTTPConnection):
+class CountingConnection(http.client.HTTPConnection):
+    requests = 0
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        self.requests += 1
+        super().request(*args, **kwargs)
+
+
+class ClosingConnection(CountingConnection):
     """Asks for ``Connection: close`` on every request, so each one gets a new connection, as
     from nginx with its default upstream settings (HTTP/1.0, no keepalive)."""
 
@@ -442,12 +456,13 @@ def run_load(
     bodies: list[bytes] = []
     created: list[str] = []
     finished: list[float] = []
+    requests: list[int] = []
     start_barrier = threading.Barrier(concurrency + 1)
     start = deadline = 0.0
 
     def worker() -> None:
         nonlocal taken, ok, failed
-        connection = ClosingConnection if close else http.client.HTTPConnection
+        connection = ClosingConnection if close else CountingConnection
         conn = connection(HOST, port, timeout=30)
         my_latencies: list[float] = []
         my_ok = my_failed = 0
@@ -493,6 +508,7 @@ def run_load(
             bodies.extend(my_bodies)
             created.extend(my_created)
             finished.append(time.perf_counter())
+            requests.append(conn.requests)
 
     threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
     for thread in threads:
@@ -504,7 +520,16 @@ def run_load(
         thread.join(duration + 60)
     elapsed = (max(finished) if finished else time.perf_counter()) - start
     return LoadResult(
-        load.name, ok, failed, elapsed, latencies, statuses, bodies, created, load.unit
+        load.name,
+        ok,
+        failed,
+        elapsed,
+        latencies,
+        statuses,
+        bodies,
+        created,
+        load.unit,
+        requests=sum(requests),
     )
 
 
@@ -816,6 +841,13 @@ PEER_LEGEND = (
     "      against S. MD5 hasher and rate limits off, as ours."
 )
 
+CPU_LEGEND = (
+    "CPU ms per unit of the same runs (bench/cpu.py: /proc, the whole box, 2 cores shared by\n"
+    "all): workers = the scenario's gunicorn master and its workers; PostgreSQL and Redis = all\n"
+    "their processes; load gen = this process, the client threads; other = the rest of the\n"
+    "box's busy time (other processes, interrupts); ms/req = load gen per HTTP request."
+)
+
 
 @dataclass
 class Peer:
@@ -907,8 +939,11 @@ class Bench:
         mail: Path,
         peer: Peer | None = None,
         variants: list[Variant] | None = None,
+        masters: dict[int, int] | None = None,
     ) -> None:
         self.port = port
+        # port -> pid of the gunicorn master serving it; the CPU is measured when given
+        self.masters = masters or {}
         self.peer = peer
         self.variants = variants or []
         self.duration = duration
@@ -926,9 +961,11 @@ class Bench:
         port: int | None = None,
         close: bool = False,
     ) -> LoadResult:
-        result = run_load(
-            port or self.port, load, duration or self.duration, self.concurrency, close
-        )
+        port = port or self.port
+        before = cpu.sample() if self.masters else None
+        result = run_load(port, load, duration or self.duration, self.concurrency, close)
+        if before is not None:
+            result.cpu = cpu.usage(before, cpu.sample(), self.masters.get(port))
         for body in result.bodies:
             match = FLOW_ID.search(body)
             if match:
@@ -1129,6 +1166,50 @@ class Bench:
                 cells.append(f"{other.rps:.0f} {ratio}" + (f" ({failed} failed)" if failed else ""))
             lines.append(f"{key} {main.name:<34}" + "".join(f" {cell:>22}" for cell in cells))
         return "\n".join(lines)
+
+    def cpu_table(self) -> list[str]:
+        """CPU ms per unit by process group (``bench.cpu``) for the best run of each scenario,
+        then, per peer target, the server's CPU per unit (workers + PostgreSQL + Redis) of both
+        sides next to the throughput ratio."""
+        best = self.best()
+        if not any(result.cpu for result in best.values()):
+            return []
+        header = (
+            f"{'CPU ms per unit':<36} {'workers':>8} {'PostgreSQL':>10} {'Redis':>6} "
+            f"{'load gen':>8} {'other':>6} {'box busy':>8} {'ms/req':>6}"
+        )
+        lines = [header, "-" * len(header)]
+        for key in self.order():
+            result = best.get(key)
+            if result is None or result.cpu is None:
+                continue
+            ms = result.cpu.per_unit_ms(result.ok)
+            # the load generator's CPU per HTTP request it made (a chain makes several)
+            per_request = (
+                f"{1000 * result.cpu.groups['loadgen'] / result.requests:.3f}"
+                if result.requests
+                else "-"
+            )
+            lines.append(
+                f"{key} {result.name:<34} {ms['workers']:>8.2f} {ms['postgresql']:>10.2f} "
+                f"{ms['redis']:>6.2f} {ms['loadgen']:>8.2f} {ms['other']:>6.2f} "
+                f"{ms['busy']:>8.2f} {per_request:>6}"
+            )
+        for top, bottom, _, _ in PEER_TARGETS if self.peer is not None else ():
+            ours, theirs = best.get(top), best.get(bottom)
+            if not (ours and theirs and ours.cpu and theirs.cpu and ours.ok and theirs.ok):
+                continue
+            mine = 1000 * ours.cpu.server / ours.ok
+            peer = 1000 * theirs.cpu.server / theirs.ok
+            # as a rate ratio: what top/bottom would be if the server's CPU alone set the pace
+            cpu_ratio = f"{peer / mine:.2f}" if mine else "n/a"
+            rate = f"{ours.rps / theirs.rps:.2f}" if theirs.rps else "n/a"
+            lines.append(
+                f"  {top}/{bottom} server CPU per unit (workers + PostgreSQL + Redis): "
+                f"{top} {mine:.2f} ms, {bottom} {peer:.2f} ms = {cpu_ratio} as a rate ratio; "
+                f"throughput {top}/{bottom} {rate}"
+            )
+        return lines
 
     def targets(self) -> list[str]:
         """One line per target of the issues: the ratio, PASS/FAIL, and whether it is reliable."""
@@ -1422,6 +1503,11 @@ def main(argv: list[str] | None = None) -> int:
         else:
             peer, peer_server, peer_db = start_peer(database, env, tmp, seeded.password)
 
+        unreadable = cpu.readable()
+        if unreadable:
+            log(f"CPU per unit: not measured, {unreadable}")
+        servers = [server, alt_server, store_server, peer_server]
+        masters = {s.port: s.proc.pid for s in servers if s is not None and s.proc is not None}
         bench = Bench(
             server.port,
             args.duration,
@@ -1442,6 +1528,7 @@ def main(argv: list[str] | None = None) -> int:
                 if store_server
                 else []
             ),
+            masters=None if unreadable else masters,
         )
         bench.run()
         memory = server.worker_memory()
@@ -1469,6 +1556,11 @@ def main(argv: list[str] | None = None) -> int:
         print(LEGEND.replace(f"{SEED_SESSIONS} sessions", f"{len(seeded.sessions)} sessions"))
         if peer is not None:
             print(PEER_LEGEND)
+        cpu_lines = bench.cpu_table()
+        if cpu_lines:
+            print()
+            print(CPU_LEGEND)
+            print("\n".join(cpu_lines))
         print()
         for line in bench.targets():
             print(line)
