@@ -104,6 +104,20 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # gunicorn kills it; bounded, the step answers 503 with Retry-After (http/availability.py).
     # A connect_timeout in DATABASE_URL (?connect_timeout=10) wins.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+    # Django's backend whose per-request health check (CONN_HEALTH_CHECKS) asks the socket
+    # instead of sending SELECT 1 when it can (hankoflow/db/postgresql/base.py).
+    DATABASES["default"]["ENGINE"] = "hankoflow.db.postgresql"
+    # Parameters bound by the server, and a statement a connection runs a second time prepared:
+    # a persistent connection runs the same few statements request after request, and PostgreSQL
+    # then skips parsing and planning them. A pooler that cannot keep prepared statements on a
+    # server connection (PgBouncer in transaction mode before 1.21, or without
+    # max_prepared_statements) needs DATABASE_PREPARED_STATEMENTS=0: none (Django's default).
+    DATABASES["default"]["OPTIONS"].update(
+        {
+            "server_side_binding": True,
+            "prepare_threshold": 2 if env.bool("DATABASE_PREPARED_STATEMENTS", True) else None,
+        }
+    )
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Take SQLite's write lock when a transaction starts, and wait for it: a flow step reads,
     # then writes, and two deferred transactions doing that would fail with "database is locked".

@@ -57,6 +57,15 @@ AUTHENTICATION_BACKENDS = ["allauth.account.auth_backends.AuthenticationBackend"
 DATABASES = {"default": env.db("PEER_DATABASE_URL")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)  # as hankoflow's
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):  # as hankoflow's, for the same reasons
+    DATABASES["default"]["ENGINE"] = "hankoflow.db.postgresql"  # Django + psycopg only
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+    DATABASES["default"]["OPTIONS"].update(
+        {
+            "server_side_binding": True,
+            "prepare_threshold": 2 if env.bool("DATABASE_PREPARED_STATEMENTS", True) else None,
+        }
+    )
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # the --db sqlite run: as hankoflow's
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"transaction_mode": "IMMEDIATE", "timeout": 20}

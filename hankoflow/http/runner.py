@@ -76,7 +76,7 @@ def _run(
     if refusal is not None:
         return engine.early_error(refusal)
     # Flows in Redis: a step that needs no table must not wait for a database connection (under
-    # CONN_HEALTH_CHECKS, a SELECT 1); one that does answers 503 when its query fails.
+    # CONN_HEALTH_CHECKS, a poll or a SELECT 1); one that does answers 503 when its query fails.
     needs_database = flow_store.in_database() or flow_name == names.FLOW_PROFILE
     if needs_database and not availability.database_connects():
         return unavailable(engine)

@@ -2,8 +2,9 @@
 
 With flows in the database every step does (an outage answers the flow-shaped 503 at once). With
 flows in Redis a step that reads no table must not open or probe a connection (under
-``CONN_HEALTH_CHECKS`` that probe is a ``SELECT 1`` round trip per request); the profile flow
-still does, as its session is read from the database first.
+``CONN_HEALTH_CHECKS`` that probe polls the socket, and is a ``SELECT 1`` round trip when the
+socket cannot tell, hankoflow/db/postgresql); the profile flow still does, as its session is
+read from the database first.
 """
 
 from __future__ import annotations
