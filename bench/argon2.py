@@ -28,7 +28,6 @@ part of a second, and the rates count whole answers.
 
 from __future__ import annotations
 
-import http.client
 import json
 import math
 import secrets
@@ -226,7 +225,7 @@ def hasher_load(count: int) -> r.Load:
 def walk_load(emails: list[str]) -> r.Load:
     """init, capabilities, the email, the chooser's password: a flow waiting for a password."""
 
-    def perform(conn: http.client.HTTPConnection, index: int) -> r.Outcome:
+    def perform(conn: r.Client, index: int) -> r.Outcome:
         created = None
         try:
             state = r.flow_step(conn, None, "init", {}, "preflight")

@@ -62,7 +62,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import http.client
 import json
 import math
 import os
@@ -80,10 +79,10 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 from bench import cpu
+from bench.client import JSON, Client, header_block
 from bench.mail import read_code
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -117,7 +116,6 @@ SERVICE_VARS = (
 # A browser without WebAuthn: with passkeys, Hanko's defaults would add passkey onboarding after
 # the password (a different chain); the chains here are the password and passcode logins alone.
 CAPABILITIES_BODY = {"webauthn_available": False}
-JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 POOL_SAFETY = 1.4  # pre-create this many times the flows the estimated rate needs
 POOL_CREATE_LIMIT = 20.0  # seconds that pre-creating one pool may take at most
 LOG_RECORD = re.compile(r"^(?=Internal Server Error: |action \S+ on flow )", re.MULTILINE)
@@ -349,13 +347,11 @@ def _read(path: Path) -> str:
 
 
 def request_once(port: int, method: str, path: str) -> tuple[int, bytes]:
-    conn = http.client.HTTPConnection(HOST, port, timeout=5)
+    client = Client(HOST, port, timeout=5)
     try:
-        conn.request(method, path, headers=JSON_HEADERS)
-        response = conn.getresponse()
-        return response.status, response.read()
+        return client.request(method, path)
     finally:
-        conn.close()
+        client.close()
 
 
 # --- the load generator -----------------------------------------------------------------------
@@ -384,7 +380,7 @@ class Load:
     count: int  # at most this many units
     check: Callable[[int, bytes], bool] = lambda status, body: status == 200
     keep_bodies: bool = False
-    perform: Callable[[http.client.HTTPConnection, int], Outcome] | None = None
+    perform: Callable[[Client, int], Outcome] | None = None
     unit: str = "req/s"
 
 
@@ -415,29 +411,6 @@ class LoadResult:
         return statistics.median(self.latencies) * 1000 if self.latencies else 0.0
 
 
-class CountingConnection(http.client.HTTPConnection):
-    requests = 0
-
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        self.requests += 1
-        super().request(*args, **kwargs)
-
-
-class ClosingConnection(CountingConnection):
-    """Asks for ``Connection: close`` on every request, so each one gets a new connection, as
-    from nginx with its default upstream settings (HTTP/1.0, no keepalive)."""
-
-    def request(
-        self,
-        method: str,
-        url: str,
-        body: bytes | None = None,
-        headers: dict[str, str] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().request(method, url, body, {**(headers or {}), "Connection": "close"}, **kwargs)
-
-
 def run_load(
     port: int, load: Load, duration: float, concurrency: int, close: bool = False
 ) -> LoadResult:
@@ -445,8 +418,8 @@ def run_load(
     taken or ``duration`` seconds have passed; requests in flight then finish and count.
 
     Connections are keep-alive from the client side; gunicorn's sync workers answer every request
-    with ``Connection: close``, so http.client reconnects for the next one (every scenario alike).
-    ``close``: the client asks for that itself (``ClosingConnection``), for any worker class.
+    with ``Connection: close``, so the client (``bench.client``) reconnects for the next one (every
+    scenario alike). ``close``: the client asks for that itself, for any worker class.
     """
     lock = threading.Lock()
     taken = 0
@@ -462,8 +435,7 @@ def run_load(
 
     def worker() -> None:
         nonlocal taken, ok, failed
-        connection = ClosingConnection if close else CountingConnection
-        conn = connection(HOST, port, timeout=30)
+        conn = Client(HOST, port, timeout=30, close=close)
         my_latencies: list[float] = []
         my_ok = my_failed = 0
         my_statuses: Counter[str] = Counter()
@@ -482,9 +454,9 @@ def run_load(
             began = time.perf_counter()
             try:
                 outcome = perform(conn, index)
-            except (OSError, http.client.HTTPException, ValueError, KeyError) as exc:
+            except (OSError, ValueError, KeyError) as exc:
                 # ValueError/KeyError: a chain met an answer it could not read (not JSON, no
-                # such action); OSError/HTTPException: the connection failed.
+                # such action); OSError: the connection failed or its answer was not HTTP.
                 conn.close()
                 my_failed += 1
                 my_statuses[exc.__class__.__name__] += 1
@@ -533,13 +505,11 @@ def run_load(
     )
 
 
-def _perform_request(load: Load, conn: http.client.HTTPConnection, index: int) -> Outcome:
+def _perform_request(load: Load, conn: Client, index: int) -> Outcome:
     assert load.make is not None
     method, path, body = load.make(index)
-    conn.request(method, path, body=body, headers=JSON_HEADERS)
-    response = conn.getresponse()
-    data = response.read()
-    return Outcome(load.check(response.status, data), str(response.status), data)
+    status, data = conn.request(method, path, body)
+    return Outcome(load.check(status, data), str(status), data)
 
 
 # --- the scenarios ----------------------------------------------------------------------------
@@ -622,7 +592,7 @@ class ChainFailed(Exception):
 
 
 def flow_step(
-    conn: http.client.HTTPConnection,
+    conn: Client,
     state: dict | None,
     action: str,
     inputs: dict[str, object],
@@ -635,11 +605,9 @@ def flow_step(
     else:
         path = state["actions"][action]["href"]
         body = json.dumps({"input_data": inputs, "csrf_token": state["csrf_token"]}).encode()
-    conn.request("POST", path, body=body, headers=JSON_HEADERS)
-    response = conn.getresponse()
-    data = response.read()
-    if response.status != 200:
-        raise ChainFailed(f"{action}:{response.status}")
+    status, data = conn.request("POST", path, body)
+    if status != 200:
+        raise ChainFailed(f"{action}:{status}")
     answer = json.loads(data)
     if answer.get("name") != expect:
         raise ChainFailed(f"{action}:{answer.get('name')}")
@@ -657,9 +625,7 @@ CHAIN_STEPS = (
 )
 
 
-def login_chain(
-    conn: http.client.HTTPConnection, email: str, finish: Callable[[dict], dict]
-) -> Outcome:
+def login_chain(conn: Client, email: str, finish: Callable[[dict], dict]) -> Outcome:
     created = None
     try:
         state = flow_step(conn, None, "init", {}, "preflight")
@@ -679,7 +645,7 @@ def login_chain(
 def password_chain_load(seeded: Seeded, first_user: int, count: int) -> Load:
     """init, capabilities, identifier, method chooser's password login, password: 5 requests."""
 
-    def perform(conn: http.client.HTTPConnection, index: int) -> Outcome:
+    def perform(conn: Client, index: int) -> Outcome:
         def finish(state: dict) -> dict:
             state = flow_step(conn, state, "continue_to_password_login", {}, "login_password")
             return flow_step(
@@ -696,7 +662,7 @@ def passcode_chain_load(seeded: Seeded, first_user: int, count: int, mail: Path)
     """init, capabilities, identifier, method chooser's passcode, the emailed code: 5 requests.
     The code is read from the file ``bench.mail.CodeFileBackend`` wrote before the answer."""
 
-    def perform(conn: http.client.HTTPConnection, index: int) -> Outcome:
+    def perform(conn: Client, index: int) -> Outcome:
         email = seeded.emails[(first_user + index) % len(seeded.emails)]
 
         def finish(state: dict) -> dict:
@@ -717,16 +683,14 @@ def user_load(seeded: Seeded, count: int) -> Load:
     """``POST /bench/user`` with ``Authorization: Bearer <session JWT>``, the seeded sessions
     in turn; counts only answers naming that session's user."""
     prepared = [
-        ({**JSON_HEADERS, "Authorization": f"Bearer {s['token']}"}, s["expected"].encode())
+        (JSON + header_block({"Authorization": f"Bearer {s['token']}"}), s["expected"].encode())
         for s in seeded.sessions
     ]
 
-    def perform(conn: http.client.HTTPConnection, index: int) -> Outcome:
+    def perform(conn: Client, index: int) -> Outcome:
         headers, expected = prepared[index % len(prepared)]
-        conn.request("POST", "/bench/user", headers=headers)
-        response = conn.getresponse()
-        data = response.read()
-        return Outcome(response.status == 200 and data == expected, str(response.status))
+        status, data = conn.request("POST", "/bench/user", headers=headers)
+        return Outcome(status == 200 and data == expected, str(status))
 
     return Load("request.user from session JWT", None, count, perform=perform)
 
@@ -738,18 +702,14 @@ PEER_CODE_REQUEST = "/_allauth/app/v1/auth/code/request"
 PEER_CODE_CONFIRM = "/_allauth/app/v1/auth/code/confirm"
 
 
-def peer_post(
-    conn: http.client.HTTPConnection, path: str, body: dict, headers: dict[str, str] | None = None
-) -> tuple[int, bytes]:
-    conn.request("POST", path, body=json.dumps(body).encode(), headers=headers or JSON_HEADERS)
-    response = conn.getresponse()
-    return response.status, response.read()
+def peer_post(conn: Client, path: str, body: dict, headers: bytes = JSON) -> tuple[int, bytes]:
+    return conn.request("POST", path, json.dumps(body).encode(), headers)
 
 
 def peer_password_load(seeded: Seeded, first_user: int, count: int) -> Load:
     """allauth's one-request password login: 200, authenticated, with a JWT access token."""
 
-    def perform(conn: http.client.HTTPConnection, index: int) -> Outcome:
+    def perform(conn: Client, index: int) -> Outcome:
         email = seeded.emails[(first_user + index) % len(seeded.emails)]
         status, data = peer_post(conn, PEER_LOGIN, {"email": email, "password": seeded.password})
         return Outcome(status == 200 and b'"access_token"' in data, str(status))
@@ -761,7 +721,7 @@ def peer_code_load(seeded: Seeded, first_user: int, count: int, mail: Path) -> L
     """allauth's code login: request a code (401, login_by_code pending, a session token), then
     confirm the emailed code with that token (200 with a JWT access token): 2 requests."""
 
-    def perform(conn: http.client.HTTPConnection, index: int) -> Outcome:
+    def perform(conn: Client, index: int) -> Outcome:
         email = seeded.emails[(first_user + index) % len(seeded.emails)]
         status, data = peer_post(conn, PEER_CODE_REQUEST, {"email": email})
         answer = json.loads(data) if status == 401 else {}
@@ -776,7 +736,7 @@ def peer_code_load(seeded: Seeded, first_user: int, count: int, mail: Path) -> L
             conn,
             PEER_CODE_CONFIRM,
             {"code": code},
-            {**JSON_HEADERS, "X-Session-Token": session_token},
+            JSON + header_block({"X-Session-Token": session_token}),
         )
         return Outcome(status == 200 and b'"access_token"' in data, f"code/confirm:{status}")
 
@@ -786,7 +746,7 @@ def peer_code_load(seeded: Seeded, first_user: int, count: int, mail: Path) -> L
 def peer_tokens(port: int, seeded: Seeded, count: int) -> list[dict[str, str]]:
     """JWT access tokens of ``count`` peer users, from real password logins (not timed)."""
     tokens = []
-    conn = http.client.HTTPConnection(HOST, port, timeout=30)
+    conn = Client(HOST, port, timeout=30)
     try:
         for email in seeded.emails[:count]:
             status, data = peer_post(
@@ -924,7 +884,7 @@ class Variant:
 
     label: str
     port: int
-    close: bool = False  # a new connection per request (ClosingConnection)
+    close: bool = False  # a new connection per request (Connection: close)
     own_flows: bool = False  # another flow store: B's flows are made on this server
     results: dict[str, list[LoadResult]] = field(default_factory=dict)
 
