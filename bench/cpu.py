@@ -67,6 +67,22 @@ class Usage:
         values.update(other=self.other, busy=self.busy)
         return {name: 1000 * seconds / n for name, seconds in values.items()}
 
+    def describe(self, units: int) -> str:
+        """``"workers 8.77, PostgreSQL 2.26, Redis 0.08, load gen 1.51, other 2.90, busy 15.52"``
+        (milliseconds per unit), for a log line."""
+        ms = self.per_unit_ms(units)
+        return ", ".join(f"{LABELS[name]} {ms[name]:.2f}" for name in LABELS)
+
+
+LABELS = {
+    "workers": "workers",
+    "postgresql": "PostgreSQL",
+    "redis": "Redis",
+    "loadgen": "load gen",
+    "other": "other",
+    "busy": "busy",
+}
+
 
 def parse_stat(text: str) -> Process:
     """``/proc/<pid>/stat``: "pid (comm) state ppid ..." where comm may hold spaces and

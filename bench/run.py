@@ -1058,6 +1058,7 @@ class Bench:
                     log(
                         f"  {key} {result.name}{where}: {result.ok} in "
                         f"{result.elapsed:.2f}s = {result.rps:.0f} {result.unit}{note}"
+                        + (f"; CPU ms/unit {result.cpu.describe(result.ok)}" if result.cpu else "")
                     )
                     if key == "B" and not (variant and variant.own_flows):
                         pool = pool[result.ok + result.failed :]  # used flows are past preflight

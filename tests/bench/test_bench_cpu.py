@@ -83,6 +83,14 @@ def test_usage_sums_each_group_and_leaves_the_rest_of_the_busy_time_to_other(tmp
     assert set(per_unit) == {"workers", "postgresql", "redis", "loadgen", "other", "busy"}
 
 
+def test_a_runs_usage_is_described_in_ms_per_unit_for_its_log_line():
+    used = cpu.Usage({"workers": 0.5, "postgresql": 0.2, "redis": 0.0, "loadgen": 0.1}, 1.0)
+
+    assert used.describe(100) == (
+        "workers 5.00, PostgreSQL 2.00, Redis 0.00, load gen 1.00, other 2.00, busy 10.00"
+    )
+
+
 def test_without_a_master_the_server_workers_are_not_a_group(tmp_path):
     write_box(tmp_path, 0, 0, 0, 0)
     write_stat(tmp_path, 101, "python3", 100, (5, 0, 0, 0))
