@@ -27,7 +27,9 @@ What it does, in order:
    served by the same gunicorn command, and four more scenarios, each run right after ours it
    is compared with (A B C D S E P F Q G R): S its no-database view, P its one-request password
    login, Q its code login (request + confirm with the emailed code), R its stateless JWT check
-   in a DRF view.
+   in a DRF view. The load generator is this process: ``--concurrency`` threads, each with one
+   connection of ``bench.client`` (a raw-socket HTTP/1.1 client: it shares the box's CPU with
+   the server, so it is kept lean).
 4. Prints the table; then, for the same best runs, where the box's CPU went per unit
    (``bench.cpu``, from /proc: the scenario's gunicorn workers, PostgreSQL, Redis, the load
    generator, the rest, the box's busy time) and, per peer target, both sides' server CPU per
