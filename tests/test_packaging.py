@@ -138,11 +138,13 @@ def test_library_imports_and_migrates_without_the_demo_extras(bare_venv: Path, t
             assert hankoflow.__version__ == importlib.metadata.version("hankoflow")
             # Every module but the pytest plugin (it needs the `test` extra), the Celery
             # tasks (the `celery` extra), the Redis flow store (the `redis` extra; imported only
-            # when FLOW_STORE is "redis") and the admin pages (this host has no admin app).
+            # when FLOW_STORE is "redis"), the admin pages (this host has no admin app) and the
+            # PostgreSQL backend (it needs psycopg, as Django's own does).
             skipped = (
                 "hankoflow.tasks",
                 "hankoflow.testing",
                 "hankoflow.services.flow_store_redis",
+                "hankoflow.db.postgresql",
                 "hankoflow.admin",
             )
             for module in pkgutil.walk_packages(hankoflow.__path__, "hankoflow."):
