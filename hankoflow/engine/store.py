@@ -1,8 +1,9 @@
 """How the engine persists flows, without knowing where: the ``FlowStore`` protocol.
 
-A store loads a flow with a lock held for the rest of the step and saves it with an optimistic
-version check, all in one transaction (flow-api.md §1.8-1.9). ``MemoryFlowStore`` serves the
-engine's own unit tests; the Django stores (database, Redis) live in
+A store loads a flow for a step and saves it with an optimistic version check, in the step's
+transaction (flow-api.md §1.8-1.9): a store may lock the flow for the step, or rely on the check
+alone, so that a rival that saved first makes the save fail and the step roll back.
+``MemoryFlowStore`` serves the engine's own unit tests; the Django stores (database, Redis) live in
 ``hankoflow.services.flow_store``.
 """
 
@@ -41,7 +42,8 @@ class FlowStore(Protocol):
     def create(self, record: FlowRecord) -> None: ...
 
     def locked(self, flow_id: str) -> Any:
-        """Context manager: open a transaction, lock and yield the record (None if unknown).
+        """Context manager: open the step's transaction and yield the record (None if unknown),
+        locked or to be saved under the version check.
 
         A store that refuses rather than waits raises ``StaleFlowError`` for a busy flow."""
         ...

@@ -29,7 +29,7 @@ from django.db.transaction import TransactionManagementError
 
 from hankoflow.adapter import get_adapter
 from hankoflow.models import Account, Email, OTPSecret, Username, WebauthnCredential
-from hankoflow.services import account_load
+from hankoflow.services import account_load, lazy_transaction
 
 
 class EmailAlreadyExists(Exception):
@@ -128,7 +128,9 @@ def _identify(lookup: str, value: str) -> IdentifiedAccount | None:
     else:
         sql, template = _identify_query(alias, lookup)
     params = [value if param == _PLACEHOLDER else param for param in template]
-    with connections[alias].cursor() as cursor:
+    connection = connections[alias]
+    # A read of committed rows without a lock: it need not begin the step's transaction.
+    with lazy_transaction.outside_transaction(connection), connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:

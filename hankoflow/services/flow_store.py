@@ -1,9 +1,22 @@
 """The engine's ``FlowStore`` on Django's database.
 
-A step runs in one transaction with the flow row locked by ``SELECT ... FOR UPDATE``, so a second
-request on the same flow waits, then finds a rotated CSRF token and gets the documented 403
-(flow-api.md §1.9; Hanko answers a busy lock with 500 instead). The version check on save keeps
-databases without row locks (SQLite) just as safe: the loser's update matches no row.
+Every step rotates the flow's CSRF token and saves with a version check, so of two requests on
+one flow at once exactly one completes the step and the other gets the documented 403
+(flow-api.md §1.9; Hanko answers a busy lock with 500 instead). How the rivals meet:
+
+* PostgreSQL, outside any transaction (a request): the flow is read without a lock before the
+  step's ``atomic`` block. A step that runs a statement of its own first locks the row at the
+  version it read (``SELECT 1 ... AND version = ... FOR UPDATE``, sent before that statement),
+  so a rival that saved meanwhile stops it before it looks up an account, checks a secret or
+  writes, and the rivals after it wait as before; it saves inside its transaction. A step that
+  runs none (most light steps of a login) is saved after the block by one
+  ``UPDATE ... WHERE version = ...`` in autocommit: no BEGIN, no COMMIT
+  (``services.lazy_transaction``). What a losing rival did before its first statement (a rate
+  limit's count in the cache) stays done.
+* Inside a caller's transaction, and on other databases: the step runs in one transaction with
+  the row locked by ``SELECT ... FOR UPDATE``, so the second request waits, then finds the token
+  rotated. SQLite has no row locks; its ``BEGIN IMMEDIATE`` serialises the writers, and the
+  version check refuses the loser's update just the same.
 
 Every request of a login chain pays for this store, so its three statements are written out once
 per database (from the models' table and column names) and run with parameters only: building
@@ -21,6 +34,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -35,6 +49,7 @@ from hankoflow.conf import settings
 from hankoflow.engine import FlowRecord, FlowStore, StaleFlowError, Stash
 from hankoflow.engine.store import MAX_HISTORY
 from hankoflow.models import Account, Flow
+from hankoflow.services import lazy_transaction
 
 DATABASE = "database"
 REDIS = "redis"
@@ -95,11 +110,35 @@ class DjangoFlowStore:
     def locked(self, flow_id: str) -> Iterator[FlowRecord | None]:
         connection = _connection()
         sql = _statements(connection)
-        with transaction.atomic(using=connection.alias):
-            with connection.cursor() as cursor:
-                cursor.execute(sql.select, (sql.uuid(flow_id),))
-                row = cursor.fetchone()
-            yield _to_record(flow_id, row, connection) if row else None
+        if not lazy_transaction.begins_lazily(connection):
+            with transaction.atomic(using=connection.alias):
+                with connection.cursor() as cursor:
+                    cursor.execute(sql.select, (sql.uuid(flow_id),))
+                    row = cursor.fetchone()
+                yield _to_record(flow_id, row, connection) if row else None
+            return
+        # PostgreSQL outside any transaction: read without a lock. A step that runs a statement
+        # first locks the row, still at the version read, so a rival that saved meanwhile stops
+        # it before it checks a secret or writes anything; a step that runs none is saved after
+        # the block by one statement, so it sends no BEGIN and no COMMIT.
+        with connection.cursor() as cursor:
+            cursor.execute(sql.read, (sql.uuid(flow_id),))
+            row = cursor.fetchone()
+        if not row:
+            with transaction.atomic(using=connection.alias):
+                yield None
+            return
+        record = _to_record(flow_id, row, connection)
+        lock = _LockFirst(connection, (sql.version_lock, (sql.uuid(flow_id), record.version)))
+        deferred: list[FlowRecord] = []
+        token = _deferred_save.set(deferred)
+        try:
+            with transaction.atomic(using=connection.alias), connection.execute_wrapper(lock):
+                yield record
+        finally:
+            _deferred_save.reset(token)
+        for pending in deferred:
+            _update(connection, sql, pending)
 
     def peek(self, flow_id: str) -> FlowRecord | None:
         connection = _connection()
@@ -115,19 +154,48 @@ class DjangoFlowStore:
 
     def save(self, record: FlowRecord) -> None:
         connection = _connection()
-        sql = _statements(connection)
-        params = (
-            *_changed_columns(record),
-            connection.ops.adapt_datetimefield_value(timezone.now()),  # as auto_now would
-            sql.uuid(account_id_of(record.stash)),
-            sql.uuid(record.id),
-            record.version - 1,
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(sql.update, params)
-            updated = cursor.rowcount
-        if updated != 1:
-            raise StaleFlowError(record.id)
+        deferred = _deferred_save.get()
+        if deferred is not None and not lazy_transaction.started(connection):
+            deferred.append(record)  # written by locked() once the empty block has closed
+            return
+        _update(connection, _statements(connection), record)
+
+
+# The unlocked read's list of records to save after its block (see DjangoFlowStore.locked).
+_deferred_save: ContextVar[list[FlowRecord] | None] = ContextVar("deferred_save", default=None)
+
+
+class _LockFirst:
+    """An execute wrapper: before the first statement that begins the step's transaction, lock
+    the flow's row at the version the step read, or stop the step (``StaleFlowError``)."""
+
+    def __init__(self, connection: BaseDatabaseWrapper, lock: tuple[str, tuple[Any, ...]]):
+        self.connection = connection
+        self.lock = lock
+        self.done = False
+
+    def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if not self.done and not self.connection.connection.autocommit:
+            self.done = True  # also for the lock's own statement, which comes through here
+            execute(*self.lock, False, context)
+            if context["cursor"].fetchone() is None:
+                raise StaleFlowError("the flow changed since it was read")
+        return execute(sql, params, many, context)
+
+
+def _update(connection: BaseDatabaseWrapper, sql: _Statements, record: FlowRecord) -> None:
+    params = (
+        *_changed_columns(record),
+        connection.ops.adapt_datetimefield_value(timezone.now()),  # as auto_now would
+        sql.uuid(account_id_of(record.stash)),
+        sql.uuid(record.id),
+        record.version - 1,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql.update, params)
+        updated = cursor.rowcount
+    if updated != 1:
+        raise StaleFlowError(record.id)
 
 
 @dataclass(frozen=True)
@@ -135,6 +203,8 @@ class _Statements:
     """The store's SQL for one database, parameters in the order the methods above pass them."""
 
     select: str
+    read: str
+    version_lock: str
     peek: str
     insert: str
     update: str
@@ -192,6 +262,7 @@ def _prepare(connection: BaseDatabaseWrapper) -> _Statements:
     where_id = f"WHERE {column('id')} = %s"
     loaded = f"SELECT {columns(_LOADED_FIELDS)} FROM {table} {where_id}"  # noqa: S608
     select = f"{loaded}{lock}"
+    version_lock = f"SELECT 1 FROM {table} {where_id} AND {column('version')} = %s{lock}"  # noqa: S608
     peek = f"SELECT {columns((*_LOADED_FIELDS, 'state'))} FROM {table} {where_id}"  # noqa: S608
 
     inserted = ("id", "name", *_STEP_FIELDS, "expires_at", "created_at", "updated_at")
@@ -212,7 +283,13 @@ def _prepare(connection: BaseDatabaseWrapper) -> _Statements:
 
     native_uuid = connection.features.has_native_uuid_field
     return _Statements(
-        select=select, peek=peek, insert=insert, update=update, native_uuid=native_uuid
+        select=select,
+        read=loaded,
+        version_lock=version_lock,
+        peek=peek,
+        insert=insert,
+        update=update,
+        native_uuid=native_uuid,
     )
 
 

@@ -1,8 +1,9 @@
 """Two requests on one flow at once (flow-api.md §1.9, security-checks FL-05).
 
-The row lock serialises them: the first completes the step, the second waits, then finds the
-token rotated and gets the documented 403, and the flow has advanced exactly once. Runs on
-PostgreSQL, where ``SELECT ... FOR UPDATE`` really locks.
+The version check on save decides: the first to save completes the step, every rival's save
+matches no row (its token was rotated) and it gets the documented 403, and the flow has advanced
+exactly once. Runs on PostgreSQL, where requests read the flow without a lock and run side by
+side (``services.lazy_transaction``).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def test_concurrent_actions_on_one_flow_execute_exactly_once(monkeypatch):
     original = RegisterClientCapabilities.execute
 
     def slow_execute(self, ctx):
-        time.sleep(0.3)  # hold the row lock long enough for every rival to queue on it
+        time.sleep(0.3)  # long enough for every rival to have read the flow before a save
         return original(self, ctx)
 
     monkeypatch.setattr(RegisterClientCapabilities, "execute", slow_execute)
