@@ -12,9 +12,10 @@ harness. Process groups:
 
 A process's CPU time here is its utime + stime plus cutime + cstime, the time of the children it
 has reaped: a backend or worker that exits during the load is then still counted, through its
-parent, since a group's time is the sum over its processes after minus the sum before. The box's
-busy time is the first line of /proc/stat less idle and iowait. /proc counts in clock ticks
-(usually 10 ms), so short runs are rough.
+parent, since a group's time is the sum over its processes after minus the sum before (``usage``
+says what happens when the parent is gone too). The box's busy time is the first line of
+/proc/stat less idle and iowait. /proc counts in clock ticks (usually 10 ms), so short runs are
+rough.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class Process:
     ppid: int
     name: str  # the kernel's comm: postgres backends keep "postgres" whatever their title
     seconds: float  # utime + stime + cutime + cstime
+    start: int = 0  # ticks after boot: a pid used again is another process
 
 
 @dataclass(frozen=True)
@@ -90,9 +92,10 @@ def parse_stat(text: str) -> Process:
     pid, _, rest = text.partition(" (")
     name, _, tail = rest.rpartition(") ")
     fields = tail.split()
-    # After comm: state(0) ppid(1) ... utime(11) stime(12) cutime(13) cstime(14), in ticks.
+    # After comm: state(0) ppid(1) ... utime(11) stime(12) cutime(13) cstime(14) ...
+    # starttime(19), in ticks.
     ticks = sum(int(value) for value in fields[11:15])
-    return Process(int(pid), int(fields[1]), name, ticks / TICK)
+    return Process(int(pid), int(fields[1]), name, ticks / TICK, int(fields[19]))
 
 
 def processes(proc: Path = PROC) -> dict[int, Process]:
@@ -137,14 +140,26 @@ def group_of(process: Process, master: int | None, me: int) -> str | None:
 def usage(before: Sample, after: Sample, master: int | None, me: int | None = None) -> Usage:
     """The CPU each group used from ``before`` to ``after``; ``master``: the gunicorn master
     serving the load (None: no workers group), ``me``: the load generator (default: this
-    process). A group's time is the sum over its processes after less the sum before."""
+    process). A group's time is the sum over its processes after less the sum before; a process
+    that exited in between counts in the sum before only when its parent is still there, in the
+    same group, with the exited one's time in its cutime (else its time left the group with
+    it, e.g. another PostgreSQL cluster stopping, and neither sum has it)."""
     me = os.getpid() if me is None else me
     groups = dict.fromkeys(GROUPS, 0.0)
-    for sign, taken in ((-1, before), (1, after)):
-        for process in taken.processes.values():
-            group = group_of(process, master, me)
-            if group is not None:
-                groups[group] += sign * process.seconds
+    for process in after.processes.values():
+        group = group_of(process, master, me)
+        if group is not None:
+            groups[group] += process.seconds
+    for process in before.processes.values():
+        group = group_of(process, master, me)
+        if group is None:
+            continue
+        now = after.processes.get(process.pid)
+        if now is None or now.start != process.start:  # it exited
+            parent = after.processes.get(process.ppid)
+            if parent is None or group_of(parent, master, me) != group:
+                continue
+        groups[group] -= process.seconds
     return Usage(groups, after.busy - before.busy)
 
 

@@ -14,10 +14,17 @@ from bench import cpu, run
 TICK = cpu.TICK
 
 
-def write_stat(proc: Path, pid: int, name: str, ppid: int, ticks: tuple[int, int, int, int]):
-    """A /proc/<pid>/stat line: utime, stime, cutime, cstime at fields 14-17."""
+def write_stat(
+    proc: Path,
+    pid: int,
+    name: str,
+    ppid: int,
+    ticks: tuple[int, int, int, int],
+    start: int = 12345,
+):
+    """A /proc/<pid>/stat line: utime, stime, cutime, cstime at fields 14-17, starttime at 22."""
     (proc / str(pid)).mkdir(parents=True, exist_ok=True)
-    fields = ["S", str(ppid), *["0"] * 9, *map(str, ticks), "20", "0", "1", "0", "12345"]
+    fields = ["S", str(ppid), *["0"] * 9, *map(str, ticks), "20", "0", "1", "0", str(start)]
     (proc / str(pid) / "stat").write_text(f"{pid} ({name}) {' '.join(fields)}\n")
 
 
@@ -32,7 +39,7 @@ def test_stat_fields_are_read_after_the_last_parenthesis_of_the_name():
 
     process = cpu.parse_stat(line)
 
-    assert (process.pid, process.ppid, process.name) == (42, 7, "a (b) c")
+    assert (process.pid, process.ppid, process.name, process.start) == (42, 7, "a (b) c", 99)
     assert process.seconds == pytest.approx((11 + 22 + 33 + 44) / TICK)
 
 
@@ -81,6 +88,38 @@ def test_usage_sums_each_group_and_leaves_the_rest_of_the_busy_time_to_other(tmp
     assert per_unit["workers"] == pytest.approx(1000 * 66 / TICK / 10)
     assert per_unit["busy"] == pytest.approx(1000 * 220 / TICK / 10)
     assert set(per_unit) == {"workers", "postgresql", "redis", "loadgen", "other", "busy"}
+
+
+def test_a_process_tree_that_exits_with_its_own_parent_leaves_no_negative_time(tmp_path):
+    """Another PostgreSQL cluster (a fault test's) stopping during the load: its postmaster and
+    backends are gone, reaped outside the group, so their time is in neither sample's sum."""
+    write_box(tmp_path, 0, 0, 0, 0)
+    write_stat(tmp_path, 200, "postgres", 1, (5, 5, 0, 0))
+    write_stat(tmp_path, 900, "pytest", 1, (100, 0, 0, 0))
+    write_stat(tmp_path, 600, "postgres", 900, (50, 10, 400, 40))  # the other postmaster
+    write_stat(tmp_path, 601, "postgres", 600, (70, 0, 0, 0))
+    before = cpu.sample(tmp_path)
+    for pid in (600, 601):
+        (tmp_path / str(pid) / "stat").unlink()
+    write_stat(tmp_path, 900, "pytest", 1, (100, 0, 570, 0))
+    write_stat(tmp_path, 200, "postgres", 1, (8, 5, 0, 0))
+
+    used = cpu.usage(before, cpu.sample(tmp_path), None, me=1)
+
+    assert used.groups["postgresql"] == pytest.approx(3 / TICK)
+
+
+def test_a_reused_pid_is_another_process(tmp_path):
+    write_box(tmp_path, 0, 0, 0, 0)
+    write_stat(tmp_path, 200, "postgres", 1, (5, 5, 0, 0))
+    write_stat(tmp_path, 201, "postgres", 200, (90, 0, 0, 0), start=1000)
+    before = cpu.sample(tmp_path)
+    write_stat(tmp_path, 200, "postgres", 1, (5, 5, 95, 0))  # 201 ended at 95 and was reaped
+    write_stat(tmp_path, 201, "postgres", 200, (4, 0, 0, 0), start=2000)  # a new backend
+
+    used = cpu.usage(before, cpu.sample(tmp_path), None, me=1)
+
+    assert used.groups["postgresql"] == pytest.approx((95 - 90 + 4) / TICK)
 
 
 def test_a_runs_usage_is_described_in_ms_per_unit_for_its_log_line():
