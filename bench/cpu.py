@@ -160,7 +160,10 @@ def usage(before: Sample, after: Sample, master: int | None, me: int | None = No
             if parent is None or group_of(parent, master, me) != group:
                 continue
         groups[group] -= process.seconds
-    return Usage(groups, after.busy - before.busy)
+    # An exited process's time read live and then as its parent's cutime may differ by a tick.
+    return Usage(
+        {name: max(0.0, seconds) for name, seconds in groups.items()}, after.busy - before.busy
+    )
 
 
 def readable(proc: Path = PROC) -> str | None:

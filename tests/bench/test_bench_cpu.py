@@ -213,3 +213,14 @@ def test_bench_load_measures_the_cpu_around_the_load_with_the_ports_master(monke
 
     assert seen == {"before": "before", "after": "after", "master": 70}
     assert result.cpu is not None and result.cpu.busy == 2.0
+
+
+def test_a_tick_lost_between_a_live_reading_and_the_parents_cutime_is_not_negative(tmp_path):
+    write_box(tmp_path, 0, 0, 0, 0)
+    write_stat(tmp_path, 200, "postgres", 1, (5, 5, 0, 0))
+    write_stat(tmp_path, 201, "postgres", 200, (50, 0, 0, 0))
+    before = cpu.sample(tmp_path)
+    (tmp_path / "201" / "stat").unlink()
+    write_stat(tmp_path, 200, "postgres", 1, (5, 5, 49, 0))
+
+    assert cpu.usage(before, cpu.sample(tmp_path), None, me=1).groups["postgresql"] == 0.0
