@@ -37,6 +37,7 @@ class FakeConnection:
     info: Info = field(default_factory=Info)
     closed: bool = False
     broken: bool = False
+    prepare_threshold: int | None = None
 
     def fileno(self) -> int:
         return self.sock.fileno()
@@ -119,6 +120,25 @@ def test_without_poll_select_tells_the_same(pair, monkeypatch):
     assert base._idle_and_quiet(connection) is True
     server.sendall(b"E")
     assert base._idle_and_quiet(connection) is False
+
+
+@pytest.mark.parametrize(
+    ("threshold", "errors", "closed"), [(2, True, True), (None, True, False), (2, False, False)]
+)
+def test_a_request_with_a_database_error_ends_a_connection_that_prepares_statements(
+    pair, wrapper, threshold, errors, closed
+):
+    # Why: tests/db/test_prepared_statements.py (a statement prepared before a migration).
+    connection, _ = pair
+    connection.prepare_threshold = threshold
+    wrapper.connection, wrapper.errors_occurred = connection, errors
+    with (
+        mock.patch.object(wrapper, "close") as close,
+        mock.patch.object(django_base.DatabaseWrapper, "close_if_unusable_or_obsolete") as django,
+    ):
+        wrapper.close_if_unusable_or_obsolete()
+    assert close.called is closed
+    assert django.called is not closed
 
 
 # --- on PostgreSQL ---------------------------------------------------------------------------

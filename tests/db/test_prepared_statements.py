@@ -88,3 +88,23 @@ def test_a_changed_column_type_fails_the_prepared_statement_until_the_connection
     migrate("ALTER TABLE h9_prepared ALTER COLUMN name TYPE text")
     connection.close()  # a restarted worker: a new connection, nothing prepared
     assert run(connection) == (1, "a")
+
+
+def test_after_a_request_with_a_database_error_the_next_one_gets_a_new_connection(
+    connection, migrate
+):
+    for _ in range(3):
+        run(connection)
+    migrate("ALTER TABLE h9_prepared ALTER COLUMN name TYPE varchar(20)")
+    with pytest.raises(NotSupportedError):
+        run(connection)  # one request fails, outside a transaction (a read in autocommit)
+    connection.close_if_unusable_or_obsolete()  # its end (request_finished)
+    assert run(connection) == (1, "a")  # the next one does not
+
+
+def test_a_request_without_errors_keeps_its_connection_and_statements(connection, migrate):
+    for _ in range(3):
+        run(connection)
+    before = prepared(connection)
+    connection.close_if_unusable_or_obsolete()
+    assert prepared(connection) == before

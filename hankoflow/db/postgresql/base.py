@@ -1,4 +1,5 @@
-"""Django's PostgreSQL backend whose connection health check usually sends nothing.
+"""Django's PostgreSQL backend whose connection health check usually sends nothing, and which
+replaces a connection after a database error when it prepares statements.
 
 With ``CONN_HEALTH_CHECKS`` Django checks a persistent connection before the first query of each
 request with ``SELECT 1``: a round trip that costs client and server CPU on every request (a
@@ -13,9 +14,13 @@ connection, a transaction open or failed, psycopg 2, an unexpected error) falls 
 
 What the socket cannot show: a server that vanished without closing (a host powered off, a
 network partition) leaves nothing to read, so the check says usable; the request's first query
-then fails as it would have without the check, and Django drops the connection at the end of
+then fails as it would have without the check, and the connection is dropped at the end of
 the request (errors_occurred), before the next one. Django's probe would have waited on such a
 server too, until TCP gave up.
+
+Prepared statements (``prepare_threshold`` in OPTIONS) outlive a migration on a persistent
+connection; ``close_if_unusable_or_obsolete()`` says why a request with a database error ends
+its connection.
 
 Only Django and psycopg are imported here: the bench's django-allauth peer uses this ENGINE from
 a virtualenv without hankoflow's dependencies.
@@ -38,6 +43,24 @@ class DatabaseWrapper(base.DatabaseWrapper):
         if is_psycopg3 and self.connection is not None and _idle_and_quiet(self.connection):
             return True
         return super().is_usable()
+
+    def close_if_unusable_or_obsolete(self) -> None:
+        """After a request with a database error, start the next one on a new connection.
+
+        A statement prepared before a migration changed the type of a column it reads fails
+        ("cached plan must not change result type") each time it runs outside a transaction,
+        until its connection closes: psycopg drops a connection's prepared statements on a
+        rollback, not after a failed statement in autocommit. So one request fails, not every
+        request until CONN_MAX_AGE. Database errors are rare; a reconnect after one is cheap.
+        """
+        if self.errors_occurred and _prepares_statements(self.connection):
+            self.close()
+            return
+        super().close_if_unusable_or_obsolete()
+
+
+def _prepares_statements(connection: object) -> bool:
+    return is_psycopg3 and getattr(connection, "prepare_threshold", None) is not None
 
 
 def _idle_and_quiet(connection: object) -> bool:
