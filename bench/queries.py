@@ -8,11 +8,13 @@ one to its ``request.user`` view with a session JWT go through Django's test ``C
 exist before counting (the steady state: the first login ever creates the key, and each process
 reads a public key at most once a minute).
 
-Transaction control is listed but not counted: it is one ``BEGIN``/``COMMIT`` pair per step
-whatever the step does (``BEGIN IMMEDIATE`` on SQLite with this project's ``transaction_mode``;
-``POST /login``'s single INSERT runs without one),
-plus ``SAVEPOINT``/``RELEASE`` for a nested ``atomic`` block, or for every block when the caller
-already holds a transaction (e.g. a test wrapped in one).
+Transaction control is listed but not counted. Django logs a ``BEGIN`` and a ``COMMIT`` for every
+``atomic`` block (``BEGIN IMMEDIATE`` on SQLite with this project's ``transaction_mode``), plus
+``SAVEPOINT``/``RELEASE`` for a nested block or for every block when the caller already holds a
+transaction (e.g. a test wrapped in one). On PostgreSQL psycopg sends ``BEGIN`` only with a
+block's first statement and ``COMMIT`` only after one, so the report also gives what libpq really
+sent (its own trace of the connection): a step that writes nothing but its flow sends neither
+(``hankoflow.services.lazy_transaction``), and the chains' totals add those round trips.
 
 ``bin/bench`` runs this module with the same settings and database as the server; the smoke test
 ``tests/bench/test_bench_smoke.py`` calls ``count_queries`` inside pytest-django.
@@ -24,6 +26,9 @@ import json
 import os
 import re
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 CAPABILITY_STEP_TARGET = 3  # at most this many SQL statements per register_client_capabilities
@@ -39,6 +44,10 @@ class StepQueries:
     name: str
     status: int
     sql: list[str] = field(default_factory=list)
+    # BEGIN/COMMIT/ROLLBACK really sent (libpq's trace; PostgreSQL only, else None). Django logs
+    # a BEGIN and a COMMIT for every atomic block, but psycopg sends them only around a block
+    # that ran a statement: a step that writes nothing but its flow sends neither.
+    control_sent: int | None = None
 
     @property
     def statements(self) -> list[str]:
@@ -133,9 +142,11 @@ def _chain(client, chain, inputs, prefix: str) -> tuple[list[StepQueries], str]:
     from django.test.utils import CaptureQueriesContext
 
     steps: list[StepQueries] = []
-    with CaptureQueriesContext(connection) as captured:
+    with CaptureQueriesContext(connection) as captured, _control_sent(connection) as sent:
         response = client.post("/login", data="", content_type="application/json")
-    steps.append(StepQueries(prefix + "POST /login (init)", response.status_code, _sql(captured)))
+    steps.append(
+        StepQueries(prefix + "POST /login (init)", response.status_code, _sql(captured), *sent)
+    )
     body = response.json()
     flow_id = body["actions"]["register_client_capabilities"]["href"].rsplit("%40", 1)[1]
 
@@ -149,14 +160,50 @@ def _chain(client, chain, inputs, prefix: str) -> tuple[list[StepQueries], str]:
         if href is None:  # the previous step did not reach its state: nothing to count
             steps.append(StepQueries(prefix + action, -1))
             continue
-        with CaptureQueriesContext(connection) as captured:
+        with CaptureQueriesContext(connection) as captured, _control_sent(connection) as sent:
             response = client.post(href, data=json.dumps(payload), content_type="application/json")
-        step = StepQueries(prefix + action, response.status_code, _sql(captured))
+        step = StepQueries(prefix + action, response.status_code, _sql(captured), *sent)
         body = response.json()
         if response.status_code == 200 and body.get("name") != reaches:
             step.status = -1  # answered, but not with the next state: not the step we wanted
         steps.append(step)
     return steps, flow_id
+
+
+@contextmanager
+def _control_sent(connection) -> Iterator[list[int | None]]:
+    """Counts the transaction control libpq sends in the block, from its own trace of the
+    connection (psycopg 3 sends BEGIN and COMMIT as simple queries); [None] elsewhere."""
+    found: list[int | None] = [None]
+    connection.ensure_connection()
+    pgconn = getattr(connection.connection, "pgconn", None)
+    if connection.vendor != "postgresql" or pgconn is None:
+        yield found
+        return
+    from psycopg import pq
+
+    with tempfile.TemporaryFile("w+") as trace:
+        pgconn.trace(trace.fileno())
+        pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+        try:
+            yield found
+        finally:
+            pgconn.untrace()
+            trace.seek(0)
+            sent = [line.split("\t") for line in trace.read().splitlines()]
+            found[0] = sum(
+                1
+                for fields in sent
+                if len(fields) > 3
+                and fields[0] == "F"
+                and fields[2].strip() == "Query"
+                and TRANSACTION_CONTROL.match(fields[3].strip().strip('"'))
+            )
+
+
+def _control_total(steps: list[StepQueries]) -> str:
+    sent = [step.control_sent for step in steps]
+    return "" if None in sent else f" + {sum(sent)} BEGIN/COMMIT sent"  # type: ignore[arg-type]
 
 
 def _sql(captured) -> list[str]:
@@ -167,7 +214,10 @@ def report(steps: list[StepQueries], vendor: str) -> str:
     lines = [f"SQL statements per request (in-process, Django test Client, {vendor}):"]
     for step in steps:
         extra = len(step.sql) - len(step.statements)
-        note = f" (+{extra} transaction-control, not counted)" if extra else ""
+        note = f" (+{extra} transaction-control logged, not counted" if extra else ""
+        if note and step.control_sent is not None:
+            note += f"; {step.control_sent} sent"
+        note += ")" if note else ""
         lines.append(f"  {step.name}: {len(step.statements)} statements, HTTP {step.status}{note}")
         for n, sql in enumerate(step.sql, 1):
             shown = sql if len(sql) <= SQL_WIDTH else sql[: SQL_WIDTH - 3] + "..."
@@ -178,6 +228,7 @@ def report(steps: list[StepQueries], vendor: str) -> str:
         "Password login chain: "
         + " + ".join(str(len(step.statements)) for step in chain)
         + f" = {sum(len(step.statements) for step in chain)} statements"
+        + _control_total(chain)
         + " (init, capabilities, identifier, method chooser, password)"
         + ("" if all(step.status == 200 for step in chain) else ": INCOMPLETE, see the statuses")
     )
@@ -188,6 +239,7 @@ def report(steps: list[StepQueries], vendor: str) -> str:
         "Passcode login chain: "
         + " + ".join(str(len(step.statements)) for step in passcode)
         + f" = {sum(len(step.statements) for step in passcode)} statements"
+        + _control_total(passcode)
         + " (init, capabilities, identifier, send the code, verify it)"
         + ("" if all(s.status == 200 for s in passcode) else ": INCOMPLETE, see the statuses")
     )

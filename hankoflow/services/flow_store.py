@@ -177,9 +177,10 @@ class _LockFirst:
     def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
         if not self.done and not self.connection.connection.autocommit:
             self.done = True  # also for the lock's own statement, which comes through here
-            execute(*self.lock, False, context)
-            if context["cursor"].fetchone() is None:
-                raise StaleFlowError("the flow changed since it was read")
+            with self.connection.cursor() as cursor:  # its own cursor: logged, counted
+                cursor.execute(*self.lock)
+                if cursor.fetchone() is None:
+                    raise StaleFlowError("the flow changed since it was read")
         return execute(sql, params, many, context)
 
 

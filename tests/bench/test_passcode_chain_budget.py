@@ -23,7 +23,9 @@ PASSCODE_CHAIN_BUDGET = {
     "POST /login (init)": 1,
     "register_client_capabilities": 2,
     "continue_with_login_identifier": 3,
-    "continue_to_passcode_confirmation": 6,
+    # + 1 on PostgreSQL: a step that writes locks its flow with its first statement, after an
+    # unlocked read (services.lazy_transaction), so light steps need no transaction at all.
+    "continue_to_passcode_confirmation": 6 + 1,
     "verify_passcode": 13 + 1,
 }
 
