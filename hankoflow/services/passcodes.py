@@ -120,13 +120,13 @@ def is_usable(passcode_id: str | None, email: str) -> bool:
     )
 
 
-def usable(passcode_id: str | None) -> QuerySet[Passcode]:
+def usable(passcode_id: str | None, *, now: datetime | None = None) -> QuerySet[Passcode]:
     """The passcode, if it is unexpired, unused and has tries left (``is_usable`` without the
-    address), as a query to read in another statement."""
+    address), as a query to read in another statement; ``now``: the clock's by default."""
     pk = _pk(passcode_id)
     if pk is None:
         return Passcode.objects.none()
-    now = clock.now()
+    now = clock.now() if now is None else now
     return Passcode.objects.filter(pk=pk, used_at__isnull=True, expires_at__gt=now).filter(
         tries__lt=MAX_TRIES
     )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -108,7 +109,7 @@ def _deliver(outbox_id: str, passcode_id: str | None = None) -> Delivery:
     with transaction.atomic(using=alias):
         now = clock.now()
         # The passcode's address while it works, read with the claim (NULL once it is dead).
-        known = {"passcode_email": _usable_email(passcode_id)} if passcode_id else None
+        known = {"passcode_email": _usable_email(passcode_id, now)} if passcode_id else None
         row = outbox_rows.claim_due(
             OutboxEmail,
             outbox_id,
@@ -178,8 +179,27 @@ def sweep(*, older_than: int = SWEEP_AFTER, limit: int = SWEEP_BATCH) -> SweepRe
     return SweepResult(**outcomes)
 
 
-def _usable_email(passcode_id: str) -> Subquery:
-    return Subquery(passcodes.usable(passcode_id).order_by().values("email")[:1])
+def _usable_email(passcode_id: str, now: datetime) -> outbox_rows.Read:
+    """The passcode's address while it is usable at ``now`` (``passcodes.usable``), else NULL,
+    read with the claim."""
+    key = Passcode._meta.pk.to_python(passcode_id) if _is_uuid(passcode_id) else None
+    return outbox_rows.Read(_usable_address, _USABLE_FIELDS, (key, now))
+
+
+def _usable_address(passcode_id: Any, now: datetime) -> Subquery:
+    usable = passcodes.usable(str(passcode_id), now=now)
+    return Subquery(usable.order_by().values("email")[:1])
+
+
+_USABLE_FIELDS = (Passcode._meta.pk, Passcode._meta.get_field("expires_at"))
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _dead_passcode(row: OutboxEmail, *, checked: bool = False) -> str | None:

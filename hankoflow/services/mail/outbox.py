@@ -59,10 +59,10 @@ def queue(
         "dedupe_key": dedupe_key,
     }
     alias = router.db_for_write(OutboxEmail)
+    row = OutboxEmail(**fields)
     if dedupe_key is None:
-        row = OutboxEmail.objects.using(alias).create(**fields)
+        rows.insert(row)  # written once per database, as ``_insert_unless_present``'s
     else:
-        row = OutboxEmail(**fields)
         if not _insert_unless_present(row, alias):
             return OutboxEmail.objects.using(alias).get(dedupe_key=dedupe_key)
     code = secret.get("code") if secret else None
