@@ -5,9 +5,10 @@ per model and database.
 entry) and an email's delivery (closing its outbox row) compiling cost more than running it.
 ``insert`` prepares the values as the ORM does (``pre_save`` fills defaults and ``auto_now``
 fields, ``get_db_prep_save`` adapts each value to the database) and sends the same statement;
-``update`` sends ``save(update_fields=...)``'s UPDATE. When anything listens to the model's
-``pre_save`` or ``post_save`` signal (a host project may), both save through the ORM instead, so
-the signals are sent as before.
+``update`` sends ``save(update_fields=...)``'s UPDATE (``prepared_update`` hands it to a caller
+that sends it within another statement). When anything listens to the model's ``pre_save`` or
+``post_save`` signal (a host project may), both save through the ORM instead, so the signals are
+sent as before.
 """
 
 from __future__ import annotations
@@ -48,18 +49,37 @@ def prepared_insert(obj: Model) -> tuple[str, str, list[Any]] | None:
 
 def update(obj: Model, fields: tuple[str, ...]) -> None:
     """``obj.save(update_fields=fields)`` for a stored instance, without compiling it."""
-    model = type(obj)
-    if _signals_heard(model):
+    prepared = prepared_update(obj, fields)
+    if prepared is None:
         obj.save(update_fields=fields)
         return
+    alias, sql, params = prepared
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def prepared_update(obj: Model, fields: tuple[str, ...]) -> tuple[str, str, list[Any]] | None:
+    """The database alias, UPDATE text and parameters that ``update`` sends, for a caller that
+    sends them within another statement. None when anything listens to the model's save
+    signals: save it through the ORM then."""
+    model = type(obj)
+    if _signals_heard(model) or not _own_columns(model, fields):
+        return None
     alias = obj._state.db or router.db_for_write(model, instance=obj)
     connection = connections[alias]
     meta = model._meta
     prepared = [meta.get_field(name) for name in fields] + [meta.pk]
     params = [field.get_db_prep_save(getattr(obj, field.attname), connection) for field in prepared]
-    sql = update_sql(model, alias, fields)  # quoted names of this model only; values are params
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    # Quoted names of this model only; values are params.
+    return alias, update_sql(model, alias, fields), params
+
+
+@functools.lru_cache(maxsize=32)
+def _own_columns(model: type[Model], fields: tuple[str, ...]) -> bool:
+    # A field of a parent table (multi-table inheritance) or a proxy's fields are not columns of
+    # the model's own table: the ORM saves those.
+    local = model._meta.local_concrete_fields
+    return all(model._meta.get_field(name) in local for name in fields)
 
 
 def _signals_heard(model: type[Model]) -> bool:

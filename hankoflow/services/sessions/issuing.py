@@ -26,7 +26,7 @@ from hankoflow.conf import settings
 from hankoflow.engine import RequestFacts
 from hankoflow.models import Account
 from hankoflow.models.sessions import Session
-from hankoflow.services import rows
+from hankoflow.services import last_login, rows
 from hankoflow.services.client_ip import valid_address
 from hankoflow.services.sessions import tokens
 from hankoflow.services.sessions.revocation import end, lock_account
@@ -115,11 +115,15 @@ def issue(
     # No savepoint: nothing here is caught and retried, so an error fails the caller's
     # transaction as a whole (the flow step answers technical_error); the block only makes sure
     # there is a transaction for the lock when the caller has none.
+    # ``user_logged_in`` follows (updating ``last_login``) only for real HTTP logins.
+    user = account.user if env is not None else None
     with transaction.atomic(savepoint=False):
         lock_account(account)
-        _store_within_limit(session, account, now, request=env.request if env else None, also=also)
+        _store_within_limit(
+            session, account, now, request=env.request if env else None, also=also, user=user
+        )
     if env is not None:
-        # Django's own login signal (updates ``last_login``); only for real HTTP logins.
+        # Django's own login signal (hankoflow's receiver for ``last_login``, see last_login).
         user_logged_in.send(sender=account.user.__class__, request=env.request, user=account.user)
     retention = retention_for(remember_me)
     return IssuedSession(
@@ -146,12 +150,15 @@ def _store_within_limit(
     *,
     request: HttpRequest | None,
     also: Model | None = None,
+    user: Model | None = None,
 ) -> None:
     """Store the new session and end the oldest active ones beyond ``SESSION.LIMIT``: the user
     keeps the newest LIMIT - 1 and the new one. Only the ids of the sessions past them come
     back, so a user under the limit (nearly every login) costs no model; on PostgreSQL the
     INSERT and that SELECT are one statement, with ``also``'s INSERT when it goes to the same
-    database and nothing listens to its save signals."""
+    database and nothing listens to its save signals, and with the UPDATE of ``user``'s
+    ``last_login`` (a sign-in that sends ``user_logged_in`` next) when
+    ``last_login.prepared_write`` allows it."""
     keep = max(int(settings.SESSION.LIMIT), 1) - 1
     prepared = rows.prepared_insert(session)
     alias = router.db_for_write(Session)
@@ -159,7 +166,10 @@ def _store_within_limit(
         extra = rows.prepared_insert(also) if also is not None else None
         if extra is not None and extra[0] != alias:
             extra = None
-        beyond = _store_and_list(session, prepared, now, keep, extra)
+        login = last_login.prepared_write(user, alias) if user is not None else None
+        beyond = _store_and_list(session, prepared, now, keep, extra, login[:2] if login else None)
+        if login is not None:
+            last_login.written(user, login[2])
         if extra is not None:
             rows.stored(also, alias)
         elif also is not None:
@@ -180,17 +190,22 @@ def _store_and_list(
     now: datetime,
     keep: int,
     extra: tuple[str, str, list[Any]] | None = None,
+    login: tuple[str, list[Any]] | None = None,
 ) -> list[Any]:
     """``_active_beyond`` and the new session's INSERT (and ``extra``'s, another row's prepared
-    INSERT) in one statement (PostgreSQL): the SELECT sees the rows as they were before the
-    INSERT, so the new session is never listed."""
+    INSERT, and ``login``, the user's prepared UPDATE of ``last_login``) in one statement
+    (PostgreSQL): the SELECT sees the rows as they were before the INSERT, so the new session is
+    never listed."""
     alias, _, insert_params = prepared
     connection = connections[alias]
     params = [*_beyond_params(connection, session.account_id, now, keep), *insert_params]
-    sql = _store_and_list_query(alias)
     if extra is not None:
         params += extra[2]
-        sql = _store_and_list_query(alias, extra[1])
+    if login is not None:
+        params += login[1]
+    sql = _store_and_list_query(
+        alias, extra[1] if extra is not None else None, login[0] if login is not None else None
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         found = [pk for (pk,) in cursor.fetchall()]
@@ -199,13 +214,17 @@ def _store_and_list(
 
 
 @functools.lru_cache(maxsize=8)
-def _store_and_list_query(alias: str, extra: str | None = None) -> str:
-    # ``extra``: an INSERT text from ``rows.insert_sql`` (quoted names only, values as params).
+def _store_and_list_query(alias: str, extra: str | None = None, login: str | None = None) -> str:
+    # ``extra``: an INSERT text from ``rows.insert_sql``, ``login`` an UPDATE text from
+    # ``rows.update_sql`` (quoted names only, values as params). The parameters follow the order
+    # of the texts. Which parts there are depends on settings and receivers, never on the
+    # account (PC-08).
     pk = connections[alias].ops.quote_name(_SESSION_PK.column)
     insert = rows.insert_sql(Session, alias)
     also = f", also AS ({extra})" if extra is not None else ""
+    seen = f", seen AS ({login})" if login is not None else ""
     return (
-        f"WITH beyond AS ({_active_beyond_query(alias)}), stored AS ({insert}){also}"  # noqa: S608
+        f"WITH beyond AS ({_active_beyond_query(alias)}), stored AS ({insert}){also}{seen}"  # noqa: S608
         f" SELECT {pk} FROM beyond"
     )
 
