@@ -66,7 +66,7 @@ def claim_due(
     if found is None:
         return None
     found = list(found)
-    for position, expression in enumerate(claim.columns):
+    for position, expression in claim.converted:  # as the ORM converts what it reads
         converters = connection.ops.get_db_converters(expression)
         for convert in converters + expression.get_db_converters(connection):
             found[position] = convert(found[position], expression, connection)
@@ -85,7 +85,9 @@ class _Claim:
     template: tuple[Any, ...]  # the compiled parameters, stand-ins included
     positions: tuple[int, ...]  # where each value goes: the row's key, then the reads' values
     fields: tuple[models.Field, ...]  # what prepares each value
-    columns: tuple[Any, ...]  # the selected expressions, for their converters
+    # The selected expressions that the backend or their field converts, by position. The
+    # converters themselves are taken from the connection at hand, as each thread has its own.
+    converted: tuple[tuple[int, Any], ...]
     attnames: tuple[str, ...]
 
 
@@ -127,7 +129,12 @@ def _claim_query(
         template=tuple(params),
         positions=tuple(params.index(value) for value in prepared),
         fields=fields,
-        columns=columns,
+        converted=tuple(
+            (position, expression)
+            for position, expression in enumerate(columns)
+            if connection.ops.get_db_converters(expression)
+            or expression.get_db_converters(connection)
+        ),
         attnames=tuple(field.attname for field in concrete),
     )
 
