@@ -3,7 +3,8 @@
 ``AUTH_USER_MODEL`` cannot change inside one process, so this starts pytest twice in
 subprocesses (in parallel): with ``custom_user.EmailUser`` (UUID key, email as login, no
 username) and ``custom_user.HandleUser`` (integer key, 20-character handle, no email column).
-Each runs tests/services/test_accounts.py, test_passwords.py and custom_user_checks.py.
+Each runs tests/services/test_accounts.py, test_passwords.py, custom_user_checks.py and
+last_login_checks.py.
 Run one by hand with
 ``pytest --ds=tests.custom_user.settings tests/custom_user/custom_user_checks.py``.
 """
@@ -21,6 +22,7 @@ TESTS = [
     "tests/services/test_accounts.py",
     "tests/services/test_passwords.py",
     "tests/custom_user/custom_user_checks.py",
+    "tests/custom_user/last_login_checks.py",
 ]
 
 
