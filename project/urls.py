@@ -8,6 +8,9 @@ from django.urls import include, path
 from project import views
 
 urlpatterns = [
+    # First: the Flow API and the public endpoints take most requests, and Django tries the
+    # patterns in order (none of these paths is one of the others below).
+    path("", include("hankoflow.urls")),
     path("admin/", admin.site.urls),
     path("protected/", views.protected, name="protected"),
     path("protected/logout/", views.logout, name="protected-logout"),
@@ -18,7 +21,6 @@ urlpatterns = [
     # The Passkey API, for projects that keep their own login (docs/passkey-api.md).
     path("passkeys/", include("hankoflow.api.passkeys.urls")),
     path("", include("hankoflow.web.urls")),
-    path("", include("hankoflow.urls")),
 ]
 
 handler404 = "hankoflow.api.public.errors.not_found"
