@@ -134,7 +134,7 @@ class FlowEngine:
             # must look like any other unknown flow (security-checks FL-01).
             return self.early_error(errors.OPERATION_NOT_PERMITTED)
         try:
-            with self.store.locked(ref.flow_id) as record:
+            with self.store.locked(ref.flow_id, ref.name) as record:
                 return self._execute_locked(ref, record, input_data, csrf_token, env, facts)
         except StaleFlowError:
             # Another request on this flow finished first; ours carries a now-rotated token.

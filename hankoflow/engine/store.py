@@ -41,9 +41,10 @@ class StaleFlowError(Exception):
 class FlowStore(Protocol):
     def create(self, record: FlowRecord) -> None: ...
 
-    def locked(self, flow_id: str) -> Any:
+    def locked(self, flow_id: str, action: str = "") -> Any:
         """Context manager: open the step's transaction and yield the record (None if unknown),
-        locked or to be saved under the version check.
+        locked or to be saved under the version check. ``action``: the name of the action the
+        step runs, a hint a store may use to choose how to read.
 
         A store that refuses rather than waits raises ``StaleFlowError`` for a busy flow."""
         ...
@@ -68,7 +69,7 @@ class MemoryFlowStore:
         self.records[record.id] = copy.deepcopy(record)
 
     @contextmanager
-    def locked(self, flow_id: str) -> Iterator[FlowRecord | None]:
+    def locked(self, flow_id: str, action: str = "") -> Iterator[FlowRecord | None]:
         with self._lock:
             stored = self.records.get(flow_id)
             yield copy.deepcopy(stored) if stored else None

@@ -107,15 +107,22 @@ class DjangoFlowStore:
             c.execute(sql.insert, params)
 
     @contextmanager
-    def locked(self, flow_id: str) -> Iterator[FlowRecord | None]:
+    def locked(self, flow_id: str, action: str = "") -> Iterator[FlowRecord | None]:
         connection = _connection()
         sql = _statements(connection)
-        if not lazy_transaction.begins_lazily(connection):
+        lazy = lazy_transaction.begins_lazily(connection)
+        if not lazy or _writes.get(action, False):
+            # Also on PostgreSQL for an action that wrote last time it ran here: BEGIN and the
+            # locking read cost one round trip less than the read, BEGIN and the lock.
+            counter = _Counter()
             with transaction.atomic(using=connection.alias):
                 with connection.cursor() as cursor:
                     cursor.execute(sql.select, (sql.uuid(flow_id),))
                     row = cursor.fetchone()
-                yield _to_record(flow_id, row, connection) if row else None
+                with connection.execute_wrapper(counter):
+                    yield _to_record(flow_id, row, connection) if row else None
+            if lazy and counter.statements:
+                _writes[action] = counter.statements > 1  # more than the flow's own UPDATE
             return
         # PostgreSQL outside any transaction: read without a lock. A step that runs a statement
         # first locks the row, still at the version read, so a rival that saved meanwhile stops
@@ -137,6 +144,8 @@ class DjangoFlowStore:
                 yield record
         finally:
             _deferred_save.reset(token)
+        if lock.done:
+            _writes[action] = True
         for pending in deferred:
             _update(connection, sql, pending)
 
@@ -163,6 +172,22 @@ class DjangoFlowStore:
 
 # The unlocked read's list of records to save after its block (see DjangoFlowStore.locked).
 _deferred_save: ContextVar[list[FlowRecord] | None] = ContextVar("deferred_save", default=None)
+
+
+# Per process, by action name: whether the action's last step here ran statements of its own.
+# Only a guess at how to read the next one: either way the step is just as safe.
+_writes: dict[str, bool] = {}
+
+
+class _Counter:
+    """An execute wrapper counting the statements it sees."""
+
+    def __init__(self) -> None:
+        self.statements = 0
+
+    def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        self.statements += 1
+        return execute(sql, params, many, context)
 
 
 class _LockFirst:

@@ -153,7 +153,7 @@ class RedisFlowStore:
             raise StaleFlowError(record.id)  # a random UUID that exists: never in practice
 
     @contextmanager
-    def locked(self, flow_id: str) -> Iterator[FlowRecord | None]:
+    def locked(self, flow_id: str, action: str = "") -> Iterator[FlowRecord | None]:
         cache, client = self._client()
         claim: _Claim | None = None
         try:

@@ -21,7 +21,7 @@ from django.test import Client
 
 from hankoflow.engine import StaleFlowError
 from hankoflow.models import Flow
-from hankoflow.services import lazy_transaction
+from hankoflow.services import flow_store, lazy_transaction
 from hankoflow.services.flow_store import DjangoFlowStore
 from tests.services.test_flow_store import make_record
 
@@ -32,6 +32,14 @@ pytestmark = [
 ]
 
 PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(autouse=True)
+def _no_guesses():
+    """Each test starts with the store guessing nothing about which actions write."""
+    flow_store._writes.clear()
+    yield
+    flow_store._writes.clear()
 
 
 @contextmanager
@@ -248,3 +256,37 @@ def test_under_repeatable_read_everything_stays_in_the_transaction(monkeypatch):
         with lazy_transaction.outside_transaction(connection), connection.cursor() as cursor:
             cursor.execute("SELECT 1")
         assert connection.connection.info.transaction_status == pq.TransactionStatus.INTRANS
+
+
+def test_an_action_that_wrote_is_read_with_a_lock_next_time(account_factory):
+    account_factory("jane@example.com", password=PASSWORD)
+    account_factory("joe@example.com", password=PASSWORD)
+    for email, guessed in (("jane@example.com", False), ("joe@example.com", True)):
+        client = Client()
+        state = post(client, to_chooser(client, email), "continue_to_password_login", {})
+        with wire() as sent:
+            state = post(client, state, "password_login", {"password": PASSWORD})
+        assert state["name"] == "success", state
+        flow_reads = [s for s in sent if s.startswith('SELECT "name", "stash"')]
+        if guessed:  # BEGIN, then the locking read: no unlocked read, no separate lock
+            assert sent[0] == "BEGIN" and flow_reads == [sent[1]], sent
+            assert "FOR UPDATE" in sent[1] and not any(s.startswith("SELECT 1 ") for s in sent)
+        else:  # the first time: the unlocked read, then BEGIN and the lock
+            assert flow_reads == [sent[0]] and sent[1] == "BEGIN", sent
+            assert sent[2].startswith("SELECT 1 ") and "FOR UPDATE" in sent[2], sent
+        assert flow_store._writes["password_login"] is True
+
+
+def test_an_action_guessed_wrong_is_unlearned_after_one_step():
+    store, flow_id = created()
+    flow_store._writes["go"] = True
+    with wire() as sent, store.locked(flow_id, "go") as record:
+        record.version += 1
+        store.save(record)
+    assert control(sent) == ["BEGIN", "COMMIT"], sent  # the guess: a transaction
+    assert flow_store._writes["go"] is False
+    with wire() as sent, store.locked(flow_id, "go") as record:
+        record.version += 1
+        store.save(record)
+    assert control(sent) == [], sent
+    assert Flow.objects.get(id=flow_id).version == 2
