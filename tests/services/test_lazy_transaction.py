@@ -12,7 +12,7 @@ import json
 import tempfile
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
@@ -138,53 +138,51 @@ def advance(store: DjangoFlowStore, flow_id: str, label: str) -> None:
         store.save(record)
 
 
-def test_a_rival_saving_first_makes_the_deferred_save_stale():
-    store, flow_id = created()
-    read, rival_done = threading.Event(), threading.Event()
+def start_rival(store: DjangoFlowStore, flow_id: str) -> Callable[[], None]:
+    """A rival step waiting in another thread (its own connection); the returned call lets it
+    save the flow and returns once it has."""
+    go, done = threading.Event(), threading.Event()
 
     def rival() -> None:
-        read.wait(10)
+        go.wait(10)
         try:
             advance(store, flow_id, "rival")
         finally:
             connection.close()
-            rival_done.set()
+            done.set()
 
     thread = threading.Thread(target=rival)
     thread.start()
+
+    def release() -> None:
+        go.set()
+        assert done.wait(10)
+        thread.join(10)
+
+    return release
+
+
+def test_a_rival_saving_first_makes_the_deferred_save_stale():
+    store, flow_id = created()
+    rival_saves = start_rival(store, flow_id)
     with pytest.raises(StaleFlowError), store.locked(flow_id) as record:
-        read.set()
-        assert rival_done.wait(10)
+        rival_saves()
         record.version += 1
         record.history.append({"action": "late"})
         store.save(record)  # deferred: the block sent nothing
-    thread.join(10)
     row = Flow.objects.get(id=flow_id)
     assert row.version == 1 and row.history[-1] == {"action": "rival"}
 
 
 def test_a_rival_saving_first_stops_a_writing_step_at_its_first_statement(account_factory):
     store, flow_id = created()
-    read, rival_done = threading.Event(), threading.Event()
     account = account_factory("jane@example.com")
-
-    def rival() -> None:
-        read.wait(10)
-        try:
-            advance(store, flow_id, "rival")
-        finally:
-            connection.close()
-            rival_done.set()
-
-    thread = threading.Thread(target=rival)
-    thread.start()
+    rival_saves = start_rival(store, flow_id)
     with pytest.raises(StaleFlowError), store.locked(flow_id):
-        read.set()
-        assert rival_done.wait(10)
+        rival_saves()
         account.name = "written by the losing step"
         account.save(update_fields=["name"])  # its first statement: the lock stops it
         pytest.fail("the step went on after its flow had changed")
-    thread.join(10)
     account.refresh_from_db()
     assert account.name != "written by the losing step"
     assert Flow.objects.get(id=flow_id).version == 1
