@@ -26,10 +26,11 @@ import json
 import os
 import re
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+
+from bench.wire import sent_statements
 
 CAPABILITY_STEP_TARGET = 3  # at most this many SQL statements per register_client_capabilities
 SQL_WIDTH = 150  # characters of each statement shown in the report
@@ -172,33 +173,13 @@ def _chain(client, chain, inputs, prefix: str) -> tuple[list[StepQueries], str]:
 
 @contextmanager
 def _control_sent(connection) -> Iterator[list[int | None]]:
-    """Counts the transaction control libpq sends in the block, from its own trace of the
-    connection (psycopg 3 sends BEGIN and COMMIT as simple queries); [None] elsewhere."""
+    """Counts the transaction control libpq sends in the block (``bench.wire``; psycopg 3 sends
+    BEGIN and COMMIT as simple queries); [None] elsewhere."""
     found: list[int | None] = [None]
-    connection.ensure_connection()
-    pgconn = getattr(connection.connection, "pgconn", None)
-    if connection.vendor != "postgresql" or pgconn is None:
+    with sent_statements(connection) as sent:
         yield found
-        return
-    from psycopg import pq
-
-    with tempfile.TemporaryFile("w+") as trace:
-        pgconn.trace(trace.fileno())
-        pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
-        try:
-            yield found
-        finally:
-            pgconn.untrace()
-            trace.seek(0)
-            sent = [line.split("\t") for line in trace.read().splitlines()]
-            found[0] = sum(
-                1
-                for fields in sent
-                if len(fields) > 3
-                and fields[0] == "F"
-                and fields[2].strip() == "Query"
-                and TRANSACTION_CONTROL.match(fields[3].strip().strip('"'))
-            )
+    if sent is not None:
+        found[0] = sum(1 for text in sent if TRANSACTION_CONTROL.match(text))
 
 
 def _control_total(steps: list[StepQueries]) -> str:

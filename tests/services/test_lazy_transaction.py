@@ -9,7 +9,6 @@ rival that saves first makes the later save stale (403), whichever path saved it
 from __future__ import annotations
 
 import json
-import tempfile
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -19,6 +18,7 @@ import pytest
 from django.db import connection, transaction
 from django.test import Client
 
+from bench.wire import sent_statements
 from hankoflow.engine import StaleFlowError
 from hankoflow.models import Flow
 from hankoflow.services import flow_store, lazy_transaction
@@ -44,34 +44,11 @@ def _no_guesses():
 
 @contextmanager
 def wire() -> Iterator[list[str]]:
-    """The frontend messages libpq sends on Django's connection inside the block: ``Query``
-    and ``Parse`` texts, e.g. ``BEGIN`` or the flow's ``UPDATE``."""
-    from psycopg import pq
-
-    sent: list[str] = []
-    connection.ensure_connection()
-    raw = connection.connection
-    pgconn, threshold = raw.pgconn, raw.prepare_threshold
-    raw.prepare_threshold = None  # a prepared statement's Bind names it, without its text
-    with tempfile.TemporaryFile("w+") as trace:
-        pgconn.trace(trace.fileno())
-        pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
-        try:
-            yield sent
-        finally:
-            pgconn.untrace()
-            raw.prepare_threshold = threshold
-            trace.seek(0)
-            for line in trace.read().splitlines():
-                direction, _, kind, *rest = line.split("\t")
-                kind = kind.strip()
-                if direction != "F" or kind not in ("Query", "Parse"):
-                    continue
-                # Query "<text>"; Parse "<statement name>" "<text>" <parameter types>
-                field = rest[0].strip() if rest else '""'
-                if kind == "Parse":
-                    field = field[field.index('"', 1) + 1 :].strip()
-                sent.append(field[1:-1] if kind == "Query" else field[1:])
+    """The statements libpq sends on Django's connection inside the block (``bench.wire``),
+    e.g. ``BEGIN`` or the flow's ``UPDATE``."""
+    with sent_statements(connection) as sent:
+        assert sent is not None
+        yield sent
 
 
 def control(sent: list[str]) -> list[str]:
