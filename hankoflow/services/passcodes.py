@@ -111,7 +111,7 @@ def is_usable(passcode_id: str | None, email: str) -> bool:
 
     The SendPasscode hook asks this to decide whether the code already sent still stands.
     """
-    row = _load(_pk(passcode_id))
+    row = _load(passcode_key(passcode_id))
     return (
         row is not None
         and _alive(row, clock.now())
@@ -123,7 +123,7 @@ def is_usable(passcode_id: str | None, email: str) -> bool:
 def usable(passcode_id: str | None, *, now: datetime | None = None) -> QuerySet[Passcode]:
     """The passcode, if it is unexpired, unused and has tries left (``is_usable`` without the
     address), as a query to read in another statement; ``now``: the clock's by default."""
-    pk = _pk(passcode_id)
+    pk = passcode_key(passcode_id)
     if pk is None:
         return Passcode.objects.none()
     now = clock.now() if now is None else now
@@ -146,7 +146,7 @@ def verify(passcode_id: str, code: str, *, ip: str) -> VerifyResult:
 
 
 def _verify(passcode_id: str, code: str, ip: str, now: datetime) -> VerifyResult:
-    pk = _pk(passcode_id)
+    pk = passcode_key(passcode_id)
     # The try is counted before the comparison (security-checks PC-04), in the same UPDATE as
     # the consumption a right code needs. It locks the row until the transaction ends: every
     # other verification of this passcode waits there and then finds what this one left.
@@ -197,7 +197,8 @@ def _refuse(code: str, result: VerifyResult) -> VerifyResult:
     return result
 
 
-def _pk(passcode_id: str | None) -> uuid.UUID | None:
+def passcode_key(passcode_id: str | None) -> uuid.UUID | None:
+    """The primary key a passcode id names; None when it is missing or not a UUID."""
     if not passcode_id:
         return None
     try:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import smtplib
-import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -182,7 +181,7 @@ def sweep(*, older_than: int = SWEEP_AFTER, limit: int = SWEEP_BATCH) -> SweepRe
 def _usable_email(passcode_id: str, now: datetime) -> outbox_rows.Read:
     """The passcode's address while it is usable at ``now`` (``passcodes.usable``), else NULL,
     read with the claim."""
-    key = Passcode._meta.pk.to_python(passcode_id) if _is_uuid(passcode_id) else None
+    key = passcodes.passcode_key(passcode_id)
     return outbox_rows.Read(_usable_address, _USABLE_FIELDS, (key, now))
 
 
@@ -192,14 +191,6 @@ def _usable_address(passcode_id: Any, now: datetime) -> Subquery:
 
 
 _USABLE_FIELDS = (Passcode._meta.pk, Passcode._meta.get_field("expires_at"))
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
 
 
 def _dead_passcode(row: OutboxEmail, *, checked: bool = False) -> str | None:
