@@ -160,9 +160,10 @@ def _store_within_limit(
     ``last_login`` (a sign-in that sends ``user_logged_in`` next) when
     ``last_login.prepared_write`` allows it."""
     keep = max(int(settings.SESSION.LIMIT), 1) - 1
-    prepared = rows.prepared_insert(session)
     alias = router.db_for_write(Session)
-    if prepared is not None and connections[alias].vendor == "postgresql":
+    one_statement = connections[alias].vendor == "postgresql"
+    prepared = rows.prepared_insert(session) if one_statement else None
+    if prepared is not None:
         extra = rows.prepared_insert(also) if also is not None else None
         if extra is not None and extra[0] != alias:
             extra = None
