@@ -18,7 +18,7 @@ one flow at once exactly one completes the step and the other gets the documente
   rotated. SQLite has no row locks; its ``BEGIN IMMEDIATE`` serialises the writers, and the
   version check refuses the loser's update just the same.
 
-Every request of a login chain pays for this store, so its three statements are written out once
+Every request of a login chain pays for this store, so its statements are written out once
 per database (from the models' table and column names) and run with parameters only: building
 them through the ORM on each step cost more than the database round trips. Reads through the ORM
 (flow inspection, the funnel) see the same rows.
@@ -33,7 +33,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
@@ -115,13 +115,14 @@ class DjangoFlowStore:
             # Also on PostgreSQL for an action that wrote last time it ran here: BEGIN and the
             # locking read cost one round trip less than the read, BEGIN and the lock.
             counter = _Counter()
+            counting = connection.execute_wrapper(counter) if lazy else nullcontext()
             with transaction.atomic(using=connection.alias):
                 with connection.cursor() as cursor:
                     cursor.execute(sql.select, (sql.uuid(flow_id),))
                     row = cursor.fetchone()
-                with connection.execute_wrapper(counter):
+                with counting:
                     yield _to_record(flow_id, row, connection) if row else None
-            if lazy and counter.statements:
+            if counter.statements:
                 _writes[action] = counter.statements > 1  # more than the flow's own UPDATE
             return
         # PostgreSQL outside any transaction: read without a lock. A step that runs a statement

@@ -29,8 +29,7 @@ def begins_lazily(connection: BaseDatabaseWrapper) -> bool:
     if connection.vendor != "postgresql" or connection.in_atomic_block:
         return False
     connection.ensure_connection()
-    raw = connection.connection
-    return raw is not None and hasattr(raw, "info") and _read_committed(raw)
+    return _psycopg_read_committed(connection.connection)
 
 
 def started(connection: BaseDatabaseWrapper) -> bool:
@@ -50,9 +49,7 @@ def outside_transaction(connection: BaseDatabaseWrapper) -> Iterator[None]:
     if (
         connection.vendor != "postgresql"
         or not connection.in_atomic_block
-        or raw is None
-        or not hasattr(raw, "info")
-        or not _read_committed(raw)
+        or not _psycopg_read_committed(raw)
         or started(connection)
     ):
         yield
@@ -64,7 +61,10 @@ def outside_transaction(connection: BaseDatabaseWrapper) -> Iterator[None]:
         raw.autocommit = False
 
 
-def _read_committed(raw: object) -> bool:
+def _psycopg_read_committed(raw: object) -> bool:
+    """Whether ``raw`` is a psycopg 3 connection at READ COMMITTED."""
+    if raw is None or not hasattr(raw, "info"):
+        return False
     from psycopg import IsolationLevel
 
     return getattr(raw, "isolation_level", None) in (None, IsolationLevel.READ_COMMITTED)
