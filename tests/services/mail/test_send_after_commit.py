@@ -26,7 +26,12 @@ CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "BEGIN", "COMMIT")
 def queue_passcode(flow_id: str | None = None) -> tuple[passcodes.IssuedPasscode, OutboxEmail]:
     """A passcode and its pending email, as ``steps.deliver_passcode`` writes them."""
     issued = passcodes.issue(email=EMAIL, flow_id=flow_id or str(uuid.uuid4()))
-    row = mail.queue(
+    return issued, queue_email(issued)
+
+
+def queue_email(issued: passcodes.IssuedPasscode) -> OutboxEmail:
+    """The passcode's email queued, as ``steps.deliver_passcode`` queues it."""
+    return mail.queue(
         "login",
         to=EMAIL,
         language="en",
@@ -34,7 +39,6 @@ def queue_passcode(flow_id: str | None = None) -> tuple[passcodes.IssuedPasscode
         secret={"code": issued.code},
         dedupe_key=mail.passcode_dedupe_key(issued.id),
     )
-    return issued, row
 
 
 def statements(run) -> list[str]:
@@ -139,14 +143,7 @@ def test_save_signals_are_sent_when_a_host_listens(mailoutbox):
     try:
         issued, row = queue_passcode()
         assert mail.deliver(str(row.pk), passcode_id=issued.id).outcome == "sent"
-        again = mail.queue(
-            "login",
-            to=EMAIL,
-            language="en",
-            context={},
-            secret={"code": issued.code},
-            dedupe_key=mail.passcode_dedupe_key(issued.id),
-        )
+        again = queue_email(issued)
     finally:
         post_save.disconnect(listener, sender=OutboxEmail)
 
