@@ -2,16 +2,17 @@
 
 At ``--scale N`` ``bin/bench`` seeds N times the users (``SEED_USERS``, 15,000 at 10) and
 sessions, and before the server starts this module adds ``N x FLOWS_PER_SCALE`` login flows in
-``preflight`` (50,000 at 10; a default run itself leaves some thousands), half of them expired:
+``login_init`` (50,000 at 10; a default run itself leaves some thousands), half of them expired:
 abandoned flows older than ``FLOW.TTL``, which is what a busy server's table holds between two
 cleanups. After the scenarios ``bin/bench`` prints the row counts and sizes of the flow, session
 and audit log tables (``python -m bench.scale sizes``), runs ``manage.py hankoflow_cleanup`` and
 prints them again: the expired flows go, the table keeps only live ones.
 
-The flows: one is made through the app (Django's test ``Client`` posting ``/login``, with the
-bench's settings) and copied row by row (``bulk_create``, new ids and CSRF hashes; a bench fixture
-written outside the services, as ``bench.seed --remove`` deletes outside them); the expired share
-then gets ``created_at``/``expires_at`` one TTL and an hour in the past.
+The flows: one is made through the app (Django's test ``Client`` posting ``/login`` and its
+first action, which stores it, with the bench's settings) and copied row by row (``bulk_create``,
+new ids and CSRF hashes; a bench fixture written outside the services, as ``bench.seed --remove``
+deletes outside them); the expired share then gets ``created_at``/``expires_at`` one TTL and an
+hour in the past.
 
 PostgreSQL sizes are ``pg_total_relation_size`` (table, indexes and TOAST). A DELETE frees rows
 for reuse but gives no space back to the filesystem until a VACUUM truncates the end of the
@@ -37,7 +38,8 @@ BATCH = 2000
 
 
 def add_flows(count: int, expired: int) -> None:
-    """``count`` login flows in ``preflight``, ``expired`` of them past their TTL."""
+    """``count`` login flows in ``login_init`` (a flow is stored from its first action),
+    ``expired`` of them past their TTL."""
     from django.db import transaction
     from django.test import Client
 
@@ -49,7 +51,12 @@ def add_flows(count: int, expired: int) -> None:
     )
     if answer.status_code != 200:
         raise RuntimeError(f"POST /login answered {answer.status_code}: {answer.content[:200]!r}")
-    href = answer.json()["actions"]["register_client_capabilities"]["href"]
+    state = answer.json()
+    href = state["actions"]["register_client_capabilities"]["href"]
+    body = {"input_data": {"webauthn_available": False}, "csrf_token": state["csrf_token"]}
+    answer = Client().post(href, json.dumps(body), content_type="application/json")
+    if answer.status_code != 200:
+        raise RuntimeError(f"{href} answered {answer.status_code}: {answer.content[:200]!r}")
     model = Flow.objects.get(id=href.rsplit("%40", 1)[1])
     ids: list[uuid.UUID] = []
     for start in range(0, count, BATCH):

@@ -35,6 +35,11 @@ DEFAULTS: dict[str, Any] = {
         "TTL": 24 * 3600,
         # Larger request bodies on the flow endpoints are refused with 413.
         "MAX_BODY_SIZE": 64 * 1024,
+        # Not in Hanko. False: a flow whose start changes nothing (login, registration) is
+        # stored at its first action, so POST /login writes nothing (engine/unstored_start.py).
+        # True: every flow is stored when it starts, as Hanko does; flow inspection and the
+        # funnel then also count clients that started a flow and never acted.
+        "STORE_AT_START": False,
     },
     # Not in Hanko: where flows are kept between steps (hankoflow/services/flow_store.py).
     # "database": the hankoflow_flow table, each step locking its row. "redis": a Redis hash per

@@ -7,13 +7,7 @@ It knows nothing of HTTP, Django or Hanko's particular flows: flows are declared
 
 from hankoflow.engine.action import Action, Back, Hook, Skip
 from hankoflow.engine.context import ActionSetup, FlowContext
-from hankoflow.engine.executor import (
-    ActionRef,
-    FlowEngine,
-    hash_token,
-    new_csrf_token,
-    random_alphanumeric,
-)
+from hankoflow.engine.executor import ActionRef, FlowEngine
 from hankoflow.engine.flow import Flow, FlowDefinition, StateDefinition, SubFlow, UnknownStateError
 from hankoflow.engine.inputs import MISSING, AllowedValue, Input
 from hankoflow.engine.outcome import Continue, Fail, Outcome, Revert, StepRefused
@@ -21,6 +15,7 @@ from hankoflow.engine.request import RequestFacts
 from hankoflow.engine.result import ActionView, FlowResult
 from hankoflow.engine.stash import HistoryItem, Stash
 from hankoflow.engine.store import FlowRecord, FlowStore, MemoryFlowStore, StaleFlowError
+from hankoflow.engine.tokens import hash_token, new_csrf_token, random_alphanumeric
 
 __all__ = [
     "MISSING",

@@ -8,19 +8,16 @@ token, and describes the resulting state as a neutral ``FlowResult``.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 import re
-import secrets
-import string
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from hankoflow.engine import errors
+from hankoflow.engine import errors, unstored_start
 from hankoflow.engine.action import Action
 from hankoflow.engine.context import ActionSetup, FlowContext
 from hankoflow.engine.errors import FlowError
@@ -31,34 +28,11 @@ from hankoflow.engine.request import RequestFacts
 from hankoflow.engine.result import ActionView, FlowResult
 from hankoflow.engine.stash import HistoryItem, Stash
 from hankoflow.engine.store import FlowRecord, FlowStore, StaleFlowError
+from hankoflow.engine.tokens import hash_token, new_csrf_token
 
 logger = logging.getLogger("hankoflow.engine")
 
-CSRF_LENGTH = 32
 UUID_PATTERN = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
-ALPHANUMERIC = string.digits + string.ascii_letters
-# Random bytes to characters: byte b becomes ALPHANUMERIC[b % 62]; the 8 bytes from 248 (4 x 62)
-# up are dropped, so every character stays equally likely.
-_ALPHANUMERIC_TABLE = bytes(ord(ALPHANUMERIC[b % len(ALPHANUMERIC)]) for b in range(256))
-_UNEVEN_BYTES = bytes(range(256 - 256 % len(ALPHANUMERIC), 256))
-
-
-def random_alphanumeric(length: int) -> str:
-    """``length`` characters drawn uniformly from digits and ASCII letters (CSRF tokens, request
-    ids): one read of the system's randomness, where ``secrets.choice`` made one per character."""
-    drawn = b""
-    while len(drawn) < length:
-        drawn += secrets.token_bytes(length + 8).translate(_ALPHANUMERIC_TABLE, _UNEVEN_BYTES)
-    return drawn[:length].decode()
-
-
-def new_csrf_token() -> str:
-    return random_alphanumeric(CSRF_LENGTH)
-
-
-def hash_token(token: str) -> str:
-    """Stores keep only this digest, so a leaked row cannot be replayed."""
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -86,32 +60,43 @@ class FlowEngine:
         *,
         ttl_seconds: int | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        start_keys: Sequence[bytes] = (),
     ) -> None:
+        """``start_keys``: with them, a start that changes nothing is not stored until the
+        first action (``unstored_start``); the first key makes start tokens, all check them."""
         self.definition = definition
         self.store = store
         self.ttl = timedelta(seconds=ttl_seconds or definition.ttl_seconds)
         self.now = now
+        self.start_keys = tuple(start_keys)
 
     # --- public API ----------------------------------------------------------------------------
 
     def start(
         self, env: RequestFacts | None = None, facts: dict[str, Any] | None = None
     ) -> FlowResult:
-        """Create a flow in its first initial state (its before-state hooks run)."""
+        """Start a flow in its first initial state (its before-state hooks run). It is stored
+        now, or, with ``start_keys`` and a start that changed nothing, at its first action."""
         first, *rest = self.definition.initial_states
-        flow_id = str(uuid.uuid4())
+        started = self.now()
+        flow_id = unstored_start.new_flow_id(started)
         ctx = FlowContext(self.definition, flow_id, Stash(state=first, scheduled=rest), env)
         try:
             self._run_before_state(ctx, first)
+            if self.start_keys and self._untouched(ctx):
+                csrf_token = unstored_start.start_token(
+                    self.start_keys[0], self.definition.name, flow_id
+                )
+                return self._render(ctx, csrf_token)
             csrf_token = new_csrf_token()
             record = FlowRecord(
                 id=flow_id,
                 flow_name=self.definition.name,
                 stash=ctx.stash,
                 csrf_token_hash=hash_token(csrf_token),
-                expires_at=self.now() + self.ttl,
+                expires_at=started + self.ttl,
                 facts=dict(facts or {}),
-                history=[self._event(None, None, first, ctx.flow_error, env)],
+                history=[self._event(None, None, first, ctx.flow_error, env, at=started)],
             )
             self.store.create(record)
         except Exception:
@@ -134,7 +119,8 @@ class FlowEngine:
             # must look like any other unknown flow (security-checks FL-01).
             return self.early_error(errors.OPERATION_NOT_PERMITTED)
         try:
-            with self.store.locked(ref.flow_id, ref.name) as record:
+            new = self._unstored(ref.flow_id, csrf_token, env)
+            with self.store.locked(ref.flow_id, ref.name, new=new) as record:
                 return self._execute_locked(ref, record, input_data, csrf_token, env, facts)
         except StaleFlowError:
             # Another request on this flow finished first; ours carries a now-rotated token.
@@ -142,6 +128,11 @@ class FlowEngine:
         except Exception:
             logger.exception("action %s on flow %s failed", ref.name, ref.flow_id)
             return self.early_error(errors.TECHNICAL)
+
+    def unstored(self, flow_id: str, csrf_token: str) -> FlowRecord | None:
+        """The record of a flow started without storing it, when ``csrf_token`` is its start
+        token; None otherwise (a stored flow's token, a forged one, another flow's)."""
+        return self._unstored(flow_id, csrf_token, None)
 
     def early_error(self, error: FlowError) -> FlowResult:
         """An answer that leaves any flow untouched (flow-api.md §1.6.4)."""
@@ -298,6 +289,42 @@ class FlowEngine:
         self._run_hooks(ctx, self.definition.before_each_action)
         self._run_before_state(ctx, item.state)
 
+    # --- starts stored at the first action (unstored_start) -----------------------------------
+
+    def _untouched(self, ctx: FlowContext) -> bool:
+        """Whether the start hooks left the flow as declared, so its first action can rebuild
+        it from the id and the token alone."""
+        first, *rest = self.definition.initial_states
+        declared = Stash(state=first, scheduled=rest)
+        return (
+            ctx.flow_error is None
+            and not ctx.effects.items
+            and ctx.stash.to_dict(copy=False) == declared.to_dict(copy=False)
+        )
+
+    def _unstored(
+        self, flow_id: str, csrf_token: str, env: RequestFacts | None
+    ) -> FlowRecord | None:
+        if not self.start_keys or not csrf_token:
+            return None
+        started = unstored_start.started_at(flow_id)
+        if started is None or started > self.now() + unstored_start.CLOCK_SKEW:
+            return None
+        if not unstored_start.is_start_token(
+            self.start_keys, self.definition.name, flow_id, csrf_token
+        ):
+            return None
+        first, *rest = self.definition.initial_states
+        return FlowRecord(
+            id=flow_id,
+            flow_name=self.definition.name,
+            stash=Stash(state=first, scheduled=rest),
+            csrf_token_hash=hash_token(csrf_token),
+            expires_at=started + self.ttl,
+            history=[self._event(None, None, first, None, env, at=started)],
+            stored=False,
+        )
+
     # --- hooks ---------------------------------------------------------------------------------
 
     def _run_before_state(self, ctx: FlowContext, state: str) -> None:
@@ -364,10 +391,11 @@ class FlowEngine:
         error: FlowError | None,
         env: RequestFacts | None,
         inputs: list[str] | None = None,
+        at: datetime | None = None,
     ) -> dict[str, Any]:
         """One step for the flow inspection: declared input names only, never their values."""
         return {
-            "at": self.now().isoformat(),
+            "at": (at or self.now()).isoformat(),
             "action": action,
             "from": from_state,
             "to": to_state,

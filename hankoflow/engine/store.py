@@ -32,6 +32,7 @@ class FlowRecord:
     version: int = 0
     facts: dict[str, Any] = field(default_factory=dict)  # caller's extras, e.g. the language
     history: list[dict[str, Any]] = field(default_factory=list)  # steps taken, oldest first
+    stored: bool = True  # False: started without storing it, at its first action (unstored_start)
 
 
 class StaleFlowError(Exception):
@@ -41,16 +42,22 @@ class StaleFlowError(Exception):
 class FlowStore(Protocol):
     def create(self, record: FlowRecord) -> None: ...
 
-    def locked(self, flow_id: str, action: str = "") -> Any:
+    def locked(self, flow_id: str, action: str = "", new: FlowRecord | None = None) -> Any:
         """Context manager: open the step's transaction and yield the record (None if unknown),
         locked or to be saved under the version check. ``action``: the name of the action the
         step runs, a hint a store may use to choose how to read.
+
+        ``new``: the flow is one the engine started without storing it (``stored`` False), at
+        what its client says is the first action. The store yields ``new`` without reading and
+        stores it with the step, refusing the step (``StaleFlowError``) if a flow with its id
+        exists by then, whoever stored it: its start token was used already.
 
         A store that refuses rather than waits raises ``StaleFlowError`` for a busy flow."""
         ...
 
     def save(self, record: FlowRecord) -> None:
-        """Write the record if its stored version is ``record.version - 1``."""
+        """Write the record if its stored version is ``record.version - 1``, or, for a record
+        not stored yet, if no flow has its id."""
         ...
 
     def peek(self, flow_id: str) -> FlowRecord | None:
@@ -69,9 +76,16 @@ class MemoryFlowStore:
         self.records[record.id] = copy.deepcopy(record)
 
     @contextmanager
-    def locked(self, flow_id: str, action: str = "") -> Iterator[FlowRecord | None]:
+    def locked(
+        self, flow_id: str, action: str = "", new: FlowRecord | None = None
+    ) -> Iterator[FlowRecord | None]:
         with self._lock:
             stored = self.records.get(flow_id)
+            if new is not None:
+                if stored is not None:
+                    raise StaleFlowError(flow_id)
+                yield new
+                return
             yield copy.deepcopy(stored) if stored else None
 
     def peek(self, flow_id: str) -> FlowRecord | None:
@@ -80,6 +94,10 @@ class MemoryFlowStore:
 
     def save(self, record: FlowRecord) -> None:
         stored = self.records.get(record.id)
-        if stored is None or stored.version != record.version - 1:
+        if record.stored:
+            if stored is None or stored.version != record.version - 1:
+                raise StaleFlowError(record.id)
+        elif stored is not None:
             raise StaleFlowError(record.id)
+        record.stored = True
         self.records[record.id] = copy.deepcopy(record)

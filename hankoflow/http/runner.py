@@ -23,7 +23,7 @@ from hankoflow.http import availability, log_context
 from hankoflow.http.request import request_env
 from hankoflow.http.sessions import DeleteSessionCookie, deliver, session_for_request
 from hankoflow.renderers import hanko
-from hankoflow.services import audit, flow_store, metrics
+from hankoflow.services import audit, crypto, flow_store, metrics
 from hankoflow.services.flow_store import configured_store
 from hankoflow.services.thirdparty import providers as thirdparty_providers
 
@@ -32,7 +32,14 @@ def engine_for(flow_name: str) -> FlowEngine:
     definition = FLOWS[flow_name]
     # token_exchange keeps Hanko's fixed 60 minutes; FLOW.TTL sets the other flows.
     ttl = None if flow_name == names.FLOW_TOKEN_EXCHANGE else settings.FLOW.TTL
-    return FlowEngine(definition, configured_store(), ttl_seconds=ttl, now=clock.now)
+    # Unless FLOW.STORE_AT_START: a start that changes nothing is stored at the first action.
+    keys = () if settings.FLOW.STORE_AT_START else crypto.mac_keys(START_TOKEN_PURPOSE)
+    return FlowEngine(
+        definition, configured_store(), ttl_seconds=ttl, now=clock.now, start_keys=keys
+    )
+
+
+START_TOKEN_PURPOSE = "flow start"  # noqa: S105  (an HKDF label, not a secret)
 
 
 def gatekeeper_error(flow_name: str, request: HttpRequest) -> errors.FlowError | None:

@@ -30,9 +30,10 @@ uses.
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -41,12 +42,13 @@ from typing import Any
 
 from django.db import connections, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models.constants import OnConflict
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from hankoflow import names
 from hankoflow.conf import settings
-from hankoflow.engine import FlowRecord, FlowStore, StaleFlowError, Stash
+from hankoflow.engine import FlowRecord, FlowStore, StaleFlowError, Stash, unstored_start
 from hankoflow.engine.store import MAX_HISTORY
 from hankoflow.models import Account, Flow
 from hankoflow.services import lazy_transaction
@@ -93,21 +95,14 @@ class DjangoFlowStore:
 
     def create(self, record: FlowRecord) -> None:
         connection = _connection()
-        sql = _statements(connection)
-        now = connection.ops.adapt_datetimefield_value(timezone.now())  # as auto_now_add would
-        params = (
-            sql.uuid(record.id),
-            record.flow_name,
-            *_changed_columns(record),
-            connection.ops.adapt_datetimefield_value(record.expires_at),
-            now,
-            now,
-        )
-        with transaction.mark_for_rollback_on_error(connection.alias), connection.cursor() as c:
-            c.execute(sql.insert, params)
+        with transaction.mark_for_rollback_on_error(connection.alias):
+            if not _insert(connection, _statements(connection), record):
+                raise StaleFlowError(record.id)  # a random UUID that exists: never in practice
 
     @contextmanager
-    def locked(self, flow_id: str, action: str = "") -> Iterator[FlowRecord | None]:
+    def locked(
+        self, flow_id: str, action: str = "", new: FlowRecord | None = None
+    ) -> Iterator[FlowRecord | None]:
         connection = _connection()
         sql = _statements(connection)
         lazy = lazy_transaction.begins_lazily(connection)
@@ -117,38 +112,51 @@ class DjangoFlowStore:
             counter = _Counter()
             counting = connection.execute_wrapper(counter) if lazy else nullcontext()
             with transaction.atomic(using=connection.alias):
-                with connection.cursor() as cursor:
-                    cursor.execute(sql.select, (sql.uuid(flow_id),))
-                    row = cursor.fetchone()
-                with counting:
-                    yield _to_record(flow_id, row, connection) if row else None
+                if new is not None:
+                    # Stored by the step's first statement or, if it runs none, by its save.
+                    take = functools.partial(_insert, connection, sql, new)
+                    with _LockFirst(connection, take), counting:
+                        yield new
+                else:
+                    with connection.cursor() as cursor:
+                        cursor.execute(sql.select, (sql.uuid(flow_id),))
+                        row = cursor.fetchone()
+                    record = _to_record(flow_id, row, connection) if row else None
+                    with counting:
+                        yield record
             if counter.statements:
                 _writes[action] = counter.statements > 1  # more than the flow's own UPDATE
             return
         # PostgreSQL outside any transaction: read without a lock. A step that runs a statement
         # first locks the row, still at the version read, so a rival that saved meanwhile stops
         # it before it checks a secret or writes anything; a step that runs none is saved after
-        # the block by one statement, so it sends no BEGIN and no COMMIT.
-        with connection.cursor() as cursor:
-            cursor.execute(sql.read, (sql.uuid(flow_id),))
-            row = cursor.fetchone()
-        if not row:
-            with transaction.atomic(using=connection.alias):
-                yield None
-            return
-        record = _to_record(flow_id, row, connection)
-        lock = _LockFirst(connection, (sql.version_lock, (sql.uuid(flow_id), record.version)))
+        # the block by one statement, so it sends no BEGIN and no COMMIT. A first action reads
+        # nothing: its "lock" is the flow's INSERT, on which a rival waits, then is refused.
+        if new is not None:
+            record = new
+            take = functools.partial(_insert, connection, sql, new)
+        else:
+            with connection.cursor() as cursor:
+                cursor.execute(sql.read, (sql.uuid(flow_id),))
+                row = cursor.fetchone()
+            if not row:
+                with transaction.atomic(using=connection.alias):
+                    yield None
+                return
+            record = _to_record(flow_id, row, connection)
+            take = functools.partial(_lock_version, connection, sql, record)
+        lock = _LockFirst(connection, take, lazy=True)
         deferred: list[FlowRecord] = []
         token = _deferred_save.set(deferred)
         try:
-            with transaction.atomic(using=connection.alias), connection.execute_wrapper(lock):
+            with transaction.atomic(using=connection.alias), lock:
                 yield record
         finally:
             _deferred_save.reset(token)
         if lock.done:
             _writes[action] = True
         for pending in deferred:
-            _update(connection, sql, pending)
+            _write(connection, sql, pending)
 
     def peek(self, flow_id: str) -> FlowRecord | None:
         connection = _connection()
@@ -168,11 +176,16 @@ class DjangoFlowStore:
         if deferred is not None and not lazy_transaction.started(connection):
             deferred.append(record)  # written by locked() once the empty block has closed
             return
-        _update(connection, _statements(connection), record)
+        lock = _step_lock.get()
+        if lock is not None:
+            lock.done = True  # the save is the step's first statement: it is its own lock
+        _write(connection, _statements(connection), record)
 
 
 # The unlocked read's list of records to save after its block (see DjangoFlowStore.locked).
 _deferred_save: ContextVar[list[FlowRecord] | None] = ContextVar("deferred_save", default=None)
+# The step's ``_LockFirst`` while it is installed, for ``save`` to find.
+_step_lock: ContextVar[_LockFirst | None] = ContextVar("step_lock", default=None)
 
 
 # Per process, by action name: whether the action's last step here ran statements of its own.
@@ -192,22 +205,63 @@ class _Counter:
 
 
 class _LockFirst:
-    """An execute wrapper: before the first statement that begins the step's transaction, lock
-    the flow's row at the version the step read, or stop the step (``StaleFlowError``)."""
+    """Installed as an execute wrapper (``with``): before the step's first statement (``lazy``:
+    the first that begins its transaction), make the flow the step's (``take``: lock its row at
+    the version read, or insert a new one), or stop the step (``StaleFlowError``)."""
 
-    def __init__(self, connection: BaseDatabaseWrapper, lock: tuple[str, tuple[Any, ...]]):
+    def __init__(
+        self, connection: BaseDatabaseWrapper, take: Callable[[], bool], *, lazy: bool = False
+    ):
         self.connection = connection
-        self.lock = lock
+        self.take = take
+        self.lazy = lazy
         self.done = False
 
+    def __enter__(self) -> _LockFirst:
+        self.connection.execute_wrappers.append(self)  # what execute_wrapper() does
+        self._token = _step_lock.set(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _step_lock.reset(self._token)
+        self.connection.execute_wrappers.pop()
+
     def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        if not self.done and not self.connection.connection.autocommit:
+        # Lazily begun, a read outside the transaction (the identifier lookup) does not count.
+        if not self.done and not (self.lazy and self.connection.connection.autocommit):
             self.done = True  # also for the lock's own statement, which comes through here
-            with self.connection.cursor() as cursor:  # its own cursor: logged, counted
-                cursor.execute(*self.lock)
-                if cursor.fetchone() is None:
-                    raise StaleFlowError("the flow changed since it was read")
+            if not self.take():
+                raise StaleFlowError("the flow changed since it was read")
         return execute(sql, params, many, context)
+
+
+def _lock_version(connection: BaseDatabaseWrapper, sql: _Statements, record: FlowRecord) -> bool:
+    """Lock the flow's row if it is still at the record's version."""
+    with connection.cursor() as cursor:  # its own cursor: logged, counted
+        cursor.execute(sql.version_lock, (sql.uuid(record.id), record.version))
+        return cursor.fetchone() is not None
+
+
+def _insert(connection: BaseDatabaseWrapper, sql: _Statements, record: FlowRecord) -> bool:
+    """Store a flow unless its id exists; whether it was stored."""
+    now = timezone.now()  # as auto_now_add would
+    # A flow stored at its first action dates from its start (its id tells when).
+    created = now if record.stored else unstored_start.started_at(record.id) or now
+    params = (
+        sql.uuid(record.id),
+        record.flow_name,
+        *_changed_columns(record),
+        connection.ops.adapt_datetimefield_value(record.expires_at),
+        connection.ops.adapt_datetimefield_value(created),
+        connection.ops.adapt_datetimefield_value(now),
+        sql.uuid(account_id_of(record.stash)),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql.insert, params)
+        inserted = cursor.rowcount == 1
+    if inserted:
+        record.stored = True
+    return inserted
 
 
 def _update(connection: BaseDatabaseWrapper, sql: _Statements, record: FlowRecord) -> None:
@@ -222,6 +276,14 @@ def _update(connection: BaseDatabaseWrapper, sql: _Statements, record: FlowRecor
         cursor.execute(sql.update, params)
         updated = cursor.rowcount
     if updated != 1:
+        raise StaleFlowError(record.id)
+
+
+def _write(connection: BaseDatabaseWrapper, sql: _Statements, record: FlowRecord) -> None:
+    """Save a step: the UPDATE of a stored flow, the INSERT of one stored at its first action."""
+    if record.stored:
+        _update(connection, sql, record)
+    elif not _insert(connection, sql, record):
         raise StaleFlowError(record.id)
 
 
@@ -292,17 +354,23 @@ def _prepare(connection: BaseDatabaseWrapper) -> _Statements:
     version_lock = f"SELECT 1 FROM {table} {where_id} AND {column('version')} = %s{lock}"  # noqa: S608
     peek = f"SELECT {columns((*_LOADED_FIELDS, 'state'))} FROM {table} {where_id}"  # noqa: S608
 
-    inserted = ("id", "name", *_STEP_FIELDS, "expires_at", "created_at", "updated_at")
-    placeholders = ", ".join(value(name) for name in inserted)
-    insert = f"INSERT INTO {table} ({columns(inserted)}) VALUES ({placeholders})"  # noqa: S608
-
-    # The user is looked up inside the same UPDATE, whatever the stash holds: the SQL a step runs
-    # must not tell a registered address from a new one (security-checks PC-08).
+    # The user is looked up inside the same INSERT or UPDATE, whatever the stash holds: the SQL
+    # a step runs must not tell a registered address from a new one (security-checks PC-08).
     user_column, account_table = account.get_field("user").column, account.db_table
     user_of_account = (
         f"(SELECT {quote(user_column)} FROM {quote(account_table)}"  # noqa: S608
         f" WHERE {quote(account.pk.column)} = %s)"
     )
+
+    # An existing id is left alone (rowcount 0): the caller decides what that means.
+    inserted = ("id", "name", *_STEP_FIELDS, "expires_at", "created_at", "updated_at")
+    placeholders = ", ".join([*(value(name) for name in inserted), user_of_account])
+    ignore = OnConflict.IGNORE
+    insert = (
+        f"{connection.ops.insert_statement(on_conflict=ignore)} {table}"
+        f" ({columns((*inserted, 'user'))}) VALUES ({placeholders})"
+        f" {connection.ops.on_conflict_suffix_sql([], ignore, [], [])}"
+    ).rstrip()
     assignments = [f"{column(name)} = {value(name)}" for name in (*_STEP_FIELDS, "updated_at")]
     assignments.append(f"{column('user')} = {user_of_account}")
     where_version = f"{where_id} AND {column('version')} = %s"

@@ -153,8 +153,14 @@ class RedisFlowStore:
             raise StaleFlowError(record.id)  # a random UUID that exists: never in practice
 
     @contextmanager
-    def locked(self, flow_id: str, action: str = "") -> Iterator[FlowRecord | None]:
+    def locked(
+        self, flow_id: str, action: str = "", new: FlowRecord | None = None
+    ) -> Iterator[FlowRecord | None]:
         cache, client = self._client()
+        if new is not None:
+            # Stored at version 0 first, then claimed as any flow: of rival first actions one
+            # claims it, and once it has moved on the start token no longer matches it.
+            self.create(new)
         claim: _Claim | None = None
         try:
             with transaction.atomic(using=router.db_for_write(Flow)):

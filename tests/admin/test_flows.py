@@ -25,7 +25,10 @@ def passcode_login(flow_client: FlowClient, account_factory, passcode_outbox) ->
     """A finished passcode sign-in, sent with a user agent; returns its row."""
     account_factory(EMAIL)
     start = flow_client.start("login", User_Agent=UA)
-    state = flow_client.act(start, "register_client_capabilities", {"webauthn_available": False})
+    # A browser sends its user agent with every request; the first action records the start.
+    state = flow_client.act(
+        start, "register_client_capabilities", {"webauthn_available": False}, User_Agent=UA
+    )
     state = flow_client.act(state, "continue_with_login_identifier", {"email": EMAIL})
     state = flow_client.act(state, "continue_to_passcode_confirmation")
     wrong = flow_client.act(state, "verify_passcode", {"code": "000000"})

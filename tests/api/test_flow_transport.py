@@ -10,16 +10,20 @@ from datetime import timedelta
 import pytest
 from django.test import override_settings
 
-from hankoflow import clock
 from hankoflow.models import Flow
 from hankoflow.testing.client import FlowClient
 
 CSRF = re.compile(r"^[0-9A-Za-z]{32}$")
 
 
-def snapshot(flow_id: str) -> tuple:
-    row = Flow.objects.get(id=flow_id)
-    return (row.state, row.stash, row.csrf_token_hash, row.version)
+def snapshot(flow_id: str) -> tuple | None:
+    """The flow's row as a step would change it; None while it is stored at no row (a flow
+    is stored at its first action unless ``FLOW.STORE_AT_START``)."""
+    row = Flow.objects.filter(id=flow_id).first()
+    return (row.state, row.stash, row.csrf_token_hash, row.version) if row else None
+
+
+STORE_AT_START = {"FLOW": {"STORE_AT_START": True}}
 
 
 def flow_id_of(state) -> str:
@@ -60,7 +64,10 @@ def test_empty_post_starts_flow_in_preflight(flow_client: FlowClient, flow: str)
             "hidden": True,
         },
     }
-    assert Flow.objects.get(id=flow_id).name == flow
+    assert not Flow.objects.filter(id=flow_id).exists()  # stored at its first action
+    with override_settings(HANKOFLOW=STORE_AT_START):
+        stored = flow_id_of(flow_client.start(flow))
+    assert Flow.objects.get(id=stored).name == flow
 
 
 def test_start_ignores_body_and_unknown_query_parameters(flow_client: FlowClient):
@@ -68,19 +75,31 @@ def test_start_ignores_body_and_unknown_query_parameters(flow_client: FlowClient
     assert state.status == 200 and state.state == "preflight"
 
 
+@override_settings(HANKOFLOW=STORE_AT_START)
 def test_start_keeps_x_language_on_the_flow(flow_client: FlowClient):
     state = flow_client.start("login", **{"X-Language": "de"})
     assert Flow.objects.get(id=flow_id_of(state)).language == "de"
 
 
+def test_the_first_action_keeps_x_language_on_the_flow(flow_client: FlowClient):
+    state = flow_client.start("login")
+    flow_client.act(
+        state, "register_client_capabilities", {"webauthn_available": True}, **{"X-Language": "de"}
+    )
+    assert Flow.objects.get(id=flow_id_of(state)).language == "de"
+
+
+@override_settings(HANKOFLOW=STORE_AT_START)
 def test_invalid_x_language_is_ignored(flow_client: FlowClient):
     state = flow_client.start("login", **{"X-Language": "de;drop table"})
     assert Flow.objects.get(id=flow_id_of(state)).language == ""
 
 
-def test_flow_expires_after_configured_ttl(flow_client: FlowClient):
-    with override_settings(HANKOFLOW={"FLOW": {"TTL": 600}}):
+@pytest.mark.parametrize("store_at_start", [True, False])
+def test_flow_expires_after_configured_ttl(flow_client: FlowClient, store_at_start):
+    with override_settings(HANKOFLOW={"FLOW": {"TTL": 600, "STORE_AT_START": store_at_start}}):
         state = flow_client.start("login")
+        flow_client.act(state, "register_client_capabilities", {"webauthn_available": True})
     row = Flow.objects.get(id=flow_id_of(state))
     assert timedelta(seconds=590) < row.expires_at - row.created_at <= timedelta(seconds=600)
 
@@ -150,9 +169,13 @@ def test_remember_me_is_suspended_by_default(flow_client):
 # --- early errors: the flow is left untouched -------------------------------------------------
 
 
-@pytest.fixture
-def started(flow_client):
-    state = flow_client.start("login")
+@pytest.fixture(params=["stored at the first action", "stored at start"])
+def started(request, flow_client):
+    """A login flow in preflight, as stored by default (no row yet) and with STORE_AT_START."""
+    with override_settings(
+        HANKOFLOW={"FLOW": {"STORE_AT_START": request.param != "stored at the first action"}}
+    ):
+        state = flow_client.start("login")
     return state, flow_id_of(state)
 
 
@@ -249,9 +272,9 @@ def test_action_not_offered_in_state_is_refused(flow_client, started, action):
     assert snapshot(flow_id) == before
 
 
-def test_expired_flow_answers_410_only_to_the_token_holder(flow_client, started):
+def test_expired_flow_answers_410_only_to_the_token_holder(flow_client, started, clock):
     state, flow_id = started
-    Flow.objects.filter(id=flow_id).update(expires_at=clock.now() - timedelta(seconds=1))
+    clock.advance(seconds=24 * 3600)  # FLOW.TTL
     before = snapshot(flow_id)
     expired = flow_client.act(state, "register_client_capabilities", {"webauthn_available": True})
     assert_early(expired, 410, "flow_expired_error")

@@ -96,7 +96,7 @@ def test_background_flows_are_live_or_expired_and_the_cleanup_deletes_only_the_e
     assert Flow.objects.filter(expires_at__lte=now).count() == 12
     expired = Flow.objects.filter(expires_at__lte=now).first()
     assert expired.created_at < now - timedelta(hours=1)
-    assert set(Flow.objects.values_list("state", flat=True)) == {"preflight"}
+    assert set(Flow.objects.values_list("state", flat=True)) == {"login_init"}
     assert Flow.objects.values("csrf_token_hash").distinct().count() == 31
     before = scale.sizes()["hankoflow_flow"]
 

@@ -96,7 +96,7 @@ def test_start_enters_the_first_initial_state_and_schedules_the_rest(harness):
     assert result.payload == {"greeting": "hello"}  # filled by the before-state hook
     assert action_names(result) == ["go", "form", "profile", "extra"]  # no history: no back
     assert str(uuid.UUID(result.flow_id)) == result.flow_id
-    assert uuid.UUID(result.flow_id).version == 4
+    assert uuid.UUID(result.flow_id).version == 7  # time-ordered: it tells when the flow started
     assert harness.env.log == ["BeforeStart"]
 
     record = harness.record

@@ -9,7 +9,7 @@ import secrets
 import string
 
 from hankoflow.engine import HistoryItem, Stash, new_csrf_token
-from hankoflow.engine.executor import random_alphanumeric
+from hankoflow.engine.tokens import random_alphanumeric
 
 
 def full_stash() -> Stash:

@@ -30,7 +30,12 @@ def passcode_flow(flow_client: FlowClient, account_factory) -> Flow:
     """A login waiting for its passcode (an email was queued)."""
     account_factory(EMAIL)
     state = flow_client.start("login", User_Agent="TestBrowser/1")
-    state = flow_client.act(state, "register_client_capabilities", {"webauthn_available": False})
+    state = flow_client.act(
+        state,
+        "register_client_capabilities",
+        {"webauthn_available": False},
+        User_Agent="TestBrowser/1",
+    )
     state = flow_client.act(state, "continue_with_login_identifier", {"email": EMAIL})
     state = flow_client.act(state, "continue_to_passcode_confirmation")
     assert state.state == "passcode_confirmation"

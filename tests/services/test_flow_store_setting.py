@@ -83,8 +83,16 @@ def redis_down():
         yield
 
 
-def test_starting_a_flow_while_the_redis_store_is_down_answers_503(redis_down):
+def test_a_start_needs_no_store_while_the_redis_store_is_down(redis_down):
+    """Stored at its first action, a login flow starts without the store."""
     response = Client().post("/login", content_type="application/json")
+    assert response.status_code == 200 and response.json()["name"] == "preflight"
+
+
+def test_starting_a_flow_while_the_redis_store_is_down_answers_503(redis_down):
+    hankoflow = {**django_settings.HANKOFLOW, "FLOW": {"STORE_AT_START": True}}
+    with override_settings(HANKOFLOW=hankoflow):
+        response = Client().post("/login", content_type="application/json")
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "technical_error"  # as for a database outage
     assert response["Retry-After"]

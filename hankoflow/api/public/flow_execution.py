@@ -26,8 +26,8 @@ from hankoflow.api.public.base import PublicView
 from hankoflow.api.request_body import BodyError, _parse, _read
 from hankoflow.conf import settings
 from hankoflow.emails import language_for
-from hankoflow.engine import FlowResult
-from hankoflow.engine.executor import hash_token
+from hankoflow.engine import FlowRecord, FlowResult
+from hankoflow.engine.tokens import hash_token
 from hankoflow.flows.registry import FLOWS
 from hankoflow.http import runner
 from hankoflow.http.request import request_env
@@ -127,7 +127,7 @@ def execute(request: HttpRequest, document: dict[str, Any]) -> HttpResponse:
     if matched is None:
         return refuse(dialect.INVALID_FLOW_ID)
     flow_id, token = matched.groups()
-    row = peek(flow_id)
+    row = peek(flow_id) or unstored(flow_id, token)
     flow_type = flow_type_of(row["name"]) if row else None
     if row is None or flow_type is None:
         return refuse(dialect.INVALID_FLOW_ID)
@@ -152,7 +152,7 @@ def execute(request: HttpRequest, document: dict[str, Any]) -> HttpResponse:
     if result.error == errors.OPERATION_NOT_PERMITTED and result.is_early_error:
         # Our checks passed, so either a concurrent step rotated the token meanwhile or the
         # action is not offered to this flow right now (suspended).
-        again = peek(flow_id)
+        again = peek(flow_id) or unstored(flow_id, token)
         if again is None or again["csrf_token_hash"] != row["csrf_token_hash"]:
             return refuse(dialect.STALE_FLOW_ID, flowType=flow_type)
         return refuse(dialect.INVALID_ACTION_ID, flowType=flow_type)
@@ -182,8 +182,19 @@ def decode_credentials(action_id: str, inputs: dict[str, Any]) -> dict[str, Any]
 def peek(flow_id: str) -> dict[str, Any] | None:
     """The stored flow's name, state, token digest and expiry, read without a lock."""
     record = configured_store().peek(flow_id)
-    if record is None:
-        return None
+    return _row(record) if record is not None else None
+
+
+def unstored(flow_id: str, token: str) -> dict[str, Any] | None:
+    """``peek`` for a flow started without storing it, when ``token`` is its start token."""
+    for flow_name in FLOW_TYPES.values():
+        record = runner.engine_for(flow_name).unstored(flow_id, token)
+        if record is not None:
+            return _row(record)
+    return None
+
+
+def _row(record: FlowRecord) -> dict[str, Any]:
     return {
         "name": record.flow_name,
         "state": record.stash.state,
