@@ -50,7 +50,18 @@ def lock_account(ctx: FlowContext, account: accounts.Account) -> accounts.Accoun
     step's account (``account_of`` / ``session_account``): a change that must not race decides
     on it."""
     locked = ctx.memo["account"] = accounts.lock(account)
+    held_lock(ctx, locked)
     return locked
+
+
+def held_lock(ctx: FlowContext, account: accounts.Account) -> None:
+    """The step's transaction holds ``account``'s row lock (a step is one transaction, and
+    ``memo`` lives as long as the step), so issuing a session need not take it again."""
+    ctx.memo["locked_account_id"] = account.pk
+
+
+def holds_lock(ctx: FlowContext, account: accounts.Account) -> bool:
+    return ctx.memo.get("locked_account_id") == account.pk
 
 
 def stash_account_facts(ctx: FlowContext, account: accounts.Account) -> accounts.AccountFacts:

@@ -21,7 +21,7 @@ from hankoflow.services import (
     webhooks,
 )
 from hankoflow.services.webhooks import sources as webhook_sources
-from hankoflow.steps import account_of, enrolment_secret
+from hankoflow.steps import account_of, enrolment_secret, holds_lock
 
 # login_method / mfa_method -> amr value (flow-api.md §4.5.1)
 AMR_BY_LOGIN_METHOD = {"password": "pwd", "passkey": "passkey", "passcode": "otp"}
@@ -159,6 +159,7 @@ class IssueSession(Hook):
             env=ctx.env,
             remember_me=ctx.stash.get(n.STASH_REMEMBER_ME_SELECTED),
             also=entry,
+            account_locked=holds_lock(ctx, account),
         )
         ctx.payload["claims"] = issued.claims
         webhooks.session_created(issued.session_id)  # session.create.flow

@@ -60,9 +60,12 @@ class _Plan:
     converters: tuple[tuple[int, tuple[Any, ...], Any], ...]  # (column, converters, expression)
 
 
-def load(connection: BaseDatabaseWrapper, alias: str, lookup: str, value: Any) -> Account | None:
-    """The account ``lookup`` (``pk``, ``email``, ``username``) finds for ``value``, or None."""
-    plan = _plan(alias, lookup)
+def load(
+    connection: BaseDatabaseWrapper, alias: str, lookup: str, value: Any, *, lock: bool = False
+) -> Account | None:
+    """The account ``lookup`` (``pk``, ``email``, ``username``) finds for ``value``, or None;
+    ``lock``: its row (not the joined ones) locked until the transaction ends."""
+    plan = _plan(alias, lookup, lock)
     if lookup == "pk":
         value = Account._meta.pk.get_db_prep_value(value, connection)
     with connection.cursor() as cursor:
@@ -127,8 +130,8 @@ def _from_json(fields: tuple[Field, ...], item: list[Any]) -> list[Any]:
     return values
 
 
-@functools.lru_cache(maxsize=16)
-def _plan(alias: str, lookup: str) -> _Plan:
+@functools.lru_cache(maxsize=32)
+def _plan(alias: str, lookup: str, lock: bool = False) -> _Plan:
     """The statement for ``lookup`` on this database. Only quoted names of the models' tables
     and columns go into its text; the value is always a parameter."""
     connection = connections[alias]
@@ -166,9 +169,11 @@ def _plan(alias: str, lookup: str) -> _Plan:
             f"{account_pk} = (SELECT i.{owner} FROM {quote(model._meta.db_table)} i"  # noqa: S608
             f" WHERE i.{value} = %s)"
         )
+    # SQLite has no row locks (its writers are serialised); the others lock the account only.
+    locking = " FOR UPDATE OF a" if lock and connection.features.has_select_for_update_of else ""
     sql = (
         f"SELECT {', '.join(columns)} FROM {quote(Account._meta.db_table)} a "  # noqa: S608
-        f"{' '.join(joins)} WHERE {where}"
+        f"{' '.join(joins)} WHERE {where}{locking}"
     )
     converters = []
     index = 0

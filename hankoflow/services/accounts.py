@@ -96,12 +96,14 @@ def get(account_id: str | uuid.UUID) -> Account | None:
     return _load("pk", account_key(account_id))
 
 
-def find_by_email(address: str) -> Account | None:
-    return _load("email", normalise_email(address))
+def find_by_email(address: str, *, lock: bool = False) -> Account | None:
+    """``lock``: also lock the account's row until the transaction ends, as ``lock_row`` does,
+    in the same statement (for a step that may sign the account in: ``sessions.issue``)."""
+    return _load("email", normalise_email(address), lock=lock)
 
 
-def find_by_username(name: str) -> Account | None:
-    return _load("username", normalise_username(name))
+def find_by_username(name: str, *, lock: bool = False) -> Account | None:
+    return _load("username", normalise_username(name), lock=lock)
 
 
 def identify_by_email(address: str) -> IdentifiedAccount | None:
@@ -258,18 +260,24 @@ def account_key(account_id: str | uuid.UUID | None) -> uuid.UUID:
 _LOAD_FILTERS = {"pk": "pk", "email": "emails__address", "username": "username__username"}
 
 
-def _load(lookup: str, value: Any) -> Account | None:
+def _load(lookup: str, value: Any, *, lock: bool = False) -> Account | None:
     """The account that ``lookup`` (``pk``, ``email`` or ``username``) finds for ``value``, with
     what a step needs: one statement on PostgreSQL and SQLite (``account_load``), found or not,
     whatever credentials the account has (security-checks PC-08, ASVS 6.3.8). Other databases
     take the ORM's three queries, the prefetch queries run for a stand-in that matches nothing
-    when no account is found, so a missing account does not answer faster there either."""
-    alias = router.db_for_read(Account)
+    when no account is found, so a missing account does not answer faster there either.
+    ``lock``: the account's row stays locked until the transaction ends (see ``lock_row``)."""
+    alias = router.db_for_write(Account) if lock else router.db_for_read(Account)
     connection = connections[alias]
+    if lock and not connection.in_atomic_block:
+        raise TransactionManagementError("locking an account needs a transaction")
     if account_load.supports(connection):
-        return account_load.load(connection, alias, lookup, value)
+        return account_load.load(connection, alias, lookup, value, lock=lock)
     condition = Q(**{_LOAD_FILTERS[lookup]: value})
-    found = list(Account.objects.using(alias).select_related(*_JOINED).filter(condition)[:1])
+    accounts = Account.objects.using(alias).select_related(*_JOINED).filter(condition)
+    if lock:
+        accounts = accounts.select_for_update(of=("self",))
+    found = list(accounts[:1])
     prefetch_related_objects(found or [Account(pk=_NO_ACCOUNT)], *_PREFETCHED)
     return found[0] if found else None
 

@@ -19,6 +19,7 @@ from hankoflow.services import (
 )
 from hankoflow.steps import (
     account_of,
+    held_lock,
     rate_limit_error,
     record_login_failure,
     schedule_mfa_creation,
@@ -46,7 +47,10 @@ class PasswordLogin(Action):
         key = ratelimit.password_key(ctx.env.ip, identification)
         if limited := rate_limit_error(ctx, ratelimit.Bucket.PASSWORD, key):
             return ctx.error(limited)
-        account = _account_by_identifier(ctx)
+        # Locked with the load: a right password signs in, and issuing the session needs it.
+        account = _account_by_identifier(ctx, lock=True)
+        if account is not None:
+            held_lock(ctx, account)
         check = passwords.verify_login(
             account, ctx.input("password", ""), identifier=identification, ip=ctx.env.ip
         )
@@ -75,12 +79,12 @@ class PasswordLogin(Action):
         return ctx.continue_to()
 
 
-def _account_by_identifier(ctx: FlowContext) -> accounts.Account | None:
+def _account_by_identifier(ctx: FlowContext, *, lock: bool = False) -> accounts.Account | None:
     email = ctx.stash.get(n.STASH_EMAIL)
     if email:
-        return accounts.find_by_email(email)
+        return accounts.find_by_email(email, lock=lock)
     username = ctx.stash.get(n.STASH_USERNAME)
-    return accounts.find_by_username(username) if username else None
+    return accounts.find_by_username(username, lock=lock) if username else None
 
 
 class ContinueToPasscodeConfirmationRecovery(Action):

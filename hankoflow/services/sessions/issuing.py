@@ -75,6 +75,7 @@ def issue(
     env: RequestFacts | None,
     remember_me: bool | None,
     also: Model | None = None,
+    account_locked: bool = False,
 ) -> IssuedSession:
     """Sign a session JWT for ``account`` and store its row (platform.md §2.3).
 
@@ -86,7 +87,8 @@ def issue(
     are deleted before the new one is stored. ``env`` supplies the IP and User-Agent stored on
     the row (``SESSION.ACQUIRE_*``); ``None`` for sessions made outside a request. ``also`` is
     one more new row to store with the session (the sign-in's audit entry): on PostgreSQL in
-    the session's statement, elsewhere right after it.
+    the session's statement, elsewhere right after it. ``account_locked``: the caller's
+    transaction holds that lock already (it loaded the account with ``lock=True``).
     """
     now = clock.now().replace(microsecond=0)
     iat = int(now.timestamp())
@@ -118,7 +120,8 @@ def issue(
     # ``user_logged_in`` follows (updating ``last_login``) only for real HTTP logins.
     user = account.user if env is not None else None
     with transaction.atomic(savepoint=False):
-        lock_account(account)
+        if not account_locked:
+            lock_account(account)
         _store_within_limit(
             session, account, now, request=env.request if env else None, also=also, user=user
         )
