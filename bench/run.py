@@ -7,8 +7,9 @@ What it does, in order:
    up). On PostgreSQL the run uses a throwaway database created next to the one named in the URL
    (dropped at the end), so the developer database gets no bench rows; if it cannot be created,
    the named database itself is used and the bench deletes the flows it created.
-2. Migrates it, creates the login chains' users and sessions (``python -m bench.seed``: 1500
-   users with a password, sessions for 100 of them, through hankoflow's own services), and
+2. Migrates it, creates the login chains' users and sessions (``python -m bench.seed``: 2500
+   users with a password, sessions for 100 of them, through hankoflow's own services; the
+   chains log in the others, so ``SESSION.LIMIT`` never ends those sessions), and
    serves the app with gunicorn (2 sync workers, 127.0.0.1, a free port),
    ``DJANGO_SETTINGS_MODULE=bench.settings`` (DEBUG off, bench routes, no request logs; MD5
    password hasher, rate limiter off, Celery eager, passcodes to files: bench only, see there)
@@ -23,7 +24,7 @@ What it does, in order:
    ``request.user.pk`` from a session JWT sent as ``Authorization: Bearer``.
    With the peer (unless ``--no-peer``), django-allauth in headless mode (``bench/peer/``, in its
    own virtualenv ``.run/bench-allauth-venv`` built from PyPI on first use; skipped with a
-   message when it cannot be built): its own database on the same server, its own 1500 users,
+   message when it cannot be built): its own database on the same server, its own 2500 users,
    served by the same gunicorn command, and four more scenarios, each run right after ours it
    is compared with (A B C D S E P F Q G R): S its no-database view, P its one-request password
    login, Q its code login (request + confirm with the emailed code), R its stateless JWT check
@@ -103,7 +104,8 @@ PEER_TARGETS = (
     ("F", "Q", 0.8, "F/Q passcode chain vs allauth's code login"),
 )
 CHAIN_REQUESTS = 5  # init + 4 persisted steps (capabilities, identifier, chooser, credential)
-SEED_USERS = 1500  # users bench.seed creates (with passwords) for the login chains
+SEED_USERS = 2500  # users bench.seed creates (with passwords) for the login chains: enough
+# that a run's chains (about 6,000) give no user more than SESSION.LIMIT sessions
 SEED_SESSIONS = 100  # of which this many get a session for the request.user scenario
 WORKERS = 2
 GTHREAD_THREADS = 4  # --workers-compare: threads per gthread worker
@@ -575,6 +577,17 @@ class Seeded:
     sessions: list[dict[str, str]]  # {"token": JWT, "expected": bench.baseline.user's answer}
     baseline_flows: list[str] = field(default_factory=list)  # database rows, baseline view
 
+    @property
+    def login_emails(self) -> list[str]:
+        """The users the login scenarios take in turn: all but the first ``len(sessions)``,
+        whose sessions the request.user scenario sends. Their logins would add sessions until
+        ``SESSION.LIMIT`` (5) ended the oldest, the very ones it sends."""
+        return self.emails[len(self.sessions) :]
+
+    def login_user(self, index: int) -> str:
+        users = self.login_emails
+        return users[index % len(users)]
+
     @classmethod
     def read(cls, path: Path) -> Seeded:
         data = json.loads(path.read_text())
@@ -654,7 +667,7 @@ def password_chain_load(seeded: Seeded, first_user: int, count: int) -> Load:
                 conn, state, "password_login", {"password": seeded.password}, "success"
             )
 
-        email = seeded.emails[(first_user + index) % len(seeded.emails)]
+        email = seeded.login_user(first_user + index)
         return login_chain(conn, email, finish)
 
     return Load("password login chain (5 requests)", None, count, perform=perform, unit="chains/s")
@@ -665,7 +678,7 @@ def passcode_chain_load(seeded: Seeded, first_user: int, count: int, mail: Path)
     The code is read from the file ``bench.mail.CodeFileBackend`` wrote before the answer."""
 
     def perform(conn: Client, index: int) -> Outcome:
-        email = seeded.emails[(first_user + index) % len(seeded.emails)]
+        email = seeded.login_user(first_user + index)
 
         def finish(state: dict) -> dict:
             state = flow_step(
@@ -712,7 +725,7 @@ def peer_password_load(seeded: Seeded, first_user: int, count: int) -> Load:
     """allauth's one-request password login: 200, authenticated, with a JWT access token."""
 
     def perform(conn: Client, index: int) -> Outcome:
-        email = seeded.emails[(first_user + index) % len(seeded.emails)]
+        email = seeded.login_user(first_user + index)
         status, data = peer_post(conn, PEER_LOGIN, {"email": email, "password": seeded.password})
         return Outcome(status == 200 and b'"access_token"' in data, str(status))
 
@@ -724,7 +737,7 @@ def peer_code_load(seeded: Seeded, first_user: int, count: int, mail: Path) -> L
     confirm the emailed code with that token (200 with a JWT access token): 2 requests."""
 
     def perform(conn: Client, index: int) -> Outcome:
-        email = seeded.emails[(first_user + index) % len(seeded.emails)]
+        email = seeded.login_user(first_user + index)
         status, data = peer_post(conn, PEER_CODE_REQUEST, {"email": email})
         answer = json.loads(data) if status == 401 else {}
         pending = [f["id"] for f in answer.get("data", {}).get("flows", ()) if f.get("is_pending")]
@@ -1073,9 +1086,9 @@ class Bench:
                     elif key == "C":  # fresh preflight flows: the next round's pool
                         pool += [parse_flow(body) for body in result.bodies]
                         result.bodies.clear()
-        if self.next_user > len(self.seeded.emails):
+        if self.next_user > len(self.seeded.login_emails):
             log(
-                f"  note: {self.next_user} chains on {len(self.seeded.emails)} users: "
+                f"  note: {self.next_user} chains on {len(self.seeded.login_emails)} users: "
                 "some users logged in more than once"
             )
 

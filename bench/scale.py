@@ -1,6 +1,6 @@
 """``bin/bench --scale N``: the same scenarios on N times the data, and what cleanup does to it.
 
-At ``--scale N`` ``bin/bench`` seeds N times the users (``SEED_USERS``, 15,000 at 10) and
+At ``--scale N`` ``bin/bench`` seeds N times the users (``SEED_USERS``, 25,000 at 10) and
 sessions, and before the server starts this module adds ``N x FLOWS_PER_SCALE`` login flows in
 ``login_init`` (50,000 at 10; a default run itself leaves some thousands), half of them expired:
 abandoned flows older than ``FLOW.TTL``, which is what a busy server's table holds between two

@@ -105,3 +105,12 @@ def test_background_flows_are_live_or_expired_and_the_cleanup_deletes_only_the_e
     assert scale.sizes()["hankoflow_flow"]["rows"] == before["rows"] - 12 == 19
     assert set(scale.sizes()) == set(scale.TABLES)
     assert scale.describe("after", scale.sizes())[0].split()[1] == "hankoflow_flow"
+
+
+def test_the_login_chains_never_log_in_the_users_whose_sessions_request_user_sends():
+    """Their logins would add sessions until SESSION.LIMIT ended the oldest: the sent ones."""
+    emails = [f"u{i}@example.com" for i in range(10)]
+    sessions = [{"token": "t", "expected": "e"}] * 3
+    seeded = run.Seeded("example.com", "pw", emails, sessions)
+    logged_in = {seeded.login_user(index) for index in range(100)}
+    assert logged_in == set(emails[3:])
