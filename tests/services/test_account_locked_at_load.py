@@ -10,24 +10,17 @@ from django.test import Client, override_settings
 
 from bench.wire import sent_statements
 from hankoflow.models import Session
-from hankoflow.services import accounts, flow_store, jwks, sessions
+from hankoflow.services import accounts, jwks, sessions
 from tests.concurrency import run_concurrently
 from tests.services.test_lazy_transaction import PASSWORD, post, to_chooser
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("postgres_only"),
+    pytest.mark.usefixtures("postgres_only", "no_write_guesses"),
 ]
 
 EMAIL = "jane@example.com"
-
-
-@pytest.fixture(autouse=True)
-def _no_guesses():
-    flow_store._writes.clear()
-    yield
-    flow_store._writes.clear()
 
 
 def at_password(client: Client) -> dict:

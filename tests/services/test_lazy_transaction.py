@@ -28,18 +28,10 @@ from tests.services.test_flow_store import make_record
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("postgres_only"),
+    pytest.mark.usefixtures("postgres_only", "no_write_guesses"),
 ]
 
 PASSWORD = "correct horse battery"
-
-
-@pytest.fixture(autouse=True)
-def _no_guesses():
-    """Each test starts with the store guessing nothing about which actions write."""
-    flow_store._writes.clear()
-    yield
-    flow_store._writes.clear()
 
 
 @contextmanager

@@ -20,21 +20,13 @@ from hankoflow import clock
 from hankoflow.engine import StaleFlowError, unstored_start
 from hankoflow.http import runner
 from hankoflow.models import Flow
-from hankoflow.services import flow_store
 from hankoflow.services.flow_store import DjangoFlowStore
 from tests.concurrency import run_concurrently
 from tests.services.test_flow_store_redis import needs_redis, redis_flows  # noqa: F401
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("no_write_guesses")]
 
 CAPABILITIES = {"webauthn_available": False}
-
-
-@pytest.fixture(autouse=True)
-def _no_guesses():
-    flow_store._writes.clear()
-    yield
-    flow_store._writes.clear()
 
 
 def start(client: Client, flow: str = "login") -> dict:
