@@ -61,6 +61,14 @@ def test_a_start_writes_nothing_and_the_first_action_stores_the_flow(flow):
     assert row.history[1]["action"] == "register_client_capabilities"
 
 
+def test_a_start_whose_hooks_change_the_flow_is_stored_at_once(signed_in_client):
+    """The profile flow's start binds it to the session's account: stored when it starts."""
+    client = signed_in_client()
+    state = start(client, "profile")
+    row = Flow.objects.get(id=flow_id_of(state))
+    assert (row.name, row.version, row.user_id) == ("profile", 0, client.account.user_id)
+
+
 def test_a_start_token_works_once():
     client = Client()
     state = start(client)
