@@ -48,9 +48,9 @@ class FlowStore(Protocol):
         step runs, a hint a store may use to choose how to read.
 
         ``new``: the flow is one the engine started without storing it (``stored`` False), at
-        what its client says is the first action. The store yields ``new`` without reading and
-        stores it with the step, refusing the step (``StaleFlowError``) if a flow with its id
-        exists by then, whoever stored it: its start token was used already.
+        what its client says is the first action. The store yields ``new`` (or its own copy of
+        it) and stores it with the step, refusing the step (``StaleFlowError``) if another flow
+        with its id exists by then, whoever stored it: its start token was used already.
 
         A store that refuses rather than waits raises ``StaleFlowError`` for a busy flow."""
         ...
