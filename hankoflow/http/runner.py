@@ -27,6 +27,9 @@ from hankoflow.services import audit, crypto, flow_store, metrics
 from hankoflow.services.flow_store import configured_store
 from hankoflow.services.thirdparty import providers as thirdparty_providers
 
+# The HKDF label of the key that makes and checks start tokens (engine/unstored_start.py).
+START_TOKEN_PURPOSE = "flow start"  # noqa: S105  (an HKDF label, not a secret)
+
 
 def engine_for(flow_name: str) -> FlowEngine:
     definition = FLOWS[flow_name]
@@ -37,9 +40,6 @@ def engine_for(flow_name: str) -> FlowEngine:
     return FlowEngine(
         definition, configured_store(), ttl_seconds=ttl, now=clock.now, start_keys=keys
     )
-
-
-START_TOKEN_PURPOSE = "flow start"  # noqa: S105  (an HKDF label, not a secret)
 
 
 def gatekeeper_error(flow_name: str, request: HttpRequest) -> errors.FlowError | None:
