@@ -28,7 +28,9 @@ What it does, in order:
    served by the same gunicorn command, and four more scenarios, each run right after ours it
    is compared with (A B C D S E P F Q G R): S its no-database view, P its one-request password
    login, Q its code login (request + confirm with the emailed code), R its stateless JWT check
-   in a DRF view. The load generator is this process: ``--concurrency`` threads, each with one
+   in a DRF view. The peer limits failed sign-ins per email (allauth's ``login_failed``), as
+   ours does with its attempt budgets (``bench/peer/settings.py``). The load generator is this
+   process: ``--concurrency`` threads, each with one
    connection of ``bench.client`` (a raw-socket HTTP/1.1 client: it shares the box's CPU with
    the server, so it is kept lean).
 4. Prints the table; then, for the same best runs, where the box's CPU went per unit
@@ -43,6 +45,9 @@ What it does, in order:
 
 Options that add to the default run (its scenarios, duration and output stay as they are):
 
+* ``--peer-without-failed-login-limit``: the peer with allauth's failed-login limit off too, as
+  in the bench's runs before issue 16's sixth pass (ours keeps its attempt budgets: no setting
+  turns them off).
 * ``--argon2``: then password logins with the production hasher, Argon2id, next to the hasher
   alone, on a second server with ``bench.argon2_settings`` (``bench/argon2.py``).
 * ``--workers-compare``: every one of our scenarios also on gunicorn ``gthread`` workers (same
@@ -813,7 +818,15 @@ PEER_LEGEND = (
     "      auth/code/confirm with the emailed 6-digit code. R: a DRF view with allauth's\n"
     "      JWTTokenAuthentication answering request.user.pk (stateless: the token's signature,\n"
     "      then one SELECT of the user). S: the peer's no-database view; peer rows' 'vs D' is\n"
-    "      against S. MD5 hasher and rate limits off, as ours."
+    "      against S. MD5 hasher and the limits of requests off, as ours; "
+)
+PEER_LEGEND_WITHOUT_LIMIT = (
+    PEER_LEGEND + "allauth's failed-login\n      limit off too "
+    "(--peer-without-failed-login-limit); ours keeps its attempt budgets."
+)
+PEER_LEGEND += (
+    "failed sign-ins\n      limited per email (allauth's login_failed), as ours are by attempt "
+    "budgets."
 )
 
 CPU_LEGEND = (
@@ -835,11 +848,16 @@ class Peer:
 
 
 def start_peer(
-    database: Database, env: dict[str, str], tmp: Path, password: str
+    database: Database,
+    env: dict[str, str],
+    tmp: Path,
+    password: str,
+    failed_login_limit: bool = True,
 ) -> tuple[Peer | None, Server | None, Database | None]:
     """Build (once) and serve the peer: its own database next to ours, the same environment
-    otherwise (cache, SECRET_KEY), gunicorn as ours. Returns (None, None, None) after logging
-    why when it cannot run; the bench then goes on without it."""
+    otherwise (cache, SECRET_KEY), gunicorn as ours; ``failed_login_limit``: allauth's limit of
+    failed sign-ins per email on (bench/peer/settings.py). Returns (None, None, None) after
+    logging why when it cannot run; the bench then goes on without it."""
     from bench import peer_setup
     from bench.seed import email_for
 
@@ -865,9 +883,14 @@ def start_peer(
             "PEER_DATABASE_URL": peer_db.url,
             "PEER_JWT_PRIVATE_KEY": peer_setup.jwt_private_key(),
             "BENCH_MAIL_DIR": str(mail),
+            "PEER_FAILED_LOGIN_LIMIT": "1" if failed_login_limit else "0",
         }
         peer_env.pop("DATABASE_URL", None)
-        log(f"peer: django-allauth headless ({python}); database: {peer_db.description}")
+        limit = "on, per email" if failed_login_limit else "off"
+        log(
+            f"peer: django-allauth headless ({python}); database: {peer_db.description}; "
+            f"failed-login limit {limit}"
+        )
         peer_setup.prepare(python, peer_env, domain, SEED_USERS, password)
         server = Server(
             peer_env,
@@ -1319,6 +1342,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="skip the peer (django-allauth headless) and its targets",
     )
     parser.add_argument(
+        "--peer-without-failed-login-limit",
+        action="store_true",
+        help="run the peer with allauth's failed-login limit off too, as the bench's runs "
+        "before issue 16's sixth pass did (ours keeps its attempt budgets)",
+    )
+    parser.add_argument(
         "--argon2",
         action="store_true",
         help="then password logins with the production hasher (Argon2id) next to the hasher "
@@ -1477,7 +1506,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.no_peer:
             log("peer: skipped (--no-peer)")
         else:
-            peer, peer_server, peer_db = start_peer(database, env, tmp, seeded.password)
+            peer, peer_server, peer_db = start_peer(
+                database,
+                env,
+                tmp,
+                seeded.password,
+                failed_login_limit=not args.peer_without_failed_login_limit,
+            )
 
         unreadable = cpu.readable()
         if unreadable:
@@ -1531,7 +1566,8 @@ def main(argv: list[str] | None = None) -> int:
         # --scale seeds more sessions for G; the legend names the count this run used.
         print(LEGEND.replace(f"{SEED_SESSIONS} sessions", f"{len(seeded.sessions)} sessions"))
         if peer is not None:
-            print(PEER_LEGEND)
+            without = args.peer_without_failed_login_limit
+            print(PEER_LEGEND_WITHOUT_LIMIT if without else PEER_LEGEND)
         cpu_lines = bench.cpu_table()
         if cpu_lines:
             print()

@@ -4,8 +4,16 @@ Read from the environment that ``bench.run`` sets: ``PEER_DATABASE_URL`` (its ow
 the same server as hankoflow's bench database), ``CACHE_URL`` (the same Redis, under its own key
 prefix; locmem when unset), ``SECRET_KEY``, ``PEER_JWT_PRIVATE_KEY`` (RSA, PEM, made per run) and
 ``BENCH_MAIL_DIR``. Bench-only switches, as in ``bench/settings.py`` and for the same reasons:
-the MD5 password hasher, rate limits off, the login code written to a file
+the MD5 password hasher, the rate limits of requests off, the login code written to a file
 (``bench.mail.CodeFileBackend``: a 6-digit code alone on a line, like hankoflow's passcode).
+
+Failed sign-ins stay limited on both sides. hankoflow counts them in its attempt budgets, which
+no setting turns off; allauth counts them in its ``login_failed`` rate limit, on here with
+allauth's default per email (5 in 5 minutes). allauth's default also counts per client address
+(10 a minute): that part is off, as every bench client is 127.0.0.1 and all logins would queue
+on one lock in the cache. hankoflow's budgets have no such shared row either (each is per
+account, across networks and per network). ``PEER_FAILED_LOGIN_LIMIT=0`` turns allauth's limit
+off too, as in the bench's runs before issue 16's sixth pass.
 """
 
 import os
@@ -81,6 +89,10 @@ CACHES = {
         "KEY_PREFIX": "bench-peer",
     }
 }
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # As hankoflow's: the same backend, keeping its Redis clients (hankoflow/cache.py imports
+    # only Django). allauth's failed-login limit sends its commands through it.
+    CACHES["default"]["BACKEND"] = "hankoflow.cache.RedisCache"
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # BENCH ONLY
 EMAIL_BACKEND = "bench.mail.CodeFileBackend"  # BENCH ONLY: codes in clear files
@@ -90,7 +102,32 @@ ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_EMAIL_VERIFICATION = "optional"
-ACCOUNT_RATE_LIMITS = False  # BENCH ONLY, like hankoflow's RATE_LIMITER off
+# BENCH ONLY: the limits of requests off, like hankoflow's RATE_LIMITER (the bench's many logins
+# from 127.0.0.1 would get 429); failed sign-ins limited per email, as above. Every action of
+# allauth 65.22 (bench/peer/requirements.txt) is named: a missing one would keep its default.
+# PEER_FAILED_LOGIN_LIMIT=0 (bin/bench --peer-without-failed-login-limit): every limit off, the
+# peer of the bench's earlier runs.
+ACCOUNT_RATE_LIMITS = {
+    **dict.fromkeys(
+        (
+            "change_password",
+            "change_phone",
+            "manage_email",
+            "reset_password",
+            "reauthenticate",
+            "reset_password_from_key",
+            "signup",
+            "login",
+            "request_login_code",
+            "confirm_email",
+            "verify_phone",
+        ),
+        None,
+    ),
+    "login_failed": "5/300s/key",  # allauth's default per email (LOGIN_ATTEMPTS_LIMIT/TIMEOUT)
+}
+if not env.bool("PEER_FAILED_LOGIN_LIMIT", default=True):
+    ACCOUNT_RATE_LIMITS = False
 ACCOUNT_LOGIN_BY_CODE_ENABLED = True
 ACCOUNT_LOGIN_BY_CODE_FORMAT = {"numeric": True, "length": 6, "dashed": False}  # as Hanko's
 

@@ -1,10 +1,18 @@
 """bin/bench's peer (django-allauth headless): skipped cleanly when its virtualenv cannot be
-built (no network in CI), and its targets printed as ratios. No server, no network, no timing."""
+built (no network in CI), its targets printed as ratios, and its limits set as ours are. No
+server, no network, no timing."""
 
+import json
+import os
+import secrets
 import subprocess
+import sys
 from collections import Counter
 
+import pytest
+
 from bench import peer_setup, run
+from tests.deploy.test_production_files import REPO
 
 
 def test_peer_is_skipped_with_a_message_when_its_venv_cannot_be_built(tmp_path, monkeypatch):
@@ -75,3 +83,60 @@ def test_without_the_peer_only_our_targets_are_printed():
     assert len(lines) == 3
     assert not any("allauth" in line for line in lines)
     assert bench.order() == "ABCDEFG"
+
+
+def _peer_settings(python: str, script: str, **environment: str) -> object:
+    """``script``'s JSON output, run in a subprocess that imports the peer's settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST"))}
+    env.pop("PEER_FAILED_LOGIN_LIMIT", None)
+    env.update(
+        DJANGO_SETTINGS_MODULE="bench.peer.settings",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        PEER_DATABASE_URL="postgres://someone:secret@127.0.0.1:1/nowhere",
+        CACHE_URL="redis://127.0.0.1:1/1",  # never contacted
+        REDIS_URL="",
+        **environment,
+    )
+    result = subprocess.run(
+        [python, "-c", script], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+SETTINGS = (
+    "import json; from bench.peer import settings as s; "
+    "print(json.dumps({'limits': s.ACCOUNT_RATE_LIMITS, 'cache': s.CACHES['default']['BACKEND']}))"
+)
+
+
+def test_the_peer_limits_failed_sign_ins_per_email_and_no_requests():
+    # hankoflow's attempt budgets stay on in the bench (no setting turns them off), so the
+    # peer keeps allauth's counterpart; the limits of requests are off on both sides.
+    peer = _peer_settings(sys.executable, SETTINGS)
+
+    limits = peer["limits"]
+    assert {action: rate for action, rate in limits.items() if rate} == {
+        "login_failed": "5/300s/key"
+    }
+    assert {"login", "request_login_code", "signup", "reset_password"} <= set(limits)
+    # The limit's cache commands go through the same backend as ours.
+    assert peer["cache"] == "hankoflow.cache.RedisCache"
+
+
+def test_the_peer_of_the_earlier_runs_has_every_limit_off():
+    peer = _peer_settings(sys.executable, SETTINGS, PEER_FAILED_LOGIN_LIMIT="0")
+    assert peer["limits"] is False
+
+
+def test_allauth_itself_counts_only_failed_sign_ins_per_email():
+    python = peer_setup.PEER_VENV / "bin" / "python"
+    if not python.exists():
+        pytest.skip("the peer's virtualenv is built by bin/bench on first use")
+    script = (
+        "import json, django; django.setup(); "
+        "from allauth.account import app_settings as a; "
+        "print(json.dumps({k: v for k, v in a.RATE_LIMITS.items() if v}))"
+    )
+    # Every action allauth 65.22 limits is named in the settings: none keeps its default.
+    assert _peer_settings(str(python), script) == {"login_failed": "5/300s/key"}
