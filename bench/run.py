@@ -30,9 +30,8 @@ What it does, in order:
    login, Q its code login (request + confirm with the emailed code), R its stateless JWT check
    in a DRF view. The peer limits failed sign-ins per email (allauth's ``login_failed``), as
    ours does with its attempt budgets (``bench/peer/settings.py``). The load generator is this
-   process: ``--concurrency`` threads, each with one
-   connection of ``bench.client`` (a raw-socket HTTP/1.1 client: it shares the box's CPU with
-   the server, so it is kept lean).
+   process: ``--concurrency`` threads, each with one connection of ``bench.client`` (a
+   raw-socket HTTP/1.1 client: it shares the box's CPU with the server, so it is kept lean).
 4. Prints the table; then, for the same best runs, where the box's CPU went per unit
    (``bench.cpu``, from /proc: the scenario's gunicorn workers, PostgreSQL, Redis, the load
    generator, the rest, the box's busy time) and, per peer target, both sides' server CPU per
@@ -820,14 +819,13 @@ PEER_LEGEND = (
     "      then one SELECT of the user). S: the peer's no-database view; peer rows' 'vs D' is\n"
     "      against S. MD5 hasher and the limits of requests off, as ours; "
 )
-PEER_LEGEND_WITHOUT_LIMIT = (
-    PEER_LEGEND + "allauth's failed-login\n      limit off too "
-    "(--peer-without-failed-login-limit); ours keeps its attempt budgets."
-)
-PEER_LEGEND += (
-    "failed sign-ins\n      limited per email (allauth's login_failed), as ours are by attempt "
-    "budgets."
-)
+# PEER_LEGEND's last words, by whether the peer limits failed sign-ins (start_peer).
+PEER_FAILED_LOGINS = {
+    True: "failed sign-ins\n      limited per email (allauth's login_failed), as ours are by "
+    "attempt budgets.",
+    False: "allauth's failed-login\n      limit off too (--peer-without-failed-login-limit); "
+    "ours keeps its attempt budgets.",
+}
 
 CPU_LEGEND = (
     "CPU ms per unit of the same runs (bench/cpu.py: /proc, the whole box, 2 cores shared by\n"
@@ -1566,8 +1564,8 @@ def main(argv: list[str] | None = None) -> int:
         # --scale seeds more sessions for G; the legend names the count this run used.
         print(LEGEND.replace(f"{SEED_SESSIONS} sessions", f"{len(seeded.sessions)} sessions"))
         if peer is not None:
-            without = args.peer_without_failed_login_limit
-            print(PEER_LEGEND_WITHOUT_LIMIT if without else PEER_LEGEND)
+            limited = not args.peer_without_failed_login_limit
+            print(PEER_LEGEND + PEER_FAILED_LOGINS[limited])
         cpu_lines = bench.cpu_table()
         if cpu_lines:
             print()

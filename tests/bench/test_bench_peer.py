@@ -140,3 +140,11 @@ def test_allauth_itself_counts_only_failed_sign_ins_per_email():
     )
     # Every action allauth 65.22 limits is named in the settings: none keeps its default.
     assert _peer_settings(str(python), script) == {"login_failed": "5/300s/key"}
+
+
+def test_the_earlier_peer_is_one_option_away():
+    assert run.parse_args([]).peer_without_failed_login_limit is False
+    assert run.parse_args(["--peer-without-failed-login-limit"]).peer_without_failed_login_limit
+    limited, unlimited = (run.PEER_LEGEND + run.PEER_FAILED_LOGINS[k] for k in (True, False))
+    assert "limited per email (allauth's login_failed)" in limited
+    assert "--peer-without-failed-login-limit" in unlimited
