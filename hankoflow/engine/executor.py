@@ -77,26 +77,19 @@ class FlowEngine:
     ) -> FlowResult:
         """Start a flow in its first initial state (its before-state hooks run). It is stored
         now, or, with ``start_keys`` and a start that changed nothing, at its first action."""
-        first, *rest = self.definition.initial_states
         started = self.now()
         flow_id = unstored_start.new_flow_id(started)
-        ctx = FlowContext(self.definition, flow_id, Stash(state=first, scheduled=rest), env)
+        ctx = FlowContext(self.definition, flow_id, self._declared_stash(), env)
         try:
-            self._run_before_state(ctx, first)
+            self._run_before_state(ctx, ctx.stash.state)
             if self.start_keys and self._untouched(ctx):
                 csrf_token = unstored_start.start_token(
                     self.start_keys[0], self.definition.name, flow_id
                 )
                 return self._render(ctx, csrf_token)
             csrf_token = new_csrf_token()
-            record = FlowRecord(
-                id=flow_id,
-                flow_name=self.definition.name,
-                stash=ctx.stash,
-                csrf_token_hash=hash_token(csrf_token),
-                expires_at=started + self.ttl,
-                facts=dict(facts or {}),
-                history=[self._event(None, None, first, ctx.flow_error, env, at=started)],
+            record = self._started_record(
+                flow_id, ctx.stash, csrf_token, started, env, error=ctx.flow_error, facts=facts
             )
             self.store.create(record)
         except Exception:
@@ -291,15 +284,45 @@ class FlowEngine:
 
     # --- starts stored at the first action (unstored_start) -----------------------------------
 
+    def _declared_stash(self) -> Stash:
+        """The stash of a flow before its start hooks run: its first initial state, the rest
+        scheduled."""
+        first, *rest = self.definition.initial_states
+        return Stash(state=first, scheduled=rest)
+
     def _untouched(self, ctx: FlowContext) -> bool:
         """Whether the start hooks left the flow as declared, so its first action can rebuild
         it from the id and the token alone."""
-        first, *rest = self.definition.initial_states
-        declared = Stash(state=first, scheduled=rest)
         return (
             ctx.flow_error is None
             and not ctx.effects.items
-            and ctx.stash.to_dict(copy=False) == declared.to_dict(copy=False)
+            and ctx.stash.to_dict(copy=False) == self._declared_stash().to_dict(copy=False)
+        )
+
+    def _started_record(
+        self,
+        flow_id: str,
+        stash: Stash,
+        csrf_token: str,
+        started: datetime,
+        env: RequestFacts | None,
+        *,
+        error: FlowError | None = None,
+        facts: dict[str, Any] | None = None,
+        stored: bool = True,
+    ) -> FlowRecord:
+        """The record a start leaves: stored by ``start``, or rebuilt by the first action of a
+        flow started without storing it (``stored`` False)."""
+        first = self.definition.initial_states[0]
+        return FlowRecord(
+            id=flow_id,
+            flow_name=self.definition.name,
+            stash=stash,
+            csrf_token_hash=hash_token(csrf_token),
+            expires_at=started + self.ttl,
+            facts=dict(facts or {}),
+            history=[self._event(None, None, first, error, env, at=started)],
+            stored=stored,
         )
 
     def _unstored(
@@ -314,15 +337,8 @@ class FlowEngine:
             self.start_keys, self.definition.name, flow_id, csrf_token
         ):
             return None
-        first, *rest = self.definition.initial_states
-        return FlowRecord(
-            id=flow_id,
-            flow_name=self.definition.name,
-            stash=Stash(state=first, scheduled=rest),
-            csrf_token_hash=hash_token(csrf_token),
-            expires_at=started + self.ttl,
-            history=[self._event(None, None, first, None, env, at=started)],
-            stored=False,
+        return self._started_record(
+            flow_id, self._declared_stash(), csrf_token, started, env, stored=False
         )
 
     # --- hooks ---------------------------------------------------------------------------------
